@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Installs what LightGlm needs on a fresh Debian 12 machine, then restores and builds.
+# Idempotent: a second run only rebuilds what changed. Called by ./lightglm and scripts/test.sh.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+# Debian packages: OpenBLAS (GEMM), Open MPI (distributed), gettext (catalog tests),
+# groff (manual pages), PyTorch + sentencepiece (reference scripts and benchmarks only).
+need=(libopenblas0-pthread openmpi-bin libopenmpi-dev gettext groff-base man-db python3-torch
+      python3-sentencepiece sentencepiece python3-nltk iproute2 dpkg-dev)
+missing=()
+for p in "${need[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}" >&2
+  if [ "$(id -u)" -ne 0 ]; then sudo=sudo; else sudo=; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq >&2
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+stamp="$root/.build-stamp"
+newest=$(find src tests bench Directory.*.props LightGlm.slnx -newer "$stamp" -type f 2>/dev/null | head -1 || true)
+if [ ! -f "$stamp" ] || [ -n "$newest" ]; then
+  echo "setup: building LightGlm (Release)..." >&2
+  dotnet build "$root/LightGlm.slnx" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+  touch "$stamp"
+fi

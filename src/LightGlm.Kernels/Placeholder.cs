@@ -1,0 +1,4 @@
+namespace LightGlm.Kernels;
+
+/// <summary>Identifies the kernels assembly.</summary>
+public static class KernelInfo { public const string Name = "LightGlm.Kernels"; }
