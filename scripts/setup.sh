@@ -25,6 +25,6 @@ stamp="$root/.build-stamp"
 newest=$(find src tests bench Directory.*.props LightGlm.slnx -newer "$stamp" -type f 2>/dev/null | head -1 || true)
 if [ ! -f "$stamp" ] || [ -n "$newest" ]; then
   echo "setup: building LightGlm (Release)..." >&2
-  dotnet build "$root/LightGlm.slnx" -c Release -nologo -v quiet -clp:ErrorsOnly >&2
+  dotnet build "$root/LightGlm.slnx" -c Release -nologo -v quiet -clp:"ErrorsOnly;NoSummary" >&2
   touch "$stamp"
 fi
