@@ -1,0 +1,117 @@
+// A run directory: the recipe it ran, the machine it ran on, metrics as JSON lines, one marker
+// per finished stage (so a second run continues where the first stopped), and the report.
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace LightGlm.Experiments;
+
+public sealed class RunDirectory
+{
+    readonly object _metricsLock = new();
+
+    public string Root { get; }
+
+    public RunDirectory(string root)
+    {
+        Root = Path.GetFullPath(root);
+        Directory.CreateDirectory(Root);
+        Directory.CreateDirectory(StagesDir);
+    }
+
+    string StagesDir => Path.Combine(Root, "stages");
+    public string MetricsPath => Path.Combine(Root, "metrics.jsonl");
+    public string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
+
+    /// <summary>Appends one metrics record (a JSON object per line) with the time and stage.</summary>
+    public void LogMetric(string stage, JsonObject values)
+    {
+        var rec = new JsonObject { ["time"] = DateTime.UtcNow.ToString("O"), ["stage"] = stage };
+        foreach (var (k, v) in values) rec[k] = v?.DeepClone();
+        lock (_metricsLock)
+        {
+            using var fs = new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read);
+            // A line cut by an earlier crash must not swallow this record: start a fresh line.
+            string prefix = fs.Length > 0 && LastByte(MetricsPath) != (byte)'\n' ? "\n" : "";
+            var bytes = System.Text.Encoding.UTF8.GetBytes(prefix + rec.ToJsonString() + "\n");
+            fs.Write(bytes);
+            fs.Flush(flushToDisk: true);
+        }
+    }
+
+    static int LastByte(string path)
+    {
+        using var r = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        if (r.Length == 0) return -1;
+        r.Seek(-1, SeekOrigin.End);
+        return r.ReadByte();
+    }
+
+    public IEnumerable<JsonObject> ReadMetrics(string? stage = null)
+    {
+        if (!File.Exists(MetricsPath)) yield break;
+        foreach (var line in File.ReadLines(MetricsPath))
+        {
+            if (line.Length == 0) continue;
+            JsonObject? o;
+            try { o = JsonNode.Parse(line) as JsonObject; }
+            catch (JsonException) { continue; } // a line cut by a crash mid-write: skip it, keep the rest
+            if (o is not null && (stage is null || (string?)o["stage"] == stage)) yield return o;
+        }
+    }
+
+    public bool IsStageDone(string stage) => File.Exists(StageMarker(stage));
+
+    public JsonObject? StageResult(string stage) =>
+        IsStageDone(stage) ? JsonNode.Parse(File.ReadAllText(StageMarker(stage))) as JsonObject : null;
+
+    /// <summary>Marks a stage finished with its results; written last, atomically, so a crash before it reruns the stage.</summary>
+    public void MarkStageDone(string stage, JsonObject result) =>
+        AtomicFile.WriteAllText(StageMarker(stage), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+
+    public void ForgetStage(string stage) => File.Delete(StageMarker(stage));
+
+    string StageMarker(string stage) => Path.Combine(StagesDir, stage + ".done.json");
+
+    /// <summary>Writes machine.json: what ran, where, with which version.</summary>
+    public void WriteMachineInfo()
+    {
+        var info = new JsonObject
+        {
+            ["lightglm_version"] = typeof(RunDirectory).Assembly.GetName().Version?.ToString(),
+            ["git_commit"] = GitCommit(),
+            ["dotnet"] = Environment.Version.ToString(),
+            ["os"] = RuntimeInformation.OSDescription,
+            ["cpu_cores"] = Environment.ProcessorCount,
+            ["cpu_model"] = CpuModel(),
+            ["memory_gb"] = Math.Round(GC.GetGCMemoryInfo().TotalAvailableMemoryBytes / 1073741824.0, 1),
+            ["started"] = DateTime.UtcNow.ToString("O"),
+            ["command_line"] = Environment.CommandLine,
+        };
+        AtomicFile.WriteAllText(PathOf("machine.json"), info.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    static string? CpuModel()
+    {
+        try
+        {
+            return File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim();
+        }
+        catch (IOException) { return null; }
+    }
+
+    static string? GitCommit()
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("git", "rev-parse --short HEAD")
+            { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = AppContext.BaseDirectory });
+            if (p is null) return null;
+            string s = p.StandardOutput.ReadToEnd().Trim();
+            p.WaitForExit(5000);
+            return p.ExitCode == 0 ? s : null;
+        }
+        catch (System.ComponentModel.Win32Exception) { return null; }
+    }
+}

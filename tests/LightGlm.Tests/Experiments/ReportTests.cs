@@ -1,0 +1,87 @@
+using System.Xml.Linq;
+using LightGlm.Experiments;
+using LightGlm.Experiments.Reporting;
+
+namespace LightGlm.Tests.Experiments;
+
+public class ReportTests
+{
+    [Fact]
+    public void LineChartIsWellFormedSvgWithOnePolylinePerSeries()
+    {
+        string svg = SvgChart.Line("Loss <&>", "step", "loss",
+            [new ChartSeries("a", [0.0, 1, 2], [3.0, 2, 1.5]), new ChartSeries("b", [0.0, 1, 2], [3.5, 2.5, double.NaN])]);
+        var doc = XDocument.Parse(svg); // throws on malformed XML (e.g. unescaped '<&>')
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(2, doc.Descendants(ns + "polyline").Count());
+        Assert.Contains("Loss &lt;&amp;&gt;", svg);
+    }
+
+    [Fact]
+    public void BarChartRejectsRaggedGroups()
+    {
+        Assert.Throws<ArgumentException>(() => SvgChart.Bars("t", "y", ["s1", "s2"], [new BarGroup("c", [1.0])]));
+        var svg = SvgChart.Bars("t", "y", ["s1", "s2"], [new BarGroup("c1", [1.0, 2.0]), new BarGroup("c2", [-1.0, 0.5])]);
+        XNamespace ns = "http://www.w3.org/2000/svg";
+        Assert.Equal(4 + 2 + 1, XDocument.Parse(svg).Descendants(ns + "rect").Count()); // bars + legend + background
+    }
+
+    [Theory]
+    [InlineData(0, 1, 6)]
+    [InlineData(-3.2, 17.9, 6)]
+    [InlineData(1e-4, 3e-4, 5)]
+    [InlineData(1234, 98765, 8)]
+    public void NiceTicksCoverTheRangeEvenly(double lo, double hi, int count)
+    {
+        var t = SvgChart.NiceTicks(lo, hi, count);
+        Assert.True(t[0] <= lo + 1e-12 && t[^1] >= hi - 1e-12, string.Join(",", t));
+        double step = t[1] - t[0];
+        for (int i = 2; i < t.Length; i++) Assert.Equal(step, t[i] - t[i - 1], 6);
+    }
+
+    [Fact]
+    public void SaveWritesMarkdownHtmlJsonAndFigures()
+    {
+        var r = new Report("Run");
+        r.Section("Table 4").Text("Sizes.").Table(new ReportTable("sizes", ["model", "params"], [["teacher", "8.2M"], ["student|x", "4.1M"]]))
+            .Figure(new ReportFigure("fig4.svg", "Figure 4", SvgChart.Line("f", "x", "y", [new ChartSeries("s", [0.0, 1], [1.0, 0])])))
+            .Command("./lightglm experiment compression");
+        r.Numbers["teacher_params"] = 8200000;
+        string dir = Path.Combine(Path.GetTempPath(), $"report-{Guid.NewGuid():N}");
+        try
+        {
+            r.Save(dir);
+            Assert.True(File.Exists(Path.Combine(dir, "figures", "fig4.svg")));
+            string md = File.ReadAllText(Path.Combine(dir, "report.md"));
+            Assert.Contains("| student\\|x | 4.1M |", md);
+            Assert.Contains("![Figure 4](figures/fig4.svg)", md);
+            string html = File.ReadAllText(Path.Combine(dir, "report.html"));
+            Assert.Contains("data:image/svg+xml;base64,", html);
+            Assert.Contains("8200000", File.ReadAllText(Path.Combine(dir, "report.json")));
+            Assert.Empty(Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories));
+            Assert.Throws<ArgumentException>(() => new ReportSection("x").Table(new ReportTable("bad", ["a", "b"], [["1"]])));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void RunDirectoryResumesFromStageMarkersAndSkipsCutMetricLines()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"run-{Guid.NewGuid():N}");
+        try
+        {
+            var run = new RunDirectory(dir);
+            Assert.False(run.IsStageDone("teacher"));
+            run.LogMetric("teacher", new() { ["step"] = 1, ["loss"] = 2.5 });
+            File.AppendAllText(run.MetricsPath, "{\"time\":\"cut"); // a crash mid-line
+            run.LogMetric("teacher", new() { ["step"] = 2, ["loss"] = 2.25 });
+            run.MarkStageDone("teacher", new() { ["params"] = 42 });
+            var again = new RunDirectory(dir);
+            Assert.True(again.IsStageDone("teacher"));
+            Assert.Equal(42, (int)again.StageResult("teacher")!["params"]!);
+            var m = again.ReadMetrics("teacher").ToArray();
+            Assert.Equal([2.5, 2.25], m.Select(o => (double)o["loss"]!));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
