@@ -1,0 +1,81 @@
+// Runs a recipe's stages in order inside a run directory. A finished stage leaves a marker with its
+// results, so running again continues after the last finished stage; a cancelled stage leaves no marker.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using LightGlm.Experiments.Recipes;
+
+namespace LightGlm.Experiments;
+
+/// <summary>Where a stage tells how far it is. Implementations render it (a progress bar) or log it.</summary>
+public interface IStageProgress
+{
+    /// <param name="fraction">0..1 of the stage's work.</param>
+    /// <param name="detail">What it is doing now, e.g. "step 120/800 loss 2.31".</param>
+    /// <param name="tokensPerSecond">Throughput when the stage processes tokens.</param>
+    void Report(double fraction, string detail, double? tokensPerSecond = null);
+}
+
+/// <summary>Progress that goes nowhere (tests, nested runs).</summary>
+public sealed class NullProgress : IStageProgress
+{
+    public static readonly NullProgress Instance = new();
+    public void Report(double fraction, string detail, double? tokensPerSecond = null) { }
+}
+
+public sealed class StageContext(Recipe recipe, RunDirectory run, IStageProgress progress, CancellationToken cancel)
+{
+    public Recipe Recipe { get; } = recipe;
+    public RunDirectory Run { get; } = run;
+    public IStageProgress Progress { get; } = progress;
+    public CancellationToken Cancel { get; } = cancel;
+
+    /// <summary>The results an earlier stage recorded; an error if it has not finished.</summary>
+    public JsonObject ResultOf(string stage) =>
+        Run.StageResult(stage) ?? throw new InvalidOperationException($"stage '{stage}' has not finished in {Run.Root}; run the recipe from the start");
+}
+
+/// <summary>One step of a recipe: corpus, tokenizer, teacher, hybrid, compression, evaluation, report, ….</summary>
+public interface IRecipeStage
+{
+    string Name { get; }
+    string Description { get; }
+    /// <summary>Whether the recipe asks for this stage (e.g. hybrid.enabled).</summary>
+    bool IsEnabled(Recipe recipe) => true;
+    /// <summary>Does the work and returns the results to record (paths, numbers, wall time is added).</summary>
+    JsonObject Run(StageContext context);
+}
+
+public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
+{
+    public IReadOnlyList<IRecipeStage> Stages { get; } = stages;
+
+    /// <summary>Called before a stage starts: (stage, index, count, skipped because already done).</summary>
+    public event Action<IRecipeStage, int, int, bool>? StageStarting;
+    public event Action<IRecipeStage, JsonObject>? StageFinished;
+
+    public void Run(Recipe recipe, RunDirectory run, Func<IRecipeStage, IStageProgress> progressFor, CancellationToken cancel, string? until = null)
+    {
+        if (until is not null && Stages.All(s => s.Name != until))
+            throw new ArgumentException($"no stage named '{until}'; stages are: {string.Join(", ", Stages.Select(s => s.Name))}");
+        recipe.Save(run.PathOf("config.json"));
+        run.WriteMachineInfo();
+        var active = Stages.Where(s => s.IsEnabled(recipe)).ToArray();
+        for (int i = 0; i < active.Length; i++)
+        {
+            var stage = active[i];
+            bool done = run.IsStageDone(stage.Name);
+            StageStarting?.Invoke(stage, i, active.Length, done);
+            if (!done)
+            {
+                cancel.ThrowIfCancellationRequested();
+                var sw = Stopwatch.StartNew();
+                var result = stage.Run(new StageContext(recipe, run, progressFor(stage), cancel));
+                result["wall_seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2);
+                run.MarkStageDone(stage.Name, result);
+                run.LogMetric(stage.Name, new JsonObject { ["event"] = "stage_done", ["wall_seconds"] = result["wall_seconds"]!.DeepClone() });
+            }
+            StageFinished?.Invoke(stage, run.StageResult(stage.Name)!);
+            if (stage.Name == until) break;
+        }
+    }
+}
