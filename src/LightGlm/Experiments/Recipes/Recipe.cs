@@ -132,10 +132,19 @@ public sealed class Recipe
     {
         try
         {
-            return JsonNode.Parse(text, documentOptions: new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
-                   ?? throw new InvalidDataException($"{source}: a recipe must be a JSON object");
+            var o = JsonNode.Parse(text, documentOptions: new() { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }) as JsonObject
+                    ?? throw new InvalidDataException($"{source}: a recipe must be a JSON object");
+            Walk(o); // JsonObject finds duplicate keys lazily: find them here, at the boundary
+            return o;
         }
         catch (JsonException e) { throw new InvalidDataException($"{source}: not valid JSON: {e.Message}"); }
+        catch (ArgumentException e) { throw new InvalidDataException($"{source}: {e.Message.Replace(" (Parameter 'key')", "")} (a setting appears twice)"); }
+
+        static void Walk(JsonNode? n)
+        {
+            if (n is JsonObject o) foreach (var kv in o) Walk(kv.Value);
+            else if (n is JsonArray a) foreach (var x in a) Walk(x);
+        }
     }
 
     static JsonObject YamlToJson(string yaml, string source)
