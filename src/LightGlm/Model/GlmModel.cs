@@ -1,0 +1,123 @@
+// The GLM/LLaMA-family transformer: config + parameter/gradient arenas + layers; forward/backward over a batch or a layer range.
+using LightGlm.Model.Layers;
+using LightGlm.Model.Ops;
+
+namespace LightGlm.Model;
+
+/// <summary>
+/// Parameters live in one float[] (<see cref="Weights"/>), gradients in another of the same layout (<see cref="Grads"/>),
+/// cut into named views by <see cref="ParameterLayout"/>. Activations belong to an <see cref="ActivationCache"/> per
+/// micro-batch. Forward then Backward on the same cache adds this micro-batch's gradients into <see cref="Grads"/>.
+/// </summary>
+public sealed class GlmModel
+{
+    public ModelConfig Config { get; }
+    public ParameterLayout Layout { get; }
+    public float[] Weights { get; }
+    /// <summary>Gradient arena (same layout as <see cref="Weights"/>); allocated on first use (inference needs none).</summary>
+    public float[] Grads => _grads ??= new float[Layout.TotalLength];
+    public bool HasGrads => _grads is not null;
+    public RotaryTable Rotary { get; }
+    public EmbeddingLayer Embedding { get; }
+    public TransformerBlock[] Blocks { get; }
+    public OutputHead Head { get; }
+
+    float[]? _grads;
+
+    public GlmModel(ModelConfig config)
+    {
+        Config = config.Validate();
+        Layout = ParameterLayout.Build(config);
+        Weights = new float[Layout.TotalLength];
+        Rotary = new RotaryTable(config);
+        Embedding = new EmbeddingLayer(this);
+        Blocks = Enumerable.Range(0, config.L).Select(i => new TransformerBlock(this, i)).ToArray();
+        Head = new OutputHead(this);
+    }
+
+    /// <summary>A model with weights ~ N(0, std²) (GPT-2/LLaMA init), norms = 1, biases = 0; deterministic in the seed.</summary>
+    public static GlmModel Create(ModelConfig config, ulong seed = 1234, double std = 0.02)
+    {
+        var m = new GlmModel(config);
+        m.Initialise(seed, std);
+        return m;
+    }
+
+    public void Initialise(ulong seed, double std = 0.02)
+    {
+        var rng = new Rng(seed);
+        foreach (var t in Layout.Tensors)
+        {
+            var w = Weights.AsSpan(t.Offset, t.Length);
+            if (t.Name.EndsWith("norm.weight", StringComparison.Ordinal)) w.Fill(1f);
+            else if (t.Name.EndsWith(".bias", StringComparison.Ordinal)) w.Clear();
+            else for (int i = 0; i < w.Length; i++) w[i] = (float)(rng.NextGaussian() * std);
+        }
+    }
+
+    /// <summary>View of the weight arena.</summary>
+    public TensorView W(int offset, int length) => new(Weights, offset, length);
+    /// <summary>View of the gradient arena.</summary>
+    public TensorView G(int offset, int length) => new(Grads, offset, length);
+
+    /// <summary>Weights of a named tensor (contract names, docs/ENGINE.md).</summary>
+    public Span<float> Parameter(string name) { var t = Layout[name]; return Weights.AsSpan(t.Offset, t.Length); }
+    /// <summary>Gradient of a named tensor.</summary>
+    public Span<float> Gradient(string name) { var t = Layout[name]; return Grads.AsSpan(t.Offset, t.Length); }
+
+    public void ZeroGrads() => Array.Clear(Grads);
+
+    /// <summary>A cache for micro-batches of shape (B, T) over <paramref name="range"/> (default: the whole model).</summary>
+    public ActivationCache CreateCache(int b, int t, LayerRange? range = null, bool? dropout = null) =>
+        new(Config, b, t, range, dropout ?? Config.HiddenDropout > 0);
+
+    /// <summary>
+    /// Runs the range's forward on one micro-batch. Stage 0 (range.Embedding) reads batch.Tokens; others read
+    /// cache.Hidden(FirstBlock), which the caller filled. With the head and an objective, returns the loss and leaves
+    /// dLoss/dlogits in cache.Logits (ready for <see cref="Backward"/>); with no objective, cache.Logits keeps the logits
+    /// and NaN is returned. Without the head, the output is cache.Hidden(EndBlock) and NaN is returned.
+    /// </summary>
+    public double Forward(ActivationCache cache, Batch batch, ILossObjective? objective = null, LayerRange? range = null)
+    {
+        var r = range ?? cache.Range;
+        CheckShapes(cache, batch, r);
+        if (r.Embedding) Embedding.Forward(cache, batch);
+        for (int i = r.FirstBlock; i < r.EndBlock; i++) Blocks[i].Forward(cache, batch);
+        if (!r.Head) return double.NaN;
+        Head.Forward(cache);
+        if (objective is null) return double.NaN;
+        cache.GradHidden.Span.Clear();
+        return objective.Compute(cache, batch);
+    }
+
+    /// <summary>Forward with hard-label cross-entropy over the whole model: the usual training call; returns the loss.</summary>
+    public double ForwardLoss(ActivationCache cache, Batch batch) => Forward(cache, batch, CrossEntropyObjective.Instance);
+
+    /// <summary>
+    /// Backward of the same range after <see cref="Forward"/> (with an objective when the range has the head).
+    /// Adds into <see cref="Grads"/> (call <see cref="ZeroGrads"/> at the start of an optimizer step). For a range
+    /// without the head, fill cache.GradHidden with dLoss/dHidden(EndBlock) first; on return it holds
+    /// dLoss/dHidden(FirstBlock).
+    /// </summary>
+    public void Backward(ActivationCache cache, Batch batch, LayerRange? range = null)
+    {
+        var r = range ?? cache.Range;
+        CheckShapes(cache, batch, r);
+        if (r.Head) Head.Backward(cache);
+        for (int i = r.EndBlock - 1; i >= r.FirstBlock; i--) Blocks[i].Backward(cache, batch);
+        if (r.Embedding) Embedding.Backward(cache, batch);
+    }
+
+    void CheckShapes(ActivationCache cache, Batch batch, LayerRange r)
+    {
+        var cc = cache.Config;
+        if (!ReferenceEquals(cc, Config) && (cc.C, cc.L, cc.V, cc.H, cc.KV, cc.D, cc.F) != (Config.C, Config.L, Config.V, Config.H, Config.KV, Config.D, Config.F))
+            throw new ArgumentException("the activation cache was made for a model of different sizes");
+        if (cache.B != batch.B || cache.T != batch.T)
+            throw new ArgumentException($"batch shape ({batch.B}, {batch.T}) does not match the cache's ({cache.B}, {cache.T})");
+        r.Validate(Config);
+        if (r.FirstBlock < cache.FirstBlock || r.EndBlock > cache.EndBlock || (r.Head && !cache.HasHead))
+            throw new ArgumentException($"range [{r.FirstBlock}, {r.EndBlock}) head={r.Head} is not covered by the cache's {cache.Range}");
+        if (r.Embedding || r.Head) batch.Validate(Config);
+    }
+}

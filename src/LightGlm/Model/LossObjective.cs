@@ -1,0 +1,38 @@
+// The training objective at the model's output: turns logits into a loss and dLoss/dlogits (+ optional hidden-state terms).
+using LightGlm.Model.Ops;
+
+namespace LightGlm.Model;
+
+/// <summary>
+/// Called by the model right after the LM head's forward. It reads cache.Logits (N, V), returns the loss (already
+/// normalised, e.g. by batch.LossScale), and must overwrite cache.Logits with dLoss/dlogits. It may ADD extra terms to
+/// cache.GradHidden (N, C) = dLoss/dHidden(L), the last hidden state before the final norm (zeroed before the call) —
+/// that is where distillation's hidden-state MSE plugs in. cache.NormOut holds the normalised last hidden state.
+/// </summary>
+public interface ILossObjective
+{
+    double Compute(ActivationCache cache, Batch batch);
+}
+
+/// <summary>Hard-label cross-entropy: Σ_n LossScale·weight[b]·CE(logits_n, target_n) over targets ≠ −1.</summary>
+public sealed class CrossEntropyObjective : ILossObjective
+{
+    public static readonly CrossEntropyObjective Instance = new();
+
+    public double Compute(ActivationCache cache, Batch batch)
+    {
+        FillRowScales(cache, batch);
+        return Pointwise.CrossEntropyInPlace(cache.Logits, batch.Targets, cache.RowScale, cache.Config.V, cache.RowLoss);
+    }
+
+    /// <summary>RowScale[n] = LossScale · weight[b(n)] (0 where the target is ignored).</summary>
+    public static void FillRowScales(ActivationCache cache, Batch batch)
+    {
+        var s = cache.RowScale;
+        for (int n = 0; n < cache.N; n++)
+        {
+            float w = batch.SampleWeights is { } sw ? sw[n / cache.T] : 1f;
+            s[n] = batch.Targets[n] >= 0 ? batch.LossScale * w : 0f;
+        }
+    }
+}
