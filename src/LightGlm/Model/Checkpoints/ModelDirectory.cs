@@ -1,0 +1,71 @@
+// A model directory: config.json + model.safetensors (+ tokenizer.json). Save atomically per file; load with named errors.
+namespace LightGlm.Model.Checkpoints;
+
+public static class ModelDirectory
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string TokenizerFile = "tokenizer.json";
+
+    /// <summary>Writes config.json and model.safetensors (F32) into <paramref name="dir"/>; copies tokenizer.json when given.</summary>
+    public static void Save(GlmModel model, string dir, string? tokenizerJson = null)
+    {
+        Directory.CreateDirectory(dir);
+        SafeTensorsWriter.Write(Path.Combine(dir, WeightsFile), SafeTensorsWriter.FromArena(model.Layout, model.Weights),
+            new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(dir, ConfigFile), model.Config.ToJson());
+        if (tokenizerJson is not null)
+        {
+            var dest = Path.Combine(dir, TokenizerFile);
+            if (!File.Exists(tokenizerJson)) throw new FileNotFoundException($"{tokenizerJson}: tokenizer file not found", tokenizerJson);
+            if (Path.GetFullPath(tokenizerJson) != Path.GetFullPath(dest)) AtomicFile.Copy(tokenizerJson, dest);
+        }
+    }
+
+    /// <summary>Loads config.json and model.safetensors from <paramref name="dir"/>.</summary>
+    public static GlmModel Load(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: model directory not found");
+        var config = ModelConfig.Load(Path.Combine(dir, ConfigFile));
+        var model = new GlmModel(config);
+        var weights = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: weights file not found (a model directory holds {ConfigFile} and {WeightsFile})", weights);
+        ReadArena(weights, model.Layout, model.Weights);
+        return model;
+    }
+
+    /// <summary>Path of tokenizer.json in <paramref name="dir"/>, or null.</summary>
+    public static string? TokenizerPath(string dir)
+    {
+        var p = Path.Combine(dir, TokenizerFile);
+        return File.Exists(p) ? p : null;
+    }
+
+    /// <summary>
+    /// Fills an arena from a safetensors file: every tensor of the layout must be present with the layout's shape.
+    /// Unknown tensors are errors (a wrong file), except rotary inv_freq buffers and a redundant lm_head of a tied model.
+    /// </summary>
+    public static void ReadArena(string path, ParameterLayout layout, float[] arena, string prefix = "")
+    {
+        using var f = new SafeTensorsFile(path);
+        var problems = new List<string>();
+        foreach (var t in layout.Tensors)
+        {
+            if (!f.Tensors.TryGetValue(prefix + t.Name, out var info)) { problems.Add($"tensor '{prefix + t.Name}' {t.ShapeText} is missing"); continue; }
+            if (!info.Shape.SequenceEqual(t.Shape.Select(d => (long)d)))
+            { problems.Add($"tensor '{info.Name}' has shape {info.ShapeText}, the config needs {t.ShapeText}"); continue; }
+            f.ReadFloat32(info.Name, arena, t.Offset);
+        }
+        foreach (var name in f.Tensors.Keys)
+        {
+            if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
+            var bare = name[prefix.Length..];
+            if (layout.TryGet(bare, out _) || bare.EndsWith("inv_freq", StringComparison.Ordinal)) continue;
+            if (bare == "lm_head.weight" && layout.Config.TieWordEmbeddings) continue;
+            problems.Add($"unexpected tensor '{name}' (not in a model of this config)");
+        }
+        if (problems.Count > 0)
+            throw new InvalidDataException($"{path}: does not match the config ({problems.Count} problem{(problems.Count > 1 ? "s" : "")}):\n  - "
+                                           + string.Join("\n  - ", problems.Take(20)));
+    }
+}
