@@ -1,0 +1,62 @@
+using LightGlm.Training.Hybrid;
+
+namespace LightGlm.Tests.Training.Hybrid;
+
+public class HybridMixTests
+{
+    [Theory]
+    [InlineData(1.0, 1000, 1.0, 50, 1000.0 / 1050)]
+    [InlineData(1.0, 100, 1.0, 100, 0.5)]
+    [InlineData(0.5, 100, 2.0, 100, 0.2)]
+    [InlineData(0.0, 100, 1.0, 7, 0.0)]
+    public void AlphaIsEq11(double ws, long ns, double wd, long nd, double expected) =>
+        Assert.Equal(expected, HybridMix.Alpha(ws, ns, wd, nd), 12);
+
+    [Fact]
+    public void AlphaRejectsNonsense()
+    {
+        Assert.Throws<ArgumentOutOfRangeException>(() => HybridMix.Alpha(-1, 10, 1, 10));
+        Assert.Throws<ArgumentException>(() => HybridMix.Alpha(1, 0, 1, 0));
+    }
+
+    [Fact]
+    public void MixedStreamKeepsTheSetsProportionsOverALongRun()
+    {
+        const int ns = 950, nd = 50;
+        var sampler = new HybridSampler(ns, nd, alpha: 0.65, seed: 42);
+        int target = 0, batches = 0, batchesWithTarget = 0;
+        for (int b = 0; b < 2000; b++)
+        {
+            var batch = sampler.NextBatch(32);
+            int t = batch.Count(s => s.Side == HybridSide.Target);
+            target += t;
+            batches++;
+            if (t > 0) batchesWithTarget++;
+            foreach (var s in batch)
+                Assert.Equal(s.Side == HybridSide.Source ? 0.65f : 0.35f, s.Weight, 6);
+        }
+        double share = target / (double)(batches * 32);
+        Assert.InRange(share, 0.05 - 0.003, 0.05 + 0.003); // 64,000 draws = 64 full epochs: exact per epoch
+        Assert.True(batchesWithTarget > batches * 0.7, $"mixing is not random enough: only {batchesWithTarget}/{batches} batches hold a target sample");
+    }
+
+    [Fact]
+    public void EveryEpochVisitsEverySampleOnceAndEpochsDiffer()
+    {
+        var sampler = new HybridSampler(30, 10, 0.5, seed: 1);
+        var e1 = Enumerable.Range(0, 40).Select(_ => sampler.Next()).ToArray();
+        var e2 = Enumerable.Range(0, 40).Select(_ => sampler.Next()).ToArray();
+        Assert.Equal(30, e1.Where(s => s.Side == HybridSide.Source).Select(s => s.Index).Distinct().Count());
+        Assert.Equal(10, e1.Where(s => s.Side == HybridSide.Target).Select(s => s.Index).Distinct().Count());
+        Assert.NotEqual(e1, e2);
+    }
+
+    [Fact]
+    public void ResumingFromAPositionGivesTheSameStream()
+    {
+        var a = new HybridSampler(100, 5, 0.65, seed: 9);
+        var all = a.NextBatch(500);
+        var b = new HybridSampler(100, 5, 0.65, seed: 9) { Position = 321 };
+        Assert.Equal(all[321..], b.NextBatch(179));
+    }
+}
