@@ -66,7 +66,8 @@ public static class CliHost
     {
         try
         {
-            return BuildRoot().Parse(args).Invoke();
+            // Exceptions must reach the handler below (System.CommandLine would print them itself and exit 1).
+            return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
         }
         catch (Exception e) when (Unwrap(e) is CliException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException)
         {
