@@ -4,8 +4,8 @@
 using System.CommandLine;
 using System.Text.Json;
 using LightGlm.Kernels.Mpi;
-using LightGlm.Parallel;
-using LightGlm.Parallel.Toy;
+using LightGlm.Pipeline;
+using LightGlm.Pipeline.Toy;
 
 namespace LightGlm.Cli.Commands;
 

@@ -1,6 +1,6 @@
 // Splits a batch of rows into contiguous parts (data-parallel shards, then micro-batches) the same
 // way on every rank and thread: part p gets rows [⌊n·p/P⌋, ⌊n·(p+1)/P⌋).
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 public static class BatchSplit
 {

@@ -1,6 +1,6 @@
 // The compute of one pipeline stage (a contiguous layer range), as the schedule sees it:
 // forward/backward of a numbered micro-batch with explicit input/output buffers.
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 /// <summary>
 /// One stage of a pipeline. The first stage reads its micro-batch's inputs itself (tokens, features) and

@@ -1,6 +1,6 @@
 // How a stage talks to its neighbours and to its data-parallel replicas. Implemented over
 // threads (InProcessTransport) and over MPI (MpiTransport); the executor sees only these.
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 /// <summary>Point-to-point links of one stage: activations forward to stage s+1, gradients back to s−1.</summary>
 public interface IStageTransport

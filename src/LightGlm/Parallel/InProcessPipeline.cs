@@ -1,6 +1,6 @@
 // Runs a pipeline of K stages × D data-parallel replicas as K·D threads of this process.
 // A stage that throws cancels every other stage at once, so a failure never hangs the job.
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 /// <summary>A stage failed; names which one. Every other stage was stopped.</summary>
 public sealed class PipelineFailedException(string message, Exception inner) : Exception(message, inner);

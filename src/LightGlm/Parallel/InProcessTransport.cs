@@ -2,7 +2,7 @@
 // queues; data-parallel replicas of a stage sum gradients through shared memory and a barrier.
 using System.Collections.Concurrent;
 
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 /// <summary>A one-way bounded queue of (micro-batch, floats) between two stage threads.</summary>
 internal sealed class HandOff(int capacity)

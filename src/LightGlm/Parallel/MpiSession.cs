@@ -3,7 +3,7 @@
 using System.Runtime.InteropServices;
 using LightGlm.Kernels.Mpi;
 
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 public static class MpiSession
 {

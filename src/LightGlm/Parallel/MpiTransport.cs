@@ -2,7 +2,7 @@
 // non-blocking sends and blocking receives; replicas of a stage sum gradients with MPI_Iallreduce.
 using LightGlm.Kernels.Mpi;
 
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 /// <summary>Where this rank sits: rank = replica·K + stage. The pipeline communicator links the K
 /// stages of one replica; the data communicator links the D replicas of one stage.</summary>

@@ -2,7 +2,7 @@
 // through the transport, then all-reduces gradients over replicas. Knows no transport or model.
 using System.Diagnostics;
 
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 /// <summary>What one stage measured during one step.</summary>
 public sealed record StageStepStats(

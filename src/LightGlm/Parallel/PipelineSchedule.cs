@@ -1,6 +1,6 @@
 // Pipeline schedules as per-stage operation lists: GPipe (all forwards, then all backwards) and
 // 1F1B/DAPPLE (early backward: at most K−s micro-batches in flight on stage s). Transport-free.
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 public enum ScheduleKind { GPipe, OneFOneB }
 

@@ -1,5 +1,5 @@
 // Contiguous layer ranges of a K-stage pipeline: stage s owns layers [Bounds[s], Bounds[s+1]).
-namespace LightGlm.Parallel;
+namespace LightGlm.Pipeline;
 
 public sealed record StageSplit(int[] Bounds)
 {

@@ -1,9 +1,9 @@
 // Threads transport: loss, every gradient and the weights after N steps equal single-process
 // training of the same global batch for K ∈ {1,2,4}, M ∈ {1,2,4,8}, D ∈ {1,2}, GPipe and 1F1B.
-using LightGlm.Parallel;
-using LightGlm.Parallel.Toy;
+using LightGlm.Pipeline;
+using LightGlm.Pipeline.Toy;
 
-namespace LightGlm.Tests.Parallel;
+namespace LightGlm.Tests.Pipeline;
 
 public class InProcessPipelineTests
 {

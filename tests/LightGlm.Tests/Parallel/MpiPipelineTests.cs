@@ -3,7 +3,7 @@
 using System.Text.Json;
 using LightGlm.Kernels.Mpi;
 
-namespace LightGlm.Tests.Parallel;
+namespace LightGlm.Tests.Pipeline;
 
 public class MpiPipelineTests
 {

@@ -1,7 +1,7 @@
 // Launching real mpirun jobs of the lightglm CLI from tests (as root: Open MPI's allow-run-as-root vars).
 using System.Diagnostics;
 
-namespace LightGlm.Tests.Parallel;
+namespace LightGlm.Tests.Pipeline;
 
 /// <summary>A fact that is skipped, with the reason, only when mpirun is not installed.</summary>
 public sealed class MpiFactAttribute : FactAttribute

@@ -1,8 +1,8 @@
 // Schedules: every micro-batch runs forward then backward exactly once per stage; 1F1B bounds
 // the in-flight micro-batches to min(K−s, M), GPipe holds all M.
-using LightGlm.Parallel;
+using LightGlm.Pipeline;
 
-namespace LightGlm.Tests.Parallel;
+namespace LightGlm.Tests.Pipeline;
 
 public class PipelineScheduleTests
 {

@@ -2,7 +2,7 @@
 // reference, so tests and `lightglm parallel check` can compare loss, gradients and weights.
 using LightGlm.Kernels.Mpi;
 
-namespace LightGlm.Parallel.Toy;
+namespace LightGlm.Pipeline.Toy;
 
 /// <summary>A pipeline configuration: K stages, M micro-batches, D replicas, schedule.</summary>
 public sealed record PipelineConfig(int Stages, int MicroBatches, int Replicas, ScheduleKind Schedule)

@@ -1,5 +1,5 @@
 // A pipeline stage over layers [first, end) of a ToyMlp, with one activation cache per micro-batch.
-namespace LightGlm.Parallel.Toy;
+namespace LightGlm.Pipeline.Toy;
 
 public sealed class ToyStage : IPipelineStage
 {
