@@ -55,7 +55,11 @@ public sealed class SafeTensorsFile : IDisposable
             fs.ReadExactly(header);
             _dataStart = 8 + (long)n;
         }
-        ParseHeader(header, length - _dataStart);
+        try { ParseHeader(header, length - _dataStart); }
+        catch (Exception e) when (e is InvalidOperationException or FormatException or OverflowException or ArgumentException)
+        {   // invalid UTF-8 in a name, a non-integer offset, an overflowing shape: all say "malformed header"
+            throw new InvalidDataException($"{path}: malformed safetensors header ({e.Message})", e);
+        }
         if (length > _dataStart)
         {
             _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
