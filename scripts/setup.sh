@@ -8,7 +8,7 @@ cd "$root"
 # Debian packages: OpenBLAS (GEMM), Open MPI (distributed), gettext (catalog tests),
 # groff (manual pages), PyTorch + sentencepiece (reference scripts and benchmarks only).
 need=(libopenblas0-pthread openmpi-bin libopenmpi-dev gettext groff-base man-db python3-torch
-      python3-sentencepiece sentencepiece python3-nltk iproute2 dpkg-dev)
+      python3-sentencepiece sentencepiece python3-nltk iproute2 dpkg-dev chromium)
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

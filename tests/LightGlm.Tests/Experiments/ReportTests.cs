@@ -85,3 +85,33 @@ public class ReportTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class ReportBrowserTests
+{
+    [Fact]
+    public void HtmlReportRendersInHeadlessChromiumWithEveryImageAndNoConsoleErrors()
+    {
+        var r = new Report("Browser check");
+        r.Section("Figures")
+            .Figure(new ReportFigure("a.svg", "A", SvgChart.Line("a", "x", "y", [new ChartSeries("s", [0.0, 1, 2], [1.0, 3, 2])])))
+            .Figure(new ReportFigure("b.svg", "B", SvgChart.Bars("b", "y", ["p", "q"], [new BarGroup("c", [1.0, 2.0])])));
+        string dir = Path.Combine(Path.GetTempPath(), $"browser-{Guid.NewGuid():N}");
+        try
+        {
+            r.Save(dir);
+            var result = BrowserCheck.Run(Path.Combine(dir, "report.html"), Path.Combine(dir, "shot.png"));
+            Assert.Equal((2, 2), (result.ImagesLoaded, result.Images));
+            Assert.Empty(result.ConsoleMessages);
+            var png = File.ReadAllBytes(Path.Combine(dir, "shot.png"));
+            Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+
+            // The check can fail: a broken image is counted as not loaded.
+            File.WriteAllText(Path.Combine(dir, "broken.html"),
+                r.ToHtml().Replace("data:image/svg+xml;base64,", "data:image/svg+xml;base64,AAAA"));
+            var broken = BrowserCheck.Run(Path.Combine(dir, "broken.html"));
+            Assert.Equal(0, broken.ImagesLoaded);
+            Assert.False(broken.Ok);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}

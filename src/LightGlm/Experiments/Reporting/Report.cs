@@ -112,6 +112,10 @@ public sealed class Report(string title)
                         break;
                 }
         }
+        // Lets a headless browser check the page: every image decoded → data-images="n/n" on <body>.
+        sb.Append("<script>window.addEventListener('load',function(){var a=Array.prototype.slice.call(document.images);");
+        sb.Append("var ok=a.filter(function(i){return i.complete&&i.naturalWidth>0;}).length;");
+        sb.Append("document.body.setAttribute('data-images',ok+'/'+a.length);});</script>\n");
         sb.Append("</body></html>\n");
         return sb.ToString();
     }
