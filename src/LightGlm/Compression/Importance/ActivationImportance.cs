@@ -1,0 +1,96 @@
+// Activation-based importance (Minitron) and layer importance (block influence, loss when dropped) on calibration data.
+using System.Numerics.Tensors;
+
+namespace LightGlm.Compression.Importance;
+
+/// <summary>One calibration example: tokens, next-token targets (−1 = ignored) and the GLM prefix length (0 = causal).</summary>
+public sealed record CalibrationSample(int[] Tokens, int[] Targets, int Prefix = 0);
+
+/// <summary>
+/// Streams the calibration set through <see cref="ReferenceForward"/> one sequence and one layer at a time, keeping only sums:
+///   head h         Σ_t ‖att_h(t)‖₂                      (attention output of the head, before o_proj)
+///   qk channel     Σ_t Σ_{h∈g} |q_{h,c}(t)|·|k_{g,c}(t)|   (its contribution to the scores)
+///   v channel      Σ_t |v_{g,c}(t)|
+///   FFN neuron     Σ_t |silu(gate)·up|
+///   hidden channel Σ_t |n1_c(t)| + |n2_c(t)|             (the RMSNorm outputs, as Minitron's LayerNorm outputs)
+///   layer          block influence: mean_t 1 − cos(x_in(t), x_out(t))  (ShortGPT)
+/// </summary>
+public static class ActivationImportance
+{
+    public static ImportanceScores Compute(ModelFiles m, IEnumerable<CalibrationSample> calibration)
+    {
+        var obs = new Observer(m.Shape);
+        var fwd = new ReferenceForward(m);
+        int n = 0;
+        foreach (var c in calibration) { fwd.Hidden(c.Tokens, null, obs, c.Prefix); n++; }
+        if (n == 0) throw new ArgumentException("the calibration set is empty; importance needs at least one sequence");
+        for (int l = 0; l < m.Shape.L; l++) obs.Scores.Layers[l] /= Math.Max(1, obs.Tokens);
+        obs.Scores.KvFromHeads(m.Shape);
+        return obs.Scores;
+    }
+
+    /// <summary>Loss change when each layer alone is dropped: mean CE(without layer l) − mean CE(full), over the calibration set.</summary>
+    public static double[] DropLoss(ModelFiles m, IReadOnlyList<CalibrationSample> calibration)
+    {
+        var fwd = new ReferenceForward(m);
+        double Mean(PruneMask? mask) => calibration.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
+        double full = Mean(null);
+        var r = new double[m.Shape.L];
+        for (int l = 0; l < m.Shape.L; l++)
+        {
+            var mask = new PruneMask(m.Shape);
+            mask.Layers[l] = false;
+            r[l] = Mean(mask) - full;
+        }
+        return r;
+    }
+
+    sealed class Observer(ModelShape t) : ForwardObserver
+    {
+        public ImportanceScores Scores { get; } = ImportanceScores.Zeros(t, "activation");
+        public long Tokens;
+
+        public override void Block(int layer, ReadOnlySpan<float> xIn, ReadOnlySpan<float> xOut, int T)
+        {
+            if (layer == 0) Tokens += T;
+            int C = t.C;
+            for (int i = 0; i < T; i++)
+            {
+                var a = xIn.Slice(i * C, C);
+                var b = xOut.Slice(i * C, C);
+                double cos = TensorPrimitives.Dot(a, b) / (Math.Sqrt(TensorPrimitives.SumOfSquares(a)) * Math.Sqrt(TensorPrimitives.SumOfSquares(b)) + 1e-12);
+                Scores.Layers[layer] += 1 - cos;
+            }
+        }
+
+        public override void Norms(int layer, ReadOnlySpan<float> n1, ReadOnlySpan<float> n2, int T)
+        {
+            for (int i = 0; i < n1.Length; i++) Scores.Hidden[i % t.C] += Math.Abs(n1[i]) + Math.Abs(n2[i]);
+        }
+
+        public override void Qkv(int layer, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T)
+        {
+            int D = t.D, H = t.H, KV = t.KV;
+            for (int i = 0; i < T; i++)
+            {
+                for (int h = 0; h < H; h++)
+                    for (int d = 0; d < D; d++)
+                        Scores.QkChannels[layer][h / t.Group][d] += Math.Abs(q[(i * H + h) * D + d]) * Math.Abs(k[(i * KV + h / t.Group) * D + d]);
+                for (int g = 0; g < KV; g++)
+                    for (int d = 0; d < D; d++) Scores.VChannels[layer][g][d] += Math.Abs(v[(i * KV + g) * D + d]);
+            }
+        }
+
+        public override void HeadOutputs(int layer, ReadOnlySpan<float> att, int T)
+        {
+            int D = t.D, H = t.H;
+            for (int i = 0; i < T; i++)
+                for (int h = 0; h < H; h++) Scores.Heads[layer][h] += Math.Sqrt(TensorPrimitives.SumOfSquares(att.Slice((i * H + h) * D, D)));
+        }
+
+        public override void FfnActivations(int layer, ReadOnlySpan<float> act, int T)
+        {
+            for (int i = 0; i < act.Length; i++) Scores.Ffn[layer][i % t.F] += Math.Abs(act[i]);
+        }
+    }
+}
