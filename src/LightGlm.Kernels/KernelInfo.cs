@@ -1,3 +1,4 @@
+// Identifies the kernels assembly (used by smoke tests and diagnostics).
 namespace LightGlm.Kernels;
 
 /// <summary>Identifies the kernels assembly.</summary>

@@ -1,0 +1,100 @@
+// Softmax cross-entropy over logits (N, V) with ignore index −1: loss_n = logsumexp(z_n) − z_n[target_n].
+using System.Buffers;
+using System.Numerics.Tensors;
+
+namespace LightGlm.Kernels;
+
+/// <summary>Summed loss over counted rows (target ≠ −1) and their number; Mean = Sum / Count (0 when Count = 0).</summary>
+public readonly record struct CrossEntropyResult(double Sum, int Count)
+{
+    public double Mean => Count == 0 ? 0.0 : Sum / Count;
+}
+
+public static unsafe class CrossEntropy
+{
+    /// <summary>Σ over rows with target ≠ −1 of logsumexp(z_n) − z_n[t_n] (per-row in float, summed in double in row order).</summary>
+    public static CrossEntropyResult Forward(ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int N, int V)
+    {
+        Validate("CrossEntropy.Forward", logits, targets, N, V);
+        fixed (float* z = logits)
+            return Run(null, z, targets, N, V, 0f);
+    }
+
+    /// <summary>
+    /// dlogits (N, V) = (softmax(z_n) − onehot(t_n))·scale for counted rows, 0 for ignored rows. dlogits is OVERWRITTEN
+    /// (not accumulated) and may be the same span as logits (in place). Typical scale = 1/count for a mean loss.
+    /// </summary>
+    public static void Backward(Span<float> dlogits, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int N, int V, float scale)
+        => ForwardBackward(dlogits, logits, targets, N, V, scale);
+
+    /// <summary>Forward and backward in one pass over the logits; dlogits as in <see cref="Backward"/>, may alias logits.</summary>
+    public static CrossEntropyResult ForwardBackward(Span<float> dlogits, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets,
+        int N, int V, float scale)
+    {
+        const string k = "CrossEntropy.ForwardBackward";
+        Validate(k, logits, targets, N, V);
+        Check.Len(k, nameof(dlogits), (ReadOnlySpan<float>)dlogits, (long)N * V);
+        Check.SameOrDisjoint(k, nameof(dlogits), dlogits, nameof(logits), logits, (long)N * V);
+        fixed (float* z = logits) fixed (float* d = dlogits)
+            return Run(d, z, targets, N, V, scale);
+    }
+
+    static CrossEntropyResult Run(float* dz, float* z, ReadOnlySpan<int> targets, int N, int V, float scale)
+    {
+        if (N == 0) return new CrossEntropyResult(0, 0);
+        float[] losses = ArrayPool<float>.Shared.Rent(N);
+        try
+        {
+            fixed (float* lp = losses) fixed (int* tp = targets)
+            {
+                nint la = (nint)lp, ta = (nint)tp, za = (nint)z, da = (nint)dz;
+                KernelParallel.For(N, Math.Max(1, 8192 / Math.Max(1, V)), (n0, n1) =>
+                {
+                    for (int n = n0; n < n1; n++)
+                    {
+                        int t = ((int*)ta)[n];
+                        var zr = new ReadOnlySpan<float>((float*)za + (long)n * V, V);
+                        if (t < 0)
+                        {
+                            ((float*)la)[n] = 0f;
+                            if (da != 0) new Span<float>((float*)da + (long)n * V, V).Clear();
+                            continue;
+                        }
+                        float max = TensorPrimitives.Max(zr);
+                        float zt = zr[t];
+                        if (da == 0)
+                        {
+                            double sum = 0;
+                            for (int j = 0; j < V; j++) sum += MathF.Exp(zr[j] - max);
+                            ((float*)la)[n] = (float)(Math.Log(sum) + max - zt);
+                            continue;
+                        }
+                        // dz = exp(z − max); loss = log Σ dz + max − z_t; dz = (dz/Σ − onehot)·scale
+                        var dr = new Span<float>((float*)da + (long)n * V, V);
+                        TensorPrimitives.Subtract(zr, max, dr);
+                        TensorPrimitives.Exp(dr, dr);
+                        float s = TensorPrimitives.Sum(dr);
+                        ((float*)la)[n] = MathF.Log(s) + max - zt;
+                        TensorPrimitives.Multiply(dr, scale / s, dr);
+                        dr[t] -= scale;
+                    }
+                });
+            }
+            double total = 0;
+            int count = 0;
+            for (int n = 0; n < N; n++)
+                if (targets[n] >= 0) { total += losses[n]; count++; }
+            return new CrossEntropyResult(total, count);
+        }
+        finally { ArrayPool<float>.Shared.Return(losses); }
+    }
+
+    static void Validate(string k, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int N, int V)
+    {
+        Check.Dims(k, (nameof(N), N), (nameof(V), V));
+        Check.Positive(k, nameof(V), V);
+        Check.Len(k, nameof(logits), logits, (long)N * V);
+        Check.Len(k, nameof(targets), targets, N);
+        Check.Targets(k, targets, N, V);
+    }
+}
