@@ -1,0 +1,58 @@
+// `lightglm import --from DIR --out DIR`: a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2) -> a LightGlm model directory.
+using System.CommandLine;
+using LightGlm.Interop;
+using LightGlm.Interop.Safetensors;
+
+namespace LightGlm.Cli.Commands;
+
+public sealed class ImportCommand : ICliCommand
+{
+    public string[] Path => ["import"];
+
+    public Command Build()
+    {
+        var from = new Option<string>("--from") { Description = "Hugging Face checkpoint directory (config.json + safetensors, sharded or not)", Required = true };
+        var output = new Option<string>("--out") { Description = "New LightGlm model directory to write", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "Stored dtype of the imported weights: fp32 (default; what training reads), bf16 or fp16 (large models for inference)", DefaultValueFactory = _ => "fp32" };
+        var shard = new Option<long>("--max-shard-mb") { Description = "Largest weights file in MB before sharding (default 5000, as transformers)", DefaultValueFactory = _ => 5000 };
+        var cmd = new Command("import", "Import a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2) as a LightGlm model directory.")
+        {
+            from, output, dtype, shard,
+        };
+        cmd.SetAction(r => ImportCommand.Guard(() =>
+        {
+            string src = r.GetValue(from)!, dst = r.GetValue(output)!;
+            if (!Directory.Exists(src)) throw new CliException($"--from {src}: directory not found");
+            if (Directory.Exists(dst) && Directory.EnumerateFileSystemEntries(dst).Any())
+                throw new CliException($"--out {dst}: directory exists and is not empty; choose a new one");
+            if (r.GetValue(shard) <= 0) throw new CliException($"--max-shard-mb {r.GetValue(shard)} must be > 0");
+            var dt = TensorDTypes.Parse(r.GetValue(dtype)!, "--dtype");
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var rep = HfImporter.Import(src, dst, dt, r.GetValue(shard) * 1_000_000);
+            Console.WriteLine($"imported {rep.Architecture.FormatName()} ({rep.SourceDType ?? "dtype not stated"}) -> {dst} [{dt.TorchName()}] in {sw.Elapsed.TotalSeconds:F1} s");
+            var c = rep.Config;
+            Console.WriteLine($"  {rep.Parameters:N0} parameters: L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}, rotary R={c.R} ({(c.RopeInterleaved ? "interleaved pairs" : "half-split pairs")}, theta={c.RopeTheta}), qkv bias={c.AttentionBias}, tied head={c.TieWordEmbeddings}");
+            foreach (var d in rep.Defaults) Console.WriteLine($"  default: {d}");
+            Console.WriteLine($"  weights: {string.Join(", ", rep.WeightFiles)}");
+            foreach (var (n, k) in rep.TokenizerFiles) Console.WriteLine($"  copied {n} ({k})");
+            if (!rep.TokenizerFiles.Any(t => t.Name is "tokenizer.json" or "tokenizer.model"))
+                Console.WriteLine("  note: no tokenizer.json / tokenizer.model in the source; add one before translating");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>
+    /// Bad checkpoints are user errors: message + exit 2 (System.CommandLine's own handler would print a stack
+    /// trace and exit 1 before CliHost sees the exception).
+    /// </summary>
+    internal static int Guard(Func<int> action)
+    {
+        try { return action(); }
+        catch (Exception e) when (e is CliException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException or FormatException or IOException)
+        {
+            Console.Error.WriteLine($"lightglm: error: {e.Message}");
+            return 2;
+        }
+    }
+}

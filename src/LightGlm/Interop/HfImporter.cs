@@ -1,0 +1,73 @@
+// `lightglm import`: a Hugging Face checkpoint directory -> a normal LightGlm model directory.
+using System.Text.Json.Nodes;
+using LightGlm.Interop.Safetensors;
+
+namespace LightGlm.Interop;
+
+/// <summary>What an import did, for the command to print and tests to check.</summary>
+public sealed record ImportReport(HfArchitecture Architecture, InteropConfig Config, IReadOnlyList<string> Defaults,
+    IReadOnlyList<string> WeightFiles, IReadOnlyList<(string Name, string Kind)> TokenizerFiles, long Parameters, string? SourceDType);
+
+public static class HfImporter
+{
+    /// <summary>Largest single weights file written before sharding (transformers' default max_shard_size is 5 GB).</summary>
+    public const long DefaultMaxShardBytes = 5_000_000_000;
+
+    /// <summary>
+    /// Reads <paramref name="from"/> (config.json + safetensors, sharded or not, F32/F16/BF16), maps every tensor to
+    /// our names and layout (fused q|k|v and gate|up split), and writes <paramref name="outDir"/>: config.json
+    /// (model_type lightglm, the contract's fields), model.safetensors in <paramref name="dtype"/> (sharded with an
+    /// index when larger than <paramref name="maxShardBytes"/>), and the tokenizer files. Tensors are streamed
+    /// row-block by row-block, so memory stays small however large the checkpoint.
+    /// </summary>
+    public static ImportReport Import(string from, string outDir, TensorDType dtype = TensorDType.F32, long maxShardBytes = DefaultMaxShardBytes)
+    {
+        if (Path.GetFullPath(from).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
+            throw new IOException($"--out {outDir} is the source directory; choose a new directory");
+        using var w = MappedWeights.Open(from);
+        if (w.Architecture is not { } arch)
+            throw new InvalidDataException($"{from}: model_type 'lightglm' is already a LightGlm model directory; use it directly");
+        Directory.CreateDirectory(outDir);
+        var ours = w.Config.Clone();
+        var imported = JsonNode.Parse(ours.ToJson())!.AsObject();
+        imported["model_type"] = "lightglm";
+        imported["imported_from"] = new JsonObject
+        {
+            ["architecture"] = arch.FormatName(),
+            ["model_type"] = w.RawConfig["model_type"]?.DeepClone(),
+            ["name_or_path"] = w.RawConfig["_name_or_path"]?.DeepClone(),
+            ["torch_dtype"] = w.RawConfig["torch_dtype"]?.DeepClone(),
+            // list-valued token ids (GLM-4 has three eos ids) kept for export
+            ["token_ids"] = new JsonObject(new[] { "bos_token_id", "eos_token_id", "pad_token_id" }
+                .Where(k => w.RawConfig[k] is not null).Select(k => KeyValuePair.Create(k, w.RawConfig[k]!.DeepClone()))),
+        };
+        var tensors = WriteList(w, Distinct(w.Layout.Mappings.Select(m => m.Ours)), dtype);
+        var files = CheckpointWriter.Write(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+        CheckpointWriter.AtomicWrite(Path.Combine(outDir, "config.json"), System.Text.Encoding.UTF8.GetBytes(imported.ToJsonString(InteropConfig.Json) + "\n"));
+        var tok = TokenizerFiles.Copy(from, outDir);
+        return new ImportReport(arch, ours, w.Reading!.Notes.Defaults, files, tok, tensors.Sum(t => t.Elements), w.Reading.Notes.TorchDType);
+    }
+
+    static IEnumerable<string> Distinct(IEnumerable<string> names)
+    {
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var n in names) if (seen.Add(n)) yield return n;
+    }
+
+    /// <summary>Our tensors as writer entries that pull rows through the map.</summary>
+    internal static List<TensorToWrite> WriteList(MappedWeights w, IEnumerable<string> names, TensorDType dtype)
+    {
+        var list = new List<TensorToWrite>();
+        byte[]? shared = null; // the writer fills one tensor at a time: one scratch for all
+        foreach (var n in names)
+        {
+            var t = w[n];
+            list.Add(new TensorToWrite(n, dtype, t.Map.OurShape, (row, count, dst) =>
+            {
+                if (shared is null || shared.Length < dst.Length * 2) shared = new byte[dst.Length * 2];
+                w.ReadRows(t, (int)row, count, dst, shared);
+            }));
+        }
+        return list;
+    }
+}
