@@ -30,7 +30,7 @@ public sealed class MappedWeights : IDisposable
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"{cfgPath}: no config.json; is {dir} a model directory?", cfgPath);
         try { RawConfig = JsonNode.Parse(File.ReadAllText(cfgPath)) as JsonObject ?? throw new InvalidDataException($"{cfgPath}: not a JSON object"); }
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{cfgPath}: not valid JSON: {e.Message}"); }
-        if (RawConfig["model_type"]?.GetValue<string>() == "lightglm")
+        if (IsLightGlmConfig(RawConfig))
         {
             Config = InteropConfig.Load(cfgPath);
             Layout = ArchitectureMap.Ours(Config);
@@ -46,6 +46,13 @@ public sealed class MappedWeights : IDisposable
         try { Bind(); }
         catch { Archive.Dispose(); throw; }
     }
+
+    /// <summary>
+    /// A config.json in the engine contract's form (ours), not a Hugging Face one: model_type lightglm, or the
+    /// contract-only field rope_interleaved (our llama/chatglm-typed directories write it; HF configs never do).
+    /// </summary>
+    public static bool IsLightGlmConfig(JsonObject cfg) =>
+        cfg["model_type"]?.GetValue<string>() == "lightglm" || cfg.ContainsKey("rope_interleaved");
 
     /// <summary>Opens a LightGlm model directory or a Hugging Face checkpoint directory and checks every tensor.</summary>
     public static MappedWeights Open(string dir) => new(dir);
