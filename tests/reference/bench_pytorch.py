@@ -125,7 +125,7 @@ def main():
     ap.add_argument("--gen-len", type=int, help="decoded tokens (default seq/2)")
     ap.add_argument("--what", choices=["train", "decode", "all"], default="all")
     ap.add_argument("--setting", default="best", help="best (probe all) or one of " + ", ".join(SETTINGS))
-    ap.add_argument("--probe-steps", type=int, default=3)
+    ap.add_argument("--probe-steps", type=int, default=2)
     ap.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
 

@@ -1,0 +1,45 @@
+// What one side (LightGlm or PyTorch) measured; null = not measured in this run.
+using System.Text.Json.Nodes;
+
+namespace LightGlm.Evaluation.Bench;
+
+public sealed record SideResult
+{
+    public double? TrainMsPerStep { get; init; }
+    public double? TrainTokensPerS { get; init; }
+    public double? DecodeMsPerToken { get; init; }
+    public double? PrefillMs { get; init; }
+    public double? PeakRssMb { get; init; }
+    /// <summary>How the side ran (threads, setting); shown under the table, not in --json.</summary>
+    public string Note { get; init; } = "";
+
+    /// <summary>The five keys of `lightglm bench --json`, snake_case as issue 2 specifies.</summary>
+    public JsonObject ToJson() => new()
+    {
+        ["train_tokens_per_s"] = Round(TrainTokensPerS),
+        ["train_ms_per_step"] = Round(TrainMsPerStep),
+        ["decode_ms_per_token"] = Round(DecodeMsPerToken),
+        ["prefill_ms"] = Round(PrefillMs),
+        ["peak_rss_mb"] = Round(PeakRssMb),
+    };
+
+    static JsonNode? Round(double? x) => x is { } v && double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 4)) : null;
+}
+
+/// <summary>Everything one bench run measured.</summary>
+public sealed record BenchReport(BenchSpec Spec, double SgemmPeakGflops, SideResult LightGlm, SideResult? PyTorch)
+{
+    /// <summary>Exactly one object: {"sgemm_peak_gflops", "lightglm": {...}, "pytorch": {...} or null}.</summary>
+    public string ToJson() => new JsonObject
+    {
+        ["sgemm_peak_gflops"] = Math.Round(SgemmPeakGflops, 3),
+        ["lightglm"] = LightGlm.ToJson(),
+        ["pytorch"] = PyTorch?.ToJson(),
+    }.ToJsonString();
+
+    /// <summary>Training GFLOP/s of a side: <see cref="BenchSpec.TrainFlopsPerStep"/> / step time.</summary>
+    public double? Gflops(SideResult s) => s.TrainMsPerStep is { } ms ? Spec.TrainFlopsPerStep() / (ms / 1e3) / 1e9 : null;
+
+    /// <summary>GFLOP/s as a percentage of the measured sgemm peak.</summary>
+    public double? PercentOfPeak(SideResult s) => Gflops(s) is { } g ? 100.0 * g / SgemmPeakGflops : null;
+}

@@ -1,0 +1,87 @@
+// Measures our engine on a bench model: training steps (forward + backward + AdamW) and batch-1 KV-cache decoding.
+using System.Diagnostics;
+using LightGlm.Model;
+using LightGlm.Model.Inference;
+
+namespace LightGlm.Evaluation.Bench;
+
+public static class EngineBench
+{
+    // The same optimizer settings as tests/reference/bench_pytorch.py (speed does not depend on them).
+    const double Lr = 3e-4, Beta1 = 0.9, Beta2 = 0.95, Eps = 1e-8, WeightDecay = 0.1;
+
+    /// <summary>Mean ms per training step over <paramref name="steps"/> steps after <paramref name="warmup"/>, on random tokens.</summary>
+    public static (double MsPerStep, double TokensPerS) Train(BenchSpec spec, int steps, int warmup = 2)
+    {
+        var model = GlmModel.Create(spec.Config, seed: 1);
+        var rng = new Random(0);
+        int n = spec.Batch * spec.Seq, v = spec.Config.V;
+        var batch = Batch.From(spec.Batch, spec.Seq,
+            Enumerable.Range(0, n).Select(_ => rng.Next(v)).ToArray(), Enumerable.Range(0, n).Select(_ => rng.Next(v)).ToArray());
+        var cache = model.CreateCache(spec.Batch, spec.Seq);
+        var m = new float[model.Weights.Length];
+        var s = new float[model.Weights.Length];
+        long t = 0;
+        void Step()
+        {
+            model.ZeroGrads();
+            model.ForwardLoss(cache, batch);
+            model.Backward(cache, batch);
+            t++;
+            foreach (var p in model.Layout.Tensors) // the layout's decay policy: norms and biases are not decayed
+                Kernels.AdamW.Step(model.Weights.AsSpan(p.Offset, p.Length), model.Grads.AsSpan(p.Offset, p.Length),
+                    m.AsSpan(p.Offset, p.Length), s.AsSpan(p.Offset, p.Length), p.Length, Lr, Beta1, Beta2, Eps,
+                    p.NoDecay ? 0 : WeightDecay, t);
+        }
+        for (int i = 0; i < warmup; i++) Step();
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++) Step();
+        double sec = Stopwatch.GetElapsedTime(t0).TotalSeconds / steps;
+        return (sec * 1e3, n / sec);
+    }
+
+    /// <summary>
+    /// Batch 1: prefill a random prompt of spec.PromptLength tokens (ms), then spec.GenLength greedy tokens one at a
+    /// time with the KV cache (ms/token, argmax included). One warm-up run, then the best of 3, as bench_pytorch.py.
+    /// </summary>
+    public static (double PrefillMs, double DecodeMsPerToken) Decode(BenchSpec spec)
+    {
+        var model = GlmModel.Create(spec.Config, seed: 1);
+        var rng = new Random(0);
+        var prompt = Enumerable.Range(0, spec.PromptLength).Select(_ => rng.Next(spec.Config.V)).ToArray();
+        var logits = new float[spec.Config.V];
+        (double, double) Run()
+        {
+            var session = new InferenceSession(model, 1, spec.PromptLength + spec.GenLength + 1);
+            long t0 = Stopwatch.GetTimestamp();
+            session.Prefill(0, prompt, logits);
+            double prefill = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
+            long t1 = Stopwatch.GetTimestamp();
+            int[] slot = [0], token = [0];
+            for (int i = 0; i < spec.GenLength; i++)
+            {
+                token[0] = ArgMax(logits);
+                session.Decode(slot, token, logits);
+            }
+            return (prefill, Stopwatch.GetElapsedTime(t1).TotalMilliseconds / spec.GenLength);
+        }
+        Run();
+        var runs = Enumerable.Range(0, 3).Select(_ => Run()).ToArray();
+        return (runs.Min(r => r.Item1), runs.Min(r => r.Item2));
+    }
+
+    static int ArgMax(ReadOnlySpan<float> x)
+    {
+        int best = 0;
+        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
+        return best;
+    }
+
+    /// <summary>Threads for everything our engine runs: GEMM/GEMV, kernel loops and the model's row loops.</summary>
+    public static void SetThreads(int threads)
+    {
+        Kernels.Gemm.Threads = threads;
+        Kernels.KernelParallel.Degree = threads;
+        Model.Ops.Parallelism.MaxThreads = threads;
+    }
+}
