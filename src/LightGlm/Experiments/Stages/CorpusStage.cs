@@ -1,0 +1,42 @@
+// Stage: the parallel corpus of computer language from Debian's message catalogs (plus manual pages
+// for monolingual text), split by the recipe's ratios into the run directory.
+using System.Text.Json.Nodes;
+using LightGlm.Text.Corpus;
+
+namespace LightGlm.Experiments.Stages;
+
+public sealed class CorpusStage : IRecipeStage
+{
+    public string Name => "corpus";
+    public string Description => "build the English-Chinese corpus from Debian's message catalogs and manual pages";
+
+    public JsonObject Run(StageContext c)
+    {
+        var split = c.Recipe.Get<double[]>("corpus.split");
+        if (split.Length != 3) throw new InvalidDataException($"corpus.split needs three ratios (train, dev, test), got {split.Length}");
+        string packages = c.Recipe.Get<string>("corpus.packages_file");
+        int lines = 0;
+        var paths = CorpusBuilder.Build(new CorpusOptions
+        {
+            PackageList = Path.IsPathRooted(packages) ? packages : Path.Combine(RepoPaths.FindRepoRoot() ?? Directory.GetCurrentDirectory(), packages),
+            OutputDir = c.Run.PathOf("corpus"),
+            AllowNewer = c.Recipe.Get<bool>("corpus.allow_newer"),
+            Ratios = new SplitRatios(split[0], split[1], split[2]),
+            Log = msg =>
+            {
+                c.Cancel.ThrowIfCancellationRequested();
+                c.Progress.Report(Math.Min(0.95, ++lines / 70.0), msg);
+            },
+        });
+        c.Progress.Report(1, "done");
+        return new JsonObject
+        {
+            ["dir"] = paths.Dir,
+            ["train"] = paths.Train, ["dev"] = paths.Dev, ["test"] = paths.Test,
+            ["glossary"] = paths.Glossary, ["mono_en"] = paths.MonoEnglish, ["mono_zh"] = paths.MonoChinese,
+            ["train_pairs"] = CountLines(paths.Train), ["dev_pairs"] = CountLines(paths.Dev), ["test_pairs"] = CountLines(paths.Test),
+        };
+    }
+
+    static int CountLines(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Length > 0) : 0;
+}

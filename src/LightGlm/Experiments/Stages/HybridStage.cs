@@ -1,0 +1,88 @@
+// Stage: hybrid-data fine-tuning of the teacher (Algorithm 3, Eq. 11–12). D_s = the plentiful direction,
+// D_d = a small sample of the scarce direction from other English strings; randomly mixed, weighted α / 1−α.
+// With hybrid.compare, the same steps also fine-tune on D_s only and on D_d only (Figure 5).
+using System.Text.Json.Nodes;
+using LightGlm.Model.Checkpoints;
+using LightGlm.Training;
+using LightGlm.Training.Hybrid;
+using LightGlm.Translation;
+
+namespace LightGlm.Experiments.Stages;
+
+public sealed class HybridStage : IRecipeStage
+{
+    public string Name => "hybrid";
+    public string Description => "fine-tune the teacher on the hybrid mix of source and target data (Eq. 11-12)";
+    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Get<bool>("hybrid.enabled");
+
+    public JsonObject Run(StageContext c)
+    {
+        var r = c.Recipe;
+        var tok = RunArtifacts.Tokenizer(c);
+        var sp = SpecialTokens.From(tok);
+        int seq = r.Get<int>("teacher.seq_len");
+        var (ds, dd) = Split(c, tok, seq);
+        // hybrid.alpha = null: α from the set sizes and weights (Eq. 11); a number sets it by hand (the paper: 0.65).
+        double alpha = r.GetOrDefault<double?>("hybrid.alpha")
+                       ?? HybridMix.Alpha(r.Get<double>("hybrid.w_s"), ds.Count, r.Get<double>("hybrid.w_d"), dd.Count);
+        var targetDir = Directions.Parse(r.Get<string>("hybrid.target_direction"));
+        var dev = TargetDev(c, tok, seq, targetDir, sp);
+
+        var variants = new List<(string Name, IBatchSource Source)> { ("hybrid", new HybridBatchSource(ds, dd, alpha, sp.Pad, r.Get<int>("seed"))) };
+        if (r.Get<bool>("hybrid.compare"))
+        {
+            variants.Add(("source_only", HybridBatchSource.Plain(ds, sp.Pad, r.Get<int>("seed"))));
+            variants.Add(("target_only", HybridBatchSource.Plain(dd, sp.Pad, r.Get<int>("seed"))));
+        }
+        int steps = r.Get<int>("hybrid.steps");
+        var figure5 = new JsonObject();
+        var models = new JsonObject();
+        foreach (var (name, source) in variants)
+        {
+            var model = ModelDirectory.Load((string)c.ResultOf("teacher")["model"]!);
+            var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "hybrid", steps), source);
+            var curve = StageTraining.Run(c, $"{Name}.{name}", trainer, c.Run.PathOf("checkpoints", "hybrid-" + name), r.Get<int>("teacher.checkpoint_every"),
+                validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, steps / 5), tokenizerJson: RunArtifacts.TokenizerPath(c));
+            string dir = c.Run.PathOf(name == "hybrid" ? "teacher-hybrid" : Path.Combine("baselines", "teacher-" + name));
+            ModelDirectory.Save(model, dir, RunArtifacts.TokenizerPath(c));
+            figure5[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve.Valid[^1].Loss, 4), ["curve"] = StageTraining.ToJson(curve.Valid) };
+            if (name != "hybrid") models["teacher-" + name] = dir;
+        }
+        return new JsonObject
+        {
+            ["teacher"] = c.Run.PathOf("teacher-hybrid"),
+            ["models"] = models,
+            ["alpha"] = Math.Round(alpha, 4), ["n_s"] = ds.Count, ["n_d"] = dd.Count,
+            ["source_direction"] = r.Get<string>("hybrid.source_direction"), ["target_direction"] = targetDir.Name(),
+            ["figure5"] = figure5,
+        };
+    }
+
+    /// <summary>
+    /// D_s: the source direction over the training pairs whose English falls in the first part of a hash order;
+    /// D_d: the target direction over other pairs, target_fraction × |D_s| of them, so no string is in both.
+    /// </summary>
+    public static (List<TaskExample> Ds, List<TaskExample> Dd) Split(StageContext c, ITranslationTokenizer tok, int seq)
+    {
+        var r = c.Recipe;
+        var pairs = RunArtifacts.Pairs(c, "train");
+        var src = Directions.Parse(r.Get<string>("hybrid.source_direction"));
+        var tgt = Directions.Parse(r.Get<string>("hybrid.target_direction"));
+        double fraction = r.Get<double>("hybrid.target_fraction");
+        int nd = Math.Max(1, (int)Math.Round(pairs.Count * fraction / (1 + fraction)));
+        var order = pairs.OrderBy(p => StableHash(p.English)).ToList();
+        var dd = new TranslationBatcher(tok, order.Take(nd), seq, [tgt]).Examples.ToList();
+        var ds = new TranslationBatcher(tok, order.Skip(nd), seq, [src]).Examples.ToList();
+        return (ds, dd);
+    }
+
+    static IBatchSource TargetDev(StageContext c, ITranslationTokenizer tok, int seq, Direction d, SpecialTokens sp) =>
+        HybridBatchSource.Plain(new TranslationBatcher(tok, RunArtifacts.Pairs(c, "dev"), seq, [d]).Examples, sp.Pad, seed: 99);
+
+    static ulong StableHash(string s)
+    {
+        ulong h = 14695981039346656037UL; // FNV-1a: stable across runs and machines (string.GetHashCode is not)
+        foreach (char ch in s) { h ^= ch; h *= 1099511628211UL; }
+        return h;
+    }
+}

@@ -1,0 +1,17 @@
+// The LightChatGLM recipe as an ordered list of stages (paper §3: data, teacher, hybrid fine-tuning,
+// mixed compression, evaluation, report).
+namespace LightGlm.Experiments.Stages;
+
+public static class StageCatalog
+{
+    public static IReadOnlyList<IRecipeStage> Recipe() =>
+    [
+        new CorpusStage(),
+        new TokenizerStage(),
+        new TeacherStage(),
+        new HybridStage(),
+        new CompressionStage(),
+        new EvalStage(),
+        new ReportStage(),
+    ];
+}

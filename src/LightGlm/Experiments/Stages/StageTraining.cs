@@ -1,0 +1,71 @@
+// The resumable training loop every recipe stage shares: resume from the stage's latest checkpoint,
+// step, log loss and throughput to metrics.jsonl, checkpoint every N steps (atomically), stop on Ctrl-C
+// at a step boundary so that running the recipe again continues exactly.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using LightGlm.Training;
+
+namespace LightGlm.Experiments.Stages;
+
+public sealed record TrainingCurve(IReadOnlyList<(int Step, double Loss)> Train, IReadOnlyList<(int Step, double Loss)> Valid,
+    double Seconds, double TokensPerSecond);
+
+public static class StageTraining
+{
+    /// <param name="validate">Optional validation loss, called every <paramref name="validEvery"/> steps and at the end.</param>
+    public static TrainingCurve Run(StageContext c, string stage, Trainer trainer, string checkpointDir, int checkpointEvery,
+        Func<double>? validate = null, int validEvery = 0, string? tokenizerJson = null)
+    {
+        if (TrainingCheckpoint.Latest(checkpointDir) is { } latest)
+        {
+            TrainingCheckpoint.Restore(trainer, latest);
+            c.Progress.Report(trainer.State.Step / (double)trainer.Options.Steps, $"resumed at step {trainer.State.Step}");
+        }
+        var train = new List<(int, double)>();
+        var valid = new List<(int, double)>();
+        // Earlier attempts of this stage logged their curve already: keep it so the figures are whole.
+        foreach (var m in c.Run.ReadMetrics(stage))
+        {
+            if (m["step"] is null) continue;
+            int s = (int)m["step"]!;
+            if (s > trainer.State.Step) continue;
+            if (m["loss"] is { } l) train.Add((s, (double)l));
+            if (m["valid_loss"] is { } v) valid.Add((s, (double)v));
+        }
+        var sw = Stopwatch.StartNew();
+        long tokens = 0;
+        int total = trainer.Options.Steps;
+        while (!trainer.Done)
+        {
+            if (c.Cancel.IsCancellationRequested)
+            {
+                TrainingCheckpoint.Save(trainer, checkpointDir, tokenizerJson: tokenizerJson);
+                c.Cancel.ThrowIfCancellationRequested();
+            }
+            var r = trainer.Step();
+            if (!double.IsFinite(r.Loss))
+                throw new InvalidOperationException($"{stage}: the loss became {r.Loss} at step {r.Step} (learning rate {r.Lr:g3}); " +
+                                                    $"the last checkpoint in {checkpointDir} is intact: lower the learning rate and run again");
+            tokens += r.Tokens;
+            train.Add((r.Step, r.Loss));
+            var rec = new JsonObject { ["step"] = r.Step, ["loss"] = Math.Round(r.Loss, 5), ["lr"] = r.Lr, ["grad_norm"] = Math.Round(r.GradNorm, 4) };
+            bool last = trainer.Done;
+            if (validate is not null && (last || (validEvery > 0 && r.Step % validEvery == 0)))
+            {
+                double v = validate();
+                valid.Add((r.Step, v));
+                rec["valid_loss"] = Math.Round(v, 5);
+            }
+            double tps = tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
+            rec["tokens_per_s"] = Math.Round(tps);
+            if (r.Step % 10 == 0 || last || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
+            c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", tps);
+            if (last || (checkpointEvery > 0 && r.Step % checkpointEvery == 0))
+                TrainingCheckpoint.Save(trainer, checkpointDir, tokenizerJson: tokenizerJson);
+        }
+        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
+    }
+
+    public static JsonArray ToJson(IEnumerable<(int Step, double Loss)> curve) =>
+        new(curve.Select(p => (JsonNode)new JsonArray(p.Step, Math.Round(p.Loss, 5))).ToArray());
+}

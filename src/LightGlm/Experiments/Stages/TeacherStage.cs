@@ -1,0 +1,48 @@
+// Stage: the teacher — a GLM-style decoder (prefix mask over the prompt, partial interleaved rotary,
+// qkv bias) trained on both translation directions of the training split, from scratch.
+using System.Text.Json.Nodes;
+using LightGlm.Model;
+using LightGlm.Model.Checkpoints;
+using LightGlm.Training;
+using LightGlm.Training.Hybrid;
+using LightGlm.Translation;
+
+namespace LightGlm.Experiments.Stages;
+
+public sealed class TeacherStage : IRecipeStage
+{
+    public string Name => "teacher";
+    public string Description => "train the teacher on both directions (GLM prefix mask, loss on the target only)";
+
+    public JsonObject Run(StageContext c)
+    {
+        var r = c.Recipe;
+        var tok = RunArtifacts.Tokenizer(c);
+        var sp = SpecialTokens.From(tok);
+        int seq = r.Get<int>("teacher.seq_len");
+        var train = RunArtifacts.Pairs(c, "train");
+        var examples = new TranslationBatcher(tok, train, seq).Examples;
+        var config = RunArtifacts.TeacherConfig(r, tok.VocabSize, sp);
+        var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
+        var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
+            HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
+        var dev = RunArtifacts.DevSource(c, tok, seq);
+        var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
+            validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
+            tokenizerJson: RunArtifacts.TokenizerPath(c));
+        string outDir = c.Run.PathOf("teacher");
+        ModelDirectory.Save(model, outDir, RunArtifacts.TokenizerPath(c));
+        return new JsonObject
+        {
+            ["model"] = outDir,
+            ["params"] = model.Layout.TotalLength,
+            ["examples"] = examples.Count,
+            ["train_seconds"] = Math.Round(curve.Seconds, 1),
+            ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),
+            ["final_loss"] = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
+            ["valid_loss"] = curve.Valid.Count > 0 ? Math.Round(curve.Valid[^1].Loss, 4) : null,
+            ["curve"] = StageTraining.ToJson(curve.Train.Where((_, i) => i % 10 == 0)),
+            ["valid_curve"] = StageTraining.ToJson(curve.Valid),
+        };
+    }
+}

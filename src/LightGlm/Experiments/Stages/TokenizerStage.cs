@@ -1,0 +1,42 @@
+// Stage: a byte-level BPE tokenizer trained on both sides of the training pairs (and some monolingual
+// text), written as Hugging Face tokenizer.json with the translation task's special tokens.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using LightGlm.Text.Tokenizers;
+using LightGlm.Translation;
+
+namespace LightGlm.Experiments.Stages;
+
+public sealed class TokenizerStage : IRecipeStage
+{
+    public string Name => "tokenizer";
+    public string Description => "train the byte-level BPE tokenizer on the corpus";
+
+    public JsonObject Run(StageContext c)
+    {
+        var pairs = RunArtifacts.Pairs(c, "train");
+        var texts = pairs.SelectMany(p => new[] { p.English, p.Chinese }).ToList();
+        int mono = c.Recipe.Get<int>("corpus.mono_lines");
+        foreach (var key in new[] { "mono_en", "mono_zh" })
+            if (c.ResultOf("corpus")[key] is { } path && File.Exists((string)path!))
+                texts.AddRange(File.ReadLines((string)path!).Where(l => l.Length > 0).Take(mono / 2));
+        string outPath = c.Run.PathOf("tokenizer", "tokenizer.json");
+        Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+        var sw = Stopwatch.StartNew();
+        c.Progress.Report(0.1, $"training on {texts.Count:N0} texts");
+        string tmp = outPath + ".tmp";
+        using (var fs = File.Create(tmp))
+            BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = c.Recipe.Get<int>("tokenizer.vocab_size") }, fs);
+        File.Move(tmp, outPath, overwrite: true);
+        double seconds = sw.Elapsed.TotalSeconds;
+        var tok = new TranslationTokenizer(HfTokenizer.Create(outPath));
+        SpecialTokens.From(tok); // every special token the task needs is there
+        double tokensPerPair = pairs.Take(2000).Average(p => tok.Encode(p.English).Length + tok.Encode(p.Chinese).Length);
+        c.Progress.Report(1, $"{tok.VocabSize} tokens in {seconds:F1}s");
+        return new JsonObject
+        {
+            ["path"] = outPath, ["vocab_size"] = tok.VocabSize, ["train_seconds"] = Math.Round(seconds, 2),
+            ["texts"] = texts.Count, ["tokens_per_pair"] = Math.Round(tokensPerPair, 2),
+        };
+    }
+}
