@@ -43,13 +43,14 @@ public sealed class TokenStreamSource : IBatchSource
         }
     }
 
-    /// <summary>Reads text files, tokenizes each, joins them with EOS (when the tokenizer has one).</summary>
+    /// <summary>Reads text files, tokenizes each, and frames each as [BOS] text [EOS] (when the tokenizer has them).</summary>
     public static int[] Tokenize(IEnumerable<string> files, ITokenizer tokenizer)
     {
         var all = new List<int>();
         foreach (var f in files)
         {
             if (!File.Exists(f)) throw new FileNotFoundException($"{f}: training text file not found", f);
+            if (tokenizer.BosId is { } bos) all.Add(bos);
             all.AddRange(tokenizer.Encode(File.ReadAllText(f)));
             if (tokenizer.EosId is { } eos) all.Add(eos);
         }
