@@ -66,26 +66,31 @@ public static unsafe class RmsNorm
             nint dxp = (nint)dx, dwp = (nint)dw, dyp = (nint)dy, xp = (nint)x, wp = (nint)w, rp = (nint)r;
             KernelParallel.For(N, Math.Max(1, 4096 / C), (n0, n1) =>
             {
-                float* ww = (float*)wp;
+                var ws = new ReadOnlySpan<float>((float*)wp, C);
+                var gw = new Span<float>(Scratch.Get(2, C), C);
                 for (int n = n0; n < n1; n++)
                 {
-                    float* xr = (float*)xp + (long)n * C, dyr = (float*)dyp + (long)n * C, dxr = (float*)dxp + (long)n * C;
+                    var xr = new ReadOnlySpan<float>((float*)xp + (long)n * C, C);
+                    var dyr = new ReadOnlySpan<float>((float*)dyp + (long)n * C, C);
+                    var dxr = new Span<float>((float*)dxp + (long)n * C, C);
                     float rs = ((float*)rp)[n];
-                    float dot = 0f;
-                    for (int i = 0; i < C; i++) dot += dyr[i] * ww[i] * xr[i];
-                    float c2 = rs * rs * rs * dot / C;
-                    for (int i = 0; i < C; i++) dxr[i] += rs * dyr[i] * ww[i] - c2 * xr[i];
+                    TensorPrimitives.Multiply(dyr, ws, gw);                 // gw = dout ⊙ w
+                    float c2 = rs * rs * rs * TensorPrimitives.Dot(gw, xr) / C;
+                    TensorPrimitives.MultiplyAdd(gw, rs, dxr, dxr);         // dx += r·gw
+                    TensorPrimitives.MultiplyAdd(xr, -c2, dxr, dxr);        // dx −= r³/C·(gw·x)·x
                 }
             });
             // dweight: columns split across threads, rows walked in order (deterministic).
             KernelParallel.For(C, 64, (c0, c1) =>
             {
-                float* dwr = (float*)dwp;
+                int w = c1 - c0;
+                var dwr = new Span<float>((float*)dwp + c0, w);
+                var t = new Span<float>(Scratch.Get(2, w), w);
                 for (int n = 0; n < N; n++)
                 {
                     float rs = ((float*)rp)[n];
-                    float* xr = (float*)xp + (long)n * C, dyr = (float*)dyp + (long)n * C;
-                    for (int i = c0; i < c1; i++) dwr[i] += dyr[i] * xr[i] * rs;
+                    TensorPrimitives.Multiply(new ReadOnlySpan<float>((float*)dyp + (long)n * C + c0, w), new ReadOnlySpan<float>((float*)xp + (long)n * C + c0, w), t);
+                    TensorPrimitives.MultiplyAdd(t, rs, dwr, dwr);
                 }
             });
         }

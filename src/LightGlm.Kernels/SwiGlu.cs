@@ -1,8 +1,13 @@
 // SwiGLU gate: out = silu(gate) ⊙ up, silu(g) = g·σ(g), and its backward.
+using System.Numerics.Tensors;
+using System.Runtime.Intrinsics;
+
 namespace LightGlm.Kernels;
 
 public static unsafe class SwiGlu
 {
+    const int Chunk = 512;
+
     /// <summary>out (N, F) = silu(gate) ⊙ up; overwritten; out may be the same span as gate or up.</summary>
     public static void Forward(Span<float> output, ReadOnlySpan<float> gate, ReadOnlySpan<float> up, int N, int F)
     {
@@ -18,13 +23,20 @@ public static unsafe class SwiGlu
         fixed (float* o = output) fixed (float* g = gate) fixed (float* u = up)
         {
             nint op = (nint)o, gp = (nint)g, upp = (nint)u;
-            KernelParallel.For((int)n, 16384, (i0, i1) =>
+            KernelParallel.For((int)n, 8192, (i0, i1) =>
             {
-                float* oo = (float*)op, gg = (float*)gp, uu = (float*)upp;
-                for (int i = i0; i < i1; i++)
+                Span<float> tmp = stackalloc float[Chunk];
+                for (int c = i0; c < i1; c += Chunk)
                 {
-                    float x = gg[i];
-                    oo[i] = x / (1f + MathF.Exp(-x)) * uu[i];
+                    int len = Math.Min(Chunk, i1 - c);
+                    var g = new ReadOnlySpan<float>((float*)gp + c, len);
+                    var t = tmp[..len];
+                    // silu(g) = g / (1 + exp(−g)), as PyTorch's CPU kernel
+                    TensorPrimitives.Negate(g, t);
+                    TensorPrimitives.Exp(t, t);
+                    TensorPrimitives.Add(t, 1f, t);
+                    TensorPrimitives.Divide(g, t, t);
+                    TensorPrimitives.Multiply(t, new ReadOnlySpan<float>((float*)upp + c, len), new Span<float>((float*)op + c, len));
                 }
             });
         }
@@ -52,14 +64,32 @@ public static unsafe class SwiGlu
         fixed (float* dg = dgate) fixed (float* du = dup) fixed (float* dy = doutput) fixed (float* g = gate) fixed (float* u = up)
         {
             nint dgp = (nint)dg, dup2 = (nint)du, dyp = (nint)dy, gp = (nint)g, upp = (nint)u;
-            KernelParallel.For((int)n, 16384, (i0, i1) =>
+            KernelParallel.For((int)n, 8192, (i0, i1) =>
             {
-                float* dgg = (float*)dgp, duu = (float*)dup2, dyy = (float*)dyp, gg = (float*)gp, uu = (float*)upp;
-                for (int i = i0; i < i1; i++)
+                float* sig = stackalloc float[Chunk];
+                for (int c = i0; c < i1; c += Chunk)
                 {
-                    float x = gg[i], s = 1f / (1f + MathF.Exp(-x)), d = dyy[i];
-                    dgg[i] += d * uu[i] * s * (1f + x * (1f - s));
-                    duu[i] += d * x * s;
+                    int len = Math.Min(Chunk, i1 - c);
+                    float* dgg = (float*)dgp + c, duu = (float*)dup2 + c, dyy = (float*)dyp + c, gg = (float*)gp + c, uu = (float*)upp + c;
+                    var s = new Span<float>(sig, len);
+                    TensorPrimitives.Sigmoid(new ReadOnlySpan<float>(gg, len), s);
+                    int i = 0;
+                    if (Vector256.IsHardwareAccelerated)
+                    {
+                        var one = Vector256.Create(1f);
+                        for (; i + 8 <= len; i += 8)
+                        {
+                            var x = Vector256.Load(gg + i); var si = Vector256.Load(sig + i); var d = Vector256.Load(dyy + i);
+                            (Vector256.Load(dgg + i) + d * Vector256.Load(uu + i) * si * (one + x * (one - si))).Store(dgg + i);
+                            (Vector256.Load(duu + i) + d * x * si).Store(duu + i);
+                        }
+                    }
+                    for (; i < len; i++)
+                    {
+                        float x = gg[i], si = sig[i], d = dyy[i];
+                        dgg[i] += d * uu[i] * si * (1f + x * (1f - si));
+                        duu[i] += d * x * si;
+                    }
                 }
             });
         }

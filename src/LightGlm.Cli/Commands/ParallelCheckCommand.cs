@@ -1,11 +1,10 @@
-// `lightglm parallel check`: proves the pipeline on this machine or cluster — trains a small MLP
+// `lightglm parallel check`: proves the pipeline on this machine or cluster — trains a small model
 // through K stages × D replicas (threads or MPI ranks) and compares loss, gradients and weights
 // with single-process training of the same batches. Prints one JSON line per configuration.
 using System.CommandLine;
 using System.Text.Json;
 using LightGlm.Kernels.Mpi;
 using LightGlm.Pipeline;
-using LightGlm.Pipeline.Toy;
 
 namespace LightGlm.Cli.Commands;
 
@@ -27,10 +26,11 @@ public sealed class ParallelCheckCommand : ICliCommand
         var distributed = new Option<bool>("--distributed") { Description = "Run over MPI: launch with mpirun -np N; every configuration with K*D <= N runs" };
         var steps = new Option<int>("--steps") { Description = "SGD steps per configuration", DefaultValueFactory = _ => 3 };
         var crashRank = new Option<int>("--crash-rank") { Description = "Testing: this rank (or stage, with threads) fails in the first configuration", DefaultValueFactory = _ => -1 };
+        var model = new Option<string>("--model") { Description = "glm (the real model, a small GLM-style config) or mlp (a toy MLP)", DefaultValueFactory = _ => "glm" };
         var crashMode = new Option<string>("--crash-mode") { Description = "Testing: throw (an exception) or exit (the process dies without a word)", DefaultValueFactory = _ => "throw" };
         var cmd = new Command("check", "Train a small MLP through the pipeline and compare with single-process training (gradients, loss, weights).")
         {
-            configs, distributed, steps, crashRank, crashMode,
+            configs, distributed, steps, model, crashRank, crashMode,
         };
         cmd.SetAction(r =>
         {
@@ -41,10 +41,12 @@ public sealed class ParallelCheckCommand : ICliCommand
             if (mode is not ("throw" or "exit")) throw new CliException($"--crash-mode must be throw or exit, got '{mode}'");
             try
             {
+                var check = PipelineCheck.Create(r.GetValue(model)!);
                 return r.GetValue(distributed)
-                    ? MpiSession.Run("parallel check", world => RunMpi(world, list, n, r.GetValue(crashRank), mode))
-                    : RunThreads(list, n, r.GetValue(crashRank));
+                    ? MpiSession.Run("parallel check", world => RunMpi(check, world, list, n, r.GetValue(crashRank), mode))
+                    : RunThreads(check, list, n, r.GetValue(crashRank));
             }
+            catch (ArgumentException e) { throw new CliException(e.Message); }
             catch (MpiUnavailableException e) { throw new CliException(e.Message); }
             catch (PipelineFailedException e) { throw new CliException(e.Message); }
         });
@@ -69,40 +71,27 @@ public sealed class ParallelCheckCommand : ICliCommand
         return list;
     }
 
-    const int Layers = 8, Rows = 32;
-    const float Lr = 0.5f;
-
-    static (ToyMlp Model, ToyBatch[] Steps) Problem(int steps) =>
-        (new ToyMlp(ToyPipeline.Widths(Layers, 16, 9, 5), seed: 7),
-         Enumerable.Range(0, steps).Select(i => ToyBatch.Random(Rows, 9, 5, seed: 1000 + i)).ToArray());
-
-    static double MaxRelDiff(ReadOnlySpan<float> a, ReadOnlySpan<float> b, int from, int to)
-    {
-        double scale = 1e-12, diff = 0;
-        for (int i = from; i < to; i++) { scale = Math.Max(scale, Math.Abs(a[i])); diff = Math.Max(diff, Math.Abs(a[i] - b[i])); }
-        return diff / Math.Max(1, scale);
-    }
-
     const double Tolerance = 1e-5;
 
-    static int RunThreads(List<PipelineConfig> list, int steps, int crashStage)
+    static int RunThreads(PipelineCheck check, List<PipelineConfig> list, int steps, int crashStage)
     {
         bool ok = true;
+        var reference = check.Reference(steps);
         foreach (var cfg in list)
         {
-            var (model, batches) = Problem(steps);
-            var reference = ToyPipeline.Reference(model.Clone(), batches, Lr);
-            var run = ToyPipeline.InProcess(model.Clone(), cfg, StageSplit.Even(Layers, cfg.Stages), batches, Lr,
-                (d, s, st) => s == crashStage && d == 0 ? new FailingStage(st) : st);
-            ok &= Report("threads", cfg, reference, run, 0, reference.Weights.Length, run.Messages);
+            cfg.Validate(check.Layers, 16);
+            var run = check.Threads(cfg, steps, (d, s, st) => s == crashStage && d == 0 ? new FailingStage(st) : st);
+            ok &= Report(check, "threads", cfg, reference, run.Losses, run.Messages,
+                PipelineCheck.MaxRelDiff(reference.Grads, run.Grads, 0, run.Grads.Length),
+                PipelineCheck.MaxRelDiff(reference.Weights, run.Weights, 0, run.Weights.Length));
         }
         return ok ? 0 : 1;
     }
 
-    static int RunMpi(MpiComm world, List<PipelineConfig> list, int steps, int crashRank, string crashMode)
+    static int RunMpi(PipelineCheck check, MpiComm world, List<PipelineConfig> list, int steps, int crashRank, string crashMode)
     {
-        bool ok = true;
-        bool first = true;
+        bool ok = true, first = true;
+        var reference = check.Reference(steps);
         foreach (var cfg in list)
         {
             if (cfg.Workers > world.Size)
@@ -110,31 +99,25 @@ public sealed class ParallelCheckCommand : ICliCommand
                 if (world.Rank == 0) Console.Error.WriteLine($"parallel check: skipping {cfg}: needs {cfg.Workers} ranks, job has {world.Size}");
                 continue;
             }
+            cfg.Validate(check.Layers, 16);
+            // Ranks beyond K·D sit this configuration out.
             using var sub = world.Split(world.Rank < cfg.Workers ? 0 : -1, world.Rank);
             if (sub is not null)
             {
-                var (model, batches) = Problem(steps);
-                var reference = ToyPipeline.Reference(model.Clone(), batches, Lr);
                 using var groups = MpiPipelineGroups.Create(sub, cfg.Stages, cfg.Replicas);
                 bool crashHere = first && sub.Rank == crashRank;
-                var run = ToyPipeline.Mpi(model, cfg, StageSplit.Even(Layers, cfg.Stages), batches, Lr, groups, step =>
+                var run = check.Mpi(cfg, steps, groups, step =>
                 {
                     if (!crashHere || step != 1) return;
-                    if (crashMode == "exit") Environment.Exit(9); // dies mid-step: the others wait on its messages
+                    if (crashMode == "exit") Environment.Exit(9); // dies mid-job: the others wait on its messages
                     throw new InvalidOperationException($"simulated failure of rank {sub.Rank} at step {step}");
                 });
-                var (lo, hi) = StageSplit.Even(Layers, cfg.Stages).Range(groups.Stage);
-                int pFrom = model.ParameterOffset(lo), pTo = model.ParameterOffset(hi);
-                double[] worst = [MaxRelDiff(reference.LastGradients, run.LastGradients, pFrom, pTo),
-                                  MaxRelDiff(reference.Weights, run.Weights, pFrom, pTo)];
+                double[] worst = [PipelineCheck.MaxRelDiff(reference.Grads, run.Grads, run.ParamFrom, run.ParamTo),
+                                  PipelineCheck.MaxRelDiff(reference.Weights, run.Weights, run.ParamFrom, run.ParamTo)];
                 sub.AllreduceMax(worst);
                 double[] messages = [run.Messages];
                 sub.AllreduceSum(messages);
-                if (sub.Rank == 0)
-                {
-                    var merged = run with { LastGradients = reference.LastGradients, Weights = reference.Weights };
-                    ok &= Report("mpi", cfg, reference, merged, 0, 0, (long)messages[0], worst[0], worst[1]);
-                }
+                if (sub.Rank == 0) ok &= Report(check, "mpi", cfg, reference, run.Losses, (long)messages[0], worst[0], worst[1]);
             }
             first = false;
             world.Barrier();
@@ -144,19 +127,16 @@ public sealed class ParallelCheckCommand : ICliCommand
         return all[0] == 0 ? 0 : 1;
     }
 
-    static bool Report(string transport, PipelineConfig cfg, ToyRunResult reference, ToyRunResult run, int from, int to, long messages,
-        double? gradDiff = null, double? weightDiff = null)
+    static bool Report(PipelineCheck check, string transport, PipelineConfig cfg, CheckRun reference, double[] losses, long messages, double g, double w)
     {
-        double g = gradDiff ?? MaxRelDiff(reference.LastGradients, run.LastGradients, from, to);
-        double w = weightDiff ?? MaxRelDiff(reference.Weights, run.Weights, from, to);
-        double l = reference.Losses.Zip(run.Losses).Max(p => Math.Abs(p.First - p.Second));
+        double l = reference.Losses.Zip(losses).Max(p => Math.Abs(p.First - p.Second));
         bool talked = cfg.Workers == 1 || messages > 0;
         bool ok = g <= Tolerance && w <= Tolerance && l <= Tolerance && talked;
         Console.WriteLine(JsonSerializer.Serialize(new
         {
-            transport, stages = cfg.Stages, micro_batches = cfg.MicroBatches, data_parallel = cfg.Replicas,
+            model = check.Name, transport, stages = cfg.Stages, micro_batches = cfg.MicroBatches, data_parallel = cfg.Replicas,
             schedule = PipelineSchedule.Name(cfg.Schedule), max_grad_rel_diff = g, max_weight_rel_diff = w, max_loss_diff = l,
-            loss_first = run.Losses[0], loss_last = run.Losses[^1], messages, ok,
+            loss_first = losses[0], loss_last = losses[^1], messages, ok,
         }));
         return ok;
     }

@@ -4,13 +4,6 @@ using LightGlm.Kernels.Mpi;
 
 namespace LightGlm.Pipeline.Toy;
 
-/// <summary>A pipeline configuration: K stages, M micro-batches, D replicas, schedule.</summary>
-public sealed record PipelineConfig(int Stages, int MicroBatches, int Replicas, ScheduleKind Schedule)
-{
-    public int Workers => Stages * Replicas;
-    public override string ToString() => $"K={Stages} M={MicroBatches} D={Replicas} {PipelineSchedule.Name(Schedule)}";
-}
-
 /// <summary>The outcome of N steps: per-step loss, the last step's reduced gradients (whole-model layout,
 /// replica 0) and the final weights (replica 0), plus messages exchanged.</summary>
 public sealed record ToyRunResult(double[] Losses, float[] LastGradients, float[] Weights, long Messages, int PeakInFlight, long PeakCacheBytes);

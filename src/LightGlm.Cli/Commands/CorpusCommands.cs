@@ -1,0 +1,135 @@
+// `lightglm corpus build|stats|split|verify`: the parallel corpus of computer language from Debian's catalogs.
+using System.CommandLine;
+using System.Text.Json;
+using LightGlm.Text.Corpus;
+using LightGlm.Text.Gettext;
+
+namespace LightGlm.Cli.Commands;
+
+public sealed class CorpusBuildCommand : ICliCommand
+{
+    public string[] Path => ["corpus", "build"];
+
+    public Command Build()
+    {
+        var packages = new Option<string?>("--packages") { Description = "Pinned package list (default ../shared/data/debian-catalogs.txt beside the repository)" };
+        var output = new Option<string?>("--output", "-o") { Description = "Output folder (default .cache/lightglm/corpus or $LIGHTGLM_CACHE/corpus)" };
+        var cache = new Option<string?>("--cache") { Description = "Cache folder for .debs, extracted files and rendered pages (default $LIGHTGLM_CACHE or .cache/lightglm)" };
+        var fromDir = new Option<string?>("--from-dir") { Description = "Read zh_CN/zh_Hans catalogs installed under this folder (e.g. /usr/share/locale) instead of fetching packages" };
+        var allowNewer = new Option<bool>("--allow-newer") { Description = "When a pinned version has left the archive, take the current one (recorded in stats.json)" };
+        var ratios = new Option<string>("--ratios") { Description = "train/dev/test proportions", DefaultValueFactory = _ => "90/5/5" };
+        var noMono = new Option<bool>("--no-mono") { Description = "Skip the monolingual manual-page text" };
+        var maxPages = new Option<int?>("--max-manpages") { Description = "At most this many manual pages per language" };
+        var cmd = new Command("build", "Fetch the pinned Debian packages, read their Chinese catalogs and write train/dev/test TSV, glossary, mono text and stats.")
+        {
+            packages, output, cache, fromDir, allowNewer, ratios, noMono, maxPages,
+        };
+        cmd.SetAction(r =>
+        {
+            var opts = new CorpusOptions
+            {
+                PackageList = r.GetValue(packages), OutputDir = r.GetValue(output), CacheDir = r.GetValue(cache),
+                FromDir = r.GetValue(fromDir), AllowNewer = r.GetValue(allowNewer), Ratios = Ratios(r.GetValue(ratios)!),
+                Monolingual = !r.GetValue(noMono), MaxManpages = r.GetValue(maxPages), Log = m => Console.Error.WriteLine("corpus: " + m),
+            };
+            if (opts.FromDir is null && !File.Exists(opts.ResolvedPackageList))
+                throw new CliException($"package list not found: {opts.ResolvedPackageList}. Clone the repository with shared/ beside it, pass --packages FILE, or use --from-dir /usr/share/locale.");
+            var paths = CorpusBuilder.Build(opts);
+            Console.WriteLine(paths.Dir);
+            return 0;
+        });
+        return cmd;
+    }
+
+    internal static SplitRatios Ratios(string s)
+    {
+        try { return SplitRatios.Parse(s); }
+        catch (Exception e) when (e is FormatException or ArgumentException) { throw new CliException(e.Message); }
+    }
+}
+
+public sealed class CorpusStatsCommand : ICliCommand
+{
+    public string[] Path => ["corpus", "stats"];
+
+    public Command Build()
+    {
+        var dir = new Option<string?>("--corpus") { Description = "Corpus folder (default .cache/lightglm/corpus)" };
+        var cmd = new Command("stats", "Print a built corpus's statistics: pairs per split and package, characters per language, drops per rule.") { dir };
+        cmd.SetAction(r =>
+        {
+            var paths = new CorpusPaths(r.GetValue(dir) ?? RepoPaths.DefaultCorpusDir);
+            if (!File.Exists(paths.Stats)) throw new CliException($"{paths.Stats} not found; run `lightglm corpus build` first.");
+            using var doc = JsonDocument.Parse(File.ReadAllText(paths.Stats));
+            var root = doc.RootElement;
+            Console.WriteLine($"corpus {paths.Dir}: {root.GetProperty("pairs").GetInt32()} pairs from {root.GetProperty("messages").GetInt32()} messages, {root.GetProperty("glossary_terms").GetInt32()} glossary terms");
+            foreach (var s in root.GetProperty("splits").EnumerateObject())
+                Console.WriteLine($"  {s.Name,-6} {s.Value.GetProperty("pairs").GetInt32(),8} pairs  {s.Value.GetProperty("english_chars").GetInt64(),10} en chars  {s.Value.GetProperty("chinese_chars").GetInt64(),10} zh chars");
+            Console.WriteLine("  dropped: " + string.Join(", ", root.GetProperty("dropped").EnumerateObject().Select(p => $"{p.Name} {p.Value.GetInt32()}")));
+            foreach (var m in new[] { "mono_en", "mono_zh" })
+                if (root.TryGetProperty(m, out var mono))
+                    Console.WriteLine($"  {m}: {mono.GetProperty("pages").GetInt32()} pages, {mono.GetProperty("lines").GetInt64()} lines, {mono.GetProperty("chars").GetInt64()} chars");
+            Console.WriteLine($"  {"package",-24} {"version",-28} {"pairs",7} {"train",7} {"dev",6} {"test",6}");
+            foreach (var p in root.GetProperty("packages").EnumerateArray())
+                Console.WriteLine($"  {p.GetProperty("name").GetString(),-24} {p.GetProperty("version").GetString(),-28} {p.GetProperty("pairs").GetInt32(),7} {p.GetProperty("train").GetInt32(),7} {p.GetProperty("dev").GetInt32(),6} {p.GetProperty("test").GetInt32(),6}");
+            return 0;
+        });
+        return cmd;
+    }
+}
+
+public sealed class CorpusSplitCommand : ICliCommand
+{
+    public string[] Path => ["corpus", "split"];
+
+    public Command Build()
+    {
+        var input = new Option<string>("--input", "-i") { Description = "Pairs to split (english<TAB>chinese TSV)", Required = true };
+        var output = new Option<string>("--output", "-o") { Description = "Folder for train.tsv, dev.tsv, test.tsv", Required = true };
+        var ratios = new Option<string>("--ratios") { Description = "train/dev/test proportions", DefaultValueFactory = _ => "90/5/5" };
+        var cmd = new Command("split", "Split a TSV of pairs by a hash of the normalised English (no English string in two splits).") { input, output, ratios };
+        cmd.SetAction(r =>
+        {
+            var pairs = ParallelCorpus.ReadTsv(r.GetValue(input)!);
+            var (train, dev, test) = CorpusSplitter.Apply(pairs, CorpusBuildCommand.Ratios(r.GetValue(ratios)!));
+            var paths = new CorpusPaths(r.GetValue(output)!);
+            ParallelCorpus.WriteTsv(paths.Train, train);
+            ParallelCorpus.WriteTsv(paths.Dev, dev);
+            ParallelCorpus.WriteTsv(paths.Test, test);
+            Console.WriteLine($"train {train.Count}, dev {dev.Count}, test {test.Count} -> {paths.Dir}");
+            return 0;
+        });
+        return cmd;
+    }
+}
+
+public sealed class CorpusVerifyCommand : ICliCommand
+{
+    public string[] Path => ["corpus", "verify"];
+
+    public Command Build()
+    {
+        var cache = new Option<string?>("--cache") { Description = "Cache folder holding extracted catalogs (default .cache/lightglm)" };
+        var dir = new Option<string?>("--dir") { Description = "Check every .mo under this folder instead" };
+        var cmd = new Command("verify", "Check our .mo and .po readers against msgunfmt on every catalog of the built corpus (or a folder).") { cache, dir };
+        cmd.SetAction(r =>
+        {
+            if (!MsgunfmtCheck.Available) throw new CliException("msgunfmt not found; install Debian's gettext (scripts/setup.sh does).");
+            string root = r.GetValue(dir) ?? System.IO.Path.Combine(r.GetValue(cache) ?? RepoPaths.CacheDir, "extract");
+            if (!Directory.Exists(root)) throw new CliException($"{root} not found; run `lightglm corpus build` first or pass --dir.");
+            var files = Directory.EnumerateFiles(root, "*.mo", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToList();
+            int bad = 0, messages = 0;
+            foreach (var f in files)
+            {
+                var diffs = MsgunfmtCheck.Compare(f);
+                messages += MoReader.Read(f).Entries.Count;
+                if (diffs.Count == 0) continue;
+                bad++;
+                foreach (var d in diffs) Console.WriteLine(d);
+            }
+            Console.WriteLine($"{files.Count} catalogs, {messages} messages: {files.Count - bad} agree with msgunfmt, {bad} differ");
+            return bad == 0 ? 0 : 1;
+        });
+        return cmd;
+    }
+}

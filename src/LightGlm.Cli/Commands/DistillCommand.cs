@@ -1,0 +1,59 @@
+// `lightglm distill`: Algorithm 2 — a pruned student learns from its teacher (soft labels + hidden MSE) and from hard labels.
+using System.CommandLine;
+using System.Text.Json;
+using LightGlm.Compression;
+using LightGlm.Compression.Distillation;
+using LightGlm.Compression.Pruning;
+using LightGlm.Model.Checkpoints;
+
+namespace LightGlm.Cli.Commands;
+
+public sealed class DistillCommand : ICliCommand
+{
+    public string[] Path => ["distill"];
+
+    public Command Build()
+    {
+        var teacher = new Option<string>("--teacher") { Description = "Teacher model directory.", Required = true };
+        var student = new Option<string>("--student") { Description = "Student model directory (e.g. from `lightglm prune`).", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for the distilled student.", Required = true };
+        var source = new Option<string?>("--source") { Description = "Source-set sequences: soft labels (.jsonl ids or byte text)." };
+        var target = new Option<string?>("--target") { Description = "Target-set sequences: hard labels." };
+        var valid = new Option<string?>("--valid") { Description = "Validation sequences (hard CE logged)." };
+        var plan = new Option<string?>("--plan") { Description = "The pruning plan; its hidden channels initialise the Eq. 10 projection." };
+        var steps = new Option<int>("--steps") { DefaultValueFactory = _ => 200 };
+        var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
+        var maxLen = new Option<int>("--max-len") { DefaultValueFactory = _ => 64 };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var temp = new Option<float>("--temperature") { DefaultValueFactory = _ => 1f };
+        var ws = new Option<float>("--w-soft") { DefaultValueFactory = _ => 1f };
+        var wh = new Option<float>("--w-hard") { DefaultValueFactory = _ => 1f };
+        var wd = new Option<float>("--w-hidden") { DefaultValueFactory = _ => 1f };
+        var wc = new Option<float>("--w-cos") { DefaultValueFactory = _ => 0f };
+        var topk = new Option<int>("--top-k") { Description = "Keep only the teacher's top-k logits per position (0 = all).", DefaultValueFactory = _ => 0 };
+        var log = new Option<string?>("--log") { Description = "Write the validation curve as JSON." };
+        var cmd = new Command("distill", "Distil a teacher into a student (Algorithm 2: soft labels on the source set, hard labels on the target set).")
+        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, temp, ws, wh, wd, wc, topk, log };
+        cmd.SetAction(r =>
+        {
+            var t = ModelDirectory.Load(r.GetValue(teacher)!);
+            var s = ModelDirectory.Load(r.GetValue(student)!);
+            int ml = r.GetValue(maxLen);
+            List<Compression.Importance.CalibrationSample> Read(Option<string?> o) => r.GetValue(o) is { } p ? CalibrationData.Read(p, t.Config.V, ml, int.MaxValue) : [];
+            var src = Read(source); var tgt = Read(target); var val = Read(valid);
+            if (src.Count + tgt.Count == 0) throw new CliException("give --source and/or --target sequences");
+            int[]? kept = r.GetValue(plan) is { } pp ? PruningPlan.Load(pp).HiddenChannels?.ToArray() : null;
+            var opts = new DistillOptions
+            {
+                Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), MaxLen = ml, LearningRate = r.GetValue(lr), TopK = r.GetValue(topk),
+                Weights = new DistillationWeights(r.GetValue(ws), r.GetValue(wh), r.GetValue(wd), r.GetValue(wc), r.GetValue(temp)),
+            };
+            var curve = Distiller.Run(t, s, src, tgt, val, opts, kept, (step, loss, vl) => Console.WriteLine($"step {step,5}  train {loss,8:F4}  valid {vl,8:F4}"));
+            ModelDirectory.Save(s, r.GetValue(output)!, ModelDirectory.TokenizerPath(r.GetValue(student)!));
+            if (r.GetValue(log) is { } lp)
+                File.WriteAllText(lp, JsonSerializer.Serialize(curve.Select(c => new { step = c.Step, valid_loss = double.IsNaN(c.ValLoss) ? (double?)null : c.ValLoss })));
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,86 @@
+// `lightglm prune`: importance on calibration data → pruning plan → a real smaller dense model (or a sparsity baseline).
+using System.CommandLine;
+using LightGlm.Compression;
+using LightGlm.Compression.Baselines;
+using LightGlm.Compression.Importance;
+using LightGlm.Compression.Pruning;
+
+namespace LightGlm.Cli.Commands;
+
+public sealed class PruneCommand : ICliCommand
+{
+    public string[] Path => ["prune"];
+
+    public Command Build()
+    {
+        var teacher = new Option<string>("--teacher") { Description = "Teacher model directory (config.json + model.safetensors).", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for the pruned student.", Required = true };
+        var plan = new Option<string?>("--plan") { Description = "A pruning plan JSON (indices kept); skips importance." };
+        var target = new Option<long?>("--target-params") { Description = "Parameter budget: shrink head_dim and FFN together (paper's rule) to fit." };
+        var importance = new Option<string>("--importance") { Description = "activation | taylor | magnitude | random", DefaultValueFactory = _ => "activation" };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration data: .jsonl token ids, or text (UTF-8 bytes, byte-level models)." };
+        var layers = new Option<int?>("--layers") { Description = "Layers to keep (depth)." };
+        var hidden = new Option<int?>("--hidden") { Description = "Hidden channels to keep." };
+        var kvHeads = new Option<int?>("--kv-heads") { Description = "KV heads to keep." };
+        var headsPerGroup = new Option<int?>("--heads-per-group") { Description = "Query heads per kept KV head." };
+        var headDim = new Option<int?>("--head-dim") { Description = "head_dim d_a' (FFN shrinks in proportion unless --ffn)." };
+        var ffn = new Option<int?>("--ffn") { Description = "FFN neurons to keep." };
+        var rotary = new Option<string>("--rotary") { Description = "stride (exact frequencies) | importance (frequencies remapped)", DefaultValueFactory = _ => "stride" };
+        var baseline = new Option<string?>("--baseline") { Description = "top-layer-drop | alternate | magnitude-sparsity | wanda-sparsity (baselines)." };
+        var sparsity = new Option<double>("--sparsity") { Description = "Fraction zeroed by the sparsity baselines.", DefaultValueFactory = _ => 0.5 };
+        var seed = new Option<int>("--seed") { Description = "Seed of random importance.", DefaultValueFactory = _ => 1 };
+        var savePlan = new Option<string?>("--save-plan") { Description = "Write the plan used here as JSON." };
+        var cmd = new Command("prune", "Prune a teacher into a smaller dense student (structured), or apply a sparsity baseline.")
+        { teacher, output, plan, target, importance, calibration, layers, hidden, kvHeads, headsPerGroup, headDim, ffn, rotary, baseline, sparsity, seed, savePlan };
+        cmd.SetAction(r =>
+        {
+            var t = ModelFiles.Load(r.GetValue(teacher)!);
+            var shape = t.Shape;
+            List<CalibrationSample> Cal() => r.GetValue(calibration) is { } c ? CalibrationData.Read(c, shape.V)
+                : throw new CliException("--calibration FILE is needed for --importance activation|taylor and --baseline wanda-sparsity");
+            string outDir = r.GetValue(output)!;
+            string? b = r.GetValue(baseline);
+            if (b is "magnitude-sparsity" or "wanda-sparsity")
+            {
+                var s = b == "wanda-sparsity" ? UnstructuredSparsity.Wanda(t, r.GetValue(sparsity), Cal()) : UnstructuredSparsity.Magnitude(t, r.GetValue(sparsity));
+                s.Save(outDir, r.GetValue(teacher));
+                Console.WriteLine($"{b}: {UnstructuredSparsity.Sparsity(s):P1} of block weights are zero; still a dense model ({s.Weights.ParameterCount:N0} stored values) -> {outDir}");
+                return 0;
+            }
+            PruningPlan p;
+            if (b == "top-layer-drop") p = PlanBuilder.TopLayerDrop(shape, r.GetValue(layers) ?? throw new CliException("--baseline top-layer-drop needs --layers N"));
+            else if (b == "alternate") p = PlanBuilder.AlternateLayers(shape);
+            else if (b is not null) throw new CliException($"--baseline '{b}' is not top-layer-drop, alternate, magnitude-sparsity or wanda-sparsity");
+            else if (r.GetValue(plan) is { } planPath) p = PruningPlan.Load(planPath);
+            else
+            {
+                var x = new PruningTargets
+                {
+                    Layers = r.GetValue(layers), Hidden = r.GetValue(hidden), KvHeads = r.GetValue(kvHeads), HeadsPerGroup = r.GetValue(headsPerGroup),
+                    HeadDim = r.GetValue(headDim), Ffn = r.GetValue(ffn), Rotary = r.GetValue(rotary)!,
+                };
+                if (x.HeadDim is { } d && x.Ffn is null) x = x with { Ffn = Math.Max(1, (int)Math.Round((double)d / shape.D * shape.F)) };
+                if (r.GetValue(target) is { } budget) x = PruningTargets.ForBudget(shape, budget, x);
+                var method = r.GetValue(importance)!;
+                var scores = method switch
+                {
+                    "activation" => ActivationImportance.Compute(t, Cal()),
+                    "taylor" => WeightImportance.Taylor(t, TaylorGradients.Compute(t, Cal())),
+                    "magnitude" => WeightImportance.Magnitude(t),
+                    "random" => WeightImportance.Random(shape, r.GetValue(seed)),
+                    _ => throw new CliException($"--importance '{method}' is not activation, taylor, magnitude or random"),
+                };
+                p = PlanBuilder.Build(shape, scores, x);
+            }
+            if (r.GetValue(savePlan) is { } sp) p.Save(sp);
+            var student = StructuredPruner.Prune(t, p);
+            student.Save(outDir, r.GetValue(teacher));
+            var ss = student.Shape;
+            Console.WriteLine($"teacher {shape.ParameterCount():N0} params (L={shape.L} C={shape.C} H={shape.H} KV={shape.KV} D={shape.D} F={shape.F})");
+            Console.WriteLine($"student {ss.ParameterCount():N0} params (L={ss.L} C={ss.C} H={ss.H} KV={ss.KV} D={ss.D} F={ss.F}, R={ss.R}) = {(double)ss.ParameterCount() / shape.ParameterCount():P1} -> {outDir}");
+            if (p.Note is not null) Console.WriteLine($"plan: {p.Note}");
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,71 @@
+// `lightglm translate --model DIR [--to zh|en] TEXT…` (or stdin, or --file): greedy translation, one line per input.
+using System.CommandLine;
+using LightGlm.Translation;
+
+namespace LightGlm.Cli.Commands;
+
+public sealed class TranslateCommand : ICliCommand
+{
+    public string[] Path => ["translate"];
+
+    public Command Build()
+    {
+        var modelOpt = new Option<string>("--model") { Description = "Model directory (config.json, model.safetensors).", Required = true };
+        var toOpt = new Option<string?>("--to") { Description = "Target language: zh or en (default: guessed per text: Chinese → en, else zh)." };
+        var fileOpt = new Option<string?>("--file") { Description = "Translate every line of this UTF-8 file." };
+        var maxOpt = new Option<int>("--max-new-tokens") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 128 };
+        var poOpt = new Option<string?>("--po") { Description = "Fill the untranslated entries of this gettext catalog (en→zh), marked fuzzy; written in place unless --out." };
+        var outOpt = new Option<string?>("--out") { Description = "With --po: write the filled catalog here instead." };
+        var textArg = new Argument<string[]>("text") { Description = "Texts to translate (none: read lines from stdin).", Arity = ArgumentArity.ZeroOrMore };
+        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, textArg };
+        cmd.SetAction(r =>
+        {
+            var texts = r.GetValue(textArg) ?? [];
+            if (r.GetValue(poOpt) is { } po)
+            {
+                if (texts.Length > 0 || r.GetValue(fileOpt) is not null) throw new CliException("--po fills a catalog: give no TEXT and no --file with it");
+                if (!File.Exists(po)) throw new CliException($"--po '{po}' does not exist");
+                var (pm, pt) = TranslationModel.Load(r.GetValue(modelOpt)!);
+                var ptr = new GlmTranslator(pm, pt);
+                var rep = PoFiller.Fill(po, r.GetValue(outOpt) ?? po, src => ptr.Translate(src, Direction.EnToZh, r.GetValue(maxOpt)).Select(x => x.Text).ToList());
+                Console.Error.WriteLine($"{po}: {rep.Untranslated} untranslated, {rep.Filled} filled (fuzzy), {rep.LeftPlaceholders} left untranslated because a placeholder was lost, {rep.LeftEmpty} left because the answer was empty");
+                return 0;
+            }
+            var file = r.GetValue(fileOpt);
+            List<string> inputs;
+            if (file is not null)
+            {
+                if (texts.Length > 0) throw new CliException("give either TEXT arguments or --file, not both");
+                inputs = LightGlm.Evaluation.Metrics.SegmentFile.Read(file).ToList();
+            }
+            else if (texts.Length > 0) inputs = texts.ToList();
+            else
+            {
+                inputs = [];
+                string? line;
+                while ((line = Console.In.ReadLine()) is not null) inputs.Add(line);
+            }
+            int maxNew = r.GetValue(maxOpt);
+            if (maxNew <= 0) throw new CliException($"--max-new-tokens {maxNew} must be positive");
+            var to = r.GetValue(toOpt);
+            Direction? fixedDir = to is null ? null : to switch
+            {
+                "zh" => Direction.EnToZh, "en" => Direction.ZhToEn,
+                _ => throw new CliException($"--to '{to}': use zh or en"),
+            };
+            var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
+            var translator = new GlmTranslator(model, tok);
+            var outputs = new string[inputs.Count];
+            foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => fixedDir ?? Directions.Detect(inputs[i])))
+            {
+                var idx = group.Where(i => inputs[i].Trim().Length > 0).ToList();
+                var res = translator.Translate(idx.Select(i => inputs[i]).ToList(), group.Key, maxNew);
+                for (int k = 0; k < idx.Count; k++) outputs[idx[k]] = res[k].Text;
+            }
+            // One output line per input line: a newline the model produced becomes a space.
+            foreach (var o in outputs) Console.WriteLine((o ?? "").Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' '));
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,119 @@
+// Algorithm 2's loop: teacher outputs on the fly, student trained on soft (source) + hard (target) labels, validation loss logged.
+using LightGlm.Compression.Importance;
+using LightGlm.Model;
+
+namespace LightGlm.Compression.Distillation;
+
+public sealed record DistillOptions
+{
+    public int Steps { get; init; } = 100;
+    public int BatchSize { get; init; } = 8;
+    public int MaxLen { get; init; } = 64;
+    public double LearningRate { get; init; } = 1e-3;
+    public double WeightDecay { get; init; }
+    public int EvalEvery { get; init; } = 10;
+    /// <summary>Teacher logits kept per position: 0 = all V; k &gt; 0 = top-k (p_t renormalised over them).</summary>
+    public int TopK { get; init; }
+    public DistillationWeights Weights { get; init; } = new();
+    public int Seed { get; init; } = 1;
+}
+
+/// <summary>
+/// Each step: B sequences drawn from source ∪ target; the teacher's logits and last hidden state computed for the batch
+/// (on the fly — no disk cache yet); the student's forward with <see cref="DistillationObjective"/>, backward, AdamW
+/// (the kernels' PyTorch-order update) on the student and Adam on the projection. Hard CE on the validation set every
+/// EvalEvery steps is the curve of Figure 4. Also serves plain fine-tuning (all rows target, soft weight 0).
+/// </summary>
+public static class Distiller
+{
+    public static List<(int Step, double ValLoss)> Run(GlmModel teacher, GlmModel student, IReadOnlyList<CalibrationSample> source,
+        IReadOnlyList<CalibrationSample> target, IReadOnlyList<CalibrationSample> validation, DistillOptions o, int[]? keptHidden = null,
+        Action<int, double, double>? progress = null)
+    {
+        if (source.Count + target.Count == 0) throw new ArgumentException("distillation needs source or target sequences");
+        if (teacher.Config.V != student.Config.V) throw new ArgumentException($"teacher vocab {teacher.Config.V} != student vocab {student.Config.V}; prune the vocabulary of both alike");
+        int B = o.BatchSize, T = o.MaxLen, V = student.Config.V, Ct = teacher.Config.C, Cs = student.Config.C;
+        var proj = Ct != Cs && o.Weights.Hidden > 0 ? new Projection(Ct, Cs, keptHidden) : null;
+        if (Ct != Cs && o.Weights.Cosine > 0) throw new ArgumentException("the cosine term needs equal hidden widths (DistilBERT keeps the width)");
+        var obj = new DistillationObjective(o.Weights, proj);
+        var all = source.Select(s => (s, true)).Concat(target.Select(s => (s, false))).ToList();
+        var rng = new Random(o.Seed);
+        var m = new float[student.Layout.TotalLength];
+        var v = new float[student.Layout.TotalLength];
+        var tc = teacher.CreateCache(B, T, dropout: false);
+        var sc = student.CreateCache(B, T, dropout: false);
+        var curve = new List<(int, double)> { (0, Validate(student, validation, T)) };
+        progress?.Invoke(0, double.NaN, curve[0].Item2);
+        for (int step = 1; step <= o.Steps; step++)
+        {
+            var picks = Enumerable.Range(0, B).Select(_ => all[rng.Next(all.Count)]).ToList();
+            var batch = Pack(picks.Select(p => p.s).ToList(), B, T);
+            teacher.Forward(tc, batch);
+            obj.Teacher = Outputs(tc, teacher.Config, o.TopK);
+            obj.SourceRows = picks.Select(p => p.Item2).ToArray();
+            student.ZeroGrads();
+            double loss = student.Forward(sc, batch, obj);
+            student.Backward(sc, batch);
+            LightGlm.Kernels.AdamW.Step(student.Weights, student.Grads, m, v, m.Length, o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay, step);
+            proj?.Step((float)o.LearningRate);
+            if (step % o.EvalEvery == 0 || step == o.Steps)
+            {
+                curve.Add((step, Validate(student, validation, T)));
+                progress?.Invoke(step, loss, curve[^1].Item2);
+            }
+        }
+        return curve;
+    }
+
+    /// <summary>Mean hard-label CE of the model over the sequences (targets ≠ −1), no gradient.</summary>
+    public static double Validate(GlmModel model, IReadOnlyList<CalibrationSample> data, int maxLen)
+    {
+        if (data.Count == 0) return double.NaN;
+        double sum = 0; int count = 0;
+        foreach (var s in data)
+        {
+            var batch = Pack([s], 1, Math.Min(maxLen, s.Tokens.Length));
+            var cache = model.CreateCache(1, batch.T, dropout: false);
+            int n = batch.TargetCount();
+            sum += model.ForwardLoss(cache, batch) * n;
+            count += n;
+        }
+        return sum / Math.Max(1, count);
+    }
+
+    /// <summary>Sequences into a (B, T) batch: cut to T, padded with token 0 and target −1; loss = mean over the batch's targets.</summary>
+    public static Batch Pack(IReadOnlyList<CalibrationSample> seqs, int B, int T)
+    {
+        var batch = new Batch(B, T);
+        Array.Fill(batch.Targets, -1);
+        var prefix = new int[B];
+        for (int b = 0; b < B && b < seqs.Count; b++)
+        {
+            var s = seqs[b];
+            int n = Math.Min(T, s.Tokens.Length);
+            s.Tokens.AsSpan(0, n).CopyTo(batch.Tokens.AsSpan(b * T));
+            s.Targets.AsSpan(0, n).CopyTo(batch.Targets.AsSpan(b * T));
+            prefix[b] = Math.Min(s.Prefix, n);
+        }
+        if (prefix.Any(p => p > 0)) batch.PrefixLengths = prefix;
+        batch.NormaliseByOwnCount();
+        return batch;
+    }
+
+    static TeacherOutputs Outputs(ActivationCache tc, ModelConfig c, int topK)
+    {
+        var logits = tc.Logits.Span;
+        var hidden = tc.Hidden(c.L).Span.ToArray();
+        if (topK <= 0 || topK >= c.V) return new TeacherOutputs(logits.ToArray(), null, 0, hidden, c.C);
+        int N = tc.N;
+        var vals = new float[N * topK];
+        var ids = new int[N * topK];
+        for (int n = 0; n < N; n++)
+        {
+            var row = logits.Slice(n * c.V, c.V).ToArray();
+            var top = Enumerable.Range(0, c.V).OrderByDescending(i => row[i]).Take(topK).ToArray();
+            for (int i = 0; i < topK; i++) { ids[n * topK + i] = top[i]; vals[n * topK + i] = row[top[i]]; }
+        }
+        return new TeacherOutputs(vals, ids, topK, hidden, c.C);
+    }
+}

@@ -1,0 +1,35 @@
+// How to pick tokens: greedy, temperature/top-k/top-p sampling, or beam search; when to stop.
+namespace LightGlm.Generation;
+
+public sealed record GenerationOptions
+{
+    public int MaxNewTokens { get; init; } = 64;
+    /// <summary>Argmax at every step (ignores temperature/top-k/top-p).</summary>
+    public bool Greedy { get; init; } = true;
+    public float Temperature { get; init; } = 1f;
+    /// <summary>Keep only the k most likely tokens (0 = all).</summary>
+    public int TopK { get; init; }
+    /// <summary>Keep the smallest set of tokens whose probability reaches p (1 = all).</summary>
+    public float TopP { get; init; } = 1f;
+    /// <summary>Seed of each sequence's sampling RNG (every prompt starts from the same seed, so batching does not change samples).</summary>
+    public ulong Seed { get; init; } = 42;
+    /// <summary>Generation of a sequence ends when one of these is produced (it is not returned).</summary>
+    public int[] StopTokens { get; init; } = [];
+    /// <summary>Beam width; 1 = no beam search.</summary>
+    public int BeamWidth { get; init; } = 1;
+    /// <summary>Beam score = Σ log p / (generated length)^LengthPenalty (as Hugging Face).</summary>
+    public float LengthPenalty { get; init; } = 1f;
+    /// <summary>GLM prefix LM: the prompt attends bidirectionally (only for models trained that way).</summary>
+    public bool BidirectionalPrompt { get; init; }
+
+    public void Validate()
+    {
+        var p = new List<string>();
+        if (MaxNewTokens < 0) p.Add($"max new tokens = {MaxNewTokens} must be >= 0");
+        if (!Greedy && !(Temperature > 0)) p.Add($"temperature = {Temperature} must be > 0");
+        if (TopK < 0) p.Add($"top-k = {TopK} must be >= 0");
+        if (!(TopP > 0 && TopP <= 1)) p.Add($"top-p = {TopP} must be in (0, 1]");
+        if (BeamWidth < 1) p.Add($"beam width = {BeamWidth} must be >= 1");
+        if (p.Count > 0) throw new ArgumentException("invalid generation options: " + string.Join("; ", p));
+    }
+}

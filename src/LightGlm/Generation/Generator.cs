@@ -1,0 +1,79 @@
+// Text generation over a KV cache: batched prompts of different lengths (each its own slot and positions), greedy or sampled.
+using LightGlm.Model;
+using LightGlm.Model.Inference;
+
+namespace LightGlm.Generation;
+
+/// <summary>One finished sequence: the new tokens (stop token excluded), why it ended, and (for beams) its score.</summary>
+public sealed record GeneratedSequence(int[] Tokens, bool Stopped, double Score = double.NaN);
+
+public static class Generator
+{
+    /// <summary>
+    /// Continues each prompt. Each prompt is prefilled into its own cache slot from position 0 (no padding: positions are
+    /// per sequence), then all unfinished sequences decode together, one token each per step.
+    /// With <see cref="GenerationOptions.BeamWidth"/> &gt; 1, prompts are searched one after another by <see cref="BeamSearch"/>.
+    /// </summary>
+    public static IReadOnlyList<GeneratedSequence> Generate(GlmModel model, IReadOnlyList<int[]> prompts, GenerationOptions options)
+    {
+        options.Validate();
+        if (prompts.Count == 0) return [];
+        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(model, p, options)).ToList();
+        var c = model.Config;
+        int S = prompts.Count, V = c.V;
+        int maxLen = prompts.Max(p => p.Length) + options.MaxNewTokens;
+        if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token (e.g. a BOS token)");
+        if (maxLen > c.MaxPositionEmbeddings)
+            throw new ArgumentException($"prompt + max new tokens = {maxLen} exceeds max_position_embeddings = {c.MaxPositionEmbeddings}");
+        var session = new InferenceSession(model, S, maxLen);
+        var sampler = new Sampler(V);
+        var rngs = Enumerable.Range(0, S).Select(_ => new Rng(options.Seed)).ToArray();
+        var outputs = Enumerable.Range(0, S).Select(_ => new List<int>()).ToArray();
+        var stopped = new bool[S];
+        var logits = new float[S * V];
+        var next = new int[S];
+        var active = new List<int>(S);
+        for (int s = 0; s < S; s++)
+        {
+            if (options.MaxNewTokens == 0) break;
+            session.Prefill(s, prompts[s], logits.AsSpan(0, V), options.BidirectionalPrompt);
+            next[s] = sampler.Next(logits.AsSpan(0, V), options, ref rngs[s]);
+            if (Accept(s)) active.Add(s);
+        }
+        var slots = new int[S];
+        var tokens = new int[S];
+        while (active.Count > 0)
+        {
+            int n = active.Count;
+            for (int i = 0; i < n; i++) { slots[i] = active[i]; tokens[i] = next[active[i]]; }
+            session.Decode(slots.AsSpan(0, n), tokens.AsSpan(0, n), logits.AsSpan(0, n * V));
+            active.Clear();
+            for (int i = 0; i < n; i++)
+            {
+                int s = slots[i];
+                next[s] = sampler.Next(logits.AsSpan(i * V, V), options, ref rngs[s]);
+                if (Accept(s)) active.Add(s);
+            }
+        }
+        return Enumerable.Range(0, S).Select(s => new GeneratedSequence(outputs[s].ToArray(), stopped[s])).ToList();
+
+        // Records next[s]; true when the sequence continues.
+        bool Accept(int s)
+        {
+            if (options.StopTokens.Contains(next[s])) { stopped[s] = true; return false; }
+            outputs[s].Add(next[s]);
+            return outputs[s].Count < options.MaxNewTokens;
+        }
+    }
+
+    /// <summary>Convenience: encode, generate, decode.</summary>
+    public static IReadOnlyList<string> GenerateText(GlmModel model, ITokenizer tokenizer, IReadOnlyList<string> prompts, GenerationOptions options)
+    {
+        var ids = prompts.Select(p =>
+        {
+            var e = tokenizer.Encode(p);
+            return tokenizer.BosId is { } bos ? [bos, .. e] : e;
+        }).ToList();
+        return Generate(model, ids, options).Select(g => tokenizer.Decode(g.Tokens)).ToList();
+    }
+}

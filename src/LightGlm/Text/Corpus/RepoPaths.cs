@@ -1,0 +1,39 @@
+// Where things live by default: the repository root, the shared package list beside it, and the cache.
+namespace LightGlm.Text.Corpus;
+
+public static class RepoPaths
+{
+    /// <summary>The folder holding LightGlm.slnx, searched upward from the working directory, then from the binaries.</summary>
+    public static string? FindRepoRoot()
+    {
+        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
+        {
+            for (var d = new DirectoryInfo(start); d is not null; d = d.Parent)
+                if (File.Exists(Path.Combine(d.FullName, "LightGlm.slnx"))) return d.FullName;
+        }
+        return null;
+    }
+
+    /// <summary>`$LIGHTGLM_CACHE`, else `.cache/lightglm` at the repository root, else under the working directory.</summary>
+    public static string CacheDir =>
+        Environment.GetEnvironmentVariable("LIGHTGLM_CACHE") is { Length: > 0 } env ? env
+        : Path.Combine(FindRepoRoot() ?? Directory.GetCurrentDirectory(), ".cache", "lightglm");
+
+    /// <summary>
+    /// `../shared/data/debian-catalogs.txt` relative to the repository root; for a git worktree nested one
+    /// level deeper the grandparent's `shared/` is tried too. Returns the first candidate when none exists.
+    /// </summary>
+    public static string DefaultPackageList
+    {
+        get
+        {
+            string root = FindRepoRoot() ?? Directory.GetCurrentDirectory();
+            string first = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "debian-catalogs.txt"));
+            string second = Path.GetFullPath(Path.Combine(root, "..", "..", "shared", "data", "debian-catalogs.txt"));
+            return File.Exists(first) || !File.Exists(second) ? first : second;
+        }
+    }
+
+    /// <summary>The default corpus folder: `{cache}/corpus`.</summary>
+    public static string DefaultCorpusDir => Path.Combine(CacheDir, "corpus");
+}

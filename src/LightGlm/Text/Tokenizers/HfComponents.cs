@@ -1,0 +1,227 @@
+// The Hugging Face tokenizer.json components we support: normalizers, pre-tokenizer steps and decoders,
+// each parsed from its JSON object; an unsupported type is a clear error naming it.
+using System.Text;
+using System.Text.Json;
+
+namespace LightGlm.Text.Tokenizers;
+
+internal abstract record HfNormalizer
+{
+    public abstract string Apply(string s);
+
+    public static HfNormalizer? Parse(JsonElement e)
+    {
+        if (e.ValueKind == JsonValueKind.Null) return null;
+        string type = e.GetProperty("type").GetString()!;
+        return type switch
+        {
+            "Sequence" => new Seq(e.GetProperty("normalizers").EnumerateArray().Select(x => Parse(x)!).ToArray()),
+            "NFC" => new Unicode(NormalizationForm.FormC),
+            "NFKC" => new Unicode(NormalizationForm.FormKC),
+            "NFD" => new Unicode(NormalizationForm.FormD),
+            "NFKD" => new Unicode(NormalizationForm.FormKD),
+            "Lowercase" => new Lower(),
+            "Prepend" => new Prepend(e.GetProperty("prepend").GetString()!),
+            "Replace" => new Replace(StringPattern(e, "normalizer"), e.GetProperty("content").GetString()!),
+            _ => throw new NotSupportedException($"tokenizer.json: normalizer type '{type}' is not supported (supported: Sequence, NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace)."),
+        };
+    }
+
+    internal static string StringPattern(JsonElement e, string what) =>
+        e.GetProperty("pattern").TryGetProperty("String", out var s) ? s.GetString()!
+        : throw new NotSupportedException($"tokenizer.json: {what} Replace with a Regex pattern is not supported (only String).");
+
+    sealed record Seq(HfNormalizer[] Steps) : HfNormalizer
+    {
+        public override string Apply(string s) { foreach (var n in Steps) s = n.Apply(s); return s; }
+    }
+
+    sealed record Unicode(NormalizationForm Form) : HfNormalizer
+    {
+        // .NET refuses lone surrogates; they cannot occur in Rust strings, so U+FFFD is what HF would see.
+        public override string Apply(string s) => (Utf16.HasLoneSurrogate(s) ? Utf16.ReplaceLoneSurrogates(s) : s).Normalize(Form);
+    }
+
+    sealed record Lower : HfNormalizer { public override string Apply(string s) => s.ToLowerInvariant(); }
+
+    /// <summary>HF Prepend adds its text only to a non-empty string.</summary>
+    sealed record Prepend(string Text) : HfNormalizer { public override string Apply(string s) => s.Length == 0 ? s : Text + s; }
+
+    sealed record Replace(string From, string To) : HfNormalizer { public override string Apply(string s) => s.Replace(From, To, StringComparison.Ordinal); }
+}
+
+/// <summary>Pre-tokenizer configuration flattened from a (possibly nested) Sequence.</summary>
+internal sealed class HfPreTokenizer
+{
+    public List<PreTokenizer> Splits { get; } = [];
+    public bool ByteLevel { get; private set; }
+    public bool ByteLevelPrefixSpace { get; private set; }
+    public string? MetaspaceReplacement { get; private set; }
+    public string MetaspacePrependScheme { get; private set; } = "always";
+    public bool MetaspaceSplit { get; private set; }
+
+    public static HfPreTokenizer Parse(JsonElement e)
+    {
+        var p = new HfPreTokenizer();
+        if (e.ValueKind != JsonValueKind.Null) p.Add(e);
+        return p;
+    }
+
+    void Add(JsonElement e)
+    {
+        string type = e.GetProperty("type").GetString()!;
+        switch (type)
+        {
+            case "Sequence":
+                foreach (var x in e.GetProperty("pretokenizers").EnumerateArray()) Add(x);
+                break;
+            case "Split":
+                string behavior = e.TryGetProperty("behavior", out var b) ? b.GetString()! : "Isolated";
+                bool invert = e.TryGetProperty("invert", out var inv) && inv.GetBoolean();
+                if (behavior != "Isolated" || invert)
+                    throw new NotSupportedException($"tokenizer.json: Split with behavior '{behavior}' invert={invert} is not supported (only Isolated, not inverted).");
+                var pat = e.GetProperty("pattern");
+                Splits.Add(pat.TryGetProperty("Regex", out var rx) ? PreTokenizer.ForPattern(rx.GetString()!)
+                    : PreTokenizer.ForPattern(System.Text.RegularExpressions.Regex.Escape(pat.GetProperty("String").GetString()!)));
+                break;
+            case "ByteLevel":
+                ByteLevel = true;
+                ByteLevelPrefixSpace = e.TryGetProperty("add_prefix_space", out var ap) && ap.GetBoolean();
+                if (!e.TryGetProperty("use_regex", out var ur) || ur.GetBoolean()) Splits.Add(PreTokenizer.ForPattern(PreTokenizer.Gpt2Pattern));
+                break;
+            case "Metaspace":
+                MetaspaceReplacement = e.GetProperty("replacement").GetString();
+                MetaspacePrependScheme = e.TryGetProperty("prepend_scheme", out var ps) ? ps.GetString()!
+                    : e.TryGetProperty("add_prefix_space", out var aps) && !aps.GetBoolean() ? "never" : "always";
+                MetaspaceSplit = !e.TryGetProperty("split", out var sp) || sp.GetBoolean();
+                break;
+            default:
+                throw new NotSupportedException($"tokenizer.json: pre_tokenizer type '{type}' is not supported (supported: Sequence, Split, ByteLevel, Metaspace).");
+        }
+    }
+}
+
+/// <summary>A decoder step over the list of token strings (HF's decode_chain).</summary>
+internal abstract record HfDecoder
+{
+    public abstract List<string> Apply(List<string> tokens);
+
+    public static HfDecoder? Parse(JsonElement e)
+    {
+        if (e.ValueKind == JsonValueKind.Null) return null;
+        string type = e.GetProperty("type").GetString()!;
+        return type switch
+        {
+            "Sequence" => new Seq(e.GetProperty("decoders").EnumerateArray().Select(x => Parse(x)!).ToArray()),
+            "ByteLevel" => new ByteLevelDec(),
+            "Replace" => new ReplaceDec(HfNormalizer.StringPattern(e, "decoder"), e.GetProperty("content").GetString()!),
+            "ByteFallback" => new ByteFallbackDec(),
+            "Fuse" => new FuseDec(),
+            "Strip" => new StripDec(e.GetProperty("content").GetString()![0], e.GetProperty("start").GetInt32(), e.GetProperty("stop").GetInt32()),
+            "Metaspace" => new MetaspaceDec(e.GetProperty("replacement").GetString()!,
+                e.TryGetProperty("prepend_scheme", out var ps) ? ps.GetString() != "never" : !e.TryGetProperty("add_prefix_space", out var a) || a.GetBoolean()),
+            _ => throw new NotSupportedException($"tokenizer.json: decoder type '{type}' is not supported (supported: Sequence, ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace)."),
+        };
+    }
+
+    sealed record Seq(HfDecoder[] Steps) : HfDecoder
+    {
+        public override List<string> Apply(List<string> t) { foreach (var d in Steps) t = d.Apply(t); return t; }
+    }
+
+    /// <summary>Byte-level chars back to bytes, then UTF-8 (invalid sequences become U+FFFD); tokens outside the map pass as text.</summary>
+    sealed record ByteLevelDec : HfDecoder
+    {
+        public override List<string> Apply(List<string> tokens)
+        {
+            var bytes = new List<byte>();
+            foreach (var t in tokens)
+                if (!Tokenizers.ByteLevel.TryAppendBytes(t, bytes)) bytes.AddRange(Encoding.UTF8.GetBytes(t));
+            return [Encoding.UTF8.GetString(bytes.ToArray())];
+        }
+    }
+
+    sealed record ReplaceDec(string From, string To) : HfDecoder
+    {
+        public override List<string> Apply(List<string> t) => t.Select(x => x.Replace(From, To, StringComparison.Ordinal)).ToList();
+    }
+
+    /// <summary>Runs of "&lt;0xXX&gt;" tokens become their UTF-8 text, or one U+FFFD per byte when invalid.</summary>
+    sealed record ByteFallbackDec : HfDecoder
+    {
+        static readonly UTF8Encoding Strict = new(false, true);
+
+        public override List<string> Apply(List<string> tokens)
+        {
+            var result = new List<string>();
+            var pending = new List<byte>();
+            foreach (var t in tokens)
+            {
+                if (t.Length == 6 && t.StartsWith("<0x", StringComparison.Ordinal) && t[5] == '>' && byte.TryParse(t.AsSpan(3, 2), System.Globalization.NumberStyles.HexNumber, null, out byte b))
+                {
+                    pending.Add(b);
+                    continue;
+                }
+                Flush();
+                result.Add(t);
+            }
+            Flush();
+            return result;
+
+            void Flush()
+            {
+                if (pending.Count == 0) return;
+                try { result.Add(Strict.GetString(pending.ToArray())); }
+                catch (DecoderFallbackException) { for (int i = 0; i < pending.Count; i++) result.Add("\uFFFD"); }
+                pending.Clear();
+            }
+        }
+    }
+
+    sealed record FuseDec : HfDecoder { public override List<string> Apply(List<string> t) => [string.Concat(t)]; }
+
+    /// <summary>Per token: drop up to Start leading and Stop trailing copies of the character.</summary>
+    sealed record StripDec(char Content, int Start, int Stop) : HfDecoder
+    {
+        public override List<string> Apply(List<string> tokens) => tokens.Select(t =>
+        {
+            int a = 0, b = t.Length;
+            while (a < Start && a < b && t[a] == Content) a++;
+            for (int k = 0; k < Stop && b > a && t[b - 1] == Content; k++) b--;
+            return t[a..b];
+        }).ToList();
+    }
+
+    sealed record MetaspaceDec(string Replacement, bool StripFirst) : HfDecoder
+    {
+        public override List<string> Apply(List<string> tokens) => tokens.Select((t, i) =>
+        {
+            var s = t.Replace(Replacement, " ", StringComparison.Ordinal);
+            return i == 0 && StripFirst && s.StartsWith(' ') ? s[1..] : s;
+        }).ToList();
+    }
+}
+
+internal static class Utf16
+{
+    public static bool HasLoneSurrogate(ReadOnlySpan<char> s)
+    {
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { i++; continue; }
+            if (char.IsSurrogate(s[i])) return true;
+        }
+        return false;
+    }
+
+    public static string ReplaceLoneSurrogates(ReadOnlySpan<char> s)
+    {
+        var sb = new StringBuilder(s.Length);
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (char.IsHighSurrogate(s[i]) && i + 1 < s.Length && char.IsLowSurrogate(s[i + 1])) { sb.Append(s[i]).Append(s[i + 1]); i++; }
+            else sb.Append(char.IsSurrogate(s[i]) ? '\uFFFD' : s[i]);
+        }
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,237 @@
+// Loads a Hugging Face tokenizer.json with a BPE model: byte-level (GPT-2, Qwen, our own) or
+// SentencePiece-style with byte fallback (LLaMA-2: Prepend/Replace normalizer or Metaspace), added tokens.
+using System.Collections.Concurrent;
+using System.Text;
+using System.Text.Json;
+
+namespace LightGlm.Text.Tokenizers;
+
+public sealed class HfTokenizer : ITokenizer
+{
+    readonly Dictionary<string, int> _vocab;
+    readonly string[] _idToToken;
+    readonly BpeMerger _merger;
+    readonly HfNormalizer? _normalizer;
+    readonly HfPreTokenizer _pre;
+    readonly HfDecoder? _decoder;
+    readonly AddedTokenSplitter _added;
+    readonly HashSet<int> _specialIds;
+    readonly int[] _byteIds = new int[256];       // byte-level: byte -> id of its single-char token
+    readonly int[] _fallbackIds = new int[256];   // byte fallback: byte -> id of "<0xXX>", or -1
+    readonly int? _unk;
+    readonly bool _byteFallback, _fuseUnk, _ignoreMerges;
+    readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+
+    HfTokenizer(JsonElement root)
+    {
+        var model = root.GetProperty("model");
+        string type = model.TryGetProperty("type", out var t) ? t.GetString()! : "BPE";
+        if (type != "BPE") throw new NotSupportedException($"tokenizer.json: model type '{type}' is not supported (BPE only; use SentencePieceTokenizer for Unigram .model files).");
+        foreach (var k in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
+            if (model.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0)
+                throw new NotSupportedException($"tokenizer.json: BPE {k} '{v.GetString()}' is not supported.");
+
+        _vocab = new Dictionary<string, int>(StringComparer.Ordinal);
+        foreach (var p in model.GetProperty("vocab").EnumerateObject()) _vocab[p.Name] = p.Value.GetInt32();
+        var added = new List<(string Content, int Id, bool Special)>();
+        if (root.TryGetProperty("added_tokens", out var at))
+            foreach (var a in at.EnumerateArray())
+                added.Add((a.GetProperty("content").GetString()!, a.GetProperty("id").GetInt32(), a.TryGetProperty("special", out var sp) && sp.GetBoolean()));
+        int size = Math.Max(_vocab.Count == 0 ? 0 : _vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(a => a.Id) + 1);
+        _idToToken = new string[size];
+        foreach (var (tok, id) in _vocab) _idToToken[id] = tok;
+        foreach (var a in added) _idToToken[a.Id] = a.Content;
+        _added = new AddedTokenSplitter(added.Select(a => (a.Content, a.Id)));
+        _specialIds = added.Where(a => a.Special).Select(a => a.Id).ToHashSet();
+        SpecialTokens = added.Where(a => a.Special).ToDictionary(a => a.Content, a => a.Id);
+
+        var pairs = new Dictionary<long, (float, int)>();
+        int rank = 0;
+        foreach (var m in model.GetProperty("merges").EnumerateArray())
+        {
+            string a, b;
+            if (m.ValueKind == JsonValueKind.Array) { a = m[0].GetString()!; b = m[1].GetString()!; }
+            else
+            {
+                var s = m.GetString()!;
+                int sp = s.IndexOf(' ', 1);
+                if (sp < 0) throw new InvalidDataException($"tokenizer.json: merge #{rank} '{s}' is not \"left right\".");
+                a = s[..sp]; b = s[(sp + 1)..];
+            }
+            if (!_vocab.TryGetValue(a, out int ia) || !_vocab.TryGetValue(b, out int ib) || !_vocab.TryGetValue(a + b, out int iab))
+                throw new InvalidDataException($"tokenizer.json: merge #{rank} ('{a}', '{b}') uses a token missing from the vocabulary.");
+            pairs.TryAdd(BpeMerger.Key(ia, ib), (rank, iab));
+            rank++;
+        }
+        _merger = new BpeMerger(pairs);
+        _byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.GetBoolean();
+        _fuseUnk = model.TryGetProperty("fuse_unk", out var fu) && fu.GetBoolean();
+        _ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.GetBoolean();
+        if (model.TryGetProperty("unk_token", out var unk) && unk.ValueKind == JsonValueKind.String && _vocab.TryGetValue(unk.GetString()!, out int unkId)) _unk = unkId;
+
+        _normalizer = root.TryGetProperty("normalizer", out var n) ? HfNormalizer.Parse(n) : null;
+        _pre = HfPreTokenizer.Parse(root.TryGetProperty("pre_tokenizer", out var pt) ? pt : default);
+        _decoder = root.TryGetProperty("decoder", out var d) ? HfDecoder.Parse(d) : null;
+        for (int b = 0; b < 256; b++)
+        {
+            _byteIds[b] = _vocab.TryGetValue(ByteLevel.ByteToChar[b].ToString(), out int id) ? id : -1;
+            _fallbackIds[b] = _vocab.TryGetValue($"<0x{b:X2}>", out int fid) ? fid : -1;
+        }
+        if (_pre.ByteLevel && _byteIds.Any(x => x < 0))
+            throw new InvalidDataException("tokenizer.json: a byte-level tokenizer must have all 256 byte tokens in its vocabulary.");
+    }
+
+    /// <summary>Reads tokenizer.json (UTF-8 JSON).</summary>
+    public static HfTokenizer Create(Stream tokenizerJson)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(tokenizerJson, new JsonDocumentOptions { MaxDepth = 256 });
+            return new HfTokenizer(doc.RootElement);
+        }
+        catch (JsonException e) { throw new InvalidDataException($"tokenizer.json is not valid JSON: {e.Message}"); }
+        catch (KeyNotFoundException e) { throw new InvalidDataException($"tokenizer.json lacks a required field: {e.Message}"); }
+        catch (InvalidOperationException e) { throw new InvalidDataException($"tokenizer.json has a field of the wrong type: {e.Message}"); }
+    }
+
+    public static HfTokenizer Create(string path)
+    {
+        using var fs = File.OpenRead(path);
+        Stream s = path.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(fs, System.IO.Compression.CompressionMode.Decompress) : fs;
+        try { return Create(s); }
+        catch (InvalidDataException e) { throw new InvalidDataException($"{path}: {e.Message}"); }
+        finally { s.Dispose(); }
+    }
+
+    public int VocabSize => _idToToken.Length;
+    public IReadOnlyDictionary<string, int> SpecialTokens { get; }
+    public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
+    public int? TokenToId(string token) => _vocab.TryGetValue(token, out int id) ? id : _added.Lookup(token);
+
+    public int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true)
+    {
+        var ids = new List<int>(text.Length / 3 + 4);
+        var pieces = new List<(int, int)>();
+        var symbols = new List<int>();
+        if (!parseSpecialTokens) { EncodeSegment(text, ids, pieces, symbols); return ids.ToArray(); }
+        int start = 0;
+        foreach (var (pos, len, id) in _added.Find(text))
+        {
+            EncodeSegment(text[start..pos], ids, pieces, symbols);
+            ids.Add(id);
+            start = pos + len;
+        }
+        EncodeSegment(text[start..], ids, pieces, symbols);
+        return ids.ToArray();
+    }
+
+    void EncodeSegment(ReadOnlySpan<char> segment, List<int> ids, List<(int Start, int Length)> pieces, List<int> symbols)
+    {
+        if (segment.Length == 0) return;
+        string s = _normalizer is null ? (Utf16.HasLoneSurrogate(segment) ? Utf16.ReplaceLoneSurrogates(segment) : segment.ToString()) : _normalizer.Apply(segment.ToString());
+        if (_pre.MetaspaceReplacement is { } ms)
+        {
+            s = s.Replace(" ", ms, StringComparison.Ordinal);
+            if (_pre.MetaspacePrependScheme != "never" && !s.StartsWith(ms, StringComparison.Ordinal)) s = ms + s;
+        }
+        if (_pre.ByteLevelPrefixSpace && !s.StartsWith(' ')) s = " " + s;
+        // Apply the split steps one after another: each splits every piece of the previous.
+        pieces.Clear();
+        pieces.Add((0, s.Length));
+        foreach (var split in _pre.Splits)
+        {
+            var next = new List<(int, int)>();
+            foreach (var (a, l) in pieces)
+            {
+                int before = next.Count;
+                split.Split(s.AsSpan(a, l), next);
+                for (int k = before; k < next.Count; k++) next[k] = (next[k].Item1 + a, next[k].Item2);
+            }
+            pieces.Clear();
+            pieces.AddRange(next);
+        }
+        if (_pre.MetaspaceReplacement is { } rep && _pre.MetaspaceSplit) pieces = SplitBefore(s, pieces, rep[0]);
+        foreach (var (a, l) in pieces)
+        {
+            if (l == 0) continue;
+            string piece = s.Substring(a, l);
+            if (_cache.TryGetValue(piece, out var cached)) { ids.AddRange(cached); continue; }
+            int before = ids.Count;
+            EncodePiece(piece, ids, symbols);
+            if (l <= 64)
+            {
+                if (_cache.Count > 200_000) _cache.Clear();
+                _cache.TryAdd(piece, ids.GetRange(before, ids.Count - before).ToArray());
+            }
+        }
+    }
+
+    static List<(int, int)> SplitBefore(string s, List<(int Start, int Length)> pieces, char mark)
+    {
+        var r = new List<(int, int)>();
+        foreach (var (a, l) in pieces)
+        {
+            int st = a;
+            for (int i = a + 1; i < a + l; i++) if (s[i] == mark) { r.Add((st, i - st)); st = i; }
+            r.Add((st, a + l - st));
+        }
+        return r;
+    }
+
+    void EncodePiece(string piece, List<int> ids, List<int> symbols)
+    {
+        symbols.Clear();
+        if (_pre.ByteLevel)
+        {
+            if (_ignoreMerges && _vocab.TryGetValue(ByteLevel.Encode(piece), out int whole)) { ids.Add(whole); return; }
+            foreach (byte b in Encoding.UTF8.GetBytes(piece)) symbols.Add(_byteIds[b]);
+            _merger.Merge(symbols, ids);
+            return;
+        }
+        if (_ignoreMerges && _vocab.TryGetValue(piece, out int w)) { ids.Add(w); return; }
+        // Characters: known ones are symbols; unknown ones become byte-fallback tokens (never merged) or unk.
+        var runs = new List<int>();
+        Span<byte> utf8 = stackalloc byte[4];
+        for (int i = 0; i < piece.Length;)
+        {
+            int n = char.IsHighSurrogate(piece[i]) && i + 1 < piece.Length ? 2 : 1;
+            if (_vocab.TryGetValue(piece.Substring(i, n), out int id)) symbols.Add(id);
+            else if (_byteFallback && _fallbackIds[0] >= 0)
+            {
+                Rune.TryCreate(piece[i], out var r);
+                if (n == 2) r = new Rune(piece[i], piece[i + 1]);
+                int len = r.EncodeToUtf8(utf8);
+                for (int k = 0; k < len; k++) symbols.Add(~_fallbackIds[utf8[k]]); // marked: not mergeable
+            }
+            else if (_unk is { } u) symbols.Add(~u);
+            else throw new InvalidDataException($"tokenizer.json has no token for '{piece.Substring(i, n)}' and no unk/byte fallback.");
+            i += n;
+        }
+        // Merge each run of mergeable symbols separately; marked ones pass through (fused if unk and fuse_unk).
+        int start = 0;
+        for (int i = 0; i <= symbols.Count; i++)
+        {
+            if (i < symbols.Count && symbols[i] >= 0) continue;
+            if (i > start) _merger.Merge(symbols.GetRange(start, i - start), ids);
+            if (i < symbols.Count)
+            {
+                int id = ~symbols[i];
+                if (!(_fuseUnk && id == _unk && ids.Count > 0 && ids[^1] == _unk && i > 0 && symbols[i - 1] < 0)) ids.Add(id);
+            }
+            start = i + 1;
+        }
+    }
+
+    public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false)
+    {
+        var tokens = new List<string>(ids.Length);
+        foreach (int id in ids)
+        {
+            if ((uint)id >= (uint)_idToToken.Length || _idToToken[id] is null)
+                throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (size {_idToToken.Length}).");
+            if (skipSpecialTokens && _specialIds.Contains(id)) continue;
+            tokens.Add(_idToToken[id]);
+        }
+        return _decoder is null ? string.Concat(tokens) : string.Concat(_decoder.Apply(tokens));
+    }
+}

@@ -1,0 +1,29 @@
+// The tokenizer contract every model and recipe uses: text <-> ids, special tokens, vocabulary size.
+namespace LightGlm.Text.Tokenizers;
+
+public interface ITokenizer
+{
+    /// <summary>Number of ids (the model's vocab_size must be at least this).</summary>
+    int VocabSize { get; }
+
+    /// <summary>Special (added) tokens by content, e.g. "&lt;|eos|&gt;" -> 2.</summary>
+    IReadOnlyDictionary<string, int> SpecialTokens { get; }
+
+    /// <summary>
+    /// Encodes text. With <paramref name="parseSpecialTokens"/> (the Hugging Face default) the literal text of
+    /// a special token becomes its id; without, it is encoded as ordinary text (safe for untrusted input).
+    /// No BOS/EOS is added: the prompt template adds them (see <see cref="TranslationPrompt"/>).
+    /// </summary>
+    int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true);
+
+    int[] Encode(string text, bool parseSpecialTokens = true) => Encode(text.AsSpan(), parseSpecialTokens);
+
+    /// <summary>Decodes ids to text; special tokens appear as their content unless skipped.</summary>
+    string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false);
+
+    /// <summary>The token string of an id (vocabulary form), or null when out of range.</summary>
+    string? IdToToken(int id);
+
+    /// <summary>The id of a token string, or null.</summary>
+    int? TokenToId(string token);
+}

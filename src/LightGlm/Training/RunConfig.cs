@@ -1,0 +1,109 @@
+// The JSON run config of `lightglm train`: model, data, optimizer, schedule, loop sizes, checkpoints, resume.
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LightGlm.Model;
+
+namespace LightGlm.Training;
+
+/// <summary>
+/// Example: {"model": {config.json fields}, "data": {"train": ["a.txt", "dir/"], "tokenizer": "byte"},
+/// "optimizer": {"lr": 3e-4}, "schedule": {"warmup_steps": 50, "decay": "cosine"}, "steps": 500, "batch_size": 8,
+/// "seq_len": 128, "grad_accum": 1, "seed": 1, "checkpoint_dir": "runs/x/checkpoints", "checkpoint_every": 100,
+/// "output_dir": "runs/x/model", "resume": true}. Relative paths are relative to the config file's folder.
+/// </summary>
+public sealed class RunConfig
+{
+    /// <summary>Model hyper-parameters; vocab_size 0 = take the tokenizer's.</summary>
+    public ModelConfig? Model { get; set; }
+    /// <summary>Start from this model directory's weights instead of a random init.</summary>
+    public string? InitFrom { get; set; }
+    public DataConfig Data { get; set; } = new();
+    public OptimizerOptions Optimizer { get; set; } = new();
+    public ScheduleOptions Schedule { get; set; } = new();
+    public int Steps { get; set; } = 1000;
+    public int BatchSize { get; set; } = 8;
+    public int SeqLen { get; set; } = 128;
+    public int GradAccum { get; set; } = 1;
+    public ulong Seed { get; set; } = 1234;
+    public ulong InitSeed { get; set; } = 1234;
+    public string? CheckpointDir { get; set; }
+    public int CheckpointEvery { get; set; } = 200;
+    public int KeepCheckpoints { get; set; } = 2;
+    public bool Resume { get; set; } = true;
+    public string? OutputDir { get; set; }
+    /// <summary>Evaluate the held-out loss every this many steps (0 = only at the end).</summary>
+    public int EvalEvery { get; set; }
+    /// <summary>Stop (and save) after this many seconds of training; 0 = no limit.</summary>
+    public double MaxSeconds { get; set; }
+
+    public static readonly JsonSerializerOptions JsonOptions = new()
+    {
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        WriteIndented = true,
+        ReadCommentHandling = JsonCommentHandling.Skip,
+        AllowTrailingCommas = true,
+        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.SnakeCaseLower) },
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    public TrainerOptions ToTrainerOptions() => new()
+    {
+        Optimizer = Optimizer, Schedule = Schedule, Steps = Steps, BatchSize = BatchSize, SeqLen = SeqLen, GradAccum = GradAccum, Seed = Seed,
+    };
+
+    public static RunConfig Load(string path)
+    {
+        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: run config not found", path);
+        RunConfig? r;
+        try { r = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), JsonOptions); }
+        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid run config: {e.Message}", e); }
+        if (r is null) throw new InvalidDataException($"{path}: the run config is empty");
+        r.ResolvePaths(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        r.Validate(path);
+        return r;
+    }
+
+    public void ResolvePaths(string baseDir)
+    {
+        string Abs(string p) => Path.IsPathRooted(p) ? p : Path.GetFullPath(Path.Combine(baseDir, p));
+        Data.Train = Data.Train.Select(Abs).ToList();
+        if (Data.Tokenizer is { } t && t != "byte") Data.Tokenizer = Abs(t);
+        if (CheckpointDir is { } c) CheckpointDir = Abs(c);
+        if (OutputDir is { } o) OutputDir = Abs(o);
+        if (InitFrom is { } i) InitFrom = Abs(i);
+    }
+
+    /// <summary>All problems together, each naming the field and value.</summary>
+    public void Validate(string source)
+    {
+        var p = ToTrainerOptions().Problems();
+        if (Model is null && InitFrom is null) p.Add("give \"model\" (config.json fields) or \"init_from\" (a model directory)");
+        if (Model is not null && InitFrom is not null) p.Add("give only one of \"model\" and \"init_from\"");
+        if (Model is not null)
+        {
+            var probe = Model.Clone();
+            if (probe.VocabSize == 0) probe.VocabSize = 1 << 20; // filled from the tokenizer later
+            p.AddRange(probe.Problems().Select(x => "model." + x));
+        }
+        if (Data.Train.Count == 0) p.Add("data.train lists no files");
+        foreach (var f in Data.Train) if (!File.Exists(f) && !Directory.Exists(f)) p.Add($"data.train: '{f}' does not exist");
+        if (Data.ValidFraction is < 0 or >= 1) p.Add($"data.valid_fraction = {Data.ValidFraction} must be in [0, 1)");
+        if (CheckpointEvery < 0) p.Add($"checkpoint_every = {CheckpointEvery} must be >= 0");
+        if (KeepCheckpoints < 1) p.Add($"keep_checkpoints = {KeepCheckpoints} must be >= 1");
+        if (p.Count > 0) throw new InvalidDataException($"{source}: invalid run config ({p.Count} problem{(p.Count > 1 ? "s" : "")}):\n  - " + string.Join("\n  - ", p));
+    }
+}
+
+public sealed class DataConfig
+{
+    /// <summary>Text files, or folders (every file inside, sorted).</summary>
+    public List<string> Train { get; set; } = [];
+    /// <summary>"byte" (the byte-level fallback) or a tokenizer.json path.</summary>
+    public string Tokenizer { get; set; } = "byte";
+    /// <summary>Last fraction of the token stream held out for evaluation.</summary>
+    public double ValidFraction { get; set; } = 0.05;
+
+    public IEnumerable<string> Files() => Train.SelectMany(p => Directory.Exists(p)
+        ? Directory.EnumerateFiles(p, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal)
+        : new[] { p }.AsEnumerable());
+}

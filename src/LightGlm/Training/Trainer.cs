@@ -1,0 +1,112 @@
+// The training loop: micro-batches with gradient accumulation, one loss normalisation, clipping, schedule, AdamW.
+using System.Diagnostics;
+using LightGlm.Model;
+
+namespace LightGlm.Training;
+
+/// <summary>What one optimizer step did.</summary>
+public readonly record struct StepResult(int Step, double Loss, double GradNorm, double Lr, int Tokens, double Seconds);
+
+/// <summary>
+/// One optimizer step = GradAccum micro-batches. All micro-batches of the step are filled first, so the loss scale is
+/// 1 / (non-ignored targets over the whole step): accumulating equals one big batch even when micro-batches hold
+/// different numbers of targets. Then per micro-batch: forward (with the objective) and backward, adding into grads;
+/// then clip, learning rate, AdamW. Everything is a function of (weights, optimizer state, step, micro-batch index),
+/// so a run resumed from a checkpoint continues bit-identically.
+/// </summary>
+public sealed class Trainer
+{
+    public GlmModel Model { get; }
+    public TrainerOptions Options { get; }
+    public AdamW Optimizer { get; }
+    public TrainerState State { get; }
+    public ILossObjective Objective { get; set; }
+    public IBatchSource Data { get; set; }
+
+    readonly Batch[] _micro;
+    readonly ActivationCache _cache;
+
+    public Trainer(GlmModel model, TrainerOptions options, IBatchSource data, ILossObjective? objective = null)
+    {
+        var p = options.Problems();
+        if (p.Count > 0) throw new ArgumentException("invalid training options:\n  - " + string.Join("\n  - ", p));
+        if (options.SeqLen > model.Config.MaxPositionEmbeddings)
+            throw new ArgumentException($"seq_len = {options.SeqLen} exceeds the model's max_position_embeddings = {model.Config.MaxPositionEmbeddings}");
+        Model = model;
+        Options = options;
+        Data = data;
+        Objective = objective ?? CrossEntropyObjective.Instance;
+        Optimizer = new AdamW(model.Layout);
+        State = new TrainerState { Rng = new Rng(options.Seed).State };
+        _micro = Enumerable.Range(0, options.GradAccum).Select(_ => new Batch(options.BatchSize, options.SeqLen)).ToArray();
+        _cache = model.CreateCache(options.BatchSize, options.SeqLen);
+    }
+
+    public bool Done => State.Step >= Options.Steps;
+
+    public StepResult Step()
+    {
+        var sw = Stopwatch.StartNew();
+        var o = Options;
+        int total = 0;
+        for (int i = 0; i < _micro.Length; i++)
+        {
+            var b = _micro[i];
+            long index = State.MicroBatches + i;
+            b.PrefixLengths = null;
+            b.SampleWeights = null;
+            Data.Fill(b, index);
+            b.Training = true;
+            b.DropoutSeed = o.Seed ^ (ulong)index * 0x9E3779B97F4A7C15UL;
+            total += b.TargetCount();
+        }
+        Model.ZeroGrads();
+        double loss = 0;
+        foreach (var b in _micro)
+        {
+            b.LossScale = 1f / Math.Max(1, total);
+            loss += Model.Forward(_cache, b, Objective);
+            Model.Backward(_cache, b);
+        }
+        double norm = AdamW.ClipGlobalNorm(Model.Grads, o.Optimizer.GradClip);
+        double lr = LrSchedule.At(State.Step, o.Steps, o.Optimizer, o.Schedule);
+        Optimizer.Step(Model.Weights, Model.Grads, lr, o.Optimizer);
+        State.Step++;
+        State.MicroBatches += _micro.Length;
+        State.TokensSeen += (long)_micro.Length * o.BatchSize * o.SeqLen;
+        State.LastLoss = loss;
+        return new StepResult(State.Step, loss, norm, lr, _micro.Length * o.BatchSize * o.SeqLen, sw.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Mean loss (per target) over <paramref name="batches"/> micro-batches of <paramref name="source"/>, no training.</summary>
+    public double Evaluate(IBatchSource source, int batches, long firstIndex = 0)
+    {
+        var b = _micro[0];
+        double sum = 0;
+        long count = 0;
+        for (int i = 0; i < batches; i++)
+        {
+            b.PrefixLengths = null; b.SampleWeights = null;
+            source.Fill(b, firstIndex + i);
+            b.Training = false;
+            b.LossScale = 1f;
+            int n = b.TargetCount();
+            sum += Model.Forward(_cache, b, CrossEntropyObjective.Instance);
+            count += n;
+        }
+        return sum / Math.Max(1, count);
+    }
+}
+
+/// <summary>Where a run is: saved as trainer_state.json in every checkpoint.</summary>
+public sealed class TrainerState
+{
+    public int Step { get; set; }
+    /// <summary>Micro-batches consumed = the data position (sources are indexed by it).</summary>
+    public long MicroBatches { get; set; }
+    public long TokensSeen { get; set; }
+    public double LastLoss { get; set; } = double.NaN;
+    /// <summary>The trainer RNG's state (xoshiro256**), for objectives that sample.</summary>
+    public ulong[] Rng { get; set; } = new ulong[4];
+    public int AdamStep { get; set; }
+}

@@ -1,0 +1,22 @@
+// Opens a model directory for translation: config.json + model.safetensors, and its tokenizer.
+using LightGlm.Model;
+using LightGlm.Model.Checkpoints;
+
+namespace LightGlm.Translation;
+
+public static class TranslationModel
+{
+    /// <summary>Loads the model and picks its tokenizer. Without tokenizer.json the byte tokenizer (UTF-8 bytes +
+    /// the six specials, 262 ids) is used. Reading tokenizer.json needs the Text tokenizers, which are not wired in
+    /// here yet: such a directory is refused with a message rather than decoded with the wrong ids.</summary>
+    public static (GlmModel Model, ITranslationTokenizer Tokenizer) Load(string dir)
+    {
+        var model = ModelDirectory.Load(dir);
+        if (ModelDirectory.TokenizerPath(dir) is { } tj)
+            throw new InvalidDataException($"{tj}: translation with a tokenizer.json model is not wired in yet (only byte-tokenizer models, without tokenizer.json, are supported by translate/eval/serve so far)");
+        var tok = ByteTranslationTokenizer.Instance;
+        if (model.Config.VocabSize < tok.VocabSize)
+            throw new InvalidDataException($"{dir}: vocab_size {model.Config.VocabSize} is smaller than the byte tokenizer's {tok.VocabSize} ids");
+        return (model, tok);
+    }
+}

@@ -1,0 +1,37 @@
+// Runs the built `lightglm` (LightGlm.Cli.dll next to the tests) as a real child process, so CLI tests
+// see exactly what a user sees (stdout, stderr, exit code) without redirecting the shared Console.
+using System.Diagnostics;
+
+namespace LightGlm.Tests.Evaluation;
+
+internal static class CliProcess
+{
+    public sealed record Result(int ExitCode, string Stdout, string Stderr);
+
+    public static Result Run(string? stdin, params string[] args)
+    {
+        var psi = new ProcessStartInfo("dotnet")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true,
+            UseShellExecute = false,
+            StandardOutputEncoding = System.Text.Encoding.UTF8, StandardErrorEncoding = System.Text.Encoding.UTF8,
+        };
+        psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LightGlm.Cli.dll"));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var outTask = p.StandardOutput.ReadToEndAsync();
+        var errTask = p.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            var bytes = new System.Text.UTF8Encoding(false).GetBytes(stdin);
+            p.StandardInput.BaseStream.Write(bytes);
+        }
+        p.StandardInput.Close();
+        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"lightglm {string.Join(' ', args)} did not finish in 3 minutes");
+        }
+        return new Result(p.ExitCode, outTask.Result, errTask.Result);
+    }
+}
