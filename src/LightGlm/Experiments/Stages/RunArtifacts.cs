@@ -29,7 +29,7 @@ public static class RunArtifacts
         return cap > 0 && pairs.Count > cap ? pairs.GetRange(0, cap) : pairs;
     }
 
-    public static ModelConfig TeacherConfig(Recipes.Recipe r, int vocab, SpecialTokens sp) => new()
+    public static ModelConfig TeacherConfig(Recipes.Recipe r, int vocab, LightGlm.Translation.SpecialTokens sp) => new()
     {
         ModelType = "chatglm",
         VocabSize = vocab,
@@ -65,7 +65,7 @@ public static class RunArtifacts
 
     public static IBatchSource DevSource(StageContext c, ITranslationTokenizer tok, int seq)
     {
-        var sp = SpecialTokens.From(tok);
+        var sp = LightGlm.Translation.SpecialTokens.From(tok);
         return HybridBatchSource.Plain(new TranslationBatcher(tok, Pairs(c, "dev"), seq).Examples, sp.Pad, seed: 99);
     }
 }

@@ -30,7 +30,7 @@ public sealed class TokenizerStage : IRecipeStage
         File.Move(tmp, outPath, overwrite: true);
         double seconds = sw.Elapsed.TotalSeconds;
         var tok = new TranslationTokenizer(HfTokenizer.Create(outPath));
-        SpecialTokens.From(tok); // every special token the task needs is there
+        LightGlm.Translation.SpecialTokens.From(tok); // every special token the task needs is there
         double tokensPerPair = pairs.Take(2000).Average(p => tok.Encode(p.English).Length + tok.Encode(p.Chinese).Length);
         c.Progress.Report(1, $"{tok.VocabSize} tokens in {seconds:F1}s");
         return new JsonObject
