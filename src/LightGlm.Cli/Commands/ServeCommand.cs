@@ -1,0 +1,39 @@
+// `lightglm serve --model DIR --urls http://127.0.0.1:PORT`: the translation HTTP API (see Serving/).
+using System.CommandLine;
+using LightGlm.Cli.Serving;
+using LightGlm.Translation;
+
+namespace LightGlm.Cli.Commands;
+
+public sealed class ServeCommand : ICliCommand
+{
+    public string[] Path => ["serve"];
+
+    public Command Build()
+    {
+        var modelOpt = new Option<string>("--model") { Description = "Model directory.", Required = true };
+        var urlsOpt = new Option<string>("--urls") { Description = "Listen URLs (loopback unless --allow-remote).", DefaultValueFactory = _ => "http://127.0.0.1:8080" };
+        var remoteOpt = new Option<bool>("--allow-remote") { Description = "Allow non-loopback listen addresses." };
+        var tokenOpt = new Option<string?>("--token") { Description = "Require 'Authorization: Bearer TOKEN' (also LIGHTGLM_TOKEN)." };
+        var batchOpt = new Option<int>("--max-batch") { DefaultValueFactory = _ => 8, Description = "Texts decoded together." };
+        var queueOpt = new Option<int>("--queue") { DefaultValueFactory = _ => 64, Description = "Waiting texts before 429." };
+        var timeoutOpt = new Option<int>("--timeout-seconds") { DefaultValueFactory = _ => 30 };
+        var cmd = new Command("serve", "Serve translations over HTTP: POST /v1/translate, GET /healthz, GET /metrics.") { modelOpt, urlsOpt, remoteOpt, tokenOpt, batchOpt, queueOpt, timeoutOpt };
+        cmd.SetAction(r =>
+        {
+            int batch = r.GetValue(batchOpt), queueCap = r.GetValue(queueOpt), timeout = r.GetValue(timeoutOpt);
+            if (batch < 1 || queueCap < 1 || timeout < 1) throw new CliException("--max-batch, --queue and --timeout-seconds must be positive");
+            var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
+            var o = new ServeOptions(QueueCapacity: queueCap, Timeout: TimeSpan.FromSeconds(timeout),
+                BearerToken: r.GetValue(tokenOpt) ?? Environment.GetEnvironmentVariable("LIGHTGLM_TOKEN"));
+            var (app, queue) = TranslationServer.Build(new GlmTranslator(model, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
+            using (queue)
+            {
+                Console.Error.WriteLine($"lightglm serve: listening on {r.GetValue(urlsOpt)}");
+                app.Run();
+            }
+            return 0;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,64 @@
+// Dynamic batching for the server: requests wait in a bounded queue; one worker takes whatever is waiting
+// (up to the batch size, same direction) and translates it in one batched decode.
+using System.Threading.Channels;
+using LightGlm.Translation;
+
+namespace LightGlm.Cli.Serving;
+
+public sealed record TranslateJob(string Text, Direction Direction, int MaxNewTokens, TaskCompletionSource<TranslationResult> Done);
+
+public sealed class TranslationQueue : IDisposable
+{
+    readonly Channel<TranslateJob> _channel;
+    readonly GlmTranslator _translator;
+    readonly Task _worker;
+    readonly CancellationTokenSource _stop = new();
+    public ServerMetrics Metrics { get; } = new();
+    public int Capacity { get; }
+
+    public TranslationQueue(GlmTranslator translator, int capacity)
+    {
+        _translator = translator;
+        Capacity = capacity;
+        _channel = Channel.CreateBounded<TranslateJob>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
+        _worker = Task.Run(WorkAsync);
+    }
+
+    /// <summary>False when the queue is full (the caller answers 429).</summary>
+    public bool TryEnqueue(TranslateJob job)
+    {
+        if (!_channel.Writer.TryWrite(job)) return false;
+        Interlocked.Increment(ref Metrics.Queued);
+        return true;
+    }
+
+    async Task WorkAsync()
+    {
+        var reader = _channel.Reader;
+        var pending = new List<TranslateJob>();
+        while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
+        {
+            while (pending.Count < _translator.MaxBatch && reader.TryRead(out var j)) { pending.Add(j); Interlocked.Decrement(ref Metrics.Queued); }
+            foreach (var group in pending.GroupBy(j => (j.Direction, j.MaxNewTokens)).ToList())
+            {
+                var jobs = group.Where(j => !j.Done.Task.IsCompleted).ToList(); // timed-out requests are skipped
+                if (jobs.Count == 0) continue;
+                try
+                {
+                    var res = _translator.Translate(jobs.Select(j => j.Text).ToList(), group.Key.Direction, group.Key.MaxNewTokens);
+                    Metrics.RecordBatch(jobs.Count);
+                    for (int i = 0; i < jobs.Count; i++) jobs[i].Done.TrySetResult(res[i]);
+                }
+                catch (Exception e) { foreach (var j in jobs) j.Done.TrySetException(e); }
+            }
+            pending.Clear();
+        }
+    }
+
+    public void Dispose()
+    {
+        _channel.Writer.TryComplete();
+        _stop.Cancel();
+        try { _worker.Wait(TimeSpan.FromSeconds(5)); } catch (AggregateException) { }
+    }
+}

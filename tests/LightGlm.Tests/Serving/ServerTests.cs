@@ -1,0 +1,116 @@
+// The server started for real on a loopback port, driven by HttpClient: concurrent requests answered as the
+// translator answers them, bad and oversized input rejected with ProblemDetails 4xx, a full queue gives 429.
+using System.Net;
+using System.Net.Http.Json;
+using System.Text.Json;
+using LightGlm.Cli.Serving;
+using LightGlm.Tests.Translation;
+using LightGlm.Translation;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+
+namespace LightGlm.Tests.Serving;
+
+public sealed class ServerTests
+{
+    static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o)
+    {
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 4);
+        var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o);
+        await app.StartAsync();
+        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
+        return (app, queue, new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) });
+    }
+
+    [Fact]
+    public async Task ConcurrentRequestsAreAnsweredLikeTheTranslator()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(MaxNewTokens: 8));
+        try
+        {
+            Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("/healthz")).StatusCode);
+            string[] texts = ["Open file", "Permission denied", "Save as", "Quit", "Cannot read %s", "Retry"];
+            var tasks = Enumerable.Range(0, 12).Select(i => http.PostAsJsonAsync("/v1/translate", new { text = texts[i % texts.Length], direction = "en-zh" })).ToList();
+            var responses = await Task.WhenAll(tasks);
+            var reference = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 1);
+            for (int i = 0; i < responses.Length; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, responses[i].StatusCode);
+                var j = JsonDocument.Parse(await responses[i].Content.ReadAsStringAsync()).RootElement;
+                var got = j.GetProperty("translations")[0].GetProperty("text").GetString();
+                Assert.Equal(reference.Translate([texts[i % texts.Length]], Direction.EnToZh, 8)[0].Text, got);
+                Assert.Equal("en-zh", j.GetProperty("translations")[0].GetProperty("direction").GetString());
+            }
+            var batch = await http.PostAsJsonAsync("/v1/translate", new { texts = new[] { "a", "b", "c" } });
+            Assert.Equal(3, JsonDocument.Parse(await batch.Content.ReadAsStringAsync()).RootElement.GetProperty("translations").GetArrayLength());
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("lightglm_requests_total 13", metrics);
+            Assert.Contains("# TYPE lightglm_batches_total counter", metrics);
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
+    }
+
+    [Fact]
+    public async Task BadAndOversizedInputGetProblemDetails()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(MaxTexts: 4, MaxChars: 100, MaxNewTokens: 8));
+        try
+        {
+            async Task Expect(HttpStatusCode code, HttpContent body)
+            {
+                var r = await http.PostAsync("/v1/translate", body);
+                Assert.Equal(code, r.StatusCode);
+                Assert.Equal("application/problem+json", r.Content.Headers.ContentType?.MediaType);
+            }
+            await Expect(HttpStatusCode.BadRequest, JsonContent.Create(new { }));
+            await Expect(HttpStatusCode.BadRequest, JsonContent.Create(new { text = "x", direction = "fr-de" }));
+            await Expect(HttpStatusCode.BadRequest, JsonContent.Create(new { text = "x", beam = 4 }));
+            await Expect(HttpStatusCode.RequestEntityTooLarge, JsonContent.Create(new { texts = new[] { "a", "b", "c", "d", "e" } }));
+            await Expect(HttpStatusCode.RequestEntityTooLarge, JsonContent.Create(new { text = new string('x', 101) }));
+            var notJson = await http.PostAsync("/v1/translate", new StringContent("{not json", System.Text.Encoding.UTF8, "application/json"));
+            Assert.Equal(HttpStatusCode.BadRequest, notJson.StatusCode);
+            var huge = await http.PostAsync("/v1/translate", new StringContent(new string('x', 200_000), System.Text.Encoding.UTF8, "application/json"));
+            Assert.True((int)huge.StatusCode is 400 or 413, $"huge body: {huge.StatusCode}");
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
+    }
+
+    [Fact]
+    public async Task FullQueueAnswers429AndTheServerKeepsAnswering()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(MaxTexts: 32, QueueCapacity: 2, MaxNewTokens: 8));
+        try
+        {
+            var many = Enumerable.Range(0, 30).Select(i => $"text number {i}").ToArray();
+            var r = await http.PostAsJsonAsync("/v1/translate", new { texts = many });
+            Assert.Equal((HttpStatusCode)429, r.StatusCode);
+            // Bounded load: 20 requests, each 200 or 429, and afterwards a single request succeeds.
+            var rs = await Task.WhenAll(Enumerable.Range(0, 20).Select(i => http.PostAsJsonAsync("/v1/translate", new { text = $"t{i}" })));
+            Assert.All(rs, x => Assert.True(x.StatusCode is HttpStatusCode.OK or (HttpStatusCode)429, x.StatusCode.ToString()));
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/v1/translate", new { text = "again" })).StatusCode);
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
+    }
+
+    [Fact]
+    public async Task BearerTokenIsEnforcedWhenSet()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(BearerToken: "s3cret", MaxNewTokens: 4));
+        try
+        {
+            Assert.Equal(HttpStatusCode.Unauthorized, (await http.PostAsJsonAsync("/v1/translate", new { text = "x" })).StatusCode);
+            http.DefaultRequestHeaders.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "s3cret");
+            Assert.Equal(HttpStatusCode.OK, (await http.PostAsJsonAsync("/v1/translate", new { text = "x" })).StatusCode);
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
+    }
+
+    [Fact]
+    public void NonLoopbackNeedsAllowRemote()
+    {
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 1);
+        Assert.Throws<LightGlm.Cli.CliException>(() => TranslationServer.Build(tr, "http://0.0.0.0:8080", new ServeOptions()));
+    }
+}
