@@ -1,5 +1,6 @@
 // Parity with PyTorch: our forward, loss, gradients, AdamW trajectory and greedy tokens against golden files written by
 // tests/reference/gen_golden.py (fp64 PyTorch, stored fp32) for a GLM-style and a LLaMA-style tiny model.
+using LightGlm.Generation;
 using LightGlm.Model;
 using Xunit.Abstractions;
 
@@ -83,6 +84,22 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
         Assert.True(failures.Count == 0, $"{name}: gradients off by more than {GradTol:E0}:\n" + string.Join('\n', failures));
     }
 
+    [Theory, MemberData(nameof(Configs))]
+    public void Greedy_tokens_match_pytorch_alone_and_batched(string name)
+    {
+        // PyTorch decoded each prompt alone with a KV cache (checked there against full recompute); every step's
+        // best-vs-second logit margin is > 1e-3 (greedy_margin*), so fp32 rounding cannot legitimately flip a token.
+        var g = GoldenFile.Load(name);
+        var model = LoadModel(g);
+        int[][] prompts = [g.I32("prompt0"), g.I32("prompt1")];
+        int[][] want = [g.I32("greedy0"), g.I32("greedy1")];
+        var options = new GenerationOptions { MaxNewTokens = want[0].Length, Greedy = true, BidirectionalPrompt = model.Config.PrefixLm };
+        for (int k = 0; k < prompts.Length; k++)
+            Assert.Equal(want[k], Generator.Generate(model, [prompts[k]], options)[0].Tokens);
+        var batched = Generator.Generate(model, prompts, options); // prompts of different lengths in one batch
+        for (int k = 0; k < prompts.Length; k++) Assert.Equal(want[k], batched[k].Tokens);
+    }
+
     // ---- the tolerances catch real bugs: each mutation below must make a comparison fail ----
 
     [Theory, MemberData(nameof(Configs))]
@@ -108,6 +125,14 @@ public sealed class PyTorchParityTests(ITestOutputHelper output)
         double err = GoldenFile.RelErr(Logits(wrong, LoadBatch(g)), g.F32("logits"));
         output.WriteLine($"{name}: swapped rotary pairs -> logits rel err {err:E2}");
         Assert.True(err > LogitsTol, $"{name}: swapped rotary pairs still pass (rel err {err:E2})");
+    }
+
+    [Fact]
+    public void Greedy_with_a_causal_prompt_differs_from_the_prefix_lm_golden()
+    {
+        var g = GoldenFile.Load("glm");
+        var options = new GenerationOptions { MaxNewTokens = 20, Greedy = true, BidirectionalPrompt = false };
+        Assert.NotEqual(g.I32("greedy0"), Generator.Generate(LoadModel(g), [g.I32("prompt0")], options)[0].Tokens);
     }
 
     [Fact]

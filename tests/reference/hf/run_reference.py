@@ -4,6 +4,11 @@ Usage: run_reference.py DIR 1,5,17,42"""
 import json
 import sys
 
+import torch
+
+# One thread: torch 1.13's multi-threaded bf16 CPU kernels gave run-to-run differences in greedy tokens here.
+torch.set_num_threads(1)
+
 from make_goldens import load_reference, logits_and_greedy
 
 model = load_reference(sys.argv[1])

@@ -19,19 +19,14 @@ public static class EngineBench
         var batch = Batch.From(spec.Batch, spec.Seq,
             Enumerable.Range(0, n).Select(_ => rng.Next(v)).ToArray(), Enumerable.Range(0, n).Select(_ => rng.Next(v)).ToArray());
         var cache = model.CreateCache(spec.Batch, spec.Seq);
-        var m = new float[model.Weights.Length];
-        var s = new float[model.Weights.Length];
-        long t = 0;
+        var optimizer = new Training.AdamW(model.Layout); // the trainer's optimizer: norms and biases not decayed
+        var options = new Training.OptimizerOptions { Lr = Lr, Beta1 = Beta1, Beta2 = Beta2, Eps = Eps, WeightDecay = WeightDecay, GradClip = 0 };
         void Step()
         {
             model.ZeroGrads();
             model.ForwardLoss(cache, batch);
             model.Backward(cache, batch);
-            t++;
-            foreach (var p in model.Layout.Tensors) // the layout's decay policy: norms and biases are not decayed
-                Kernels.AdamW.Step(model.Weights.AsSpan(p.Offset, p.Length), model.Grads.AsSpan(p.Offset, p.Length),
-                    m.AsSpan(p.Offset, p.Length), s.AsSpan(p.Offset, p.Length), p.Length, Lr, Beta1, Beta2, Eps,
-                    p.NoDecay ? 0 : WeightDecay, t);
+            optimizer.Step(model.Weights, model.Grads, Lr, options);
         }
         for (int i = 0; i < warmup; i++) Step();
         long t0 = Stopwatch.GetTimestamp();
