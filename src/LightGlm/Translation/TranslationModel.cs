@@ -13,7 +13,13 @@ public static class TranslationModel
     {
         var model = ModelDirectory.Load(dir);
         if (ModelDirectory.TokenizerPath(dir) is { } tj)
-            throw new InvalidDataException($"{tj}: translation with a tokenizer.json model is not wired in yet (only byte-tokenizer models, without tokenizer.json, are supported by translate/eval/serve so far)");
+        {
+            var bpe = new TranslationTokenizer(LightGlm.Text.Tokenizers.HfTokenizer.Create(tj));
+            SpecialTokens.From(bpe); // names any special token the task needs and the tokenizer lacks
+            if (model.Config.VocabSize < bpe.VocabSize)
+                throw new InvalidDataException($"{dir}: vocab_size {model.Config.VocabSize} is smaller than {tj}'s {bpe.VocabSize} ids");
+            return (model, bpe);
+        }
         var tok = ByteTranslationTokenizer.Instance;
         if (model.Config.VocabSize < tok.VocabSize)
             throw new InvalidDataException($"{dir}: vocab_size {model.Config.VocabSize} is smaller than the byte tokenizer's {tok.VocabSize} ids");

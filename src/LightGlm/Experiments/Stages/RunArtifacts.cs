@@ -69,13 +69,3 @@ public static class RunArtifacts
         return HybridBatchSource.Plain(new TranslationBatcher(tok, Pairs(c, "dev"), seq).Examples, sp.Pad, seed: 99);
     }
 }
-
-/// <summary>The project's tokenizer seen as the translation task needs it: plain text never yields special ids.</summary>
-public sealed class TranslationTokenizer(ITokenizer inner) : ITranslationTokenizer
-{
-    public ITokenizer Inner => inner;
-    public int VocabSize => inner.VocabSize;
-    public int[] Encode(string text) => inner.Encode(text, parseSpecialTokens: false);
-    public string Decode(ReadOnlySpan<int> ids) => inner.Decode(ids, skipSpecialTokens: true);
-    public int? SpecialTokenId(string token) => inner.SpecialTokens.TryGetValue(token, out int id) ? id : null;
-}
