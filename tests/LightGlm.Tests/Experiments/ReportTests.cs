@@ -115,3 +115,36 @@ public class ReportBrowserTests
         finally { Directory.Delete(dir, true); }
     }
 }
+
+public class ReportStageTests
+{
+    [Fact]
+    public void ReportRendersEveryFinishedStagesTablesAndFigures()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"rep-{Guid.NewGuid():N}");
+        try
+        {
+            var run = new RunDirectory(dir);
+            run.MarkStageDone("corpus", new() { ["train_pairs"] = 900, ["dev_pairs"] = 50, ["test_pairs"] = 50 });
+            run.MarkStageDone("hybrid", System.Text.Json.Nodes.JsonNode.Parse("""
+                {"source_direction":"en-zh","target_direction":"zh-en","n_s":100,"n_d":5,"alpha":0.65,
+                 "figure5":{"hybrid":{"target_dev_loss":3.1},"source_only":{"target_dev_loss":3.9},"target_only":{"target_dev_loss":3.5}}}
+                """)!.AsObject());
+            run.MarkStageDone("compression", System.Text.Json.Nodes.JsonNode.Parse("""
+                {"teacher_params":1000,"importance":"activation","figure4":{"student":[[0,5.0],[10,4.0]],"random_pruned":[[0,6.0],[10,4.5]]}}
+                """)!.AsObject());
+            run.MarkStageDone("eval", System.Text.Json.Nodes.JsonNode.Parse("""
+                {"sentences":5,"models":{"teacher":{"params":1000,"checkpoint_bytes":4000,"en-zh":{"bleu":12.5,"chrf":20,"translation_accuracy":0.4},
+                 "zh-en":{"bleu":10,"chrf":30,"translation_accuracy":0.35},"ms_per_generated_token":1.5}}}
+                """)!.AsObject());
+            var report = LightGlm.Experiments.Stages.ReportStage.Build(run, "quick");
+            string md = report.ToMarkdown();
+            Assert.Contains("Figure 5", md);
+            Assert.Contains("| source_only | 3.900 |", md);
+            Assert.Contains("figure4.svg", md);
+            Assert.Contains("| teacher | 1,000 | 0.0 | 12.5 | 10 |", md);
+            Assert.Equal(2, report.Figures.Count());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+}
