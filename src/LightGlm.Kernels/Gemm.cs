@@ -30,6 +30,14 @@ public static unsafe class Gemm
     /// <summary>True when libopenblas.so.0 can be loaded.</summary>
     public static bool OpenBlasAvailable => OpenBlas.IsAvailable;
 
+    /// <summary>
+    /// OpenBLAS's kernel family (openblas_get_corename), with " (OPENBLAS_CORETYPE set by LightGlm)" when we chose it
+    /// because the library would have fallen back to old kernels; null without OpenBLAS.
+    /// </summary>
+    public static string? OpenBlasCore => OpenBlas.IsAvailable
+        ? OpenBlas.CoreName + (OpenBlas.ForcedCore is not null ? " (OPENBLAS_CORETYPE set by LightGlm)" : "")
+        : null;
+
     /// <summary>Threads used by GEMM/GEMV of both backends (default: core count or env LIGHTGLM_THREADS).</summary>
     public static int Threads
     {

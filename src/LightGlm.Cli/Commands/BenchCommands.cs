@@ -78,7 +78,7 @@ internal static class BenchCommand
         {
             TrainMsPerStep = trainMs, TrainTokensPerS = tokS, PrefillMs = prefill, DecodeMsPerToken = decode,
             PeakRssMb = PeakMemory.ProcessPeakMb(),
-            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
+            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}{(Kernels.Gemm.Backend == Kernels.GemmBackend.OpenBlas ? $" [{Kernels.Gemm.OpenBlasCore}]" : "")}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
         };
         Say("sgemm peak: 1024³ through our Gemm ...");
         double peak = SgemmPeak.MeasureGflops();
