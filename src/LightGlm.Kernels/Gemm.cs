@@ -95,6 +95,34 @@ public static unsafe class Gemm
     }
 
     /// <summary>
+    /// One-thread GEMM on validated pointers, for kernels that split many small GEMMs (attention heads) over cores
+    /// themselves: OpenBLAS when it is the backend (inside <see cref="WithSingleThreadedBlas"/>), else the managed GEMM
+    /// with one thread. Same semantics as <see cref="Sgemm(bool,bool,int,int,int,float,ReadOnlySpan{float},int,ReadOnlySpan{float},int,float,Span{float},int)"/>.
+    /// </summary>
+    internal static void SgemmSingle(bool transA, bool transB, int M, int N, int K, float alpha, float* A, int lda,
+        float* B, int ldb, float beta, float* C, int ldc)
+    {
+        if (M == 0 || N == 0) return;
+        if (_backend == GemmBackend.OpenBlas && K > 0) OpenBlas.Sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else ManagedGemm.Sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 1);
+    }
+
+    static readonly object _blasThreadsLock = new();
+    static int _singleDepth;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with OpenBLAS at one thread (restored afterwards), so that a parallel loop in it can
+    /// call <see cref="SgemmSingle"/> from each of its threads without OpenBLAS forking again underneath.
+    /// </summary>
+    internal static void WithSingleThreadedBlas(Action body)
+    {
+        if (_backend != GemmBackend.OpenBlas || _threads == 1) { body(); return; }
+        lock (_blasThreadsLock) { if (_singleDepth++ == 0) OpenBlas.Threads(1); }
+        try { body(); }
+        finally { lock (_blasThreadsLock) { if (--_singleDepth == 0) OpenBlas.Threads(_threads); } }
+    }
+
+    /// <summary>
     /// A is stored (M, N) with row stride lda. y = alpha·A·x + beta·y with x (N), y (M); or, when transA,
     /// y = alpha·Aᵀ·x + beta·y with x (M), y (N). This is the decode path (matrix-vector, never an M=1 GEMM).
     /// </summary>
