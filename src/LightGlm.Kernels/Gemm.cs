@@ -30,13 +30,15 @@ public static unsafe class Gemm
     /// <summary>True when libopenblas.so.0 can be loaded.</summary>
     public static bool OpenBlasAvailable => OpenBlas.IsAvailable;
 
+    /// <summary>OpenBLAS's kernel family (openblas_get_corename, e.g. "SkylakeX"); null without OpenBLAS.</summary>
+    public static string? OpenBlasCore => OpenBlas.IsAvailable ? OpenBlas.CoreName : null;
+
     /// <summary>
-    /// OpenBLAS's kernel family (openblas_get_corename), with " (OPENBLAS_CORETYPE set by LightGlm)" when we chose it
-    /// because the library would have fallen back to old kernels; null without OpenBLAS.
+    /// The OPENBLAS_CORETYPE LightGlm set before loading OpenBLAS (because its own CPU detection may fall back to old
+    /// kernels on CPUs newer than the build), or null when the user set it or it was left to OpenBLAS. Child processes
+    /// that use OpenBLAS (the PyTorch bench) get the same value so that both sides run the same kernels.
     /// </summary>
-    public static string? OpenBlasCore => OpenBlas.IsAvailable
-        ? OpenBlas.CoreName + (OpenBlas.ForcedCore is not null ? " (OPENBLAS_CORETYPE set by LightGlm)" : "")
-        : null;
+    public static string? OpenBlasCoreTypeSet => OpenBlas.IsAvailable ? OpenBlas.ForcedCore : null;
 
     /// <summary>Threads used by GEMM/GEMV of both backends (default: core count or env LIGHTGLM_THREADS).</summary>
     public static int Threads
