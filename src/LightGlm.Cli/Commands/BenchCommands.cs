@@ -78,7 +78,7 @@ internal static class BenchCommand
         {
             TrainMsPerStep = trainMs, TrainTokensPerS = tokS, PrefillMs = prefill, DecodeMsPerToken = decode,
             PeakRssMb = PeakMemory.ProcessPeakMb(),
-            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}{(Kernels.Gemm.Backend == Kernels.GemmBackend.OpenBlas ? $" [{Kernels.Gemm.OpenBlasCore}]" : "")}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
+            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}{(Kernels.Gemm.Backend == Kernels.GemmBackend.OpenBlas ? $" [{Kernels.Gemm.OpenBlasCore}{(Kernels.Gemm.OpenBlasCoreTypeSet is not null ? ", OPENBLAS_CORETYPE set by LightGlm" : "")}]" : "")}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
         };
         Say("sgemm peak: 1024³ through our Gemm ...");
         double peak = SgemmPeak.MeasureGflops();
@@ -135,9 +135,9 @@ internal static class BenchCommand
 
     static void PrintProfile(BenchSpec spec, int steps)
     {
-        var (ops, total) = EngineBench.Profile(spec, steps);
+        var (ops, total, cpu) = EngineBench.Profile(spec, steps);
         var table = new Table().Border(TableBorder.Rounded)
-            .Title($"[bold]{spec.Name}[/]: LightGlm training step by op ({total:0.0} ms/step over {steps} profiled steps)")
+            .Title($"[bold]{spec.Name}[/]: LightGlm training step by op ({total:0.0} ms/step, {cpu:0.0} CPU ms/step over {steps} profiled steps)")
             .AddColumn("op").AddColumn(new TableColumn("ms/step").RightAligned()).AddColumn(new TableColumn("%").RightAligned())
             .AddColumn(new TableColumn("calls/step").RightAligned());
         foreach (var (op, ms, calls) in ops)

@@ -24,8 +24,9 @@ public static class EngineBench
     /// <summary>
     /// Wall ms per op per training step (StepProfiler: a stopwatch around each op) over <paramref name="steps"/> steps
     /// after one warm-up, and the step's total; "other" = total − the ops' sum (zeroing grads, loss bookkeeping, loops).
+    /// CpuMs = this process's CPU time per step (all threads, spinning included): steadier than wall time on a loaded machine.
     /// </summary>
-    public static (IReadOnlyList<(string Op, double MsPerStep, long CallsPerStep)> Ops, double StepMs) Profile(BenchSpec spec, int steps)
+    public static (IReadOnlyList<(string Op, double MsPerStep, long CallsPerStep)> Ops, double StepMs, double CpuMs) Profile(BenchSpec spec, int steps)
     {
         var step = TrainStep(spec);
         step();
@@ -33,12 +34,14 @@ public static class EngineBench
         StepProfiler.Enabled = true;
         try
         {
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
             long t0 = Stopwatch.GetTimestamp();
             for (int i = 0; i < steps; i++) step();
             double total = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+            double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / steps;
             var ops = StepProfiler.Snapshot().Select(o => (o.Op, o.Ms / steps, o.Calls / steps)).ToList();
             ops.Add(("other", total - ops.Sum(o => o.Item2), 0));
-            return (ops, total);
+            return (ops, total, cpu);
         }
         finally { StepProfiler.Enabled = false; StepProfiler.Reset(); }
     }
