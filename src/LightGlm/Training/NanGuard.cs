@@ -26,8 +26,8 @@ public sealed record NanGuardOptions
 public sealed class NonFiniteTrainingException(string message) : Exception(message);
 
 /// <summary>
-/// Keeps the rollback point and handles non-finite steps. The rollback point is the newest checkpoint on disk (when
-/// the run has a checkpoint dir) or an in-memory snapshot taken by <see cref="Remember"/> (start and every checkpoint).
+/// Keeps the rollback point and handles non-finite steps. The rollback point is the newest checkpoint on disk, or an
+/// in-memory snapshot (<see cref="Remember"/>) while there is none yet or the run has no checkpoint dir.
 /// </summary>
 public sealed class NanGuard
 {
@@ -57,10 +57,12 @@ public sealed class NanGuard
         };
     }
 
-    /// <summary>Takes an in-memory rollback point when there is no checkpoint dir.</summary>
-    public void Remember(Trainer trainer)
+    /// <summary>Marks the trainer's current state as the rollback point: <paramref name="onDisk"/> = it was just saved
+    /// to (or restored from) the checkpoint dir; otherwise an in-memory snapshot is taken (start of a fresh run, or a
+    /// run without checkpoint_dir).</summary>
+    public void Remember(Trainer trainer, bool onDisk)
     {
-        if (_checkpointDir is null) _snapshot = new TrainingCheckpoint.Snapshot(trainer);
+        _snapshot = onDisk && _checkpointDir is not null ? null : new TrainingCheckpoint.Snapshot(trainer);
     }
 
     /// <summary>Handles a step that returned NonFinite: rolls back and lowers the learning rate, or throws after too many.
@@ -76,15 +78,15 @@ public sealed class NanGuard
                 "optimizer.grad_clip strictness or warm-up, check the data, then resume.");
         double scale = trainer.State.LrScale * _o.LrFactor;
         string from;
-        if (_checkpointDir is not null && TrainingCheckpoint.LatestValid(_checkpointDir, _log) is { } dir)
-        {
-            TrainingCheckpoint.Restore(trainer, dir);
-            from = dir;
-        }
-        else if (_snapshot is not null)
+        if (_snapshot is not null)
         {
             _snapshot.Restore(trainer);
             from = $"the in-memory snapshot of step {_snapshot.Step}";
+        }
+        else if (_checkpointDir is not null && TrainingCheckpoint.LatestValid(_checkpointDir, _log) is { } dir)
+        {
+            TrainingCheckpoint.Restore(trainer, dir);
+            from = dir;
         }
         else throw new InvalidOperationException("nan_guard: no rollback point (call Remember before training)");
         trainer.State.LrScale = scale;

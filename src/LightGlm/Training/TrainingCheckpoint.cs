@@ -32,7 +32,9 @@ public static class TrainingCheckpoint
         string name = $"step-{trainer.State.Step:D6}";
         string final = Path.Combine(checkpointDir, name);
         string tmp = Path.Combine(checkpointDir, $".{name}.tmp");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        // Leftovers of a writer killed mid-save (one writer per checkpoint dir): half-built checkpoints and temp files.
+        foreach (var d in Directory.GetDirectories(checkpointDir, ".step-*.tmp")) Directory.Delete(d, true);
+        foreach (var f in Directory.GetFiles(checkpointDir, $".{LatestFile}.tmp-*")) File.Delete(f);
         ModelDirectory.Save(trainer.Model, tmp, tokenizerJson);
         var layout = trainer.Model.Layout;
         var tensors = SafeTensorsWriter.FromArena(layout, trainer.Optimizer.M, "exp_avg.");

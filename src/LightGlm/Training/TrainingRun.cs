@@ -57,7 +57,7 @@ public static class TrainingRun
     /// <summary>The memory estimate of <paramref name="rc"/> for this process, without allocating the model.</summary>
     public static MemoryEstimate EstimateMemory(RunConfig rc, ModelConfig cfg, long dataTokens, bool evaluates) =>
         MemoryEstimator.Estimate(cfg, rc.ToTrainerOptions(), rc.Parallel.Enabled ? PipelineTraining.Shape(cfg, rc.Parallel, rc.BatchSize * rc.GradAccum) : null,
-            evaluates, dataTokens);
+            evaluates, dataTokens, snapshotInMemory: rc.CheckpointDir is null);
 
     /// <summary>Throws <see cref="InsufficientMemoryForTrainingException"/> when <paramref name="m"/> exceeds the limit.</summary>
     public static void CheckFits(MemoryEstimate m, RunConfig rc)
@@ -114,7 +114,8 @@ public static class TrainingRun
         metrics.Write(new JsonObject { ["event"] = resumed ? "resume" : "start", ["step"] = trainer.State.Step });
         var guard = new NanGuard(rc.NanGuard, rc.CheckpointDir, text => { progress.Message(text); metrics.Write(new JsonObject { ["event"] = "nan_guard", ["message"] = text }); });
         guard.Attach(trainer);
-        guard.Remember(trainer);
+        if (rc.CheckpointDir is { } ck0 && !resumed) Checkpoint(ck0); // step 0: the first rollback point, on disk rather than in memory
+        guard.Remember(trainer, onDisk: rc.CheckpointDir is not null);
         progress.Started(trainer, stream.Length, resumed);
 
         int evalBatches = validSource is null ? 0 : Math.Clamp(valid.Length / (rc.BatchSize * rc.SeqLen), 1, 8);
@@ -177,9 +178,9 @@ public static class TrainingRun
             if (saved)
             {
                 Checkpoint(rc.CheckpointDir!);
-                guard.Remember(trainer);
+                guard.Remember(trainer, onDisk: true);
             }
-            if (rc.CheckpointDir is null && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0) guard.Remember(trainer);
+            if (rc.CheckpointDir is null && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0) guard.Remember(trainer, onDisk: false);
             if (rc.MaxSeconds > 0 && sw.Elapsed.TotalSeconds > rc.MaxSeconds)
             {
                 progress.Message($"time budget of {rc.MaxSeconds:F0} s reached at step {r.Step}");
