@@ -80,13 +80,14 @@ public static class MemoryEstimator
         long N = (long)b * t, C = c.C, W = c.QkvDim, HD = (long)c.H * c.D, F = c.F;
         long perBlock = N * C * 3 + 2 * N + N * W + (long)b * c.H * t * t + N * HD + N * 2 * F + N * F + (dropout ? 2 * N * C : 0);
         int nb = r.EndBlock - r.FirstBlock;
-        return (nb + 1) * N * C + perBlock * nb + N * C + N * C * 3 + N * W + N * HD + N * 2 * F + N * F + C
+        return (nb + 1) * N * C + perBlock * nb + N * C + N * C * 3 + N * W + N * HD + N * 2 * F + N * F
                + (r.Head ? N * C + N + N * c.V : 0);
     }
 
-    /// <summary>Bytes of one activation cache: the arena plus its per-row loss (double) and scale (float) arrays.</summary>
+    /// <summary>Bytes of one activation cache: the arena plus its per-row loss (double and float), scale (float) and
+    /// position (int) arrays.</summary>
     public static long CacheBytes(ModelConfig c, int b, int t, LayerRange r, bool dropout) =>
-        4 * CacheFloats(c, b, t, r, dropout) + 12L * b * t;
+        4 * CacheFloats(c, b, t, r, dropout) + 20L * b * t;
 
     /// <summary>
     /// The estimate for one process of a run: the trainer (weights, gradients, AdamW m and v, the micro-batches), then
