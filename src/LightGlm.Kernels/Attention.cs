@@ -1,11 +1,15 @@
 // Multi-head attention over (B, T, H, D) queries with grouped KV heads (B, T, KV, D): causal, GLM prefix, left padding.
-// Per (b, h): S = scale·Q Kᵀ and O = P V are GEMMs on strided T×D views (single-threaded inside; parallel over heads).
+// Per (b, h), per block of 32 query rows: S = scale·Q Kᵀ and O = P V are GEMMs on strided views over only the keys the block
+// can see (the causal upper triangle is skipped); one-thread GEMMs inside, parallel over heads.
 using System.Numerics.Tensors;
 
 namespace LightGlm.Kernels;
 
 public static unsafe class Attention
 {
+    /// <summary>Query rows per block: each block computes scores only against the keys its rows can see.</summary>
+    const int QueryBlock = 32;
+
     /// <summary>
     /// out (B, T, H, D) = softmax(mask(q·kᵀ/√D))·v, query head h reading KV head h/(H/KV); q (B, T, H, D), k and v (B, T, KV, D).
     /// att (B, H, T, T) receives the probabilities (0 where masked) for the backward. out and att are overwritten.
@@ -103,12 +107,20 @@ public static unsafe class Attention
                     float* vb = (float*)va + (long)b * T * vs + kvh * D;
                     float* ob = (float*)op + (long)b * T * os + h * D;
                     float* pr = (float*)ap + (long)t * T * T;
-                    // S (T, T) = scale · Q (T, D) · Kᵀ (D, T)
-                    Gemm.SgemmSingle(false, true, T, T, D, scale, qb, qs, kb, ks, 0f, pr, T);
-                    for (int i = 0; i < T; i++)
-                        SoftmaxRow(pr + (long)i * T, T, AttentionMask.Range(i, T, P, S0));
-                    // O (T, D) = P (T, T) · V (T, D)
-                    Gemm.SgemmSingle(false, false, T, D, T, 1f, pr, T, vb, vs, 0f, ob, os);
+                    // Per block of query rows [i0, i1): keys [0, hi) where hi = the last row's visible end (rows see
+                    // non-decreasing ranges), so the causal upper triangle beyond the block is never computed.
+                    for (int i0 = 0; i0 < T; i0 += QueryBlock)
+                    {
+                        int rows = Math.Min(QueryBlock, T - i0);
+                        int hi = AttentionMask.Range(i0 + rows - 1, T, P, S0).Hi;
+                        float* pb = pr + (long)i0 * T;
+                        // S (rows, hi) = scale · Q (rows, D) · K[0..hi)ᵀ
+                        Gemm.SgemmSingle(false, true, rows, hi, D, scale, qb + (long)i0 * qs, qs, kb, ks, 0f, pb, T);
+                        for (int i = i0; i < i0 + rows; i++)
+                            SoftmaxRow(pr + (long)i * T, T, AttentionMask.Range(i, T, P, S0));
+                        // O (rows, D) = P (rows, hi) · V[0..hi)
+                        Gemm.SgemmSingle(false, false, rows, D, hi, 1f, pb, T, vb, vs, 0f, ob + (long)i0 * os, os);
+                    }
                 }
             }));
         }
@@ -124,7 +136,7 @@ public static unsafe class Attention
         // Parallel over (b, kv head): the heads of one group run in order, so dk/dv sums are deterministic.
         Gemm.WithSingleThreadedBlas(() => KernelParallel.For(B * KV, 1, (t0, t1) =>
         {
-            float* dP = Scratch.Get(0, (long)T * T);
+            float* dP = Scratch.Get(0, (long)QueryBlock * T);
             for (int t = t0; t < t1; t++)
             {
                 int b = t / KV, kvh = t % KV;
@@ -135,21 +147,38 @@ public static unsafe class Attention
                     float* qb = (float*)qa + (long)b * T * qs + h * D, dqb = (float*)dqa + (long)b * T * dqs + h * D;
                     float* dob = (float*)doa + (long)b * T * dos + h * D;
                     float* pr = (float*)aa + ((long)b * H + h) * T * T;
-                    // dP (T, T) = dO (T, D) · Vᵀ;  dV += Pᵀ · dO
-                    Gemm.SgemmSingle(false, true, T, T, D, 1f, dob, dos, vb, kvs, 0f, dP, T);
-                    Gemm.SgemmSingle(true, false, T, D, T, 1f, pr, T, dob, dos, 1f, dvb, dkvs);
-                    // dS = P ⊙ (dP − Σ_j P_ij dP_ij), written over dP
-                    for (int i = 0; i < T; i++)
+                    for (int i0 = 0; i0 < T; i0 += QueryBlock)
                     {
-                        var p = new ReadOnlySpan<float>(pr + (long)i * T, T);
-                        var g = new Span<float>(dP + (long)i * T, T);
-                        float dot = TensorPrimitives.Dot(p, g);
-                        TensorPrimitives.Subtract(g, dot, g);
-                        TensorPrimitives.Multiply(g, p, g);
+                        int rows = Math.Min(QueryBlock, T - i0);
+                        float* pb = pr + (long)i0 * T;
+                        // Keys [0, hi) hold every non-zero probability of the block: beyond them P = 0, so dS = 0 and
+                        // nothing flows to dq, dk, dv (exact, whatever the mask was).
+                        int hi = 0;
+                        for (int i = 0; i < rows; i++)
+                        {
+                            float* row = pb + (long)i * T;
+                            int e = T;
+                            while (e > hi && row[e - 1] == 0f) e--;
+                            hi = Math.Max(hi, e);
+                        }
+                        if (hi == 0) continue;
+                        float* dob0 = dob + (long)i0 * dos;
+                        // dP (rows, hi) = dO (rows, D) · V[0..hi)ᵀ;  dV[0..hi) += Pᵀ · dO
+                        Gemm.SgemmSingle(false, true, rows, hi, D, 1f, dob0, dos, vb, kvs, 0f, dP, hi);
+                        Gemm.SgemmSingle(true, false, hi, D, rows, 1f, pb, T, dob0, dos, 1f, dvb, dkvs);
+                        // dS = P ⊙ (dP − Σ_j P_ij dP_ij), written over dP
+                        for (int i = 0; i < rows; i++)
+                        {
+                            var p = new ReadOnlySpan<float>(pb + (long)i * T, hi);
+                            var g = new Span<float>(dP + (long)i * hi, hi);
+                            float dot = TensorPrimitives.Dot(p, g);
+                            TensorPrimitives.Subtract(g, dot, g);
+                            TensorPrimitives.Multiply(g, p, g);
+                        }
+                        // dQ (rows) += scale · dS · K[0..hi);  dK[0..hi) += scale · dSᵀ · Q (rows)
+                        Gemm.SgemmSingle(false, false, rows, D, hi, scale, dP, hi, kb, kvs, 1f, dqb + (long)i0 * dqs, dqs);
+                        Gemm.SgemmSingle(true, false, hi, D, rows, scale, dP, hi, qb + (long)i0 * qs, qs, 1f, dkb, dkvs);
                     }
-                    // dQ += scale · dS · K;  dK += scale · dSᵀ · Q
-                    Gemm.SgemmSingle(false, false, T, D, T, scale, dP, T, kb, kvs, 1f, dqb, dqs);
-                    Gemm.SgemmSingle(true, false, T, D, T, scale, dP, T, qb, qs, 1f, dkb, dkvs);
                 }
             }
         }));

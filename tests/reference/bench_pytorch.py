@@ -1,6 +1,7 @@
 """Measures PyTorch (1.13, CPU, fp32) on the bench configs of issue 2, at its best thread setting.
 
 Training: ms/step and tokens/s of forward + backward + AdamW on random tokens (B, T).
+Also train_cpu_ms_per_step: the process's CPU time per step (all threads).
 Decode: batch 1, a prompt of --prompt-len tokens (prefill ms), then --gen-len greedy tokens one
 at a time with a KV cache (ms/token). Peak RSS: ru_maxrss of the measuring process.
 The model is lightglm_ref.LightGlmRef (the contract's math in ordinary PyTorch ops, as Hugging
@@ -71,11 +72,13 @@ def measure(cfg_dict, batch, seq, steps, warmup, prompt_len, gen_len, what):
 
         for _ in range(warmup):
             step()
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(steps):
             step()
         dt = (time.perf_counter() - t0) / steps
         out["train_ms_per_step"] = dt * 1e3
+        # CPU time of the process (all threads, OpenBLAS/OpenMP spinning included): steadier on a loaded machine
+        out["train_cpu_ms_per_step"] = (time.process_time() - c0) / steps * 1e3
         out["train_tokens_per_s"] = batch * seq / dt
     if what in ("decode", "all"):
         model.eval()

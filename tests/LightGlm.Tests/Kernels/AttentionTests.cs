@@ -69,6 +69,7 @@ public class AttentionTests
 
     [Theory]
     [InlineData(2, 5, 4, 2, 3, "causal")] [InlineData(2, 6, 2, 1, 4, "prefix")] [InlineData(3, 4, 2, 2, 3, "prefix+padded")]
+    [InlineData(1, 37, 2, 1, 2, "causal")] [InlineData(2, 37, 2, 1, 2, "prefix+padded")] // more than one 32-row query block
     public void BackwardMatchesFiniteDifferences(int B, int T, int H, int KV, int D, string mode)
     {
         var (P, S) = Masks(mode, B, T);

@@ -7,13 +7,15 @@ public sealed record SideResult
 {
     public double? TrainMsPerStep { get; init; }
     public double? TrainTokensPerS { get; init; }
+    /// <summary>CPU time of the measuring process per training step (all its threads, spin-waiting included).</summary>
+    public double? TrainCpuMsPerStep { get; init; }
     public double? DecodeMsPerToken { get; init; }
     public double? PrefillMs { get; init; }
     public double? PeakRssMb { get; init; }
     /// <summary>How the side ran (threads, setting); shown under the table, not in --json.</summary>
     public string Note { get; init; } = "";
 
-    /// <summary>The five keys of `lightglm bench --json`, snake_case as issue 2 specifies.</summary>
+    /// <summary>The five keys of `lightglm bench --json`, snake_case as issue 2 specifies (CPU time is in the table only).</summary>
     public JsonObject ToJson() => new()
     {
         ["train_tokens_per_s"] = Round(TrainTokensPerS),

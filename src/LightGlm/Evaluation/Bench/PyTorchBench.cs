@@ -58,6 +58,7 @@ public static class PyTorchBench
             return new SideResult
             {
                 TrainMsPerStep = Get("train_ms_per_step"), TrainTokensPerS = Get("train_tokens_per_s"),
+                TrainCpuMsPerStep = Get("train_cpu_ms_per_step"),
                 DecodeMsPerToken = Get("decode_ms_per_token"), PrefillMs = Get("prefill_ms"), PeakRssMb = Get("peak_rss_mb"),
                 Note = $"PyTorch {r.GetProperty("torch").GetString()}, best thread setting ({picked}){(Kernels.Gemm.OpenBlasCoreTypeSet is { } ct ? $", OPENBLAS_CORETYPE={ct} as ours" : "")}; peak RSS = ru_maxrss of its measuring process",
             };
