@@ -22,14 +22,18 @@ public sealed class EvalCommand : ICliCommand
         var glossOpt = new Option<string?>("--glossary") { Description = "glossary.tsv (english<TAB>chinese) for terminology accuracy." };
         var maxOpt = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
         var jsonOpt = new Option<bool>("--json") { Description = "One JSON object instead of text." };
-        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, dirOpt, glossOpt, maxOpt, jsonOpt };
+        var limitOpt = new Option<int>("--max-sentences") { Description = "Use only the first N pairs (0 = all).", DefaultValueFactory = _ => 0 };
+        var decode = new DecodeOptions();
+        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt };
+        decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
             var pairs = ParallelTsv.Read(r.GetValue(testOpt)!);
+            if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
             string modelDir = r.GetValue(modelOpt)!;
             var (model, tok) = TranslationModel.Load(modelDir);
-            var translator = new GlmTranslator(model, tok, maxBatch: 1);
+            var translator = decode.Translator(r, model, tok, batchOverride: 1); // one at a time: per-sentence latency
             var dirs = r.GetValue(dirOpt) == "both" ? Directions.Both : [Directions.Parse(r.GetValue(dirOpt)!)];
             int maxNew = r.GetValue(maxOpt);
             var report = new Dictionary<string, object?>();
@@ -53,7 +57,7 @@ public sealed class EvalCommand : ICliCommand
                 var suite = MetricSuite.ForTarget(d.TargetLanguage());
                 var m = suite.Corpus(hyps, refs);
                 var term = glossary is null ? (double?)null : TerminologyAccuracy.Compute(glossary, d == Direction.EnToZh, src, hyps, refs).Accuracy;
-                var tf = TeacherForcedAccuracy.Compute(model, tok, d, src.Zip(refs).ToList());
+                var tf = TeacherForcedAccuracy.Compute(model, tok, d, src.Zip(refs).ToList(), weights: translator.Weights);
                 lat.Sort();
                 report[d.Name()] = new Dictionary<string, object?>
                 {
@@ -70,6 +74,9 @@ public sealed class EvalCommand : ICliCommand
             }
             Console.Error.WriteLine();
             report["params"] = model.Layout.TotalLength;
+            report["beam"] = translator.Options.Beam;
+            report["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Options.Weights);
+            report["projection_bytes"] = translator.Weights.ProjectionBytes;
             report["checkpoint_bytes"] = new FileInfo(System.IO.Path.Combine(modelDir, ModelDirectory.WeightsFile)).Length;
             report["peak_rss_mb"] = PeakRssMb();
             if (r.GetValue(jsonOpt)) Console.WriteLine(JsonSerializer.Serialize(report, new JsonSerializerOptions { WriteIndented = true }));
@@ -82,6 +89,7 @@ public sealed class EvalCommand : ICliCommand
                         $"term acc {(x["term_accuracy"] is double ta ? ta.ToString("P1") : "n/a")}  translation acc {x["translation_accuracy"]:P1} " +
                         $"(mean p {x["mean_target_token_probability"]:F3})  {x["sentences"]} sentences  latency p50 {x["latency_p50_ms"]:F1} ms p95 {x["latency_p95_ms"]:F1} ms  {x["throughput_sentences_per_s"]:F2} sent/s");
                 }
+                Console.WriteLine($"weights {report["weights"]} (projections + head {translator.Weights.ProjectionBytes / 1e6:F2} MB)  beam {report["beam"]}");
                 Console.WriteLine($"params {report["params"]}  checkpoint {report["checkpoint_bytes"]} bytes  peak RSS {report["peak_rss_mb"]:F1} MB");
             }
             return 0;
