@@ -37,7 +37,8 @@ internal static class BenchCommand
         var script = new Option<string?>("--pytorch-script") { Description = $"Path of {PyTorchBench.ScriptRelative} (default: found above the working directory)" };
         var setting = new Option<string>("--pytorch-setting") { Description = "PyTorch thread setting: best (probe all) or t1, t1-blas2, t2, t2-passive", DefaultValueFactory = _ => "best" };
         var profile = new Option<bool>("--profile") { Description = "Also print our training step's wall time per op (a stopwatch around each op)" };
-        var cmd = new Command(what, description) { config, threads, vsPytorch, json, steps, python, script, setting };
+        var quantize = new Option<string>("--quantize") { Description = "Also decode with weight-only int8 and/or int4 (comma list: int8,int4; none = off)", DefaultValueFactory = _ => "none" };
+        var cmd = new Command(what, description) { config, threads, vsPytorch, json, steps, python, script, setting, quantize };
         if (what is "train" or "all") cmd.Options.Add(profile);
         cmd.SetAction(r =>
         {
@@ -47,8 +48,14 @@ internal static class BenchCommand
             int n = r.GetValue(threads), s = r.GetValue(steps);
             if (n < 1) problems.Add($"--threads must be >= 1, got {n}");
             if (s < 1) problems.Add($"--steps must be >= 1, got {s}");
+            var formats = new List<LightGlm.Model.Inference.WeightFormat>();
+            foreach (var f in r.GetValue(quantize)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                try { var wf = LightGlm.Model.Inference.InferenceWeights.ParseFormat(f); if (wf != LightGlm.Model.Inference.WeightFormat.Fp32) formats.Add(wf); }
+                catch (ArgumentException e) { problems.Add(e.Message); }
+            }
             if (problems.Count > 0) throw new CliException(string.Join("; ", problems));
-            var report = Run(BenchSpec.Get(name), what, n, s, r.GetValue(json),
+            var report = Run(BenchSpec.Get(name), what, n, s, r.GetValue(json), formats,
                 r.GetValue(vsPytorch) ? (r.GetValue(python)!, r.GetValue(script), r.GetValue(setting)!) : null);
             if (r.GetValue(json)) Console.WriteLine(report.ToJson());
             else Print(report, what, n);
@@ -58,11 +65,14 @@ internal static class BenchCommand
         return cmd;
     }
 
-    static BenchReport Run(BenchSpec spec, string what, int threads, int steps, bool quiet, (string Python, string? Script, string Setting)? torch)
+    static BenchReport Run(BenchSpec spec, string what, int threads, int steps, bool quiet, List<LightGlm.Model.Inference.WeightFormat> formats,
+        (string Python, string? Script, string Setting)? torch)
     {
         void Say(string m) { if (!quiet) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(m)}[/]"); }
         EngineBench.SetThreads(threads);
         double? trainMs = null, tokS = null, cpuMs = null, prefill = null, decode = null;
+        string decodeNote = "";
+        var quantized = new Dictionary<string, (double, double)>();
         if (what is "train" or "all")
         {
             Say($"LightGlm: training {spec.Name} (B={spec.Batch}, T={spec.Seq}), {steps} steps, {threads} threads ...");
@@ -70,15 +80,27 @@ internal static class BenchCommand
         }
         if (what is "decode" or "all")
         {
-            Say($"LightGlm: decoding {spec.Name} at batch 1 (prompt {spec.PromptLength}, {spec.GenLength} new tokens) ...");
-            (prefill, decode) = EngineBench.Decode(spec);
+            // As the PyTorch side probes its thread settings, ours tries 1 and --threads threads and keeps the best of each.
+            int[] settings = threads == 1 ? [1] : [1, threads];
+            Say($"LightGlm: decoding {spec.Name} at batch 1 (prompt {spec.PromptLength}, {spec.GenLength} new tokens), threads {string.Join(" and ", settings)} ...");
+            var d = EngineBench.Decode(spec, LightGlm.Model.Inference.WeightFormat.Fp32, settings);
+            (prefill, decode) = (d.PrefillMs, d.DecodeMsPerToken);
+            decodeNote = $"; decode at {d.DecodeThreads} thread(s), prefill at {d.PrefillThreads} (best of {string.Join(", ", settings)}); fp32 projections {d.ProjectionBytes / 1e6:F1} MB";
+            foreach (var f in formats)
+            {
+                var name = LightGlm.Model.Inference.InferenceWeights.Name(f);
+                Say($"LightGlm: decoding with {name} weights ...");
+                var q = EngineBench.Decode(spec, f, settings);
+                quantized[name] = (q.PrefillMs, q.DecodeMsPerToken);
+                decodeNote += $"; {name}: {q.ProjectionBytes / 1e6:F1} MB, decode at {q.DecodeThreads} thread(s)";
+            }
         }
         // Read before the sgemm measurement so its 12 MB of buffers do not count.
         var ours = new SideResult
         {
             TrainMsPerStep = trainMs, TrainTokensPerS = tokS, TrainCpuMsPerStep = cpuMs, PrefillMs = prefill, DecodeMsPerToken = decode,
-            PeakRssMb = PeakMemory.ProcessPeakMb(),
-            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}{(Kernels.Gemm.Backend == Kernels.GemmBackend.OpenBlas ? $" [{Kernels.Gemm.OpenBlasCore}{(Kernels.Gemm.OpenBlasCoreTypeSet is not null ? ", OPENBLAS_CORETYPE set by LightGlm" : "")}]" : "")}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
+            PeakRssMb = PeakMemory.ProcessPeakMb(), Quantized = quantized.Count > 0 ? quantized : null,
+            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}{(Kernels.Gemm.Backend == Kernels.GemmBackend.OpenBlas ? $" [{Kernels.Gemm.OpenBlasCore}{(Kernels.Gemm.OpenBlasCoreTypeSet is not null ? ", OPENBLAS_CORETYPE set by LightGlm" : "")}]" : "")}{decodeNote}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
         };
         Say("sgemm peak: 1024³ through our Gemm ...");
         double peak = SgemmPeak.MeasureGflops();
@@ -125,6 +147,12 @@ internal static class BenchCommand
         {
             Row("prefill ms", s => s.PrefillMs, "0.00", false);
             Row("decode ms/token", s => s.DecodeMsPerToken, "0.000", false);
+            foreach (var f in r.LightGlm.Quantized?.Keys ?? [])
+            {
+                // Our quantized engine against the reference's fp32 (PyTorch has no weight-only int8/int4 CPU path here).
+                Row($"prefill ms, {f} weights", s => ReferenceEquals(s, r.LightGlm) ? s.Quantized![f].PrefillMs : s.PrefillMs, "0.00", false);
+                Row($"decode ms/token, {f} weights", s => ReferenceEquals(s, r.LightGlm) ? s.Quantized![f].DecodeMsPerToken : s.DecodeMsPerToken, "0.000", false);
+            }
         }
         Row("peak memory MB", s => s.PeakRssMb, "0", false);
         AnsiConsole.Write(table);

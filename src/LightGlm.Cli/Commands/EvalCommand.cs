@@ -21,17 +21,23 @@ public sealed class EvalCommand : ICliCommand
         var glossOpt = new Option<string?>("--glossary") { Description = "glossary.tsv (english<TAB>chinese) for terminology accuracy." };
         var maxOpt = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
         var jsonOpt = new Option<bool>("--json") { Description = "One JSON object instead of text." };
-        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, dirOpt, glossOpt, maxOpt, jsonOpt };
+        var limitOpt = new Option<int>("--max-sentences") { Description = "Use only the first N pairs (0 = all).", DefaultValueFactory = _ => 0 };
+        var decode = new DecodeOptions();
+        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt };
+        decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
             var pairs = ParallelTsv.Read(r.GetValue(testOpt)!);
+            if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
             string modelDir = r.GetValue(modelOpt)!;
             var (model, tok) = TranslationModel.Load(modelDir);
             var dirs = r.GetValue(dirOpt) == "both" ? Directions.Both : [Directions.Parse(r.GetValue(dirOpt)!)];
             // The same scoring as the recipe's eval stage (one path: ModelEvaluator).
+            var translator = decode.Translator(r, model, tok, batchOverride: 1); // one at a time: per-sentence latency
             var report = ModelEvaluator.Evaluate(model, tok, modelDir, pairs, glossary, r.GetValue(maxOpt),
-                (f, what) => Console.Error.Write($"\r[{new string('#', (int)(30 * f)).PadRight(30)}] {what}   "), directions: dirs);
+                (f, what) => Console.Error.Write($"\r[{new string('#', (int)(30 * f)).PadRight(30)}] {what}   "), directions: dirs,
+                translator: translator);
             Console.Error.WriteLine();
             if (r.GetValue(jsonOpt)) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else
@@ -43,6 +49,7 @@ public sealed class EvalCommand : ICliCommand
                         $"term acc {(x["term_accuracy"] is { } ta ? ((double)ta).ToString("P1") : "n/a")}  translation acc {(double)x["translation_accuracy"]!:P1} " +
                         $"(mean p {(double)x["mean_target_probability"]!:F3})  {x["sentences"]} sentences  latency p50 {(double)x["latency_p50_ms"]!:F1} ms p95 {(double)x["latency_p95_ms"]!:F1} ms  {(double)x["throughput_sentences_per_s"]!:F2} sent/s");
                 }
+                Console.WriteLine($"weights {report["weights"]} (projections + head {(long)report["projection_bytes"]! / 1e6:F2} MB)  beam {report["beam"]}");
                 Console.WriteLine($"params {report["params"]}  checkpoint {report["checkpoint_bytes"]} bytes  peak RSS {report["peak_rss_mb"]?.ToString() ?? "n/a"} MB  {report["ms_per_generated_token"]} ms/token");
             }
             return 0;

@@ -18,7 +18,9 @@ public sealed class ServeCommand : ICliCommand
         var batchOpt = new Option<int>("--max-batch") { DefaultValueFactory = _ => 8, Description = "Texts decoded together." };
         var queueOpt = new Option<int>("--queue") { DefaultValueFactory = _ => 64, Description = "Waiting texts before 429." };
         var timeoutOpt = new Option<int>("--timeout-seconds") { DefaultValueFactory = _ => 30 };
+        var decode = new DecodeOptions(defaultMaxBeam: 4);
         var cmd = new Command("serve", "Serve translations over HTTP: POST /v1/translate, GET /healthz, GET /metrics.") { modelOpt, urlsOpt, remoteOpt, tokenOpt, batchOpt, queueOpt, timeoutOpt };
+        decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
             int batch = r.GetValue(batchOpt), queueCap = r.GetValue(queueOpt), timeout = r.GetValue(timeoutOpt);
@@ -26,7 +28,7 @@ public sealed class ServeCommand : ICliCommand
             var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
             var o = new ServeOptions(QueueCapacity: queueCap, Timeout: TimeSpan.FromSeconds(timeout),
                 BearerToken: r.GetValue(tokenOpt) ?? Environment.GetEnvironmentVariable("LIGHTGLM_TOKEN"));
-            var (app, queue) = TranslationServer.Build(new GlmTranslator(model, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
+            var (app, queue) = TranslationServer.Build(decode.Translator(r, model, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
             using (queue)
             {
                 Console.Error.WriteLine($"lightglm serve: listening on {r.GetValue(urlsOpt)}");

@@ -16,7 +16,8 @@ public sealed class ServeLoadTestCommand : ICliCommand
         var nOpt = new Option<int>("--requests") { DefaultValueFactory = _ => 200 };
         var cOpt = new Option<int>("--concurrency") { DefaultValueFactory = _ => 8 };
         var tokenOpt = new Option<string?>("--token");
-        var cmd = new Command("serve-loadtest", "Bounded load test of a running `lightglm serve` (loopback): requests/s, p50/p95 latency, status counts.") { urlOpt, nOpt, cOpt, tokenOpt };
+        var beamOpt = new Option<int>("--beam") { Description = "Beam width each request asks for.", DefaultValueFactory = _ => 1 };
+        var cmd = new Command("serve-loadtest", "Bounded load test of a running `lightglm serve` (loopback): requests/s, p50/p95 latency, status counts.") { urlOpt, nOpt, cOpt, tokenOpt, beamOpt };
         cmd.SetAction(r =>
         {
             var url = new Uri(r.GetValue(urlOpt)!);
@@ -24,6 +25,8 @@ public sealed class ServeLoadTestCommand : ICliCommand
             int n = r.GetValue(nOpt), c = r.GetValue(cOpt);
             if (n < 1 || n > 10_000) throw new CliException($"--requests {n} must be in [1, 10000]");
             if (c < 1 || c > 256) throw new CliException($"--concurrency {c} must be in [1, 256]");
+            int beam = r.GetValue(beamOpt);
+            if (beam < 1 || beam > 16) throw new CliException($"--beam {beam} must be in [1, 16]");
             using var http = new HttpClient { BaseAddress = url, Timeout = TimeSpan.FromSeconds(60) };
             if (r.GetValue(tokenOpt) is { } t) http.DefaultRequestHeaders.Authorization = new("Bearer", t);
             string[] texts = ["Cannot open file '%s': permission denied", "Save changes before closing?", "No such file or directory", "Connection timed out", "Invalid option -- '%c'", "打开文件失败", "磁盘空间不足"];
@@ -38,7 +41,7 @@ public sealed class ServeLoadTestCommand : ICliCommand
                     if (i >= n) return;
                     var sw = Stopwatch.StartNew();
                     int code;
-                    try { code = (int)(await http.PostAsJsonAsync("/v1/translate", new { text = texts[i % texts.Length] })).StatusCode; }
+                    try { code = (int)(await http.PostAsJsonAsync("/v1/translate", new { text = texts[i % texts.Length], beam })).StatusCode; }
                     catch (HttpRequestException) { code = 0; }
                     catch (TaskCanceledException) { code = -1; }
                     lock (lat) { lat.Add(sw.Elapsed.TotalMilliseconds); status[code] = status.GetValueOrDefault(code) + 1; }
@@ -48,7 +51,7 @@ public sealed class ServeLoadTestCommand : ICliCommand
             double secs = deadline.Elapsed.TotalSeconds;
             lat.Sort();
             double P(double q) => lat.Count == 0 ? double.NaN : lat[Math.Min(lat.Count - 1, (int)Math.Ceiling(q * lat.Count) - 1)];
-            Console.WriteLine($"requests {lat.Count} in {secs:F1} s = {lat.Count / secs:F1} req/s, concurrency {c}; latency p50 {P(0.5):F1} ms p95 {P(0.95):F1} ms max {lat.LastOrDefault():F1} ms");
+            Console.WriteLine($"requests {lat.Count} in {secs:F1} s = {lat.Count / secs:F1} req/s, concurrency {c}, beam {beam}; latency p50 {P(0.5):F1} ms p95 {P(0.95):F1} ms max {lat.LastOrDefault():F1} ms");
             Console.WriteLine("status " + string.Join(", ", status.OrderBy(k => k.Key).Select(k => $"{(k.Key == 0 ? "conn-error" : k.Key == -1 ? "timeout" : k.Key.ToString())}: {k.Value}")));
             return status.Keys.All(k => k is 200 or 429) ? 0 : 1;
         });

@@ -1,4 +1,5 @@
-// `lightglm translate --model DIR [--to zh|en] TEXT…` (or stdin, or --file): greedy translation, one line per input.
+// `lightglm translate --model DIR [--to zh|en] [--beam N] [--quantize int8|int4] TEXT…` (or stdin, or --file):
+// greedy or beam-search translation, one line per input, batched.
 using System.CommandLine;
 using LightGlm.Translation;
 
@@ -16,8 +17,10 @@ public sealed class TranslateCommand : ICliCommand
         var maxOpt = new Option<int>("--max-new-tokens") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 128 };
         var poOpt = new Option<string?>("--po") { Description = "Fill the untranslated entries of this gettext catalog (en→zh), marked fuzzy; written in place unless --out." };
         var outOpt = new Option<string?>("--out") { Description = "With --po: write the filled catalog here instead." };
+        var decode = new DecodeOptions();
         var textArg = new Argument<string[]>("text") { Description = "Texts to translate (none: read lines from stdin).", Arity = ArgumentArity.ZeroOrMore };
         var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, textArg };
+        decode.AddTo(cmd);
         cmd.SetAction(r =>
         {
             var texts = r.GetValue(textArg) ?? [];
@@ -26,7 +29,7 @@ public sealed class TranslateCommand : ICliCommand
                 if (texts.Length > 0 || r.GetValue(fileOpt) is not null) throw new CliException("--po fills a catalog: give no TEXT and no --file with it");
                 if (!File.Exists(po)) throw new CliException($"--po '{po}' does not exist");
                 var (pm, pt) = TranslationModel.Load(r.GetValue(modelOpt)!);
-                var ptr = new GlmTranslator(pm, pt);
+                var ptr = decode.Translator(r, pm, pt);
                 var rep = PoFiller.Fill(po, r.GetValue(outOpt) ?? po, src => ptr.Translate(src, Direction.EnToZh, r.GetValue(maxOpt)).Select(x => x.Text).ToList());
                 Console.Error.WriteLine($"{po}: {rep.Untranslated} untranslated, {rep.Filled} filled (fuzzy), {rep.LeftPlaceholders} left untranslated because a placeholder was lost, {rep.LeftEmpty} left because the answer was empty");
                 return 0;
@@ -54,7 +57,7 @@ public sealed class TranslateCommand : ICliCommand
                 _ => throw new CliException($"--to '{to}': use zh or en"),
             };
             var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
-            var translator = new GlmTranslator(model, tok);
+            var translator = decode.Translator(r, model, tok);
             var outputs = new string[inputs.Count];
             foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => fixedDir ?? Directions.Detect(inputs[i])))
             {

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 namespace LightGlm.Cli.Serving;
 
 /// <summary>Request: one <c>text</c> or a batch <c>texts</c>; <c>direction</c> en-zh|zh-en (default: detected);
-/// <c>beam</c> (only 1 is supported: greedy); <c>max_new_tokens</c>.</summary>
+/// <c>beam</c> (1 = greedy, up to the server's --max-beam); <c>max_new_tokens</c>.</summary>
 public sealed record TranslateRequest(string? Text, string[]? Texts, string? Direction, int? Beam, int? MaxNewTokens);
 
 public sealed record TranslationItem(string Text, string Direction, bool Stopped);
@@ -38,7 +38,8 @@ public static class TranslateApi
                 if (texts[i] is null) return Bad(m, 400, $"texts[{i}] is null", null);
                 if (texts[i].Length > o.MaxChars) return Bad(m, 413, $"texts[{i}] has {texts[i].Length} characters; the limit is {o.MaxChars}", null);
             }
-            if (req.Beam is { } beam && beam != 1) return Bad(m, 400, $"beam {beam} is not supported by this server (greedy only: beam 1)", null);
+            int beam = req.Beam ?? queue.DefaultBeam;
+            if (beam < 1 || beam > queue.MaxBeam) return Bad(m, 400, $"beam {beam} must be in [1, {queue.MaxBeam}] on this server", "start the server with a larger --max-beam");
             int maxNew = req.MaxNewTokens ?? o.MaxNewTokens;
             if (maxNew < 1 || maxNew > o.MaxNewTokens) return Bad(m, 400, $"max_new_tokens {maxNew} must be in [1, {o.MaxNewTokens}]", null);
             Direction? dir = null;
@@ -47,7 +48,7 @@ public static class TranslateApi
                 try { dir = Directions.Parse(req.Direction); }
                 catch (FormatException e) { return Bad(m, 400, e.Message, null); }
             }
-            var jobs = texts.Select(t => new TranslateJob(t, dir ?? Directions.Detect(t), maxNew, new TaskCompletionSource<TranslationResult>(TaskCreationOptions.RunContinuationsAsynchronously))).ToList();
+            var jobs = texts.Select(t => new TranslateJob(t, dir ?? Directions.Detect(t), maxNew, new TaskCompletionSource<TranslationResult>(TaskCreationOptions.RunContinuationsAsynchronously), beam)).ToList();
             for (int i = 0; i < jobs.Count; i++)
                 if (!queue.TryEnqueue(jobs[i]))
                 {

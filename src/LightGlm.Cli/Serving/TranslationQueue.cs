@@ -5,7 +5,7 @@ using LightGlm.Translation;
 
 namespace LightGlm.Cli.Serving;
 
-public sealed record TranslateJob(string Text, Direction Direction, int MaxNewTokens, TaskCompletionSource<TranslationResult> Done);
+public sealed record TranslateJob(string Text, Direction Direction, int MaxNewTokens, TaskCompletionSource<TranslationResult> Done, int Beam = 1);
 
 public sealed class TranslationQueue : IDisposable
 {
@@ -15,6 +15,9 @@ public sealed class TranslationQueue : IDisposable
     readonly CancellationTokenSource _stop = new();
     public ServerMetrics Metrics { get; } = new();
     public int Capacity { get; }
+    /// <summary>Widest beam a request may ask for, and the beam of a request that names none.</summary>
+    public int MaxBeam => _translator.Options.MaxBeam;
+    public int DefaultBeam => _translator.Options.Beam;
 
     public TranslationQueue(GlmTranslator translator, int capacity)
     {
@@ -39,13 +42,13 @@ public sealed class TranslationQueue : IDisposable
         while (await reader.WaitToReadAsync(_stop.Token).ConfigureAwait(false))
         {
             while (pending.Count < _translator.MaxBatch && reader.TryRead(out var j)) { pending.Add(j); Interlocked.Decrement(ref Metrics.Queued); }
-            foreach (var group in pending.GroupBy(j => (j.Direction, j.MaxNewTokens)).ToList())
+            foreach (var group in pending.GroupBy(j => (j.Direction, j.MaxNewTokens, j.Beam)).ToList())
             {
                 var jobs = group.Where(j => !j.Done.Task.IsCompleted).ToList(); // timed-out requests are skipped
                 if (jobs.Count == 0) continue;
                 try
                 {
-                    var res = _translator.Translate(jobs.Select(j => j.Text).ToList(), group.Key.Direction, group.Key.MaxNewTokens);
+                    var res = _translator.Translate(jobs.Select(j => j.Text).ToList(), group.Key.Direction, group.Key.MaxNewTokens, group.Key.Beam);
                     Metrics.RecordBatch(jobs.Count);
                     for (int i = 0; i < jobs.Count; i++) jobs[i].Done.TrySetResult(res[i]);
                 }

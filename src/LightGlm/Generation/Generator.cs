@@ -14,18 +14,19 @@ public static class Generator
     /// per sequence), then all unfinished sequences decode together, one token each per step.
     /// With <see cref="GenerationOptions.BeamWidth"/> &gt; 1, prompts are searched one after another by <see cref="BeamSearch"/>.
     /// </summary>
-    public static IReadOnlyList<GeneratedSequence> Generate(GlmModel model, IReadOnlyList<int[]> prompts, GenerationOptions options)
+    public static IReadOnlyList<GeneratedSequence> Generate(GlmModel model, IReadOnlyList<int[]> prompts, GenerationOptions options,
+        InferenceWeights? weights = null)
     {
         options.Validate();
         if (prompts.Count == 0) return [];
-        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(model, p, options)).ToList();
+        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(model, p, options, weights)).ToList();
         var c = model.Config;
         int S = prompts.Count, V = c.V;
         int maxLen = prompts.Max(p => p.Length) + options.MaxNewTokens;
         if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token (e.g. a BOS token)");
         if (maxLen > c.MaxPositionEmbeddings)
             throw new ArgumentException($"prompt + max new tokens = {maxLen} exceeds max_position_embeddings = {c.MaxPositionEmbeddings}");
-        var session = new InferenceSession(model, S, maxLen);
+        var session = new InferenceSession(model, S, maxLen, weights: weights);
         var sampler = new Sampler(V);
         var rngs = Enumerable.Range(0, S).Select(_ => new Rng(options.Seed)).ToArray();
         var outputs = Enumerable.Range(0, S).Select(_ => new List<int>()).ToArray();
@@ -33,12 +34,15 @@ public static class Generator
         var logits = new float[S * V];
         var next = new int[S];
         var active = new List<int>(S);
-        for (int s = 0; s < S; s++)
+        if (options.MaxNewTokens > 0)
         {
-            if (options.MaxNewTokens == 0) break;
-            session.Prefill(s, prompts[s], logits.AsSpan(0, V), options.BidirectionalPrompt);
-            next[s] = sampler.Next(logits.AsSpan(0, V), options, ref rngs[s]);
-            if (Accept(s)) active.Add(s);
+            // All prompts in one prefill (one GEMM per projection over their rows).
+            session.Prefill(Enumerable.Range(0, S).ToArray(), prompts, logits, options.BidirectionalPrompt);
+            for (int s = 0; s < S; s++)
+            {
+                next[s] = sampler.Next(logits.AsSpan(s * V, V), options, ref rngs[s]);
+                if (Accept(s)) active.Add(s);
+            }
         }
         var slots = new int[S];
         var tokens = new int[S];

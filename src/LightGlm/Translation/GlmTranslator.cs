@@ -1,15 +1,43 @@
-// Translates with a GLM prefix-LM checkpoint: the prompt <|bos|> <|tag|> source <|sep|> is prefilled
-// bidirectionally into a KV cache, then each sentence of a batch is decoded greedily in its own slot.
+// Translates with a GLM prefix-LM checkpoint: the prompts <|bos|> <|tag|> source <|sep|> of a batch are prefilled
+// bidirectionally into a KV cache in one pass, then decoded together, greedily or by beam search (each sentence its own
+// beams and cache slots), with fp32 or int8/int4 weights.
 using System.Diagnostics;
+using LightGlm.Generation;
 using LightGlm.Model;
 using LightGlm.Model.Inference;
 
 namespace LightGlm.Translation;
 
-/// <summary>A translation and what it cost.</summary>
+/// <summary>A translation and what it cost (ms from the start of its batch to its last token).</summary>
 public sealed record TranslationResult(string Text, int[] Ids, bool Stopped, double Milliseconds);
 
-/// <summary>Greedy translator over one model; one instance per thread (the session's buffers are reused).</summary>
+/// <summary>How a translator decodes: batch size, cache length, beam width and length penalty, weight format.</summary>
+public sealed record TranslatorOptions
+{
+    public int MaxBatch { get; init; } = 8;
+    public int MaxLength { get; init; } = 256;
+    /// <summary>Default beam width (1 = greedy); a call may ask for up to <see cref="MaxBeam"/>.</summary>
+    public int Beam { get; init; } = 1;
+    /// <summary>Widest beam a call may use (sizes the cache: MaxBatch · 2·MaxBeam slots).</summary>
+    public int MaxBeam { get; init; } = 1;
+    /// <summary>Beam score = Σ log p / length^LengthPenalty (Hugging Face's length_penalty).</summary>
+    public float LengthPenalty { get; init; } = 1f;
+    public WeightFormat Weights { get; init; } = WeightFormat.Fp32;
+    public int GroupSize { get; init; } = 32;
+
+    public void Validate()
+    {
+        var p = new List<string>();
+        if (MaxBatch < 1) p.Add($"max batch {MaxBatch} must be >= 1");
+        if (MaxLength < 8) p.Add($"max length {MaxLength} must be >= 8");
+        if (Beam < 1 || Beam > MaxBeam) p.Add($"beam {Beam} must be in [1, max beam {MaxBeam}]");
+        if (MaxBeam > 16) p.Add($"max beam {MaxBeam} must be <= 16");
+        if (!(LengthPenalty >= 0 && LengthPenalty <= 5)) p.Add($"length penalty {LengthPenalty} must be in [0, 5]");
+        if (p.Count > 0) throw new ArgumentException("invalid translator options: " + string.Join("; ", p));
+    }
+}
+
+/// <summary>One model's translator; one instance per thread (the session's buffers are reused).</summary>
 public sealed class GlmTranslator
 {
     readonly GlmModel _model;
@@ -17,79 +45,140 @@ public sealed class GlmTranslator
     readonly SpecialTokens _sp;
     readonly InferenceSession _session;
     readonly float[] _logits;
+    readonly int[] _rowSlots, _rowTokens, _stop;
 
-    public int MaxBatch { get; }
+    public TranslatorOptions Options { get; }
+    public int MaxBatch => Options.MaxBatch;
     public int MaxLength { get; }
     public GlmModel Model => _model;
     public ITranslationTokenizer Tokenizer => _tok;
+    public InferenceWeights Weights => _session.Weights;
 
     public GlmTranslator(GlmModel model, ITranslationTokenizer tokenizer, int maxBatch = 8, int maxLength = 256)
+        : this(model, tokenizer, new TranslatorOptions { MaxBatch = maxBatch, MaxLength = maxLength }) { }
+
+    public GlmTranslator(GlmModel model, ITranslationTokenizer tokenizer, TranslatorOptions options, InferenceWeights? weights = null)
     {
+        options.Validate();
         if (tokenizer.VocabSize > model.Config.VocabSize)
             throw new InvalidDataException($"tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {model.Config.VocabSize}: they do not belong together");
         _model = model; _tok = tokenizer; _sp = SpecialTokens.From(tokenizer);
-        MaxBatch = maxBatch;
-        MaxLength = Math.Min(maxLength, model.Config.MaxPositionEmbeddings);
-        _session = new InferenceSession(model, maxBatch, MaxLength);
-        _logits = new float[maxBatch * model.Config.VocabSize];
+        Options = options;
+        MaxLength = Math.Min(options.MaxLength, model.Config.MaxPositionEmbeddings);
+        weights ??= InferenceWeights.Create(model, options.Weights, options.GroupSize);
+        int slotsPerText = options.MaxBeam == 1 ? 1 : 2 * options.MaxBeam;
+        int rows = Math.Max(MaxLength, options.MaxBatch * slotsPerText);
+        _session = new InferenceSession(model, options.MaxBatch * slotsPerText, MaxLength, rows, weights);
+        _logits = new float[Math.Max(options.MaxBatch * options.MaxBeam, options.MaxBatch) * model.Config.VocabSize];
+        _rowSlots = new int[options.MaxBatch * Math.Max(1, options.MaxBeam)];
+        _rowTokens = new int[_rowSlots.Length];
+        _stop = [_sp.Eos];
     }
 
-    /// <summary>Translates up to <see cref="MaxBatch"/> texts at once (more are split into chunks).</summary>
-    public IReadOnlyList<TranslationResult> Translate(IReadOnlyList<string> texts, Direction direction, int maxNewTokens = 128)
+    /// <summary>Translates the texts, <see cref="MaxBatch"/> at a time; beam 0 = the options' default.</summary>
+    public IReadOnlyList<TranslationResult> Translate(IReadOnlyList<string> texts, Direction direction, int maxNewTokens = 128, int beam = 0)
     {
+        if (beam == 0) beam = Options.Beam;
+        if (beam < 1 || beam > Options.MaxBeam) throw new ArgumentOutOfRangeException(nameof(beam), beam, $"beam must be in [1, {Options.MaxBeam}] for this translator");
+        if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "max new tokens must be >= 1");
         var results = new List<TranslationResult>(texts.Count);
         for (int i = 0; i < texts.Count; i += MaxBatch)
-            results.AddRange(TranslateChunk(texts.Skip(i).Take(MaxBatch).ToList(), direction, maxNewTokens));
+        {
+            var chunk = texts.Skip(i).Take(MaxBatch).ToList();
+            results.AddRange(beam == 1 ? Greedy(chunk, direction, maxNewTokens) : Beam(chunk, direction, maxNewTokens, beam));
+        }
         return results;
     }
 
-    List<TranslationResult> TranslateChunk(List<string> texts, Direction d, int maxNewTokens)
+    /// <summary>Prompt of one text; an over-long source is cut at the end so that a short answer still fits (docs/TRANSLATION.md).</summary>
+    int[] Prompt(string text, Direction d, int maxNewTokens)
+    {
+        var src = _tok.Encode(text);
+        int room = Math.Max(1, MaxLength - 3 - Math.Min(maxNewTokens, MaxLength / 2));
+        if (src.Length > room) src = src[..room];
+        return TaskFormat.Prompt(_sp, d, src);
+    }
+
+    /// <summary>Longest answer that fits the cache: the last generated token is never fed back.</summary>
+    int AnswerRoom(int[] prompt, int maxNewTokens) => Math.Max(1, Math.Min(maxNewTokens, MaxLength - prompt.Length + 1));
+
+    List<TranslationResult> Greedy(List<string> texts, Direction d, int maxNewTokens)
     {
         int n = texts.Count, V = _model.Config.VocabSize;
         var sw = Stopwatch.StartNew();
         _session.Cache.ResetAll();
+        var prompts = texts.Select(t => Prompt(t, d, maxNewTokens)).ToList();
         var outIds = new List<int>[n];
         var next = new int[n];
+        var limit = new int[n];
         var done = new bool[n];
         var stopped = new bool[n];
         var ms = new double[n];
+        var slots = Enumerable.Range(0, n).ToArray();
+        _session.Prefill(slots, prompts, _logits.AsSpan(0, n * V), bidirectional: true);
         for (int s = 0; s < n; s++)
         {
             outIds[s] = [];
-            var src = _tok.Encode(texts[s]);
-            // Leave room for at least a short answer; over-long sources are cut at the end (said in the docs).
-            int room = Math.Max(1, MaxLength - 3 - Math.Min(maxNewTokens, MaxLength / 2));
-            if (src.Length > room) src = src[..room];
-            var prompt = TaskFormat.Prompt(_sp, d, src);
-            _session.Prefill(s, prompt, _logits.AsSpan(s * V, V), bidirectional: true);
-            next[s] = ArgMax(_logits.AsSpan(s * V, V));
+            limit[s] = AnswerRoom(prompts[s], maxNewTokens);
+            next[s] = Sampler.ArgMax(_logits.AsSpan(s * V, V));
         }
-        var active = new List<int>(n);
-        for (int step = 0; step < maxNewTokens; step++)
+        while (true)
         {
-            active.Clear();
+            int rows = 0;
             for (int s = 0; s < n; s++)
             {
                 if (done[s]) continue;
                 if (next[s] == _sp.Eos) { done[s] = stopped[s] = true; ms[s] = sw.Elapsed.TotalMilliseconds; continue; }
                 outIds[s].Add(next[s]);
-                if (_session.Cache.Length[s] >= MaxLength || step == maxNewTokens - 1) { done[s] = true; ms[s] = sw.Elapsed.TotalMilliseconds; continue; }
-                active.Add(s);
+                if (outIds[s].Count >= limit[s]) { done[s] = true; ms[s] = sw.Elapsed.TotalMilliseconds; continue; }
+                _rowSlots[rows] = s; _rowTokens[rows] = next[s]; rows++;
             }
-            if (active.Count == 0) break;
-            var slots = active.ToArray();
-            var toks = slots.Select(s => next[s]).ToArray();
-            _session.Decode(slots, toks, _logits.AsSpan(0, slots.Length * V));
-            for (int r = 0; r < slots.Length; r++) next[slots[r]] = ArgMax(_logits.AsSpan(r * V, V));
+            if (rows == 0) break;
+            _session.Decode(_rowSlots.AsSpan(0, rows), _rowTokens.AsSpan(0, rows), _logits.AsSpan(0, rows * V));
+            for (int r = 0; r < rows; r++) next[_rowSlots[r]] = Sampler.ArgMax(_logits.AsSpan(r * V, V));
         }
-        for (int s = 0; s < n; s++) if (!done[s]) ms[s] = sw.Elapsed.TotalMilliseconds;
-        return Enumerable.Range(0, n).Select(s => new TranslationResult(_tok.Decode(outIds[s].ToArray()).Trim(), outIds[s].ToArray(), stopped[s], ms[s])).ToList();
+        return Enumerable.Range(0, n).Select(s => Result(outIds[s].ToArray(), stopped[s], ms[s])).ToList();
     }
 
-    static int ArgMax(ReadOnlySpan<float> v)
+    /// <summary>Beam search for every text of the batch at once: text i owns slots [2k·i, 2k·(i+1)); all live beams decode together.</summary>
+    List<TranslationResult> Beam(List<string> texts, Direction d, int maxNewTokens, int k)
     {
-        int best = 0;
-        for (int i = 1; i < v.Length; i++) if (v[i] > v[best]) best = i;
-        return best;
+        int n = texts.Count, V = _model.Config.VocabSize, per = 2 * Options.MaxBeam;
+        var sw = Stopwatch.StartNew();
+        _session.Cache.ResetAll();
+        var prompts = texts.Select(t => Prompt(t, d, maxNewTokens)).ToList();
+        var searches = new BeamHypotheses[n];
+        var ms = new double[n];
+        var first = Enumerable.Range(0, n).Select(i => i * per).ToArray();
+        _session.Prefill(first, prompts, _logits.AsSpan(0, n * V), bidirectional: true);
+        for (int i = 0; i < n; i++)
+        {
+            searches[i] = new BeamHypotheses(k, Options.LengthPenalty, AnswerRoom(prompts[i], maxNewTokens), _stop, first[i], V);
+            searches[i].Step(_logits.AsSpan(i * V, V), _session.Cache);
+            if (searches[i].Done) ms[i] = sw.Elapsed.TotalMilliseconds;
+        }
+        var counts = new int[n];
+        while (true)
+        {
+            int rows = 0;
+            for (int i = 0; i < n; i++)
+            {
+                counts[i] = searches[i].NextRows(_rowSlots.AsSpan(rows), _rowTokens.AsSpan(rows));
+                rows += counts[i];
+            }
+            if (rows == 0) break;
+            _session.Decode(_rowSlots.AsSpan(0, rows), _rowTokens.AsSpan(0, rows), _logits.AsSpan(0, rows * V));
+            int at = 0;
+            for (int i = 0; i < n; i++)
+            {
+                if (counts[i] == 0) continue;
+                searches[i].Step(_logits.AsSpan(at * V, counts[i] * V), _session.Cache);
+                at += counts[i];
+                if (searches[i].Done) ms[i] = sw.Elapsed.TotalMilliseconds;
+            }
+        }
+        return Enumerable.Range(0, n).Select(i => { var b = searches[i].Best(); return Result(b.Tokens, b.Stopped, ms[i]); }).ToList();
     }
+
+    TranslationResult Result(int[] ids, bool stopped, double ms) => new(_tok.Decode(ids).Trim(), ids, stopped, ms);
 }

@@ -1,6 +1,7 @@
 // The paper's "translation accuracy", defined: teacher-forced target-token accuracy (argmax = reference token)
 // and the mean probability the model gives the reference token (Eq. 14's mean probability, per token).
 using LightGlm.Model;
+using LightGlm.Model.Inference;
 
 namespace LightGlm.Translation;
 
@@ -16,8 +17,9 @@ public static class TeacherForcedAccuracy
     /// <summary>Runs each pair through the model with the task's prefix mask (no generation) and compares the
     /// next-token distribution at every target position with the reference token.</summary>
     public static TeacherForcedResult Compute(GlmModel model, ITranslationTokenizer tok, Direction d,
-        IReadOnlyList<(string Source, string Reference)> pairs, int maxLength = 256)
+        IReadOnlyList<(string Source, string Reference)> pairs, int maxLength = 256, InferenceWeights? weights = null)
     {
+        if (weights is { Format: not WeightFormat.Fp32 }) return ComputeWithSession(weights, tok, d, pairs, maxLength);
         var sp = SpecialTokens.From(tok);
         var caches = new Dictionary<int, ActivationCache>();
         int V = model.Config.VocabSize;
@@ -47,6 +49,42 @@ public static class TeacherForcedAccuracy
                 double z = 0;
                 for (int v = 0; v < V; v++) z += Math.Exp(row[v] - max);
                 psum += Math.Exp(row[y] - max) / z;
+                if (arg == y) correct++;
+                count++;
+            }
+        }
+        return new TeacherForcedResult(correct, count, psum);
+    }
+
+    /// <summary>
+    /// The same measure through an inference session (for int8/int4 weights, which only the session runs): the prompt is
+    /// prefilled bidirectionally, then each reference token is fed (teacher forcing) and the next logits scored.
+    /// </summary>
+    static TeacherForcedResult ComputeWithSession(InferenceWeights weights, ITranslationTokenizer tok, Direction d,
+        IReadOnlyList<(string Source, string Reference)> pairs, int maxLength)
+    {
+        var model = weights.Model;
+        var sp = SpecialTokens.From(tok);
+        int V = model.Config.VocabSize, limit = Math.Min(maxLength, model.Config.MaxPositionEmbeddings);
+        var session = new InferenceSession(model, 1, limit, weights: weights);
+        var logits = new float[V];
+        long correct = 0, count = 0; double psum = 0;
+        foreach (var (src, reference) in pairs)
+        {
+            var s = tok.Encode(src); var t = tok.Encode(reference);
+            if (s.Length + t.Length + 2 > limit) { s = s[..Math.Min(s.Length, limit / 2)]; t = t[..Math.Min(t.Length, limit - s.Length - 3)]; }
+            var ex = TaskFormat.Example(sp, d, s, t);
+            session.Cache.ResetAll();
+            session.Prefill(0, ex.Tokens.AsSpan(0, ex.PrefixLength), logits, bidirectional: true);
+            for (int p = ex.PrefixLength - 1; p < ex.Length; p++)
+            {
+                if (p >= ex.PrefixLength) session.Decode([0], [ex.Tokens[p]], logits);
+                int y = ex.Targets[p];
+                float max = System.Numerics.Tensors.TensorPrimitives.Max(logits);
+                int arg = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
+                double z = 0;
+                for (int v = 0; v < V; v++) z += Math.Exp(logits[v] - max);
+                psum += Math.Exp(logits[y] - max) / z;
                 if (arg == y) correct++;
                 count++;
             }

@@ -15,9 +15,9 @@ namespace LightGlm.Tests.Serving;
 
 public sealed class ServerTests
 {
-    static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o)
+    static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1)
     {
-        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 4);
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = maxBeam });
         var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o);
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -112,5 +112,58 @@ public sealed class ServerTests
     {
         var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 1);
         Assert.Throws<LightGlm.Cli.CliException>(() => TranslationServer.Build(tr, "http://0.0.0.0:8080", new ServeOptions()));
+    }
+
+    [Fact]
+    public async Task BeamRequestsAreServedUpToTheServersMaxBeam()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(MaxNewTokens: 8), maxBeam: 2);
+        try
+        {
+            string[] texts = ["Open file", "Permission denied", "Quit"];
+            var rs = await Task.WhenAll(texts.Select(t => http.PostAsJsonAsync("/v1/translate", new { text = t, direction = "en-zh", beam = 2 })));
+            var reference = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBatch = 1, MaxBeam = 2 });
+            for (int i = 0; i < texts.Length; i++)
+            {
+                Assert.Equal(HttpStatusCode.OK, rs[i].StatusCode);
+                var got = JsonDocument.Parse(await rs[i].Content.ReadAsStringAsync()).RootElement.GetProperty("translations")[0].GetProperty("text").GetString();
+                Assert.Equal(reference.Translate([texts[i]], Direction.EnToZh, 8, beam: 2)[0].Text, got);
+            }
+            var tooWide = await http.PostAsJsonAsync("/v1/translate", new { text = "x", beam = 3 });
+            Assert.Equal(HttpStatusCode.BadRequest, tooWide.StatusCode);
+            Assert.Contains("--max-beam", await tooWide.Content.ReadAsStringAsync());
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
+    }
+
+    /// <summary>
+    /// Many requests through the real server do not grow the managed heap: the session's buffers are sized once and
+    /// nothing per request is kept (queue, metrics and batches release what they hold). Not timed.
+    /// </summary>
+    [Fact]
+    public async Task MemoryStaysFlatOverManyRequests()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(MaxNewTokens: 6, QueueCapacity: 256), maxBeam: 2);
+        try
+        {
+            async Task Burst(int requests)
+            {
+                for (int i = 0; i < requests; i += 8)
+                {
+                    var rs = await Task.WhenAll(Enumerable.Range(i, 8).Select(k =>
+                        http.PostAsJsonAsync("/v1/translate", new { text = $"message {k % 13} of the day", beam = 1 + k % 2 })));
+                    Assert.All(rs, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+                    foreach (var r in rs) r.Dispose();
+                }
+            }
+            static long Heap() { GC.Collect(); GC.WaitForPendingFinalizers(); GC.Collect(); return GC.GetTotalMemory(forceFullCollection: true); }
+            await Burst(48); // warm-up: JIT, Kestrel pools, thread-local scratch
+            long before = Heap();
+            await Burst(400);
+            long after = Heap();
+            // 400 requests × (a response, a job, a task, strings) ≈ 1 MB if any were kept; the bound is well below.
+            Assert.True(after - before < 512 * 1024, $"managed heap grew by {(after - before) / 1024.0:F0} KB over 400 requests ({before / 1024} KB → {after / 1024} KB)");
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
     }
 }

@@ -1,8 +1,10 @@
 // The translator on a random-weight model (garbage text, real plumbing): batching does not change outputs,
 // and teacher forcing on the model's own greedy output scores 100% — the prefix mask of training and the
 // bidirectional prefill of inference agree.
+using LightGlm.Generation;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model.Inference;
 using LightGlm.Translation;
 
 namespace LightGlm.Tests.Translation;
@@ -78,5 +80,52 @@ public sealed class TranslatorTests
         var c = new ModelConfig { VocabSize = 100, HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32, MaxPositionEmbeddings = 64 };
         var e = Assert.Throws<InvalidDataException>(() => new GlmTranslator(GlmModel.Create(c), ByteTranslationTokenizer.Instance));
         Assert.Contains("vocab_size", e.Message);
+    }
+
+    [Theory]
+    [InlineData(2, 1f)]
+    [InlineData(3, 0.6f)]
+    public void BatchedBeamEqualsSinglePromptBeamSearch(int k, float penalty)
+    {
+        var model = TinyModel();
+        var tok = ByteTranslationTokenizer.Instance;
+        var sp = SpecialTokens.From(tok);
+        var tr = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 4, MaxBeam = 4, Beam = k, LengthPenalty = penalty, MaxLength = 64 });
+        var batched = tr.Translate(Inputs, Direction.EnToZh, maxNewTokens: 10);
+        var o = new GenerationOptions { MaxNewTokens = 10, BeamWidth = k, LengthPenalty = penalty, StopTokens = [sp.Eos], BidirectionalPrompt = true };
+        for (int i = 0; i < Inputs.Length; i++)
+        {
+            var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(Inputs[i]));
+            var single = BeamSearch.Run(model, prompt, o);
+            Assert.Equal(single.Tokens, batched[i].Ids);
+            Assert.Equal(single.Stopped, batched[i].Stopped);
+            Assert.Equal(tr.Translate([Inputs[i]], Direction.EnToZh, 10)[0].Ids, batched[i].Ids); // alone = in a batch
+        }
+        // A wider beam is a different search: on a random model at least one output differs from greedy.
+        var greedy = tr.Translate(Inputs, Direction.EnToZh, 10, beam: 1);
+        Assert.Contains(Enumerable.Range(0, Inputs.Length), i => !greedy[i].Ids.SequenceEqual(batched[i].Ids) || k == 1);
+    }
+
+    [Fact]
+    public void BeamWiderThanTheTranslatorAllowsIsRefused()
+    {
+        var tr = new GlmTranslator(TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBeam = 2 });
+        Assert.Throws<ArgumentOutOfRangeException>(() => tr.Translate(["x"], Direction.EnToZh, 4, beam: 3));
+        Assert.Throws<ArgumentException>(() => new GlmTranslator(TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { Beam = 2, MaxBeam = 1 }));
+    }
+
+    [Theory]
+    [InlineData(WeightFormat.Int8, 1)]
+    [InlineData(WeightFormat.Int4, 2)]
+    public void QuantizedTranslatorRunsTheQuantizedWeights(WeightFormat f, int beam)
+    {
+        var model = TinyModel();
+        var tok = ByteTranslationTokenizer.Instance;
+        var q = new GlmTranslator(model, tok, new TranslatorOptions { Weights = f, MaxBeam = 2, Beam = beam });
+        Assert.Equal(f, q.Weights.Format);
+        Assert.True(q.Weights.ProjectionBytes < InferenceWeights.Fp32(model).ProjectionBytes / 3);
+        var outs = q.Translate(Inputs, Direction.ZhToEn, 12);
+        Assert.Equal(Inputs.Length, outs.Count);
+        Assert.All(outs, o => Assert.True(o.Ids.Length is > 0 and <= 12));
     }
 }

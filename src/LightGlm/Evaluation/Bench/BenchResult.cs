@@ -12,18 +12,30 @@ public sealed record SideResult
     public double? DecodeMsPerToken { get; init; }
     public double? PrefillMs { get; init; }
     public double? PeakRssMb { get; init; }
+    /// <summary>Our engine with int8/int4 weights: format name → (prefill ms, decode ms/token), same prompt and lengths.</summary>
+    public IReadOnlyDictionary<string, (double PrefillMs, double DecodeMsPerToken)>? Quantized { get; init; }
     /// <summary>How the side ran (threads, setting); shown under the table, not in --json.</summary>
     public string Note { get; init; } = "";
 
-    /// <summary>The five keys of `lightglm bench --json`, snake_case as issue 2 specifies (CPU time is in the table only).</summary>
-    public JsonObject ToJson() => new()
+    /// <summary>The five keys of `lightglm bench --json`, snake_case as issue 2 specifies (CPU time is in the table only);
+    /// with quantized runs, also decode_ms_per_token_int8, prefill_ms_int8 (and int4).</summary>
+    public JsonObject ToJson()
     {
-        ["train_tokens_per_s"] = Round(TrainTokensPerS),
-        ["train_ms_per_step"] = Round(TrainMsPerStep),
-        ["decode_ms_per_token"] = Round(DecodeMsPerToken),
-        ["prefill_ms"] = Round(PrefillMs),
-        ["peak_rss_mb"] = Round(PeakRssMb),
-    };
+        var o = new JsonObject
+        {
+            ["train_tokens_per_s"] = Round(TrainTokensPerS),
+            ["train_ms_per_step"] = Round(TrainMsPerStep),
+            ["decode_ms_per_token"] = Round(DecodeMsPerToken),
+            ["prefill_ms"] = Round(PrefillMs),
+            ["peak_rss_mb"] = Round(PeakRssMb),
+        };
+        foreach (var (f, (p, d)) in Quantized ?? new Dictionary<string, (double, double)>())
+        {
+            o[$"decode_ms_per_token_{f}"] = Round(d);
+            o[$"prefill_ms_{f}"] = Round(p);
+        }
+        return o;
+    }
 
     static JsonNode? Round(double? x) => x is { } v && double.IsFinite(v) ? JsonValue.Create(Math.Round(v, 4)) : null;
 }

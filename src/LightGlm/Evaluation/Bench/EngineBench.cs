@@ -72,16 +72,38 @@ public static class EngineBench
     /// <summary>
     /// Batch 1: prefill a random prompt of spec.PromptLength tokens (ms), then spec.GenLength greedy tokens one at a
     /// time with the KV cache (ms/token, argmax included). One warm-up run, then the best of 3, as bench_pytorch.py.
+    /// Each of <paramref name="threadSettings"/> is tried (as the PyTorch side probes its settings); each metric
+    /// reports its best setting.
     /// </summary>
-    public static (double PrefillMs, double DecodeMsPerToken) Decode(BenchSpec spec)
+    public static DecodeResult Decode(BenchSpec spec, WeightFormat format = WeightFormat.Fp32, IReadOnlyList<int>? threadSettings = null)
     {
         var model = GlmModel.Create(spec.Config, seed: 1);
+        var weights = InferenceWeights.Create(model, format);
+        threadSettings ??= [Kernels.Gemm.Threads];
+        int restore = Kernels.Gemm.Threads;
+        var best = new DecodeResult(double.PositiveInfinity, double.PositiveInfinity, 0, 0, weights.ProjectionBytes);
+        foreach (int t in threadSettings.Distinct())
+        {
+            SetThreads(t);
+            var (p, d) = DecodeOnce(spec, model, weights);
+            if (p < best.PrefillMs) best = best with { PrefillMs = p, PrefillThreads = t };
+            if (d < best.DecodeMsPerToken) best = best with { DecodeMsPerToken = d, DecodeThreads = t };
+        }
+        SetThreads(restore);
+        return best;
+    }
+
+    /// <summary>Best prefill and decode over the thread settings tried, which settings gave them, and the weight bytes.</summary>
+    public sealed record DecodeResult(double PrefillMs, double DecodeMsPerToken, int PrefillThreads, int DecodeThreads, long ProjectionBytes);
+
+    static (double PrefillMs, double DecodeMsPerToken) DecodeOnce(BenchSpec spec, GlmModel model, InferenceWeights weights)
+    {
         var rng = new Random(0);
         var prompt = Enumerable.Range(0, spec.PromptLength).Select(_ => rng.Next(spec.Config.V)).ToArray();
         var logits = new float[spec.Config.V];
         (double, double) Run()
         {
-            var session = new InferenceSession(model, 1, spec.PromptLength + spec.GenLength + 1);
+            var session = new InferenceSession(model, 1, spec.PromptLength + spec.GenLength + 1, weights: weights);
             long t0 = Stopwatch.GetTimestamp();
             session.Prefill(0, prompt, logits);
             double prefill = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
@@ -89,7 +111,7 @@ public static class EngineBench
             int[] slot = [0], token = [0];
             for (int i = 0; i < spec.GenLength; i++)
             {
-                token[0] = ArgMax(logits);
+                token[0] = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
                 session.Decode(slot, token, logits);
             }
             return (prefill, Stopwatch.GetElapsedTime(t1).TotalMilliseconds / spec.GenLength);
@@ -97,13 +119,6 @@ public static class EngineBench
         Run();
         var runs = Enumerable.Range(0, 3).Select(_ => Run()).ToArray();
         return (runs.Min(r => r.Item1), runs.Min(r => r.Item2));
-    }
-
-    static int ArgMax(ReadOnlySpan<float> x)
-    {
-        int best = 0;
-        for (int i = 1; i < x.Length; i++) if (x[i] > x[best]) best = i;
-        return best;
     }
 
     /// <summary>Threads for everything our engine runs: GEMM/GEMV (OpenBLAS or managed) and every other loop (KernelParallel).</summary>

@@ -14,14 +14,19 @@ public static class ModelEvaluator
 {
     public static JsonObject Evaluate(GlmModel model, ITranslationTokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
-        Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null)
+        Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
+        GlmTranslator? translator = null)
     {
         directions ??= Directions.Both;
-        var translator = new GlmTranslator(model, tok, maxBatch: 1);
+        // Default: greedy fp32; `lightglm eval --beam/--quantize` passes its own (one sentence at a time either way).
+        translator ??= new GlmTranslator(model, tok, maxBatch: 1);
         var result = new JsonObject
         {
             ["params"] = model.Layout.TotalLength,
             ["checkpoint_bytes"] = ModelBytes(modelDir),
+            ["beam"] = translator.Options.Beam,
+            ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Options.Weights),
+            ["projection_bytes"] = translator.Weights.ProjectionBytes,
         };
         int total = pairs.Count * directions.Count, done = 0;
         long newTokens = 0;
@@ -46,7 +51,7 @@ public static class ModelEvaluator
             double seconds = clock.Elapsed.TotalSeconds;
             var suite = MetricSuite.ForTarget(d.TargetLanguage());
             var m = suite.Corpus(hyps, refs);
-            var tf = TeacherForcedAccuracy.Compute(model, tok, d, src.Zip(refs).ToList());
+            var tf = TeacherForcedAccuracy.Compute(model, tok, d, src.Zip(refs).ToList(), weights: translator.Weights);
             double? term = glossary is null ? null : TerminologyAccuracy.Compute(glossary, d == Direction.EnToZh, src, hyps, refs).Accuracy;
             lat.Sort();
             result[d.Name()] = new JsonObject

@@ -1,40 +1,55 @@
-// Forward-only inference with a KV cache: prefill a prompt with GEMM, decode one token per sequence with GEMV.
+// Forward-only inference with a KV cache: prefill prompts with GEMMs over all their rows and the blocked attention
+// kernel, decode one token per sequence with matrix-vector products (sgemv or the int8/int4 kernel) and AttentionDecode.
 using System.Numerics.Tensors;
+using LightGlm.Kernels;
 using LightGlm.Model.Ops;
 
 namespace LightGlm.Model.Inference;
 
 /// <summary>
-/// Runs rows through the model, each row = (slot, position, token), appending K/V to the cache before attention so a
-/// prompt's rows can see each other under the GLM prefix mask. Prefill: many rows of one slot (GEMM over rows).
-/// Decode: one row per active slot (GEMV when a single row, GEMM over the slots otherwise). Buffers are sized once.
+/// Runs rows through the model, each row = (slot, position, token); rows come in segments, a segment being consecutive
+/// positions of one slot (a prompt, or one decoded token). K/V are appended to the cache before attention, so a
+/// prompt's rows see each other under the GLM prefix mask. Prefill: the rows of several prompts in one GEMM per
+/// projection; a prompt that starts an empty slot attends with <see cref="Attention.ForwardQkv"/> over its own rows.
+/// Decode: one row per active slot, sgemv when there is one, <see cref="AttentionDecode"/> over the slot's cache.
+/// Every buffer is sized once here; Prefill and Decode allocate nothing per token.
 /// </summary>
 public sealed class InferenceSession
 {
     public GlmModel Model { get; }
+    public InferenceWeights Weights { get; }
     public KvCache Cache { get; }
-    readonly int _maxRows;
-    readonly float[] _x, _ln, _qkv, _att, _branch, _gu, _act, _scores, _normLast;
-    readonly int[] _slots, _pos, _filled;
+    public int MaxRows { get; }
+    readonly float[] _x, _ln, _qkv, _att, _branch, _gu, _act, _rstd, _out;
+    readonly int[] _slots, _pos, _filled, _segRow, _one = new int[1], _prefix = new int[1];
+    readonly ProjectionScratch _scratch;
+    float[] _probs = [];
+    int _segments;
 
-    public InferenceSession(GlmModel model, int slots, int maxLength, int maxRows = 0)
+    public InferenceSession(GlmModel model, int slots, int maxLength, int maxRows = 0, InferenceWeights? weights = null)
     {
+        if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), slots, "an inference session needs at least one slot");
+        if (weights is not null && !ReferenceEquals(weights.Model, model)) throw new ArgumentException("the inference weights were made from another model");
         Model = model;
+        Weights = weights ?? InferenceWeights.Fp32(model);
         var c = model.Config;
         Cache = new KvCache(c, slots, maxLength);
-        _maxRows = Math.Max(maxRows > 0 ? maxRows : maxLength, slots);
-        _x = new float[_maxRows * c.C];
-        _ln = new float[_maxRows * c.C];
-        _qkv = new float[_maxRows * c.QkvDim];
-        _att = new float[_maxRows * c.H * c.D];
-        _branch = new float[_maxRows * c.C];
-        _gu = new float[_maxRows * 2 * c.F];
-        _act = new float[_maxRows * c.F];
-        _scores = new float[_maxRows * c.H * maxLength];
-        _normLast = new float[_maxRows * c.C];
-        _slots = new int[_maxRows];
-        _pos = new int[_maxRows];
+        MaxRows = Math.Max(maxRows > 0 ? maxRows : maxLength, slots);
+        int R = MaxRows;
+        _x = new float[R * c.C];
+        _ln = new float[R * c.C];
+        _qkv = new float[R * c.QkvDim];
+        _att = new float[R * c.H * c.D];
+        _branch = new float[R * c.C];
+        _gu = new float[R * 2 * c.F];
+        _act = new float[R * c.F];
+        _rstd = new float[R];
+        _out = new float[R * c.C];
+        _slots = new int[R];
+        _pos = new int[R];
+        _segRow = new int[R + 1];
         _filled = new int[slots];
+        _scratch = new ProjectionScratch(Math.Min(R, QuantizedProjection.SmallRows), Weights.MaxPaddedIn);
     }
 
     /// <summary>
@@ -46,14 +61,53 @@ public sealed class InferenceSession
     {
         int n = tokens.Length;
         if (n == 0) throw new ArgumentException("empty prompt: prefill needs at least one token");
+        CheckSlot(slot);
+        if (bidirectional && n > MaxRows)
+            throw new ArgumentException($"a bidirectional prompt of {n} tokens exceeds the session's {MaxRows} rows (its tokens must see each other in one pass)");
         int start = Cache.Length[slot];
-        for (int done = 0; done < n; done += _maxRows)
+        MarkPrefix(slot, start, n, bidirectional);
+        for (int done = 0; done < n; done += MaxRows)
         {
-            int rows = Math.Min(_maxRows, n - done);
+            int rows = Math.Min(MaxRows, n - done);
             for (int r = 0; r < rows; r++) { _slots[r] = slot; _pos[r] = start + done + r; }
-            if (bidirectional && done == 0) Cache.PrefixEnd[slot] = start + n;
+            _segRow[0] = 0; _segRow[1] = rows; _segments = 1;
             bool last = done + rows == n;
-            Run(tokens.Slice(done, rows), rows, last ? logits : default, lastRowOnly: true);
+            Run(tokens.Slice(done, rows), rows, last ? logits : default);
+        }
+    }
+
+    /// <summary>
+    /// Prefills several prompts, each into its own (empty or not) slot, with one GEMM per projection over all their
+    /// rows (as many prompts per pass as fit in <see cref="MaxRows"/>). Logits of each prompt's last token go to
+    /// logits[i·V, (i+1)·V).
+    /// </summary>
+    public void Prefill(ReadOnlySpan<int> slots, IReadOnlyList<int[]> prompts, Span<float> logits, bool bidirectional = false)
+    {
+        int V = Model.Config.V, S = slots.Length;
+        if (prompts.Count != S) throw new ArgumentException($"{S} slots for {prompts.Count} prompts");
+        if (logits.Length < S * V) throw new ArgumentException($"logits span holds {logits.Length} floats, needs {S}·{V}");
+        var tokens = new int[Math.Min(MaxRows, prompts.Sum(p => p.Length))];
+        int i = 0;
+        while (i < S)
+        {
+            if (prompts[i].Length == 0) throw new ArgumentException($"prompt {i} is empty: prefill needs at least one token");
+            if (prompts[i].Length > MaxRows) { Prefill(slots[i], prompts[i], logits.Slice(i * V, V), bidirectional); i++; continue; }
+            int first = i, rows = 0;
+            _segments = 0;
+            for (; i < S && prompts[i].Length > 0 && rows + prompts[i].Length <= MaxRows; i++)
+            {
+                int slot = slots[i], n = prompts[i].Length;
+                CheckSlot(slot);
+                for (int k = first; k < i; k++)
+                    if (slots[k] == slot) throw new ArgumentException($"slot {slot} appears twice in one prefill");
+                int start = Cache.Length[slot];
+                MarkPrefix(slot, start, n, bidirectional);
+                _segRow[_segments++] = rows;
+                for (int r = 0; r < n; r++) { _slots[rows + r] = slot; _pos[rows + r] = start + r; tokens[rows + r] = prompts[i][r]; }
+                rows += n;
+            }
+            _segRow[_segments] = rows;
+            Run(tokens.AsSpan(0, rows), rows, logits.Slice(first * V, (i - first) * V));
         }
     }
 
@@ -61,14 +115,37 @@ public sealed class InferenceSession
     public void Decode(ReadOnlySpan<int> slots, ReadOnlySpan<int> tokens, Span<float> logits)
     {
         int rows = slots.Length;
-        if (rows > _maxRows) throw new ArgumentException($"{rows} sequences exceed the session's {_maxRows} rows");
-        for (int r = 0; r < rows; r++) { _slots[r] = slots[r]; _pos[r] = Cache.Length[slots[r]]; }
-        Run(tokens, rows, logits, lastRowOnly: false);
+        if (rows > MaxRows) throw new ArgumentException($"{rows} sequences exceed the session's {MaxRows} rows");
+        if (tokens.Length < rows) throw new ArgumentException($"{tokens.Length} tokens for {rows} sequences");
+        for (int r = 0; r < rows; r++)
+        {
+            CheckSlot(slots[r]);
+            for (int k = 0; k < r; k++)
+                if (slots[k] == slots[r]) throw new ArgumentException($"slot {slots[r]} appears twice in one decode step");
+            _slots[r] = slots[r]; _pos[r] = Cache.Length[slots[r]]; _segRow[r] = r;
+        }
+        _segRow[rows] = rows;
+        _segments = rows;
+        Run(tokens, rows, logits);
     }
 
-    void Run(ReadOnlySpan<int> tokens, int rows, Span<float> logits, bool lastRowOnly)
+    /// <summary>A bidirectional prompt makes keys [0, start + n) a prefix; a causal prompt into an empty slot clears a stale one.</summary>
+    void MarkPrefix(int slot, int start, int n, bool bidirectional)
+    {
+        if (bidirectional) Cache.PrefixEnd[slot] = start + n;
+        else if (start == 0) Cache.PrefixEnd[slot] = 0;
+    }
+
+    void CheckSlot(int slot)
+    {
+        if ((uint)slot >= (uint)Cache.Slots) throw new ArgumentOutOfRangeException(nameof(slot), slot, $"slot must be in [0, {Cache.Slots})");
+    }
+
+    /// <summary>Rows [0, rows) in segments _segRow; logits of each segment's last row (if requested).</summary>
+    void Run(ReadOnlySpan<int> tokens, int rows, Span<float> logits)
     {
         var m = Model;
+        var wts = Weights;
         var c = m.Config;
         int C = c.C, H = c.H, KV = c.KV, D = c.D, W = c.QkvDim, F = c.F, HD = H * D, V = c.V;
         float eps = (float)c.RmsNormEps;
@@ -78,90 +155,75 @@ public sealed class InferenceSession
             if ((uint)tokens[r] >= (uint)V) throw new ArgumentException($"token id {tokens[r]} is outside the vocabulary [0, {V})");
             if (_pos[r] >= Cache.MaxLength) throw new InvalidOperationException($"sequence in slot {_slots[r]} reached the KV cache length {Cache.MaxLength}");
         }
-        for (int r = 0; r < rows; r++) _filled[_slots[r]] = Cache.Length[_slots[r]];
-        for (int r = 0; r < rows; r++) _filled[_slots[r]] = Math.Max(_filled[_slots[r]], _pos[r] + 1);
+        if (!logits.IsEmpty && logits.Length < _segments * V) throw new ArgumentException($"logits span holds {logits.Length} floats, needs {_segments}·{V}");
+        for (int r = 0; r < rows; r++) _filled[_slots[r]] = Math.Max(Cache.Length[_slots[r]], _pos[r] + 1);
         var x = _x.AsSpan(0, rows * C);
+        var ln = _ln.AsSpan(0, rows * C);
+        var qkv = _qkv.AsSpan(0, rows * W);
+        var att = _att.AsSpan(0, rows * HD);
+        var branch = _branch.AsSpan(0, rows * C);
+        var gu = _gu.AsSpan(0, rows * 2 * F);
+        var act = _act.AsSpan(0, rows * F);
         Pointwise.EmbeddingForward(x, tokens[..rows], m.W(lo.Embedding, V * C), C);
-        var xv = new TensorView(_x, 0, rows * C);
-        var lnv = new TensorView(_ln, 0, rows * C);
-        var qkvv = new TensorView(_qkv, 0, rows * W);
-        var attv = new TensorView(_att, 0, rows * HD);
-        var brv = new TensorView(_branch, 0, rows * C);
-        var guv = new TensorView(_gu, 0, rows * 2 * F);
-        var actv = new TensorView(_act, 0, rows * F);
         for (int l = 0; l < c.L; l++)
         {
             var o = lo.Blocks[l];
-            Pointwise.RmsNormForward(lnv, _normLast, x, m.W(o.InputNorm, C), rows, C, eps);
-            Project(qkvv, lnv, m.W(o.Qkv, W * C), o.QkvBias >= 0 ? m.W(o.QkvBias, W) : default, rows, C, W);
+            Pointwise.RmsNormForward(ln, _rstd, x, m.W(o.InputNorm, C), rows, C, eps);
+            wts.Qkv[l].Forward(qkv, ln, rows, _scratch);
             for (int r = 0; r < rows; r++)
             {
-                var row = _qkv.AsSpan(r * W, W);
+                var row = qkv.Slice(r * W, W);
                 m.Rotary.Apply(row[..((H + KV) * D)], H + KV, D, _pos[r]);
                 int off = Cache.Offset(l, _slots[r], _pos[r]);
                 row.Slice(HD, KV * D).CopyTo(Cache.K.AsSpan(off, KV * D));
                 row.Slice(HD + KV * D, KV * D).CopyTo(Cache.V.AsSpan(off, KV * D));
             }
-            Attend(l, rows);
-            Project(brv, attv, m.W(o.O, C * HD), default, rows, HD, C);
-            TensorPrimitives.Add(x, _branch.AsSpan(0, rows * C), x);
-            Pointwise.RmsNormForward(lnv, _normLast, x, m.W(o.PostNorm, C), rows, C, eps);
-            Project(guv, lnv, m.W(o.GateUp, 2 * F * C), default, rows, C, 2 * F);
-            Pointwise.SwiGluForward(actv, guv, rows, F);
-            Project(brv, actv, m.W(o.Down, C * F), default, rows, F, C);
-            TensorPrimitives.Add(x, _branch.AsSpan(0, rows * C), x);
+            Attend(l);
+            wts.O[l].Forward(branch, att, rows, _scratch);
+            TensorPrimitives.Add(x, branch, x);
+            Pointwise.RmsNormForward(ln, _rstd, x, m.W(o.PostNorm, C), rows, C, eps);
+            wts.GateUp[l].Forward(gu, ln, rows, _scratch);
+            Pointwise.SwiGluForward(act, gu, rows, F);
+            wts.Down[l].Forward(branch, act, rows, _scratch);
+            TensorPrimitives.Add(x, branch, x);
         }
         for (int r = 0; r < rows; r++) Cache.Length[_slots[r]] = _filled[_slots[r]];
         if (logits.IsEmpty) return;
-        int first = lastRowOnly ? rows - 1 : 0, outRows = rows - first;
-        var normed = new TensorView(_ln, 0, outRows * C);
-        Pointwise.RmsNormForward(normed, _normLast, x.Slice(first * C, outRows * C), m.W(lo.FinalNorm, C), outRows, C, eps);
-        if (logits.Length < outRows * V) throw new ArgumentException($"logits span holds {logits.Length} floats, needs {outRows}·{V}");
-        if (outRows == 1) Gemm.Gemv(logits[..V], m.W(lo.LmHead, V * C), _ln.AsSpan(0, C), V, C);
-        else
-        {
-            // logits (outRows, V) through a row-major GEMM into a view of the caller's span is not possible (spans are not
-            // capturable); decode batches are small, so one GEMV per row keeps this allocation-free.
-            for (int r = 0; r < outRows; r++) Gemm.Gemv(logits.Slice(r * V, V), m.W(lo.LmHead, V * C), _ln.AsSpan(r * C, C), V, C);
-        }
+        // Final norm of each segment's last row, then the head over those rows (sgemv for one).
+        int S = _segments;
+        for (int s = 0; s < S; s++) x.Slice((_segRow[s + 1] - 1) * C, C).CopyTo(_out.AsSpan(s * C, C));
+        Pointwise.RmsNormForward(_ln.AsSpan(0, S * C), _rstd, _out.AsSpan(0, S * C), m.W(lo.FinalNorm, C), S, C, eps);
+        wts.Head.Forward(logits[..(S * V)], _ln.AsSpan(0, S * C), S, _scratch);
     }
 
-    /// <summary>y (rows, Out) = x·Wᵀ + b: GEMV for a single row (decode), GEMM otherwise.</summary>
-    static void Project(TensorView y, TensorView x, TensorView w, TensorView b, int rows, int In, int Out)
-    {
-        if (rows == 1)
-        {
-            Gemm.Gemv(y.Span[..Out], w, x.Span[..In], Out, In);
-            if (!b.IsEmpty) TensorPrimitives.Add(y.Span[..Out], b.Span, y.Span[..Out]);
-        }
-        else Linear.Forward(y, x, w, b, rows, In, Out);
-    }
-
-    /// <summary>Each row's query heads over its slot's cached keys [0, visible), visible = max(pos + 1, prefix end).</summary>
-    void Attend(int layer, int rows)
+    /// <summary>
+    /// Attention of every row. A segment that fills an empty slot from position 0 is a whole prompt: blocked attention
+    /// over its own q/k/v rows (prefix mask = the slot's PrefixEnd). Any other row (decode, or a prompt appended to a
+    /// filled slot) attends over its slot's cache [0, visible), visible = max(pos + 1, prefix end) ≤ filled.
+    /// </summary>
+    void Attend(int layer)
     {
         var c = Model.Config;
-        int H = c.H, KV = c.KV, D = c.D, W = c.QkvDim, group = H / KV, L = Cache.MaxLength;
-        float scale = 1f / MathF.Sqrt(D);
-        Parallelism.For(rows * H, (long)Cache.MaxLength * D, rh =>
+        int H = c.H, KV = c.KV, D = c.D, W = c.QkvDim, HD = H * D, L = Cache.MaxLength, KD = KV * D;
+        for (int s = 0; s < _segments; s++)
         {
-            int r = rh / H, h = rh % H, kvh = h / group, slot = _slots[r];
-            int visible = Math.Min(Math.Max(_pos[r] + 1, Cache.PrefixEnd[slot]), _filled[slot]);
-            var q = _qkv.AsSpan(r * W + h * D, D);
-            var s = _scores.AsSpan(rh * L, visible);
-            float max = float.NegativeInfinity;
-            for (int j = 0; j < visible; j++)
+            int r0 = _segRow[s], n = _segRow[s + 1] - r0, slot = _slots[r0];
+            if (n > 1 && _pos[r0] == 0)
             {
-                s[j] = scale * TensorPrimitives.Dot(q, Cache.K.AsSpan(Cache.Offset(layer, slot, j) + kvh * D, D));
-                if (s[j] > max) max = s[j];
+                _prefix[0] = Math.Min(Cache.PrefixEnd[slot], n);
+                long need = (long)H * n * n;
+                if (_probs.Length < need) _probs = new float[need]; // grows to the longest prompt once
+                Kernels.Attention.ForwardQkv(_att.AsSpan(r0 * HD, n * HD), _probs.AsSpan(0, (int)need), _qkv.AsSpan(r0 * W, n * W),
+                    1, n, H, KV, D, _prefix);
+                continue;
             }
-            float sum = 0;
-            for (int j = 0; j < visible; j++) { s[j] = MathF.Exp(s[j] - max); sum += s[j]; }
-            var o = _att.AsSpan(r * H * D + h * D, D);
-            o.Clear();
-            float inv = 1f / sum;
-            for (int j = 0; j < visible; j++)
-                TensorPrimitives.MultiplyAdd(Cache.V.AsSpan(Cache.Offset(layer, slot, j) + kvh * D, D), s[j] * inv, o, o);
-        });
+            var k = Cache.K.AsSpan(Cache.Offset(layer, slot, 0), L * KD);
+            var v = Cache.V.AsSpan(Cache.Offset(layer, slot, 0), L * KD);
+            for (int r = r0; r < r0 + n; r++)
+            {
+                _one[0] = Math.Min(Math.Max(_pos[r] + 1, Cache.PrefixEnd[slot]), _filled[slot]);
+                AttentionDecode.Forward(_att.AsSpan(r * HD, HD), _qkv.AsSpan(r * W, HD), k, v, _one, default, 1, L, H, KV, D);
+            }
+        }
     }
 }

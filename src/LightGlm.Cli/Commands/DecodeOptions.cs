@@ -1,0 +1,59 @@
+// The decoding options translate, eval and serve share: --beam, --length-penalty, --quantize, --group-size, --batch.
+using System.CommandLine;
+using LightGlm.Model;
+using LightGlm.Model.Inference;
+using LightGlm.Translation;
+
+namespace LightGlm.Cli.Commands;
+
+internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0)
+{
+    public readonly Option<int> Beam = new("--beam") { Description = "Beam width (1 = greedy).", DefaultValueFactory = _ => 1 };
+    public readonly Option<float> LengthPenalty = new("--length-penalty") { Description = "Beam score = Σ log p / length^PENALTY.", DefaultValueFactory = _ => 1f };
+    public readonly Option<string> Quantize = new("--quantize") { Description = "Weight-only quantization of every projection and the LM head: int8, int4 or none.", DefaultValueFactory = _ => "none" };
+    public readonly Option<int> GroupSize = new("--group-size") { Description = "Weights per quantization scale (multiple of 32).", DefaultValueFactory = _ => 32 };
+    public readonly Option<int> MaxBeam = new("--max-beam") { Description = "Widest beam a request may ask for (sizes the KV cache).", DefaultValueFactory = _ => defaultMaxBeam };
+    public readonly Option<int> Batch = new("--batch") { Description = "Texts decoded together.", DefaultValueFactory = _ => defaultBatch };
+
+    public void AddTo(Command cmd, bool batch = true)
+    {
+        cmd.Options.Add(Beam);
+        cmd.Options.Add(LengthPenalty);
+        cmd.Options.Add(Quantize);
+        cmd.Options.Add(GroupSize);
+        if (batch) cmd.Options.Add(Batch);
+        if (defaultMaxBeam > 0) cmd.Options.Add(MaxBeam);
+    }
+
+    /// <summary>The translator options, every problem reported at once.</summary>
+    public TranslatorOptions Read(ParseResult r, int? batchOverride = null)
+    {
+        var problems = new List<string>();
+        int beam = r.GetValue(Beam), group = r.GetValue(GroupSize), batch = batchOverride ?? r.GetValue(Batch);
+        float lp = r.GetValue(LengthPenalty);
+        int maxBeam = defaultMaxBeam > 0 ? r.GetValue(MaxBeam) : beam;
+        if (beam < 1 || beam > 16) problems.Add($"--beam {beam} must be in [1, 16]");
+        if (maxBeam < beam || maxBeam > 16) problems.Add($"--max-beam {maxBeam} must be in [--beam = {beam}, 16]");
+        if (!(lp >= 0 && lp <= 5)) problems.Add($"--length-penalty {lp} must be in [0, 5]");
+        if (group <= 0 || group % 32 != 0) problems.Add($"--group-size {group} must be a positive multiple of 32");
+        if (batch < 1) problems.Add($"--batch {batch} must be >= 1");
+        WeightFormat format = WeightFormat.Fp32;
+        try { format = InferenceWeights.ParseFormat(r.GetValue(Quantize)!); }
+        catch (ArgumentException e) { problems.Add(e.Message); }
+        if (problems.Count > 0) throw new CliException(string.Join("; ", problems));
+        return new TranslatorOptions
+        {
+            MaxBatch = batch, Beam = beam, MaxBeam = maxBeam, LengthPenalty = lp, Weights = format, GroupSize = group,
+        };
+    }
+
+    public GlmTranslator Translator(ParseResult r, GlmModel model, ITranslationTokenizer tok, int? batchOverride = null)
+    {
+        var o = Read(r, batchOverride);
+        var t = new GlmTranslator(model, tok, o);
+        if (o.Weights != WeightFormat.Fp32)
+            Console.Error.WriteLine($"lightglm: {InferenceWeights.Name(o.Weights)} weights (group {o.GroupSize}): projections + head {t.Weights.ProjectionBytes / 1e6:F2} MB " +
+                                    $"(fp32: {InferenceWeights.Fp32(model).ProjectionBytes / 1e6:F2} MB)");
+        return t;
+    }
+}
