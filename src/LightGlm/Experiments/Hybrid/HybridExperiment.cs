@@ -244,7 +244,7 @@ public static class HybridExperiment
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
         };
         AtomicFile.WriteAllText(run.PathOf("hybrid.json"), result.ToJsonString(new() { WriteIndented = true }) + "\n");
-        BuildReport(result).Save(run.Root);
+        BuildReport((JsonObject)JsonNode.Parse(result.ToJsonString())!).Save(run.Root); // as --report-only reads it back
         return result;
     }
 
