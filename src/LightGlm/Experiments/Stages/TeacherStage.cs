@@ -14,6 +14,15 @@ public sealed class TeacherStage : IRecipeStage
     public string Name => "teacher";
     public string Description => "train the teacher on both directions (GLM prefix mask, loss on the target only)";
 
+    /// <summary>Whether teacher.pipeline = true can train through the pipeline-parallel engine. The hook: when the trainer's
+    /// pipeline engine (Training.IGradientEngine, Pipeline.PipelineTraining) is on this branch, <see cref="UsePipeline"/> sets it.</summary>
+    public static bool PipelineTrainingAvailable => false;
+
+    /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches (same gradients as one process).</summary>
+    static void UsePipeline(Trainer trainer, Recipes.Recipe r) =>
+        throw new InvalidDataException("teacher.pipeline = true: this build's teacher stage cannot train through the pipeline yet " +
+                                       "(it needs the trainer's pipeline engine); set teacher.pipeline = false, or time the pipeline with the parallel stage");
+
     public JsonObject Run(StageContext c)
     {
         var r = c.Recipe;
@@ -26,6 +35,7 @@ public sealed class TeacherStage : IRecipeStage
         var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
         var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
             HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
+        if (r.Get<bool>("teacher.pipeline")) UsePipeline(trainer, r);
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
@@ -36,6 +46,7 @@ public sealed class TeacherStage : IRecipeStage
         {
             ["model"] = outDir,
             ["params"] = model.Layout.TotalLength,
+            ["pipeline"] = r.Get<bool>("teacher.pipeline"),
             ["examples"] = examples.Count,
             ["train_seconds"] = Math.Round(curve.Seconds, 1),
             ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),
