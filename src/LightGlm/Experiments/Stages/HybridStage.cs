@@ -28,7 +28,8 @@ public sealed class HybridStage : IRecipeStage
         var targetDir = Directions.Parse(r.Get<string>("hybrid.target_direction"));
         var dev = TargetDev(c, tok, seq, targetDir, sp);
 
-        var variants = new List<(string Name, IBatchSource Source)> { ("hybrid", new HybridBatchSource(ds, dd, alpha, sp.Pad, r.Get<int>("seed"))) };
+        var variants = new List<(string Name, IBatchSource Source)> { ("hybrid", new HybridBatchSource(ds, dd, alpha, sp.Pad, r.Get<int>("seed"),
+            HybridMix.ParseWeighting(r.GetOrDefault<string>("hybrid.weighting") ?? "per_sample"))) };
         if (r.Get<bool>("hybrid.compare"))
         {
             variants.Add(("source_only", HybridBatchSource.Plain(ds, sp.Pad, r.Get<int>("seed"))));
@@ -52,37 +53,21 @@ public sealed class HybridStage : IRecipeStage
         {
             ["teacher"] = c.Run.PathOf("teacher-hybrid"),
             ["models"] = models,
-            ["alpha"] = Math.Round(alpha, 4), ["n_s"] = ds.Count, ["n_d"] = dd.Count,
+            ["alpha"] = Math.Round(alpha, 4), ["weighting"] = r.GetOrDefault<string>("hybrid.weighting") ?? "per_sample", ["n_s"] = ds.Count, ["n_d"] = dd.Count,
             ["source_direction"] = r.Get<string>("hybrid.source_direction"), ["target_direction"] = targetDir.Name(),
             ["figure5"] = figure5,
         };
     }
 
-    /// <summary>
-    /// D_s: the source direction over the training pairs whose English falls in the first part of a hash order;
-    /// D_d: the target direction over other pairs, target_fraction × |D_s| of them, so no string is in both.
-    /// </summary>
+    /// <summary>D_s and D_d from the training split (<see cref="HybridData.Split"/>): no string in both.</summary>
     public static (List<TaskExample> Ds, List<TaskExample> Dd) Split(StageContext c, ITranslationTokenizer tok, int seq)
     {
         var r = c.Recipe;
-        var pairs = RunArtifacts.Pairs(c, "train");
-        var src = Directions.Parse(r.Get<string>("hybrid.source_direction"));
-        var tgt = Directions.Parse(r.Get<string>("hybrid.target_direction"));
-        double fraction = r.Get<double>("hybrid.target_fraction");
-        int nd = Math.Max(1, (int)Math.Round(pairs.Count * fraction / (1 + fraction)));
-        var order = pairs.OrderBy(p => StableHash(p.English)).ToList();
-        var dd = new TranslationBatcher(tok, order.Take(nd), seq, [tgt]).Examples.ToList();
-        var ds = new TranslationBatcher(tok, order.Skip(nd), seq, [src]).Examples.ToList();
-        return (ds, dd);
+        var sets = HybridData.Split(RunArtifacts.Pairs(c, "train"), tok, seq, Directions.Parse(r.Get<string>("hybrid.source_direction")),
+            Directions.Parse(r.Get<string>("hybrid.target_direction")), r.Get<double>("hybrid.target_fraction"));
+        return (sets.Source, sets.Target);
     }
 
     static IBatchSource TargetDev(StageContext c, ITranslationTokenizer tok, int seq, Direction d, SpecialTokens sp) =>
         HybridBatchSource.Plain(new TranslationBatcher(tok, RunArtifacts.Pairs(c, "dev"), seq, [d]).Examples, sp.Pad, seed: 99);
-
-    static ulong StableHash(string s)
-    {
-        ulong h = 14695981039346656037UL; // FNV-1a: stable across runs and machines (string.GetHashCode is not)
-        foreach (char ch in s) { h ^= ch; h *= 1099511628211UL; }
-        return h;
-    }
 }

@@ -10,15 +10,19 @@ public sealed class HybridBatchSource : IBatchSource
     readonly IReadOnlyList<TaskExample> _source, _target;
     readonly HybridSampler _sampler;
     readonly int _pad;
+    readonly bool _plain;
 
     /// <param name="source">D_s as task examples (prompt + target, prefix length).</param>
     /// <param name="target">D_d; may be empty.</param>
     /// <param name="alpha">Eq. 11's α: source samples weigh α, target samples 1 − α.</param>
-    public HybridBatchSource(IReadOnlyList<TaskExample> source, IReadOnlyList<TaskExample> target, double alpha, int padId, int seed)
+    /// <param name="weighting">How α becomes per-sample weights (<see cref="HybridWeighting"/>).</param>
+    public HybridBatchSource(IReadOnlyList<TaskExample> source, IReadOnlyList<TaskExample> target, double alpha, int padId, int seed,
+        HybridWeighting weighting = HybridWeighting.PerSample)
     {
         _source = source;
         _target = target;
-        _sampler = new HybridSampler(source.Count, target.Count, alpha, seed);
+        _sampler = new HybridSampler(source.Count, target.Count, alpha, seed, weighting);
+        _plain = target.Count == 0 && alpha == 1.0;
         _pad = padId;
     }
 
@@ -35,7 +39,7 @@ public sealed class HybridBatchSource : IBatchSource
         int B = batch.B, T = batch.T;
         _sampler.Position = index * B;
         batch.PrefixLengths ??= new int[B];
-        bool weighted = _target.Count > 0 || _sampler.Alpha != 1.0;
+        bool weighted = !_plain;
         if (weighted) batch.SampleWeights ??= new float[B];
         for (int b = 0; b < B; b++)
         {

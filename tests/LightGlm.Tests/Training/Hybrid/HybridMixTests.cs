@@ -60,3 +60,34 @@ public class HybridMixTests
         Assert.Equal(all[321..], b.NextBatch(179));
     }
 }
+
+public class HybridWeightingTests
+{
+    [Theory]
+    [InlineData(0.65, 950, 50)]
+    [InlineData(0.3, 100, 100)]
+    public void LossShareMakesAlphaTheSourceShareOfTheLossMass(double alpha, int ns, int nd)
+    {
+        var s = new HybridSampler(ns, nd, alpha, seed: 3, HybridWeighting.LossShare);
+        double src = 0, all = 0;
+        foreach (var x in s.NextBatch(ns + nd)) // one epoch
+        {
+            all += x.Weight;
+            if (x.Side == HybridSide.Source) src += x.Weight;
+        }
+        Assert.Equal(alpha, src / all, 5);
+        Assert.Equal(ns + nd, all, 2); // mean weight 1: the loss keeps the scale of plain CE
+    }
+
+    [Fact]
+    public void LossShareWithEq11AlphaGivesTheWeightsWsWd()
+    {
+        double ws = 1.0, wd = 4.0; int ns = 600, nd = 30;
+        double alpha = HybridMix.Alpha(ws, ns, wd, nd);
+        var (a, b) = HybridMix.Weights(alpha, ns, nd, HybridWeighting.LossShare);
+        Assert.Equal(wd / ws, b / a, 4);
+        // Per-sample reading: α and 1 − α, whatever the set sizes.
+        Assert.Equal((0.65f, 0.35f), HybridMix.Weights(0.65, ns, nd, HybridWeighting.PerSample));
+        Assert.Throws<ArgumentException>(() => HybridMix.ParseWeighting("both"));
+    }
+}
