@@ -26,6 +26,12 @@ public sealed class TeacherStage : IRecipeStage
         var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
         var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
             HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
+        // Optional pipeline parallelism (recipe keys teacher.pipeline_stages / teacher.micro_batches / teacher.schedule).
+        LightGlm.Pipeline.PipelineTraining.Attach(trainer, new PipelineOptions
+        {
+            PipelineStages = r.GetOrDefault("teacher.pipeline_stages", 1), MicroBatches = r.GetOrDefault("teacher.micro_batches", 1),
+            Schedule = r.GetOrDefault("teacher.schedule", "1f1b")!,
+        }, text => c.Progress.Report(0, text));
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
