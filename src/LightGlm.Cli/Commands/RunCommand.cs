@@ -17,9 +17,15 @@ public sealed class RunCommand : ICliCommand
         var recipe = new Argument<string>("recipe") { Description = $"A preset ({string.Join(", ", Recipe.PresetNames)}) or a JSON/YAML recipe file." };
         var runDir = new Option<string?>("--run-dir") { Description = "Run directory (default runs/<recipe name>). Running again continues it." };
         var until = new Option<string?>("--until") { Description = "Stop after this stage." };
-        var set = new Option<string[]>("--set") { Description = "Override a setting: --set teacher.train_steps=200 (repeatable).", AllowMultipleArgumentsPerToken = false };
-        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, hybrid fine-tuning, compression, evaluation, report.") { recipe, runDir, until, set };
-        cmd.SetAction(p => RecipeCli.Execute(p.GetValue(recipe)!, p.GetValue(runDir), p.GetValue(until), p.GetValue(set) ?? []));
+        var redo = new Option<string?>("--redo") { Description = "Forget this stage and every stage after it, then run them again (e.g. --redo compression)." };
+        var set = RecipeCli.SetOption();
+        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, evaluation, report.") { recipe, runDir, until, redo, set };
+        cmd.SetAction(p =>
+        {
+            var r = RecipeCli.Load(p.GetValue(recipe)!, p.GetValue(set));
+            return RecipeCli.Execute(r, p.GetValue(runDir) ?? System.IO.Path.Combine("runs", r.Name), p.GetValue(until), p.GetValue(redo),
+                $"./lightglm run {p.GetValue(recipe)}");
+        });
         return cmd;
     }
 }
@@ -30,26 +36,34 @@ public sealed class QuickstartCommand : ICliCommand
 
     public Command Build()
     {
-        var set = new Option<string[]>("--set") { Description = "Override a setting of the quick preset (repeatable)." };
+        var set = RecipeCli.SetOption();
         var runDir = new Option<string>("--run-dir") { Description = "Run directory.", DefaultValueFactory = _ => "runs/quickstart" };
         var cmd = new Command("quickstart", "The whole LightChatGLM recipe on the default Debian data, in minutes: the README's first command.") { set, runDir };
-        cmd.SetAction(p => RecipeCli.Execute("quick", p.GetValue(runDir), null, p.GetValue(set) ?? [], liveTranslations: true));
+        cmd.SetAction(p => RecipeCli.Execute(RecipeCli.Load("quick", p.GetValue(set)), p.GetValue(runDir)!, null, null, "./lightglm quickstart", liveTranslations: true));
         return cmd;
     }
 }
 
 static class RecipeCli
 {
-    public static int Execute(string recipeName, string? runDir, string? until, string[] sets, bool liveTranslations = false)
+    public static Option<string[]> SetOption() =>
+        new("--set") { Description = "Override a setting: --set teacher.train_steps=200 (repeatable)." };
+
+    public static Recipe Load(string nameOrPath, string[]? sets)
     {
-        var recipe = Recipe.Load(recipeName);
-        foreach (var s in sets)
+        var recipe = Recipe.Load(nameOrPath);
+        foreach (var s in sets ?? [])
         {
             int eq = s.IndexOf('=');
             if (eq <= 0) throw new CliException($"--set '{s}': expected name=value, e.g. --set teacher.train_steps=200");
             recipe = recipe.With(s[..eq], s[(eq + 1)..]);
         }
-        var run = new RunDirectory(runDir ?? System.IO.Path.Combine("runs", recipe.Name));
+        return recipe;
+    }
+
+    /// <summary>Runs <paramref name="work"/> with a progress display and Ctrl-C that stops at a consistent point (exit 130).</summary>
+    public static int WithRunner(string again, Action<RecipeRunner, Func<IRecipeStage, IStageProgress>, CancellationToken> work)
+    {
         using var cts = new CancellationTokenSource();
         ConsoleCancelEventHandler onCancel = (_, e) =>
         {
@@ -60,19 +74,42 @@ static class RecipeCli
         };
         Console.CancelKeyPress += onCancel;
         var runner = new RecipeRunner(StageCatalog.Recipe());
-        var started = DateTime.UtcNow;
         try
         {
-            new StageProgressDisplay().Run(runner, progressFor => runner.Run(recipe, run, progressFor, cts.Token, until));
+            new StageProgressDisplay().Run(runner, progressFor => work(runner, progressFor, cts.Token));
+            return 0;
         }
         catch (OperationCanceledException)
         {
-            Console.Error.WriteLine($"interrupted: run `./lightglm {(liveTranslations ? "quickstart" : "run " + recipeName)}` again to continue from {run.Root}");
+            Console.Error.WriteLine($"interrupted: run `{again}` again to continue where it stopped");
             return 130;
         }
+        catch (Exception e) when (e is InvalidOperationException or InvalidDataException or ArgumentException)
+        {
+            throw new CliException(e.Message);
+        }
         finally { Console.CancelKeyPress -= onCancel; }
+    }
+
+    public static int Execute(Recipe recipe, string runDir, string? until, string? redo, string again, bool liveTranslations = false)
+    {
+        var run = new RunDirectory(runDir);
+        if (redo is not null)
+        {
+            var names = StageCatalog.Recipe().Select(s => s.Name).ToList();
+            int at = names.IndexOf(redo);
+            if (at < 0) throw new CliException($"--redo {redo}: no such stage; stages are: {string.Join(", ", names)}");
+            foreach (var name in names.Skip(at)) run.ForgetStage(name);
+        }
+        var started = DateTime.UtcNow;
+        int rc = WithRunner($"{again} --run-dir {run.Root}", (runner, progressFor, cancel) => runner.Run(recipe, run, progressFor, cancel, until));
+        if (rc != 0) return rc;
         Console.WriteLine($"done in {(DateTime.UtcNow - started).TotalMinutes:F1} min (this invocation). Run directory: {run.Root}");
-        if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json)");
+        foreach (var stage in StageCatalog.Recipe())
+            if (run.StageResult(stage.Name)?["wall_seconds"] is { } w) Console.WriteLine($"  {stage.Name,-12} {(double)w,8:F1} s");
+        if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
+        foreach (var (name, dir) in new[] { ("teacher", "teacher"), ("hybrid teacher", "teacher-hybrid"), ("student", "student") })
+            if (File.Exists(run.PathOf(dir, "config.json"))) Console.WriteLine($"{name}: {run.PathOf(dir)}  (./lightglm translate --model {run.PathOf(dir)} \"Permission denied\")");
         if (liveTranslations && run.StageResult("teacher") is not null) LiveTranslations(run);
         return 0;
     }
@@ -81,8 +118,7 @@ static class RecipeCli
     static void LiveTranslations(RunDirectory run)
     {
         string dir = File.Exists(run.PathOf("student", "config.json")) ? run.PathOf("student") : run.PathOf("teacher");
-        var model = LightGlm.Model.Checkpoints.ModelDirectory.Load(dir);
-        var tok = new TranslationTokenizer(LightGlm.Text.Tokenizers.HfTokenizer.Create(run.PathOf("tokenizer", "tokenizer.json")));
+        var (model, tok) = TranslationModel.Load(dir);
         var translator = new GlmTranslator(model, tok, maxBatch: 4);
         string[] en = ["Permission denied", "No such file or directory", "cannot create directory %s", "Disk quota exceeded"];
         string[] zh = ["权限不够", "没有那个文件或目录"];

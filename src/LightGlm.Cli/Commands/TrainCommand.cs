@@ -148,6 +148,6 @@ internal static class ModelThreads
     public static void Apply(int threads)
     {
         if (threads < 0) throw new CliException($"--threads must be >= 0, got {threads}");
-        if (threads > 0) LightGlm.Model.Ops.Parallelism.MaxThreads = threads;
+        if (threads > 0) LightGlm.Evaluation.Bench.EngineBench.SetThreads(threads);
     }
 }

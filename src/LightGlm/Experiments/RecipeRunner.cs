@@ -41,6 +41,10 @@ public interface IRecipeStage
     string Description { get; }
     /// <summary>Whether the recipe asks for this stage (e.g. hybrid.enabled).</summary>
     bool IsEnabled(Recipe recipe) => true;
+    /// <summary>The recipe sections this stage reads besides those of the stages before it (by default its own section,
+    /// e.g. "hybrid"); "*" = the whole recipe (never shared). Two runs whose sections agree up to a stage can share its
+    /// result (<see cref="RecipeRunner.Run"/>'s donors).</summary>
+    IReadOnlyList<string> Reads => [Name];
     /// <summary>Does the work and returns the results to record (paths, numbers, wall time is added).</summary>
     JsonObject Run(StageContext context);
 }
@@ -53,10 +57,21 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
     public event Action<IRecipeStage, int, int, bool>? StageStarting;
     public event Action<IRecipeStage, JsonObject>? StageFinished;
 
-    public void Run(Recipe recipe, RunDirectory run, Func<IRecipeStage, IStageProgress> progressFor, CancellationToken cancel, string? until = null)
+    /// <param name="donors">Finished runs whose stages this run may take over when every setting those stages depend on is the same
+    /// (ablation rows and sweep trials share their corpus, tokenizer, teacher, …): the result is the one a rerun would make.</param>
+    public void Run(Recipe recipe, RunDirectory run, Func<IRecipeStage, IStageProgress> progressFor, CancellationToken cancel, string? until = null,
+        IReadOnlyList<RunDirectory>? donors = null)
     {
         if (until is not null && Stages.All(s => s.Name != until))
             throw new ArgumentException($"no stage named '{until}'; stages are: {string.Join(", ", Stages.Select(s => s.Name))}");
+        // A run directory belongs to one recipe: continuing it with other settings would mix results.
+        if (File.Exists(run.PathOf("config.json")) && Stages.Any(s => run.IsStageDone(s.Name)))
+        {
+            var before = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.PathOf("config.json")));
+            if (!System.Text.Json.Nodes.JsonNode.DeepEquals(before, recipe.Root))
+                throw new InvalidOperationException($"{run.Root} was started with other settings (its config.json differs from this recipe): " +
+                                                    "continue it with the same recipe and --set values, or use another --run-dir");
+        }
         recipe.Save(run.PathOf("config.json"));
         run.WriteMachineInfo();
         var active = Stages.Where(s => s.IsEnabled(recipe)).ToArray();
@@ -64,6 +79,11 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
         {
             var stage = active[i];
             bool done = run.IsStageDone(stage.Name);
+            if (!done && donors is not null && donors.FirstOrDefault(d => CanShare(recipe, d, i)) is { } donor)
+            {
+                run.CopyStageFrom(donor, stage.Name);
+                done = true;
+            }
             StageStarting?.Invoke(stage, i, active.Length, done);
             if (!done)
             {
@@ -77,5 +97,21 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
             StageFinished?.Invoke(stage, run.StageResult(stage.Name)!);
             if (stage.Name == until) break;
         }
+    }
+
+    /// <summary>Stage <paramref name="index"/> of the active stages can be taken from the donor: the donor finished it, the same
+    /// stages are active before it, and every section those stages and it read has the same settings.</summary>
+    bool CanShare(Recipe recipe, RunDirectory donor, int index)
+    {
+        var active = Stages.Where(s => s.IsEnabled(recipe)).ToArray();
+        if (!donor.IsStageDone(active[index].Name) || donor.Recipe() is not { } other) return false;
+        var otherActive = Stages.Where(s => s.IsEnabled(other)).Select(s => s.Name).ToArray();
+        if (otherActive.Length <= index || !active.Take(index + 1).Select(s => s.Name).SequenceEqual(otherActive.Take(index + 1))) return false;
+        var sections = new HashSet<string> { "seed", "threads" };
+        foreach (var s in active.Take(index + 1))
+            foreach (var r in s.Reads)
+                if (r == "*") return false;
+                else sections.Add(r);
+        return sections.All(k => JsonNode.DeepEquals(recipe.Find(k), other.Find(k)));
     }
 }

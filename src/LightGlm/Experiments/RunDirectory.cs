@@ -61,6 +61,9 @@ public sealed class RunDirectory
         }
     }
 
+    /// <summary>The recipe this run was made with (config.json), or null before the first run.</summary>
+    public Recipes.Recipe? Recipe() => File.Exists(PathOf("config.json")) ? Recipes.Recipe.Load(PathOf("config.json")) : null;
+
     public bool IsStageDone(string stage) => File.Exists(StageMarker(stage));
 
     public JsonObject? StageResult(string stage) =>
@@ -70,7 +73,23 @@ public sealed class RunDirectory
     public void MarkStageDone(string stage, JsonObject result) =>
         AtomicFile.WriteAllText(StageMarker(stage), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
 
-    public void ForgetStage(string stage) => File.Delete(StageMarker(stage));
+    /// <summary>Takes over another run's finished stage (its marker and its parts' markers; the files they name stay in that run).</summary>
+    public void CopyStageFrom(RunDirectory donor, string stage)
+    {
+        foreach (var part in Directory.EnumerateFiles(donor.StagesDir, stage + ".*.done.json"))
+            AtomicFile.WriteAllText(Path.Combine(StagesDir, Path.GetFileName(part)), File.ReadAllText(part));
+        var result = donor.StageResult(stage)!;
+        result["shared_from"] = donor.Root;
+        MarkStageDone(stage, result);
+        LogMetric(stage, new JsonObject { ["event"] = "stage_shared", ["from"] = donor.Root });
+    }
+
+    /// <summary>Forgets a stage and the parts of it that finished (markers "stage.part").</summary>
+    public void ForgetStage(string stage)
+    {
+        File.Delete(StageMarker(stage));
+        foreach (var part in Directory.EnumerateFiles(StagesDir, stage + ".*.done.json")) File.Delete(part);
+    }
 
     string StageMarker(string stage) => Path.Combine(StagesDir, stage + ".done.json");
 

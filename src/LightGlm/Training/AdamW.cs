@@ -24,31 +24,20 @@ public sealed class AdamW
         V = new float[layout.TotalLength];
     }
 
+    /// <summary>One AdamW step over every tensor (the kernels' vectorised AdamW, split over cores per tensor).</summary>
     public void Step(float[] weights, float[] grads, double lr, OptimizerOptions o) => Step(weights, grads, lr, o, 0, weights.Length);
 
     /// <summary>Updates only the tensors that start in [<paramref name="from"/>, <paramref name="to"/>) (a pipeline
     /// stage's parameters on an MPI rank; stage ranges lie on tensor boundaries).</summary>
     public void Step(float[] weights, float[] grads, double lr, OptimizerOptions o, int from, int to)
     {
+        using var _ = StepProfiler.Time("adamw");
         StepCount++;
-        float b1 = (float)o.Beta1, b2 = (float)o.Beta2, eps = (float)o.Eps;
-        float bc1 = 1f - MathF.Pow(b1, StepCount), bc2 = 1f - MathF.Pow(b2, StepCount);
-        float stepSize = (float)lr / bc1, bc2Sqrt = MathF.Sqrt(bc2);
         foreach (var t in Layout.Tensors)
         {
             if (t.Offset < from || t.Offset >= to) continue;
-            float decay = t.NoDecay ? 1f : 1f - (float)(lr * o.WeightDecay);
-            var w = weights.AsSpan(t.Offset, t.Length);
-            var g = grads.AsSpan(t.Offset, t.Length);
-            var m = M.AsSpan(t.Offset, t.Length);
-            var v = V.AsSpan(t.Offset, t.Length);
-            for (int i = 0; i < w.Length; i++)
-            {
-                float gi = g[i];
-                m[i] = b1 * m[i] + (1 - b1) * gi;
-                v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-                w[i] = w[i] * decay - stepSize * m[i] / (MathF.Sqrt(v[i]) / bc2Sqrt + eps);
-            }
+            Kernels.AdamW.Step(weights.AsSpan(t.Offset, t.Length), grads.AsSpan(t.Offset, t.Length), M.AsSpan(t.Offset, t.Length),
+                V.AsSpan(t.Offset, t.Length), t.Length, lr, o.Beta1, o.Beta2, o.Eps, t.NoDecay ? 0 : o.WeightDecay, StepCount);
         }
     }
 

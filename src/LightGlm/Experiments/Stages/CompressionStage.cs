@@ -1,97 +1,209 @@
-// Stage: mixed compression (Algorithm 2). Importance on calibration pairs → a width/depth pruning plan →
-// a real smaller dense student initialised from the teacher → distillation (soft labels from the teacher
-// on D_s, hard labels, last-hidden MSE). Random pruning gets the same steps: Figure 4's comparison.
+// Stage: mixed compression (Algorithm 2) and the paper's compression baselines, in the two settings of
+// Tables 2 and 3. Importance on calibration pairs → a width/depth plan → a real smaller dense student initialised
+// from the teacher → distillation. Random pruning gets the same steps (Figure 4).
+//   Table 3 ("mixed"):     the hybrid fine-tuned teacher; soft labels on D_s, hard labels on D_d (Algorithm 2 lines 7-14).
+//   Table 2 ("no_target"): the teacher fine-tuned on D_s only (or the base teacher); distillation on D_s only.
+// Each finished student leaves a sub-marker, so an interrupted stage continues with the next student.
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
+using LightGlm.Kernels.Quantized;
 using LightGlm.Translation;
+using static LightGlm.Compression.TensorNames;
 
 namespace LightGlm.Experiments.Stages;
 
 public sealed class CompressionStage : IRecipeStage
 {
     public string Name => "compression";
-    public string Description => "prune the teacher to a smaller dense student and distil it (mixed vs random pruning)";
+    public string Description => "prune the teacher to smaller dense students and distil them (mixed compression, baselines, random pruning)";
+    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Get<bool>("compression.enabled");
+    /// <summary>D_s and D_d come from the hybrid settings even when the hybrid stage is off.</summary>
+    public IReadOnlyList<string> Reads => ["compression", "hybrid"];
+
+    /// <summary>The baselines the paper compares with (Table 2/3 rows) and the names they go by in the report.</summary>
+    public static readonly IReadOnlyDictionary<string, string> MethodLabels = new Dictionary<string, string>
+    {
+        ["student"] = "LightChatGLM (ours): importance pruning + KD",
+        ["layer_drop"] = "mBERT_drop-style: top layers dropped + KD",
+        ["distilbert"] = "DistilBERT-style: every other layer + KD",
+        ["int8"] = "teacher INT8 (ChatGLM-6B's quantization)",
+        ["random_pruned"] = "random pruning + KD",
+    };
 
     public JsonObject Run(StageContext c)
     {
         var r = c.Recipe;
         var tok = RunArtifacts.Tokenizer(c);
         int seq = r.Get<int>("teacher.seq_len");
-        string teacherDir = RunArtifacts.CurrentTeacher(c);
-        var teacherFiles = ModelFiles.Load(teacherDir);
-        var teacher = ModelBridge.ToModel(teacherFiles);
-        var t = teacherFiles.Shape;
-
-        // Algorithm 2: soft labels (and the hidden-state loss) on the source data, hard labels on the target data.
-        // Our reading: source = the en→zh examples, target = the zh→en examples of the training split.
-        var examples = new TranslationBatcher(tok, RunArtifacts.Pairs(c, "train"), seq).Examples;
-        var train = Samples(examples.Where(e => e.Direction == Direction.EnToZh));
-        var trainTarget = Samples(examples.Where(e => e.Direction == Direction.ZhToEn));
+        var (ds, dd) = HybridStage.Split(c, tok, seq);
+        var source = Samples(ds);
+        var target = Samples(dd);
         var dev = Samples(new TranslationBatcher(tok, RunArtifacts.Pairs(c, "dev"), seq).Examples).Take(64).ToList();
-        int nCal = r.Get<int>("compression.calibration_pairs");
-        var calibration = train.Take(nCal / 2).Concat(trainTarget.Take(nCal - nCal / 2)).ToList();
-        var targets = new PruningTargets
+        var baselines = r.Get<string[]>("compression.baselines");
+        foreach (var b in baselines)
+            if (b is not ("layer_drop" or "distilbert" or "int8"))
+                throw new InvalidDataException($"compression.baselines: '{b}' is not a baseline; use layer_drop, distilbert, int8");
+
+        // (setting, teacher eval name, teacher dir, distillation target data, methods)
+        var settings = new List<(string Setting, string TeacherName, string TeacherDir, List<CalibrationSample> Target, List<string> Methods)>();
+        var mixedMethods = new List<string> { "student" };
+        if (r.Get<bool>("compression.random_baseline")) mixedMethods.Add("random_pruned");
+        mixedMethods.AddRange(baselines);
+        var hybrid = c.Run.StageResult("hybrid");
+        settings.Add(("mixed", hybrid is null ? "teacher" : "teacher-hybrid", RunArtifacts.CurrentTeacher(c), target, mixedMethods));
+        if (r.Get<bool>("compression.no_target_table"))
         {
-            Layers = Math.Min(t.L, r.Get<int>("compression.keep_layers")),
-            HeadDim = Math.Max(2, (int)Math.Round(t.D * r.Get<double>("compression.head_dim_ratio")) & ~1),
-            Ffn = Math.Max(1, (int)Math.Round(t.F * r.Get<double>("compression.ffn_ratio"))),
-            Hidden = r.Get<double>("compression.hidden_ratio") < 1 ? (int)Math.Round(t.C * r.Get<double>("compression.hidden_ratio")) : null,
-        };
-        var weights = new DistillationWeights(Soft: (float)r.Get<double>("compression.logit_weight"), Hard: (float)r.Get<double>("compression.hard_weight"),
-            Hidden: (float)r.Get<double>("compression.hidden_weight"), Cosine: 0, Temperature: (float)r.Get<double>("compression.temperature"));
-        var options = new DistillOptions
-        {
-            Steps = r.Get<int>("compression.distill_steps"), BatchSize = r.Get<int>("teacher.batch_size"), MaxLen = seq,
-            LearningRate = r.Get<double>("compression.learning_rate"), EvalEvery = Math.Max(1, r.Get<int>("compression.distill_steps") / 10),
-            Weights = weights, Seed = r.Get<int>("seed"),
-        };
-        string importance = r.Get<string>("compression.importance");
-        var methods = new (string Name, Func<ImportanceScores> Scores)[]
-        {
-            ("student", () => importance switch
-            {
-                "activation" => ActivationImportance.Compute(teacherFiles, calibration),
-                "taylor" => WeightImportance.Taylor(teacherFiles, TaylorGradients.Compute(teacherFiles, calibration)),
-                "magnitude" => WeightImportance.Magnitude(teacherFiles),
-                "random" => WeightImportance.Random(t, r.Get<int>("seed")),
-                _ => throw new InvalidDataException($"compression.importance = '{importance}': use activation, taylor, magnitude or random"),
-            }),
-            ("random_pruned", () => WeightImportance.Random(t, r.Get<int>("seed") + 1)),
-        };
+            string? sourceOnly = (string?)hybrid?["models"]?["teacher-source_only"];
+            settings.Add(("no_target", sourceOnly is null ? "teacher" : "teacher-source_only", sourceOnly ?? (string)c.ResultOf("teacher")["model"]!,
+                [], ["student", .. baselines]));
+        }
+
         var models = new JsonObject();
+        var tables = new JsonObject();
         var curves = new JsonObject();
         var sizes = new JsonObject();
-        for (int i = 0; i < methods.Length; i++)
+        long teacherParams = 0;
+        int total = settings.Sum(s => s.Methods.Count), done = 0;
+        foreach (var (setting, teacherName, teacherDir, targetData, methods) in settings)
         {
-            var (name, scores) = methods[i];
-            c.Cancel.ThrowIfCancellationRequested();
-            c.Progress.Report(i / (double)methods.Length, $"{name}: importance and plan");
-            var plan = PlanBuilder.Build(t, scores(), targets);
-            var pruned = StructuredPruner.Prune(teacherFiles, plan);
-            var student = ModelBridge.ToModel(pruned);
-            int k = i;
-            var curve = Distiller.Run(teacher, student, train, trainTarget, dev, options, plan.HiddenChannels?.ToArray(),
-                (step, loss, valid) =>
-                {
-                    c.Cancel.ThrowIfCancellationRequested();
-                    c.Progress.Report((k + step / (double)options.Steps) / methods.Length, $"{name}: step {step}/{options.Steps} valid {valid:F3}");
-                    c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
-                });
-            string dir = c.Run.PathOf(name == "student" ? "student" : Path.Combine("baselines", name));
-            ModelBridge.FromModel(student, pruned.Shape).Save(dir, RunArtifacts.TokenizerPath(c));
-            models[name] = dir;
-            curves[name] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss)));
-            sizes[name] = pruned.Shape.ParameterCount();
+            var teacherFiles = ModelFiles.Load(teacherDir);
+            teacherParams = teacherFiles.Shape.ParameterCount();
+            GlmModelHolder teacher = new(() => ModelBridge.ToModel(teacherFiles));
+            var rows = new JsonObject();
+            foreach (var method in methods)
+            {
+                string name = setting == "mixed" ? (method == "int8" ? "teacher-int8" : method) : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
+                string sub = $"{Name}.{name}";
+                JsonObject result = c.Run.StageResult(sub) ?? MarkDone(c, sub,
+                    Compress(c, method, name, teacherFiles, teacher, source, targetData, dev, (done, total)));
+                models[name] = result["dir"]!.DeepClone();
+                sizes[name] = result["params"]!.DeepClone();
+                if (result["curve"] is JsonArray curve) curves[name] = curve.DeepClone();
+                if (method != "random_pruned") rows[method] = name;
+                done++;
+            }
+            tables[setting] = new JsonObject { ["teacher"] = teacherName, ["teacher_dir"] = teacherDir, ["rows"] = rows };
         }
         return new JsonObject
         {
-            ["teacher"] = teacherDir, ["teacher_params"] = t.ParameterCount(), ["models"] = models, ["params"] = sizes,
-            ["figure4"] = curves, ["importance"] = importance,
-            ["targets"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(targets)),
+            ["teacher"] = RunArtifacts.CurrentTeacher(c), ["teacher_params"] = teacherParams, ["models"] = models, ["params"] = sizes,
+            ["tables"] = tables, ["figure4"] = new JsonObject
+            {
+                ["student"] = curves["student"]?.DeepClone(),
+                ["random_pruned"] = curves["random_pruned"]?.DeepClone(),
+            },
+            ["curves"] = curves, ["importance"] = r.Get<string>("compression.importance"),
+            ["n_source"] = source.Count, ["n_target"] = target.Count,
         };
+    }
+
+    static JsonObject MarkDone(StageContext c, string sub, JsonObject result)
+    {
+        c.Run.MarkStageDone(sub, result);
+        return result;
+    }
+
+    /// <summary>The teacher as a trainable model, built once per setting and only when a method distils.</summary>
+    sealed class GlmModelHolder(Func<Model.GlmModel> make)
+    {
+        Model.GlmModel? _model;
+        public Model.GlmModel Value => _model ??= make();
+    }
+
+    JsonObject Compress(StageContext c, string method, string name, ModelFiles teacherFiles, GlmModelHolder teacher,
+        List<CalibrationSample> source, List<CalibrationSample> target, List<CalibrationSample> dev, (int Done, int Total) at)
+    {
+        var r = c.Recipe;
+        var t = teacherFiles.Shape;
+        string dir = c.Run.PathOf(name == "student" ? "student" : Path.Combine("baselines", name));
+        c.Cancel.ThrowIfCancellationRequested();
+        c.Progress.Report(at.Done / (double)at.Total, $"{name}: plan");
+        if (method == "int8")
+        {
+            // Weight-only INT8 (groups of 32, as the int8 kernels store it): weights put on the int8 grid, so quality is
+            // exactly the quantized model's; size is the int8 layout's bytes.
+            var (q, bytes) = QuantizeLinearWeights(teacherFiles, QuantFormat.Int8);
+            q.Save(dir, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c)), new Dictionary<string, string> { ["quantization"] = "int8 weight-only, group 32 (stored dequantized)" });
+            return new JsonObject { ["dir"] = dir, ["params"] = t.ParameterCount(), ["quantized_bytes"] = bytes, ["method"] = method };
+        }
+        int nCal = r.Get<int>("compression.calibration_pairs");
+        var calibration = source.Take(nCal - Math.Min(nCal / 2, target.Count)).Concat(target.Take(nCal / 2)).ToList();
+        var kd = new DistillationWeights(Soft: (float)r.Get<double>("compression.logit_weight"), Hard: (float)r.Get<double>("compression.hard_weight"),
+            Hidden: (float)r.Get<double>("compression.hidden_weight"), Cosine: 0, Temperature: (float)r.Get<double>("compression.temperature"));
+        var targets = Targets(r, t);
+        var (plan, weights) = method switch
+        {
+            "student" => (PlanBuilder.Build(t, Importance(r, teacherFiles, calibration), targets), kd),
+            "random_pruned" => (PlanBuilder.Build(t, WeightImportance.Random(t, r.Get<int>("seed") + 1), targets), kd),
+            "layer_drop" => (PlanBuilder.TopLayerDrop(t, targets.Layers ?? t.L), kd),
+            // DistilBERT: soft + hard labels and a cosine loss on the hidden states, no projection (same width).
+            "distilbert" => (PlanBuilder.AlternateLayers(t), kd with { Hidden = 0, Cosine = 1 }),
+            _ => throw new InvalidDataException($"unknown compression method '{method}'"),
+        };
+        var pruned = StructuredPruner.Prune(teacherFiles, plan);
+        var student = ModelBridge.ToModel(pruned);
+        int steps = r.Get<int>("compression.distill_steps");
+        var options = new DistillOptions
+        {
+            Steps = steps, BatchSize = r.Get<int>("teacher.batch_size"), MaxLen = r.Get<int>("teacher.seq_len"),
+            LearningRate = r.Get<double>("compression.learning_rate"), EvalEvery = Math.Max(1, steps / 10), Weights = weights, Seed = r.Get<int>("seed"),
+        };
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var curve = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
+            (step, loss, valid) =>
+            {
+                c.Cancel.ThrowIfCancellationRequested();
+                c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
+                c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
+            });
+        ModelBridge.FromModel(student, pruned.Shape).Save(dir, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c))); // (takes the folder of tokenizer.json)
+        return new JsonObject
+        {
+            ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method, ["plan"] = plan.Note,
+            ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
+            ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+        };
+    }
+
+    public static PruningTargets Targets(Recipes.Recipe r, ModelShape t) => new()
+    {
+        Layers = Math.Min(t.L, r.Get<int>("compression.keep_layers")),
+        HeadDim = Math.Max(2, (int)Math.Round(t.D * r.Get<double>("compression.head_dim_ratio")) & ~1),
+        Ffn = Math.Max(1, (int)Math.Round(t.F * r.Get<double>("compression.ffn_ratio"))),
+        Hidden = r.Get<double>("compression.hidden_ratio") < 1 ? (int)Math.Round(t.C * r.Get<double>("compression.hidden_ratio")) : null,
+    };
+
+    static ImportanceScores Importance(Recipes.Recipe r, ModelFiles teacher, List<CalibrationSample> calibration)
+    {
+        string importance = r.Get<string>("compression.importance");
+        return importance switch
+        {
+            "activation" => ActivationImportance.Compute(teacher, calibration),
+            "taylor" => WeightImportance.Taylor(teacher, TaylorGradients.Compute(teacher, calibration)),
+            "magnitude" => WeightImportance.Magnitude(teacher),
+            "random" => WeightImportance.Random(teacher.Shape, r.Get<int>("seed")),
+            _ => throw new InvalidDataException($"compression.importance = '{importance}': use activation, taylor, magnitude or random"),
+        };
+    }
+
+    /// <summary>A copy whose linear weights (attention, FFN, LM head) are quantized and dequantized; also the int8 layout's bytes
+    /// of the whole model (linear maps quantized, embeddings and norms fp32).</summary>
+    public static (ModelFiles Model, long Bytes) QuantizeLinearWeights(ModelFiles m, QuantFormat format, int groupSize = 32)
+    {
+        var copy = m with { Weights = m.Weights.Clone() };
+        long bytes = 0;
+        foreach (var tensor in copy.Weights.All)
+        {
+            bool linear = tensor.Shape.Length == 2 && tensor.Name != Embed;
+            if (!linear) { bytes += tensor.Data.LongLength * 4; continue; }
+            var q = QuantizedMatrix.Quantize(tensor.Data, tensor.Rows, tensor.Cols, format, groupSize);
+            q.Dequantize().AsSpan(0, tensor.Data.Length).CopyTo(tensor.Data);
+            bytes += q.ByteSize;
+        }
+        return (copy, bytes);
     }
 
     static List<CalibrationSample> Samples(IEnumerable<TaskExample> examples) =>

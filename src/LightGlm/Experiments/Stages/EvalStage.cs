@@ -24,19 +24,23 @@ public sealed class EvalStage : IRecipeStage
         // Every model directory a finished stage recorded under "models": name -> dir.
         var models = new List<(string Name, string Dir)>();
         if (c.Run.StageResult("teacher")?["model"] is { } t) models.Add(("teacher", (string)t!));
+        if (c.Run.StageResult("hybrid")?["teacher"] is { } th) models.Add(("teacher-hybrid", (string)th!));
         foreach (var stage in new[] { "hybrid", "compression", "downstream", "baselines" })
             if (c.Run.StageResult(stage)?["models"] is JsonObject ms)
-                foreach (var (name, dir) in ms) models.Add((name, (string)dir!));
+                foreach (var (name, dir) in ms)
+                    if (models.All(m => m.Name != name)) models.Add((name, (string)dir!));
 
         var results = new JsonObject();
         for (int i = 0; i < models.Count; i++)
         {
             var (name, dir) = models[i];
+            if (c.Run.StageResult($"{Name}.{name}") is { } cached) { results[name] = cached; continue; } // scored before an interruption
             var model = ModelDirectory.Load(dir);
             int k = i;
             results[name] = ModelEvaluator.Evaluate(model, tok, dir, test, glossary, maxNew,
                 (f, what) => c.Progress.Report((k + f) / models.Count, $"{name}: {what}"), c.Cancel);
             c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["result"] = results[name]!.DeepClone() });
+            c.Run.MarkStageDone($"{Name}.{name}", (JsonObject)results[name]!.DeepClone());
         }
         return new JsonObject { ["sentences"] = n, ["models"] = results };
     }

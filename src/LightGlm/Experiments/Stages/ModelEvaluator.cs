@@ -1,5 +1,6 @@
-// Scores one model on a test split in both directions, the way Tables 2-4 report models: BLEU, chrF2,
-// chrF++, TER, terminology accuracy, teacher-forced translation accuracy, and size and speed.
+// Scores one model on a test split, the way Tables 2-4 report models: BLEU, chrF2, chrF++, TER, terminology
+// accuracy, teacher-forced translation accuracy, and size and speed. The one scoring path: `lightglm eval`
+// and the recipe's eval stage both call it.
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LightGlm.Evaluation.Metrics;
@@ -13,19 +14,21 @@ public static class ModelEvaluator
 {
     public static JsonObject Evaluate(GlmModel model, ITranslationTokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
-        Action<double, string>? progress = null, CancellationToken cancel = default)
+        Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null)
     {
+        directions ??= Directions.Both;
         var translator = new GlmTranslator(model, tok, maxBatch: 1);
         var result = new JsonObject
         {
             ["params"] = model.Layout.TotalLength,
             ["checkpoint_bytes"] = ModelBytes(modelDir),
         };
-        int total = pairs.Count * 2, done = 0;
+        int total = pairs.Count * directions.Count, done = 0;
         long newTokens = 0;
         double decodeMs = 0;
-        foreach (var d in Directions.Both)
+        foreach (var d in directions)
         {
+            var clock = Stopwatch.StartNew();
             var src = pairs.Select(p => d == Direction.EnToZh ? p.English : p.Chinese).ToList();
             var refs = pairs.Select(p => d == Direction.EnToZh ? p.Chinese : p.English).ToList();
             var hyps = new List<string>(src.Count);
@@ -40,7 +43,9 @@ public static class ModelEvaluator
                 decodeMs += t.Milliseconds;
                 progress?.Invoke(++done / (double)total, $"{d.Name()} {done}/{total}");
             }
-            var m = MetricSuite.ForTarget(d.TargetLanguage()).Corpus(hyps, refs);
+            double seconds = clock.Elapsed.TotalSeconds;
+            var suite = MetricSuite.ForTarget(d.TargetLanguage());
+            var m = suite.Corpus(hyps, refs);
             var tf = TeacherForcedAccuracy.Compute(model, tok, d, src.Zip(refs).ToList());
             double? term = glossary is null ? null : TerminologyAccuracy.Compute(glossary, d == Direction.EnToZh, src, hyps, refs).Accuracy;
             lat.Sort();
@@ -53,11 +58,40 @@ public static class ModelEvaluator
                 ["mean_target_probability"] = Math.Round(tf.MeanProbability, 4),
                 ["sentences"] = src.Count,
                 ["latency_p50_ms"] = Math.Round(Percentile(lat, 0.5), 2), ["latency_p95_ms"] = Math.Round(Percentile(lat, 0.95), 2),
+                ["throughput_sentences_per_s"] = Math.Round(src.Count / Math.Max(seconds, 1e-9), 3),
+                ["bleu_signature"] = suite.Bleu.Signature,
                 ["samples"] = new JsonArray(src.Take(3).Select((s, i) => (JsonNode)new JsonObject { ["source"] = s, ["reference"] = refs[i], ["output"] = hyps[i] }).ToArray()),
             };
         }
         result["ms_per_generated_token"] = newTokens > 0 ? Math.Round(decodeMs / newTokens, 3) : null;
+        var (prefill, decode) = SpeedProbe(model, tok, pairs.Count > 0 ? pairs[0].English : "Permission denied");
+        result["prefill_ms"] = Math.Round(prefill, 3);
+        result["decode_ms_per_token"] = Math.Round(decode, 4);
+        double peak = LightGlm.Evaluation.Bench.PeakMemory.ProcessPeakMb(); // the whole process, not one model
+        result["peak_rss_mb"] = double.IsFinite(peak) ? Math.Round(peak, 1) : null;
         return result;
+    }
+
+    /// <summary>
+    /// Inference speed that does not depend on what the model happens to generate: a fixed prompt, then exactly
+    /// <paramref name="tokens"/> greedy tokens with no stop token; decode ms/token = (t(1 + n tokens) − t(1 token)) / n,
+    /// best of 5 (the machine is shared: the minimum is the least disturbed measurement).
+    /// </summary>
+    public static (double PrefillMs, double DecodeMsPerToken) SpeedProbe(GlmModel model, ITranslationTokenizer tok, string text, int tokens = 32)
+    {
+        var sp = SpecialTokens.From(tok);
+        var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(text).Take(24).ToArray());
+        double Time(int n)
+        {
+            var o = new LightGlm.Generation.GenerationOptions { MaxNewTokens = n, BidirectionalPrompt = true };
+            var sw = Stopwatch.StartNew();
+            LightGlm.Generation.Generator.Generate(model, [prompt], o);
+            return sw.Elapsed.TotalMilliseconds;
+        }
+        Time(tokens + 1); // warm-up
+        double one = double.MaxValue, many = double.MaxValue;
+        for (int rep = 0; rep < 5; rep++) { one = Math.Min(one, Time(1)); many = Math.Min(many, Time(tokens + 1)); }
+        return (one, Math.Max(0, many - one) / tokens);
     }
 
     static long ModelBytes(string dir) => File.Exists(Path.Combine(dir, ModelDirectory.WeightsFile)) ? new FileInfo(Path.Combine(dir, ModelDirectory.WeightsFile)).Length : 0;

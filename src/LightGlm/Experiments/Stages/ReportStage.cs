@@ -1,5 +1,6 @@
-// Last stage: the run's report — Markdown, self-contained HTML and report.json — built only from what
-// the earlier stages measured and recorded, with the paper's numbers beside ours where they compare.
+// Last stage: the run's report — Markdown, self-contained HTML and report.json — built only from what the earlier
+// stages measured and recorded, with the paper's numbers beside ours where they compare and, for every table and
+// figure, the command that makes it again. Sections appear for the stages that finished.
 using System.Globalization;
 using System.Text.Json.Nodes;
 using LightGlm.Experiments.Reporting;
@@ -10,8 +11,11 @@ public sealed class ReportStage : IRecipeStage
 {
     public string Name => "report";
     public string Description => "write the report (Markdown, HTML, JSON, SVG figures)";
+    public IReadOnlyList<string> Reads => ["*"]; // a report belongs to its run
 
-    static string N(JsonNode? n, string fmt = "0.##") => n is null ? "–" : ((double)n).ToString(fmt, CultureInfo.InvariantCulture);
+    internal static string N(JsonNode? n, string fmt = "0.##") => n is null ? "–" : ((double)n).ToString(fmt, CultureInfo.InvariantCulture);
+    internal static string N(double? v, string fmt = "0.##") => v is double x && double.IsFinite(x) ? x.ToString(fmt, CultureInfo.InvariantCulture) : "–";
+    internal static string Pct(double? v) => v is double x && double.IsFinite(x) ? (100 * x).ToString("0.0", CultureInfo.InvariantCulture) : "–";
 
     public JsonObject Run(StageContext c)
     {
@@ -26,63 +30,225 @@ public sealed class ReportStage : IRecipeStage
         var report = new Report($"LightGlm run '{recipeName}'");
         var numbers = report.Numbers;
         numbers["recipe"] = recipeName;
+        string cfg = Path.Combine(run.Root, "config.json");
+        string again = $"./lightglm run {cfg} --run-dir {run.Root}";
+        var eval = run.StageResult("eval")?["models"] as JsonObject;
+        var recipe = run.Recipe();
         var overview = report.Section("How this run was made");
-        overview.Text("Every number below was measured in this run on this machine (machine.json); the recipe is config.json. " +
-                      "Re-run everything, or continue an interrupted run, with the command below.");
-        overview.Command($"./lightglm run {recipeName} --run-dir {run.Root}");
+        overview.Text("Every number below was measured in this run on this machine (machine.json: a shared 2-core CPU, so timings are noisy); " +
+                      "the recipe with every setting is config.json. Continue an interrupted run, or run the same recipe again, with:");
+        overview.Command(again);
+        overview.Text("Each section ends with the command that makes its table or figure again from this run's earlier stages (--redo STAGE forgets that stage and the ones after it).");
+        Headline(report, run, eval);
 
         if (run.StageResult("corpus") is { } corpus)
         {
             numbers["corpus"] = new JsonObject { ["train_pairs"] = corpus["train_pairs"]?.DeepClone(), ["dev_pairs"] = corpus["dev_pairs"]?.DeepClone(), ["test_pairs"] = corpus["test_pairs"]?.DeepClone() };
             report.Section("Data (Table 1)")
-                .Text("English↔Chinese pairs from the zh_CN message catalogs of the pinned Debian packages, cleaned and split by a hash of the English (no English string in two splits).")
-                .Table(new ReportTable("Corpus splits", ["split", "pairs"],
-                    [["train", N(corpus["train_pairs"], "0")], ["dev", N(corpus["dev_pairs"], "0")], ["test", N(corpus["test_pairs"], "0")]]));
+                .Text("English↔Chinese pairs from the zh_CN message catalogs of the pinned Debian packages, cleaned and split by a hash of the English (no English string in two splits). " +
+                      "The paper's corpora use 90/5/5 or 80/10/10 splits (Table 1); this run's ratios are corpus.split in config.json.")
+                .Table(new ReportTable("Corpus splits", ["split", "pairs", "used by this recipe"],
+                    [["train", N(corpus["train_pairs"], "0"), Used(corpus["train_pairs"], recipe?.Get<int>("corpus.max_train_pairs"))],
+                     ["dev", N(corpus["dev_pairs"], "0"), Used(corpus["dev_pairs"], recipe?.Get<int>("corpus.max_eval_pairs"))],
+                     ["test", N(corpus["test_pairs"], "0"), Used(corpus["test_pairs"], recipe?.Get<int>("eval.max_sentences"))]]))
+                .Command($"{again} --redo corpus");
         }
         if (run.StageResult("teacher") is { } teacher)
         {
-            numbers["teacher"] = teacher.DeepClone();
+            numbers["teacher"] = Without(teacher, "curve", "valid_curve");
             var s = report.Section("Teacher training");
             s.Table(new ReportTable("Teacher", ["parameters", "tokens/s", "train seconds", "final train loss", "dev loss"],
                 [[N(teacher["params"], "N0"), N(teacher["tokens_per_s"], "N0"), N(teacher["train_seconds"], "0.0"), N(teacher["final_loss"], "0.000"), N(teacher["valid_loss"], "0.000")]]));
             var series = new List<ChartSeries> { Curve("train", teacher["curve"]) };
             if (teacher["valid_curve"] is JsonArray { Count: > 0 }) series.Add(Curve("dev", teacher["valid_curve"]));
             s.Figure(new ReportFigure("teacher-loss.svg", "Teacher loss over steps", SvgChart.Line("Teacher loss", "step", "loss", series)));
+            s.Command($"{again} --redo teacher");
+        }
+        if (run.StageResult("parallel") is { } par) Figure3(report, par, again);
+        if (run.StageResult("compression") is { } comp && comp["figure4"] is JsonObject f4 && f4.Any(kv => kv.Value is JsonArray))
+        {
+            numbers["figure4"] = f4.DeepClone();
+            var s = report.Section("Mixed compression vs random pruning (Figure 4)");
+            s.Text($"Teacher {N(comp["teacher_params"], "N0")} parameters; importance '{comp["importance"]}'. Both students have the same shape and get the same distillation steps; " +
+                   "the curve is the hard-label loss on the dev split. Paper: mixed compression converges faster and lower than random pruning.");
+            s.Figure(new ReportFigure("figure4.svg", "Figure 4: validation loss over distillation steps",
+                SvgChart.Line("Figure 4: validation loss while distilling", "step", "validation loss",
+                    f4.Where(kv => kv.Value is JsonArray).Select(kv => Curve(kv.Key == "student" ? "mixed compression" : "random pruning", kv.Value)).ToArray())));
+            s.Command($"{again} --redo compression");
         }
         if (run.StageResult("hybrid") is { } hybrid && hybrid["figure5"] is JsonObject f5)
         {
-            numbers["hybrid"] = hybrid.DeepClone();
+            numbers["figure5"] = f5.DeepClone();
             var names = f5.Select(kv => kv.Key).ToArray();
             var s = report.Section("Hybrid-data fine-tuning (Figure 5)");
             s.Text($"D_s = {hybrid["source_direction"]} ({N(hybrid["n_s"], "0")} examples), D_d = {hybrid["target_direction"]} ({N(hybrid["n_d"], "0")} examples), α = {N(hybrid["alpha"], "0.###")}. " +
-                   "Loss on the target direction of the dev split after the same number of steps (lower is better).");
+                   "Loss on the target direction of the dev split after the same number of steps (lower is better). Paper: source-only is worst; target and hybrid fine-tuning are better.");
             s.Table(new ReportTable("Target-direction dev loss", ["fine-tuning", "dev loss"], names.Select(n => (IReadOnlyList<string>)[n, N(f5[n]!["target_dev_loss"], "0.000")]).ToArray()));
             s.Figure(new ReportFigure("figure5.svg", "Figure 5: source-only vs target-only vs hybrid fine-tuning",
                 SvgChart.Bars("Figure 5: target-direction dev loss", "dev loss", ["dev loss"],
                     names.Select(n => new BarGroup(n, [(double)f5[n]!["target_dev_loss"]!])).ToArray())));
+            s.Command($"{again} --redo hybrid");
+            if (eval is not null) Figure6(report, hybrid, eval, again);
         }
-        if (run.StageResult("compression") is { } comp && comp["figure4"] is JsonObject f4)
+        if (run.StageResult("compression")?["tables"] is JsonObject tables && eval is not null)
         {
-            numbers["compression"] = comp.DeepClone();
-            var s = report.Section("Mixed compression vs random pruning (Figure 4)");
-            s.Text($"Teacher {N(comp["teacher_params"], "N0")} parameters; importance '{comp["importance"]}'. Both students have the same shape and get the same distillation steps.");
-            s.Figure(new ReportFigure("figure4.svg", "Figure 4: validation loss over distillation steps",
-                SvgChart.Line("Figure 4: validation loss while distilling", "step", "validation loss", f4.Select(kv => Curve(kv.Key, kv.Value)).ToArray())));
+            if (tables["no_target"] is JsonObject t2)
+                AccuracyTable(report, "table2", "Without target data (Table 2)", t2, eval, PaperNumbers.Table2,
+                    "The teacher fine-tuned on D_s only (no target-direction data) and students distilled on D_s only.", $"{again} --redo compression");
+            if (tables["mixed"] is JsonObject t3)
+                AccuracyTable(report, "table3", "With hybrid data (Table 3)", t3, eval, PaperNumbers.Table3,
+                    "The hybrid fine-tuned teacher and students distilled with soft labels on D_s and hard labels on D_d (Algorithm 2).", $"{again} --redo compression");
         }
-        if (run.StageResult("eval") is { } eval && eval["models"] is JsonObject models)
-        {
-            numbers["eval"] = eval.DeepClone();
-            var rows = new List<IReadOnlyList<string>>();
-            foreach (var (name, m) in models)
-                rows.Add([name, N(m!["params"], "N0"), N((double?)m["checkpoint_bytes"] / 1e6, "0.0"),
-                    N(m["en-zh"]?["bleu"]), N(m["zh-en"]?["bleu"]), N(m["en-zh"]?["chrf"]), N(m["zh-en"]?["chrf"]),
-                    N(m["en-zh"]?["translation_accuracy"], "0.000"), N(m["zh-en"]?["translation_accuracy"], "0.000"),
-                    N(m["ms_per_generated_token"], "0.00")]);
-            report.Section("Models on the test split (Tables 2 and 4)")
-                .Text($"{N(eval["sentences"], "0")} test sentences per direction, greedy decoding, batch 1. BLEU with sacreBLEU's zh tokenizer for en→zh and 13a for zh→en; translation accuracy = teacher-forced target-token accuracy (docs/TRANSLATION.md).")
-                .Table(new ReportTable("Size, quality and speed", ["model", "params", "MB", "BLEU en→zh", "BLEU zh→en", "chrF en→zh", "chrF zh→en", "acc en→zh", "acc zh→en", "ms/token"], rows));
-        }
+        if (eval is not null) Table4(report, run, eval, again);
+        Table5(report, run, eval);
         return report;
+    }
+
+    static void Headline(Report report, RunDirectory run, JsonObject? eval)
+    {
+        string teacherName = eval?.ContainsKey("teacher-hybrid") == true ? "teacher-hybrid" : "teacher";
+        if (eval?[teacherName] is not JsonObject t || eval["student"] is not JsonObject s) return;
+        double accT = AvgAccuracy(t), accS = AvgAccuracy(s);
+        double bytesT = (double)t["checkpoint_bytes"]!, bytesS = (double)s["checkpoint_bytes"]!;
+        double? msT = (double?)t["decode_ms_per_token"], msS = (double?)s["decode_ms_per_token"];
+        var h = new JsonObject
+        {
+            ["teacher"] = teacherName, ["accuracy_retained"] = Math.Round(accS / accT, 4), ["memory_saved"] = Math.Round(1 - bytesS / bytesT, 4),
+            ["params_teacher"] = t["params"]?.DeepClone(), ["params_student"] = s["params"]?.DeepClone(),
+            ["inference_time_ratio"] = msT is > 0 && msS is double ms ? Math.Round(ms / msT.Value, 4) : null,
+            ["teacher_accuracy"] = Math.Round(accT, 4), ["student_accuracy"] = Math.Round(accS, 4),
+        };
+        report.Numbers["headline"] = h;
+        report.Section("Headline")
+            .Text($"The student keeps {Pct(accS / accT)}% of the teacher's translation accuracy ({Pct(accS)}% vs {Pct(accT)}%, mean of both directions, test split) " +
+                  $"with {Pct(1 - bytesS / bytesT)}% less memory for weights ({N(s["params"], "N0")} vs {N(t["params"], "N0")} parameters)" +
+                  (h["inference_time_ratio"] is { } r ? $"; a generated token takes {Pct((double)r)}% of the teacher's time ({N(msS, "0.00")} vs {N(msT, "0.00")} ms)." : "."))
+            .Text(PaperNumbers.HeadlineText);
+    }
+
+    static void Figure3(Report report, JsonObject par, string again)
+    {
+        report.Numbers["figure3"] = par.DeepClone();
+        var rows = (par["rows"] as JsonArray ?? []).OfType<JsonObject>().ToList();
+        if (rows.Count == 0) return;
+        var s = report.Section("Parallel training: time per epoch vs batch size (Figure 3)");
+        s.Text($"Seconds per optimizer step on this run's teacher configuration and training batches (median of {N(par["timed_steps"], "0")} steps after a warm-up), " +
+               $"times the steps of one epoch of {N(par["epoch_examples"], "N0")} examples; in-process workers on {N(par["cores"], "0")} cores. " +
+               $"Model-parallel = {N(par["pipeline_stages"], "0")} stages without micro-batching; pipeline = {N(par["pipeline_stages"], "0")} stages × {N(par["micro_batches"], "0")} micro-batches (1F1B); data-parallel = 2 replicas.");
+        s.Table(new ReportTable("Time per epoch", ["mode", "batch", "K", "M", "D", "s/step", "s/epoch", "tokens/s"],
+            rows.Select(r => (IReadOnlyList<string>)[(string)r["mode"]!, N(r["batch"], "0"), N(r["stages"], "0"), N(r["micro_batches"], "0"), N(r["replicas"], "0"),
+                N(r["step_seconds"], "0.000"), N(r["epoch_seconds"], "0.0"), N(r["tokens_per_s"], "N0")]).ToArray()));
+        var series = rows.GroupBy(r => (string)r["mode"]!).Select(g => new ChartSeries(g.Key, g.Select(r => ((double)r["batch"]!, (double)r["epoch_seconds"]!)).ToArray())).ToArray();
+        s.Figure(new ReportFigure("figure3.svg", "Figure 3: training time per epoch vs batch size",
+            SvgChart.Line("Figure 3: time per epoch vs batch size", "batch size (sequences)", "seconds per epoch", series, logX: true)));
+        s.Text(PaperNumbers.Figure3Text);
+        s.Command($"{again} --redo parallel");
+    }
+
+    static void Figure6(Report report, JsonObject hybrid, JsonObject eval, string again)
+    {
+        var variants = new (string Label, string Model)[] { ("high-resource fine-tuning", "teacher-source_only"), ("low-resource fine-tuning", "teacher-target_only"), ("hybrid fine-tuning", "teacher-hybrid") };
+        if (variants.Any(v => eval[v.Model] is null)) return;
+        string hi = (string?)hybrid["source_direction"] ?? "en-zh", lo = (string?)hybrid["target_direction"] ?? "zh-en";
+        var groups = new[] { ($"high-resource set ({hi})", hi), ($"low-resource set ({lo})", lo) }
+            .Select(g => new BarGroup(g.Item1, variants.Select(v => 100 * (double)eval[v.Model]![g.Item2]!["translation_accuracy"]!).ToArray())).ToArray();
+        report.Numbers["figure6"] = new JsonObject(groups.Select(g => KeyValuePair.Create(g.Category,
+            (JsonNode?)new JsonObject(variants.Select((v, i) => KeyValuePair.Create(v.Label, (JsonNode?)Math.Round(g.Values[i], 2)))))));
+        var s = report.Section("High- vs low-resource vs hybrid fine-tuning (Figure 6)");
+        s.Text($"The three fine-tuned teachers of the hybrid stage on the test split: the plentiful direction {hi} is our high-resource set (D_s), the scarce direction {lo} our low-resource set (D_d). " +
+               "Translation accuracy = teacher-forced target-token accuracy (%).");
+        s.Table(new ReportTable("Translation accuracy (%)", ["set", .. variants.Select(v => v.Label)],
+            groups.Select(g => (IReadOnlyList<string>)[g.Category, .. g.Values.Select(v => v.ToString("0.0", CultureInfo.InvariantCulture))]).ToArray()));
+        s.Figure(new ReportFigure("figure6.svg", "Figure 6: high-resource vs low-resource vs hybrid fine-tuning",
+            SvgChart.Bars("Figure 6: translation accuracy by fine-tuning data", "translation accuracy (%)", variants.Select(v => v.Label).ToArray(), groups)));
+        s.Text(PaperNumbers.Figure6Text);
+        s.Command($"{again} --redo hybrid");
+    }
+
+    /// <summary>Tables 2 and 3: student/teacher translation accuracy (%) with English = the direction into English (zh→en),
+    /// Chinese = into Chinese (en→zh), and the paper's row beside each.</summary>
+    static void AccuracyTable(Report report, string key, string title, JsonObject table, JsonObject eval,
+        IReadOnlyDictionary<string, PaperAccuracyRow> paper, string setting, string command)
+    {
+        string teacherName = (string)table["teacher"]!;
+        if (eval[teacherName] is not JsonObject t) return;
+        var rows = new List<IReadOnlyList<string>>();
+        var json = new JsonObject();
+        foreach (var (method, modelName) in (table["rows"] as JsonObject)!)
+        {
+            if (eval[(string)modelName!] is not JsonObject s) continue;
+            double sEn = Acc(s, "zh-en"), tEn = Acc(t, "zh-en"), sZh = Acc(s, "en-zh"), tZh = Acc(t, "en-zh");
+            var p = paper.GetValueOrDefault(method);
+            rows.Add([CompressionStage.MethodLabels.GetValueOrDefault(method, method), $"{Pct(sEn)}/{Pct(tEn)}", $"{Pct(sZh)}/{Pct(tZh)}",
+                $"{Pct((sEn + sZh) / 2)}/{Pct((tEn + tZh) / 2)}", p?.Row ?? "–", p?.En ?? "–", p?.Zh ?? "–", p?.Avg ?? "–"]);
+            json[method] = new JsonObject
+            {
+                ["student"] = (string)modelName!, ["teacher"] = teacherName,
+                ["english"] = new JsonArray(Math.Round(100 * sEn, 2), Math.Round(100 * tEn, 2)),
+                ["chinese"] = new JsonArray(Math.Round(100 * sZh, 2), Math.Round(100 * tZh, 2)),
+                ["avg"] = new JsonArray(Math.Round(50 * (sEn + sZh), 2), Math.Round(50 * (tEn + tZh), 2)),
+                ["paper"] = p is null ? null : new JsonObject { ["row"] = p.Row, ["english"] = p.En, ["chinese"] = p.Zh, ["avg"] = p.Avg },
+            };
+        }
+        if (rows.Count == 0) return;
+        report.Numbers[key] = json;
+        report.Section(title)
+            .Text(setting + $" Teacher: {teacherName}. Cells are student/teacher translation accuracy (%), teacher-forced target-token accuracy on the test split; " +
+                  "English = translating into English (zh→en), Chinese = into Chinese (en→zh). The paper's rows (its data and models, not ours) are beside ours.")
+            .Table(new ReportTable("Student/teacher translation accuracy (%)", ["student/teacher", "English", "Chinese", "AVG", "paper row", "paper English", "paper Chinese", "paper AVG"], rows))
+            .Command(command);
+    }
+
+    static void Table4(Report report, RunDirectory run, JsonObject eval, string again)
+    {
+        report.Numbers["eval"] = run.StageResult("eval")!.DeepClone();
+        var quantized = run.StageResult("compression.teacher-int8")?["quantized_bytes"];
+        var rows = new List<IReadOnlyList<string>>();
+        foreach (var (name, m) in eval)
+        {
+            bool int8 = name.StartsWith("teacher-int8", StringComparison.Ordinal);
+            double? bytes = int8 ? (double?)(run.StageResult($"compression.{name}")?["quantized_bytes"] ?? quantized) : (double?)m!["checkpoint_bytes"];
+            rows.Add([name, N(m!["params"], "N0"), N(bytes / 1e6, "0.00"),
+                N(m["en-zh"]?["bleu"]), N(m["zh-en"]?["bleu"]), N(m["en-zh"]?["chrf"]), N(m["zh-en"]?["chrf"]),
+                Pct((double?)m["en-zh"]?["translation_accuracy"]), Pct((double?)m["zh-en"]?["translation_accuracy"]),
+                int8 ? "fp32 kernels" : N(m["decode_ms_per_token"], "0.00")]);
+        }
+        report.Section("Models on the test split: size, quality, speed (Table 4)")
+            .Text($"{N(run.StageResult("eval")!["sentences"], "0")} test sentences per direction, greedy decoding, batch 1. ms/token = decoding speed of a fixed prompt and 32 forced tokens, best of 5 (the machine is shared). BLEU with sacreBLEU's zh tokenizer for en→zh and 13a for zh→en; " +
+                  "accuracy = teacher-forced target-token accuracy (%) (docs/TRANSLATION.md). INT8 rows: quality measured with the weights on the int8 grid; MB is the int8 layout " +
+                  "(linear maps int8 + a scale per 32, embeddings fp32); their speed needs the int8 decoder (`lightglm experiment compression` measures it), so it is not given here.")
+            .Table(new ReportTable("Size, quality and speed", ["model", "params", "MB", "BLEU en→zh", "BLEU zh→en", "chrF en→zh", "chrF zh→en", "acc en→zh", "acc zh→en", "ms/token"], rows))
+            .Command($"{again} --redo eval");
+    }
+
+    /// <summary>Table 5 composed from this run's measurements (see <see cref="AblationTable"/>); `experiment ablation` runs the eight rows separately.</summary>
+    static void Table5(Report report, RunDirectory run, JsonObject? eval)
+    {
+        string measured = run.PathOf("ablation", "ablation.json");
+        var saved = File.Exists(measured) ? JsonNode.Parse(File.ReadAllText(measured)) : null;
+        var table = saved is not null
+            ? AblationTable.FromJson(saved["rows"]!.AsArray(), $"From `experiment ablation` (its rows and report: {Path.GetDirectoryName(measured)}). " + (string?)saved["note"])
+            : AblationTable.FromRun(run, eval);
+        if (table is null) return;
+        report.Numbers["table5"] = table.ToJson();
+        var s = report.Section("Ablation (Table 5)");
+        s.Text(table.Note);
+        s.Table(table.ToReportTable());
+        s.Text(PaperNumbers.Table5Text);
+        s.Command($"./lightglm experiment ablation {Path.Combine(run.Root, "config.json")}");
+    }
+
+    static string Used(JsonNode? available, int? cap) =>
+        available is null ? "–" : (cap is int c && c > 0 ? Math.Min(c, (double)available) : (double)available).ToString("0", CultureInfo.InvariantCulture);
+
+    static double Acc(JsonObject m, string direction) => (double?)m[direction]?["translation_accuracy"] ?? double.NaN;
+    internal static double AvgAccuracy(JsonObject m) => (Acc(m, "en-zh") + Acc(m, "zh-en")) / 2;
+
+    static JsonObject Without(JsonObject o, params string[] keys)
+    {
+        var copy = (JsonObject)o.DeepClone();
+        foreach (var k in keys) copy.Remove(k);
+        return copy;
     }
 
     /// <summary>A curve recorded as [[step, loss], …].</summary>

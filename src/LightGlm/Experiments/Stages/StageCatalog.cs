@@ -9,6 +9,7 @@ public static class StageCatalog
         new CorpusStage(),
         new TokenizerStage(),
         new TeacherStage(),
+        new ParallelStage(),
         new HybridStage(),
         new CompressionStage(),
         new EvalStage(),

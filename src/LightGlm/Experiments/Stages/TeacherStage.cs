@@ -14,6 +14,23 @@ public sealed class TeacherStage : IRecipeStage
     public string Name => "teacher";
     public string Description => "train the teacher on both directions (GLM prefix mask, loss on the target only)";
 
+    /// <summary>Whether teacher.pipeline = true can train through the pipeline-parallel engine (Pipeline.PipelineTraining.Attach).</summary>
+    public static bool PipelineTrainingAvailable => true;
+
+    /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches on threads (same
+    /// gradients as one process; 1F1B). Checkpoints, resume and the NaN guard of StageTraining work unchanged.</summary>
+    static void UsePipeline(Trainer trainer, Recipes.Recipe r, Action<string> log)
+    {
+        try
+        {
+            Pipeline.PipelineTraining.Attach(trainer, new PipelineOptions
+            {
+                PipelineStages = r.Get<int>("teacher.pipeline_stages"), MicroBatches = r.Get<int>("teacher.micro_batches"), Predict = false,
+            }, log);
+        }
+        catch (ArgumentException e) { throw new InvalidDataException($"teacher.pipeline: {e.Message}", e); }
+    }
+
     public JsonObject Run(StageContext c)
     {
         var r = c.Recipe;
@@ -26,12 +43,7 @@ public sealed class TeacherStage : IRecipeStage
         var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
         var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
             HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
-        // Optional pipeline parallelism (recipe keys teacher.pipeline_stages / teacher.micro_batches / teacher.schedule).
-        LightGlm.Pipeline.PipelineTraining.Attach(trainer, new PipelineOptions
-        {
-            PipelineStages = r.GetOrDefault("teacher.pipeline_stages", 1), MicroBatches = r.GetOrDefault("teacher.micro_batches", 1),
-            Schedule = r.GetOrDefault("teacher.schedule", "1f1b")!,
-        }, text => c.Progress.Report(0, text));
+        if (r.Get<bool>("teacher.pipeline")) UsePipeline(trainer, r, text => c.Progress.Report(0, text));
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
@@ -42,6 +54,7 @@ public sealed class TeacherStage : IRecipeStage
         {
             ["model"] = outDir,
             ["params"] = model.Layout.TotalLength,
+            ["pipeline"] = r.Get<bool>("teacher.pipeline"),
             ["examples"] = examples.Count,
             ["train_seconds"] = Math.Round(curve.Seconds, 1),
             ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),

@@ -1,0 +1,136 @@
+// The quickstart end to end on the reduced `tiny` preset: real data (the corpus cache's Debian packages), tiny sizes,
+// through the CLI. Checks every artefact: models load and translate, the report has every table with numbers, charts
+// are valid SVG, the student is smaller and faster than its teacher, an interrupted run continues, and the HTML report
+// opens in headless Chromium with no console errors and every image loaded.
+using System.Text.Json.Nodes;
+using System.Xml.Linq;
+using LightGlm.Experiments;
+using LightGlm.Experiments.Reporting;
+using LightGlm.Tests.Evaluation;
+using LightGlm.Text.Corpus;
+using LightGlm.Translation;
+
+namespace LightGlm.Tests.Experiments;
+
+/// <summary>Skipped, with the reason, when there is no corpus cache to build the real corpus from.</summary>
+public sealed class CorpusCacheFactAttribute : FactAttribute
+{
+    public static bool CacheReady => Directory.Exists(Path.Combine(RepoPaths.CacheDir, "debs")) && Directory.EnumerateFiles(Path.Combine(RepoPaths.CacheDir, "debs")).Any();
+
+    public CorpusCacheFactAttribute()
+    {
+        if (!CacheReady) Skip = $"no corpus cache at {RepoPaths.CacheDir} (no debs/): set LIGHTGLM_CACHE to a cache built by `lightglm corpus build` (e.g. /work/cache)";
+    }
+}
+
+/// <summary>Also skipped, with the reason, when headless Chromium is not installed.</summary>
+public sealed class CorpusCacheAndChromiumFactAttribute : FactAttribute
+{
+    public CorpusCacheAndChromiumFactAttribute()
+    {
+        if (BrowserCheck.FindChromium() is null) Skip = "headless Chromium is not installed (apt-get install chromium; scripts/setup.sh does)";
+        else if (!CorpusCacheFactAttribute.CacheReady) Skip = new CorpusCacheFactAttribute().Skip;
+    }
+}
+
+/// <summary>One run of `lightglm run tiny`, first stopped after the teacher and then continued, shared by the tests below.</summary>
+public sealed class TinyRunFixture : IDisposable
+{
+    public string Dir { get; } = Path.Combine(Path.GetTempPath(), $"tiny-run-{Guid.NewGuid():N}");
+    public sealed record Invocation(int ExitCode, string Stdout, string Stderr);
+    readonly Lazy<(Invocation First, Invocation Second)> _runs;
+
+    public TinyRunFixture() => _runs = new(() =>
+    {
+        var first = CliProcess.Run(null, "run", "tiny", "--run-dir", Dir, "--until", "teacher");
+        var second = CliProcess.Run(null, "run", "tiny", "--run-dir", Dir);
+        return (new(first.ExitCode, first.Stdout, first.Stderr), new(second.ExitCode, second.Stdout, second.Stderr));
+    });
+
+    public (Invocation First, Invocation Second) Runs => _runs.Value;
+    public RunDirectory Run => new(Dir);
+
+    public void Dispose()
+    {
+        if (Directory.Exists(Dir)) Directory.Delete(Dir, true);
+    }
+}
+
+public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunFixture>
+{
+    [CorpusCacheFact]
+    public void TinyRecipeMakesEveryArtefact()
+    {
+        var (first, second) = fx.Runs;
+        Assert.True(first.ExitCode == 0, first.Stdout + first.Stderr);
+        Assert.True(second.ExitCode == 0, second.Stdout + second.Stderr);
+        // Resumed: the second invocation did not redo the finished stages.
+        Assert.Contains("teacher: already done, skipped", second.Stdout);
+        Assert.Contains("report: ", second.Stdout);
+        var run = fx.Run;
+        foreach (var stage in new[] { "corpus", "tokenizer", "teacher", "parallel", "hybrid", "compression", "eval", "report" })
+            Assert.True(run.IsStageDone(stage), $"stage {stage} did not finish");
+        foreach (var f in new[] { "config.json", "machine.json", "metrics.jsonl", "report.md", "report.html", "report.json" })
+            Assert.True(File.Exists(run.PathOf(f)), $"{f} missing");
+
+        // Models load and translate.
+        foreach (var m in new[] { "teacher", "teacher-hybrid", "student" })
+        {
+            var (model, tok) = TranslationModel.Load(run.PathOf(m));
+            var t = new GlmTranslator(model, tok).Translate(["Permission denied"], Direction.EnToZh, 8);
+            Assert.Single(t);
+        }
+
+        // The report: every table, with numbers; report.json has them too.
+        string md = File.ReadAllText(run.PathOf("report.md"));
+        foreach (var heading in new[] { "Headline", "Data (Table 1)", "(Figure 3)", "(Figure 4)", "(Figure 5)", "(Figure 6)", "(Table 2)", "(Table 3)", "(Table 4)", "(Table 5)" })
+            Assert.Contains(heading, md);
+        var json = JsonNode.Parse(File.ReadAllText(run.PathOf("report.json")))!;
+        foreach (var key in new[] { "headline", "figure3", "figure4", "figure5", "figure6", "table2", "table3", "eval", "table5" })
+            Assert.True(json[key] is not null, $"report.json lacks '{key}'");
+        Assert.Equal(8, json["table5"]!.AsArray().Count);
+        foreach (var row in json["table5"]!.AsArray())
+        {
+            Assert.InRange((double)row!["accuracy"]!, 0.0, 100.0);
+            Assert.True((double)row["train_seconds"]! > 0);
+        }
+        foreach (var key in new[] { "table2", "table3" })
+            foreach (var (_, row) in json[key]!.AsObject())
+                foreach (var col in new[] { "english", "chinese", "avg" })
+                    Assert.All(row![col]!.AsArray(), v => Assert.InRange((double)v!, 0.0, 100.0));
+        Assert.DoesNotContain("NaN", md);
+        // Every table row has as many cells as its header (Report validates), and the tables hold numbers, not only dashes.
+        var tableLines = md.Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("|---")).ToList();
+        Assert.True(tableLines.Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\| [0-9][0-9,.]* ")) > 20);
+
+        // Charts are valid SVG documents with drawn content.
+        var svgs = Directory.GetFiles(run.PathOf("figures"), "*.svg");
+        foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "teacher-loss.svg" })
+            Assert.Contains(svgs, s => Path.GetFileName(s) == name);
+        foreach (var svg in svgs)
+        {
+            var doc = XDocument.Load(svg);
+            Assert.Equal("svg", doc.Root!.Name.LocalName);
+            Assert.True(doc.Descendants().Count(e => e.Name.LocalName is "polyline" or "rect" or "circle") > 2, $"{svg} draws nothing");
+        }
+
+        // The student is smaller and faster than its teacher (2 of 4 layers, half the head and FFN width: ≈2.7× fewer multiply-adds per token).
+        var h = json["headline"]!;
+        Assert.True((double)h["params_student"]! < (double)h["params_teacher"]!);
+        Assert.True((double)h["memory_saved"]! > 0.2);
+        Assert.True((double)h["inference_time_ratio"]! < 1.0, $"student/teacher time per token = {h["inference_time_ratio"]}");
+    }
+
+    [CorpusCacheAndChromiumFact]
+    public void ReportOpensInHeadlessChromiumWithEveryImage()
+    {
+        Assert.True(fx.Runs.Second.ExitCode == 0, fx.Runs.Second.Stderr);
+        var run = fx.Run;
+        var result = BrowserCheck.Run(run.PathOf("report.html"), run.PathOf("report.png"));
+        Assert.Empty(result.ConsoleMessages);
+        Assert.True(result.Images >= 6, $"only {result.Images} images in the page");
+        Assert.Equal(result.Images, result.ImagesLoaded);
+        var png = File.ReadAllBytes(run.PathOf("report.png"));
+        Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+    }
+}
