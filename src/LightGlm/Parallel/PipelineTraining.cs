@@ -40,6 +40,21 @@ public static class PipelineTraining
         return new PipelineShape(cfg.Stages, cfg.MicroBatches, cfg.Replicas, cfg.Schedule == ScheduleKind.GPipe, split.Bounds, only);
     }
 
+    /// <summary>For code that builds its own <see cref="Trainer"/> (the recipe's teacher stage): when <paramref name="p"/>
+    /// asks for a pipeline, trains <paramref name="trainer"/> through it from now on (its step = batch_size × grad_accum
+    /// rows cut into data_parallel × micro_batches micro-batches); returns the engine, or null for one-thread training.
+    /// Checkpoints, resume and the NaN check work unchanged (threads; MPI needs TrainingRun's gather before saving).</summary>
+    public static PipelineGradientEngine? Attach(Trainer trainer, PipelineOptions p, Action<string> log)
+    {
+        if (!p.Enabled) return null;
+        if (p.Transport != "threads") throw new ArgumentException("Attach supports the threads transport; use `lightglm train --transport mpi` for MPI");
+        var o = trainer.Options;
+        var engine = Create(trainer.Model, p, o.BatchSize * o.GradAccum, o.SeqLen, log);
+        trainer.Engine = engine;
+        log(engine.Description);
+        return engine;
+    }
+
     /// <summary>The engine for <paramref name="model"/>. With p.Predict, profiles the layers (one core, a few
     /// seconds) and attaches the planner's prediction, whose update term is the trainer's central AdamW of all
     /// parameters (the trainer clips by the global norm, so it updates after the pipeline, not per stage).</summary>
@@ -59,7 +74,8 @@ public static class PipelineTraining
             engine = PipelineGradientEngine.Threads(model, cfg, split, Model.Ops.Parallelism.MaxThreads);
             if (p.Predict) link = CostProfiler.MeasureInProcess();
         }
-        if (link is not null)
+        // On MPI only rank 0 reports, so only it profiles (the others wait for its first activations meanwhile).
+        if (link is not null && (p.Transport != "mpi" || World().Rank == 0))
         {
             int rows = rowsPerStep / (cfg.Replicas * cfg.MicroBatches);
             var profile = CostProfiler.Profile(model, seq, Math.Max(2, Math.Min(rows, 8)), link, repeats: 3,

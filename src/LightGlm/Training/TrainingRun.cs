@@ -190,11 +190,14 @@ public static class TrainingRun
         double seconds = sw.Elapsed.TotalSeconds;
         double validLoss = validSource is null ? double.NaN : Evaluate();
         if (rc.CheckpointDir is { } finalDir) Checkpoint(finalDir);
-        if (rc.OutputDir is { } outDir && writer)
+        if (rc.OutputDir is { } outDir)
         {
-            engine?.Gather(model.Weights);
-            ModelDirectory.Save(model, outDir, rc.Data.Tokenizer == "byte" ? null : rc.Data.Tokenizer);
-            progress.Message($"saved model to {outDir}");
+            engine?.Gather(model.Weights); // collective on MPI: every rank takes part, rank 0 writes
+            if (writer)
+            {
+                ModelDirectory.Save(model, outDir, rc.Data.Tokenizer == "byte" ? null : rc.Data.Tokenizer);
+                progress.Message($"saved model to {outDir}");
+            }
         }
         stepTimes.Sort();
         var summary = new TrainingSummary(trainer.State.Step, first, lastLoss, validLoss, seconds, tokens / Math.Max(seconds, 1e-9), rc.OutputDir)

@@ -16,11 +16,16 @@ public static class StageTraining
     public static TrainingCurve Run(StageContext c, string stage, Trainer trainer, string checkpointDir, int checkpointEvery,
         Func<double>? validate = null, int validEvery = 0, string? tokenizerJson = null)
     {
-        if (TrainingCheckpoint.Latest(checkpointDir) is { } latest)
+        bool resumed = false;
+        if (TrainingCheckpoint.LatestValid(checkpointDir, text => c.Progress.Report(0, text)) is { } latest)
         {
             TrainingCheckpoint.Restore(trainer, latest);
+            resumed = true;
             c.Progress.Report(trainer.State.Step / (double)trainer.Options.Steps, $"resumed at step {trainer.State.Step}");
         }
+        // NaN/Inf: roll back to the last checkpoint (or the start) with a lower learning rate; give up after 3 times.
+        var guard = new NanGuard(new NanGuardOptions(), checkpointDir, text => c.Run.LogMetric(stage, new JsonObject { ["event"] = "nan_guard", ["message"] = text }));
+        guard.Remember(trainer, onDisk: resumed);
         var train = new List<(int, double)>();
         var valid = new List<(int, double)>();
         // Earlier attempts of this stage logged their curve already: keep it so the figures are whole.
@@ -43,9 +48,11 @@ public static class StageTraining
                 c.Cancel.ThrowIfCancellationRequested();
             }
             var r = trainer.Step();
-            if (!double.IsFinite(r.Loss))
-                throw new InvalidOperationException($"{stage}: the loss became {r.Loss} at step {r.Step} (learning rate {r.Lr:g3}); " +
-                                                    $"the last checkpoint in {checkpointDir} is intact: lower the learning rate and run again");
+            if (r.NonFinite)
+            {
+                guard.Recover(trainer, r); // throws NonFiniteTrainingException (the checkpoint stays intact) after too many
+                continue;
+            }
             tokens += r.Tokens;
             train.Add((r.Step, r.Loss));
             var rec = new JsonObject { ["step"] = r.Step, ["loss"] = Math.Round(r.Loss, 5), ["lr"] = r.Lr, ["grad_norm"] = Math.Round(r.GradNorm, 4) };
@@ -61,7 +68,10 @@ public static class StageTraining
             if (r.Step % 10 == 0 || last || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
             c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", tps);
             if (last || (checkpointEvery > 0 && r.Step % checkpointEvery == 0))
+            {
                 TrainingCheckpoint.Save(trainer, checkpointDir, tokenizerJson: tokenizerJson);
+                guard.Remember(trainer, onDisk: true);
+            }
         }
         return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
     }

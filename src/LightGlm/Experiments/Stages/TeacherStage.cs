@@ -14,14 +14,22 @@ public sealed class TeacherStage : IRecipeStage
     public string Name => "teacher";
     public string Description => "train the teacher on both directions (GLM prefix mask, loss on the target only)";
 
-    /// <summary>Whether teacher.pipeline = true can train through the pipeline-parallel engine. The hook: when the trainer's
-    /// pipeline engine (Training.IGradientEngine, Pipeline.PipelineTraining) is on this branch, <see cref="UsePipeline"/> sets it.</summary>
-    public static bool PipelineTrainingAvailable => false;
+    /// <summary>Whether teacher.pipeline = true can train through the pipeline-parallel engine (Pipeline.PipelineTraining.Attach).</summary>
+    public static bool PipelineTrainingAvailable => true;
 
-    /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches (same gradients as one process).</summary>
-    static void UsePipeline(Trainer trainer, Recipes.Recipe r) =>
-        throw new InvalidDataException("teacher.pipeline = true: this build's teacher stage cannot train through the pipeline yet " +
-                                       "(it needs the trainer's pipeline engine); set teacher.pipeline = false, or time the pipeline with the parallel stage");
+    /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches on threads (same
+    /// gradients as one process; 1F1B). Checkpoints, resume and the NaN guard of StageTraining work unchanged.</summary>
+    static void UsePipeline(Trainer trainer, Recipes.Recipe r, Action<string> log)
+    {
+        try
+        {
+            Pipeline.PipelineTraining.Attach(trainer, new PipelineOptions
+            {
+                PipelineStages = r.Get<int>("teacher.pipeline_stages"), MicroBatches = r.Get<int>("teacher.micro_batches"), Predict = false,
+            }, log);
+        }
+        catch (ArgumentException e) { throw new InvalidDataException($"teacher.pipeline: {e.Message}", e); }
+    }
 
     public JsonObject Run(StageContext c)
     {
@@ -35,7 +43,7 @@ public sealed class TeacherStage : IRecipeStage
         var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
         var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
             HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
-        if (r.Get<bool>("teacher.pipeline")) UsePipeline(trainer, r);
+        if (r.Get<bool>("teacher.pipeline")) UsePipeline(trainer, r, text => c.Progress.Report(0, text));
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
