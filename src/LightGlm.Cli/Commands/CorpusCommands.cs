@@ -133,3 +133,67 @@ public sealed class CorpusVerifyCommand : ICliCommand
         return cmd;
     }
 }
+
+public sealed class CorpusImportCommand : ICliCommand
+{
+    public string[] Path => ["corpus", "import"];
+
+    public Command Build()
+    {
+        var format = new Option<string>("--format", "-f") { Description = $"Input format: {string.Join(", ", ParallelSource.Names.Keys)}", Required = true };
+        var input = new Option<string?>("--input", "-i") { Description = "The file holding both languages (tsv, wmt-tsv, um-corpus, jsonl)" };
+        var en = new Option<string?>("--en") { Description = "English file (wmt-sgm, ai-challenger, iwslt-xml, iwslt-tags)" };
+        var zh = new Option<string?>("--zh") { Description = "Chinese file (wmt-sgm, ai-challenger, iwslt-xml, iwslt-tags)" };
+        var zhFirst = new Option<bool>("--zh-first") { Description = "TSV formats: the Chinese text is the first column" };
+        var enKey = new Option<string>("--en-key") { Description = "JSONL: key of the English text", DefaultValueFactory = _ => "en" };
+        var zhKey = new Option<string>("--zh-key") { Description = "JSONL: key of the Chinese text", DefaultValueFactory = _ => "zh" };
+        var clean = new Option<bool>("--clean") { Description = "Apply the corpus cleaning rules (placeholders, accelerators, length ratios, duplicates)" };
+        var output = new Option<string>("--output", "-o") { Description = "english<TAB>chinese TSV to write", Required = true };
+        var cmd = new Command("import", "Convert a parallel corpus in a common format (WMT, UM-Corpus, AI Challenger, IWSLT, TSV, JSONL) to our TSV.")
+        {
+            format, input, en, zh, zhFirst, enKey, zhKey, clean, output,
+        };
+        cmd.SetAction(r =>
+        {
+            if (!ParallelSource.Names.TryGetValue(r.GetValue(format)!, out var f))
+                throw new CliException($"unknown --format '{r.GetValue(format)}'; use one of {string.Join(", ", ParallelSource.Names.Keys)}");
+            bool two = ParallelSource.IsTwoFile(f);
+            string? main = two ? r.GetValue(en) : r.GetValue(input);
+            if (main is null || (two && r.GetValue(zh) is null) || (!two && (r.GetValue(en) ?? r.GetValue(zh)) is not null))
+                throw new CliException(two ? $"--format {r.GetValue(format)} reads two files: give --en FILE and --zh FILE" : $"--format {r.GetValue(format)} reads one file: give --input FILE");
+            var src = new ParallelSource(f, main, two ? r.GetValue(zh) : null)
+            {
+                ChineseFirst = r.GetValue(zhFirst), EnglishKey = r.GetValue(enKey)!, ChineseKey = r.GetValue(zhKey)!,
+            };
+            List<TranslationPair> pairs;
+            try { pairs = ParallelFormats.Read(src, out int skipped); if (skipped > 0) Console.Error.WriteLine($"corpus import: skipped {skipped} pairs with an empty side"); }
+            catch (ArgumentException e) { throw new CliException(e.Message); }
+            if (r.GetValue(clean))
+            {
+                var cleaner = new PairCleaner();
+                var seen = new HashSet<TranslationPair>();
+                var kept = new List<TranslationPair>();
+                foreach (var p in pairs) foreach (var c in cleaner.Clean(p.English, p.Chinese)) if (seen.Add(c)) kept.Add(c); else cleaner.Dropped["duplicate"] = cleaner.Dropped.GetValueOrDefault("duplicate") + 1;
+                Console.Error.WriteLine($"corpus import: cleaning dropped {string.Join(", ", cleaner.Dropped.Select(kv => $"{kv.Key} {kv.Value}"))}");
+                pairs = kept;
+            }
+            else
+            {
+                // TSV cannot carry TAB or newline inside a text: collapse them to spaces (counted).
+                int fixedUp = 0;
+                for (int i = 0; i < pairs.Count; i++)
+                {
+                    var (a, b) = (Flat(pairs[i].English), Flat(pairs[i].Chinese));
+                    if (!ReferenceEquals(a, pairs[i].English) || !ReferenceEquals(b, pairs[i].Chinese)) { pairs[i] = new(a, b); fixedUp++; }
+                }
+                if (fixedUp > 0) Console.Error.WriteLine($"corpus import: {fixedUp} pairs had TAB/newline inside a text, replaced by spaces");
+            }
+            ParallelCorpus.WriteTsv(r.GetValue(output)!, pairs);
+            Console.WriteLine($"{pairs.Count} pairs -> {r.GetValue(output)}");
+            return 0;
+        });
+        return cmd;
+    }
+
+    static string Flat(string s) => s.AsSpan().IndexOfAny('\t', '\n', '\r') < 0 ? s : string.Join(' ', s.Split(['\t', '\n', '\r'], StringSplitOptions.RemoveEmptyEntries));
+}

@@ -100,7 +100,7 @@ internal static class TokenizerFiles
     public static ITokenizer Load(string path)
     {
         if (!File.Exists(path)) throw new CliException($"tokenizer file not found: {path}");
-        try { return HfTokenizer.Create(path); }
+        try { return TokenizerLoader.Load(path); }
         catch (NotSupportedException e) { throw new CliException($"{path}: {e.Message}"); }
     }
 }

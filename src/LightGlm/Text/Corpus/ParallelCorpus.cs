@@ -44,38 +44,61 @@ public static class ParallelCorpus
         });
     }
 
-    /// <summary>Strict UTF-8 line reader with a per-line length limit; errors name the file and line.</summary>
+    /// <summary>
+    /// Strict UTF-8 line reader (LF or CRLF, a UTF-8 BOM skipped) with a per-line length limit. Lines are split on
+    /// bytes and decoded one by one, so an error names the exact line.
+    /// </summary>
     public static IEnumerable<string> ReadLines(string path)
     {
-        using var reader = new StreamReader(path, StrictUtf8, detectEncodingFromByteOrderMarks: true, new FileStreamOptions { BufferSize = 1 << 16 });
-        var sb = new StringBuilder();
+        using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16);
+        var buf = new byte[1 << 16];
+        var line = new MemoryStream();
         int lineNo = 0;
-        var buf = new char[8192];
+        bool first = true;
         while (true)
         {
-            int n;
-            try { n = reader.Read(buf, 0, buf.Length); }
-            catch (DecoderFallbackException) { throw new InvalidDataException($"{path}:{lineNo + 1}: not valid UTF-8; convert the file (e.g. iconv -t UTF-8)."); }
+            int n = fs.Read(buf, 0, buf.Length);
             if (n == 0) break;
-            for (int i = 0; i < n; i++)
+            int i = 0;
+            if (first)
             {
-                char c = buf[i];
-                if (c == '\n')
-                {
-                    lineNo++;
-                    if (sb.Length > 0 && sb[^1] == '\r') sb.Length--;
-                    yield return sb.ToString();
-                    sb.Clear();
-                }
-                else
-                {
-                    if (sb.Length >= MaxLineChars)
-                        throw new InvalidDataException($"{path}:{lineNo + 1}: line longer than {MaxLineChars} characters; not a line-oriented text file?");
-                    sb.Append(c);
-                }
+                first = false;
+                if (n >= 2 && ((buf[0] == 0xFF && buf[1] == 0xFE) || (buf[0] == 0xFE && buf[1] == 0xFF)))
+                    throw new InvalidDataException($"{path}: the file is UTF-16 (it starts with a UTF-16 byte-order mark); convert it to UTF-8 (e.g. iconv -f UTF-16 -t UTF-8).");
+                if (n >= 3 && buf[0] == 0xEF && buf[1] == 0xBB && buf[2] == 0xBF) i = 3;
+            }
+            while (i < n)
+            {
+                int nl = Array.IndexOf(buf, (byte)'\n', i, n - i);
+                int end = nl < 0 ? n : nl;
+                if (line.Length + (end - i) > MaxLineBytes)
+                    throw new InvalidDataException($"{path}:{lineNo + 1}: line longer than {MaxLineChars} characters; not a line-oriented text file?");
+                line.Write(buf, i, end - i);
+                if (nl < 0) break;
+                lineNo++;
+                yield return DecodeLine(line, path, lineNo);
+                line.SetLength(0);
+                i = nl + 1;
             }
         }
-        if (sb.Length > 0) yield return sb.ToString();
+        if (line.Length > 0) yield return DecodeLine(line, path, lineNo + 1);
+    }
+
+    const int MaxLineBytes = MaxLineChars * 3;
+
+    static string DecodeLine(MemoryStream line, string path, int lineNo)
+    {
+        var bytes = line.GetBuffer().AsSpan(0, (int)line.Length);
+        if (bytes.Length > 0 && bytes[^1] == (byte)'\r') bytes = bytes[..^1];
+        string s;
+        try { s = StrictUtf8.GetString(bytes); }
+        catch (DecoderFallbackException e)
+        {
+            throw new InvalidDataException($"{path}:{lineNo}: not valid UTF-8 (byte {e.Index} of the line); convert the file (e.g. iconv -f GB18030 -t UTF-8).");
+        }
+        if (s.Length > MaxLineChars)
+            throw new InvalidDataException($"{path}:{lineNo}: line longer than {MaxLineChars} characters; not a line-oriented text file?");
+        return s;
     }
 
     /// <summary>Writes through a temp file in the same folder and renames it, so readers never see half a file.</summary>

@@ -37,12 +37,18 @@ public sealed class HfTokenizer : ITokenizer
         if (root.TryGetProperty("added_tokens", out var at))
             foreach (var a in at.EnumerateArray())
                 added.Add((a.GetProperty("content").GetString()!, a.GetProperty("id").GetInt32(), a.TryGetProperty("special", out var sp) && sp.GetBoolean()));
+        // Ids index arrays: refuse negative or absurd ones (a corrupt file) before allocating.
+        const int MaxId = 1 << 24;
+        foreach (var (tok, id) in _vocab.Select(kv => (kv.Key, kv.Value)).Concat(added.Select(a => (a.Content, a.Id))))
+            if (id is < 0 or >= MaxId) throw new InvalidDataException($"tokenizer.json: token '{tok}' has id {id}, outside 0..{MaxId - 1}.");
         int size = Math.Max(_vocab.Count == 0 ? 0 : _vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(a => a.Id) + 1);
         _idToToken = new string[size];
         foreach (var (tok, id) in _vocab) _idToToken[id] = tok;
         foreach (var a in added) _idToToken[a.Id] = a.Content;
         _added = new AddedTokenSplitter(added.Select(a => (a.Content, a.Id)));
         _specialIds = added.Where(a => a.Special).Select(a => a.Id).ToHashSet();
+        if (added.GroupBy(a => a.Content).FirstOrDefault(g => g.Count() > 1) is { } dup)
+            throw new InvalidDataException($"tokenizer.json: added token '{dup.Key}' is listed {dup.Count()} times.");
         SpecialTokens = added.Where(a => a.Special).ToDictionary(a => a.Content, a => a.Id);
 
         var pairs = new Dictionary<long, (float, int)>();
@@ -92,6 +98,8 @@ public sealed class HfTokenizer : ITokenizer
         catch (JsonException e) { throw new InvalidDataException($"tokenizer.json is not valid JSON: {e.Message}"); }
         catch (KeyNotFoundException e) { throw new InvalidDataException($"tokenizer.json lacks a required field: {e.Message}"); }
         catch (InvalidOperationException e) { throw new InvalidDataException($"tokenizer.json has a field of the wrong type: {e.Message}"); }
+        catch (ArgumentException e) when (e is not ArgumentOutOfRangeException) { throw new InvalidDataException($"tokenizer.json is inconsistent: {e.Message}"); }
+        catch (FormatException e) { throw new InvalidDataException($"tokenizer.json has a number that is not a 32-bit integer: {e.Message}"); }
     }
 
     public static HfTokenizer Create(string path)

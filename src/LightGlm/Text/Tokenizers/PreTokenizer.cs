@@ -34,7 +34,14 @@ public abstract class PreTokenizer
     /// <summary>HF "Split" with behavior Isolated: every match is a piece, and so is the text between matches.</summary>
     sealed class RegexSplit(string pattern) : PreTokenizer
     {
-        readonly Regex _regex = new(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant);
+        readonly Regex _regex = Create(pattern);
+
+        static Regex Create(string pattern)
+        {
+            // A bad pattern in a tokenizer.json is a bad file; the timeout bounds a pathological (backtracking) one.
+            try { return new Regex(pattern, RegexOptions.Compiled | RegexOptions.CultureInvariant, TimeSpan.FromSeconds(5)); }
+            catch (ArgumentException e) { throw new InvalidDataException($"tokenizer.json: the pre-tokenizer pattern is not a valid regular expression: {e.Message}"); }
+        }
 
         public override void Split(ReadOnlySpan<char> text, List<(int, int)> into)
         {
