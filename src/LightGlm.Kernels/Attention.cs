@@ -92,7 +92,7 @@ public static unsafe class Attention
         {
             nint op = (nint)o, ap = (nint)att, qa = (nint)q, ka = (nint)k, va = (nint)v, pla = (nint)pl, ksa = (nint)ks0;
             bool hasP = !prefixLengths.IsEmpty, hasS = !keyStarts.IsEmpty;
-            KernelParallel.For(B * H, 1, (t0, t1) =>
+            Gemm.WithSingleThreadedBlas(() => KernelParallel.For(B * H, 1, (t0, t1) =>
             {
                 for (int t = t0; t < t1; t++)
                 {
@@ -104,13 +104,13 @@ public static unsafe class Attention
                     float* ob = (float*)op + (long)b * T * os + h * D;
                     float* pr = (float*)ap + (long)t * T * T;
                     // S (T, T) = scale · Q (T, D) · Kᵀ (D, T)
-                    ManagedGemm.Sgemm(false, true, T, T, D, scale, qb, qs, kb, ks, 0f, pr, T, 1);
+                    Gemm.SgemmSingle(false, true, T, T, D, scale, qb, qs, kb, ks, 0f, pr, T);
                     for (int i = 0; i < T; i++)
                         SoftmaxRow(pr + (long)i * T, T, AttentionMask.Range(i, T, P, S0));
                     // O (T, D) = P (T, T) · V (T, D)
-                    ManagedGemm.Sgemm(false, false, T, D, T, 1f, pr, T, vb, vs, 0f, ob, os, 1);
+                    Gemm.SgemmSingle(false, false, T, D, T, 1f, pr, T, vb, vs, 0f, ob, os);
                 }
-            });
+            }));
         }
     }
 
@@ -122,7 +122,7 @@ public static unsafe class Attention
         float scale = 1f / MathF.Sqrt(D);
         nint dqa = (nint)dq, dka = (nint)dk, dva = (nint)dv, doa = (nint)dout, aa = (nint)att, qa = (nint)q, ka = (nint)k, va = (nint)v;
         // Parallel over (b, kv head): the heads of one group run in order, so dk/dv sums are deterministic.
-        KernelParallel.For(B * KV, 1, (t0, t1) =>
+        Gemm.WithSingleThreadedBlas(() => KernelParallel.For(B * KV, 1, (t0, t1) =>
         {
             float* dP = Scratch.Get(0, (long)T * T);
             for (int t = t0; t < t1; t++)
@@ -136,8 +136,8 @@ public static unsafe class Attention
                     float* dob = (float*)doa + (long)b * T * dos + h * D;
                     float* pr = (float*)aa + ((long)b * H + h) * T * T;
                     // dP (T, T) = dO (T, D) · Vᵀ;  dV += Pᵀ · dO
-                    ManagedGemm.Sgemm(false, true, T, T, D, 1f, dob, dos, vb, kvs, 0f, dP, T, 1);
-                    ManagedGemm.Sgemm(true, false, T, D, T, 1f, pr, T, dob, dos, 1f, dvb, dkvs, 1);
+                    Gemm.SgemmSingle(false, true, T, T, D, 1f, dob, dos, vb, kvs, 0f, dP, T);
+                    Gemm.SgemmSingle(true, false, T, D, T, 1f, pr, T, dob, dos, 1f, dvb, dkvs);
                     // dS = P ⊙ (dP − Σ_j P_ij dP_ij), written over dP
                     for (int i = 0; i < T; i++)
                     {
@@ -148,11 +148,11 @@ public static unsafe class Attention
                         TensorPrimitives.Multiply(g, p, g);
                     }
                     // dQ += scale · dS · K;  dK += scale · dSᵀ · Q
-                    ManagedGemm.Sgemm(false, false, T, D, T, scale, dP, T, kb, kvs, 1f, dqb, dqs, 1);
-                    ManagedGemm.Sgemm(true, false, T, D, T, scale, dP, T, qb, qs, 1f, dkb, dkvs, 1);
+                    Gemm.SgemmSingle(false, false, T, D, T, scale, dP, T, kb, kvs, 1f, dqb, dqs);
+                    Gemm.SgemmSingle(true, false, T, D, T, scale, dP, T, qb, qs, 1f, dkb, dkvs);
                 }
             }
-        });
+        }));
     }
 
     // p[lo..hi) = softmax(p[lo..hi)), zero elsewhere (a row with no visible key is all zeros).

@@ -39,6 +39,28 @@ public static unsafe class CrossEntropy
             return Run(d, z, targets, N, V, scale);
     }
 
+    /// <summary>
+    /// As <see cref="ForwardBackward"/> with a scale per row: dlogits_n = (softmax(z_n) − onehot(t_n))·rowScales[n]
+    /// (OVERWRITTEN, may alias logits); rowLosses[n] = the unscaled CE of row n, 0 when t_n = −1 or rowScales[n] = 0
+    /// (such rows get a zero gradient). Returns Σ_n rowScales[n]·rowLosses[n], summed in double in row order.
+    /// </summary>
+    public static double ForwardBackwardRows(Span<float> dlogits, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets,
+        ReadOnlySpan<float> rowScales, Span<float> rowLosses, int N, int V)
+    {
+        const string k = "CrossEntropy.ForwardBackwardRows";
+        Validate(k, logits, targets, N, V);
+        Check.Len(k, nameof(dlogits), (ReadOnlySpan<float>)dlogits, (long)N * V);
+        Check.Len(k, nameof(rowScales), rowScales, N);
+        Check.Len(k, nameof(rowLosses), (ReadOnlySpan<float>)rowLosses, N);
+        Check.SameOrDisjoint(k, nameof(dlogits), dlogits, nameof(logits), logits, (long)N * V);
+        if (N == 0) return 0;
+        fixed (float* z = logits) fixed (float* d = dlogits) fixed (float* sp = rowScales) fixed (float* lp = rowLosses) fixed (int* tp = targets)
+            RowsCore(d, z, tp, sp, 0f, lp, N, V);
+        double total = 0;
+        for (int n = 0; n < N; n++) total += (double)rowScales[n] * rowLosses[n];
+        return total;
+    }
+
     static CrossEntropyResult Run(float* dz, float* z, ReadOnlySpan<int> targets, int N, int V, float scale)
     {
         if (N == 0) return new CrossEntropyResult(0, 0);
@@ -46,40 +68,7 @@ public static unsafe class CrossEntropy
         try
         {
             fixed (float* lp = losses) fixed (int* tp = targets)
-            {
-                nint la = (nint)lp, ta = (nint)tp, za = (nint)z, da = (nint)dz;
-                KernelParallel.For(N, Math.Max(1, 8192 / Math.Max(1, V)), (n0, n1) =>
-                {
-                    for (int n = n0; n < n1; n++)
-                    {
-                        int t = ((int*)ta)[n];
-                        var zr = new ReadOnlySpan<float>((float*)za + (long)n * V, V);
-                        if (t < 0)
-                        {
-                            ((float*)la)[n] = 0f;
-                            if (da != 0) new Span<float>((float*)da + (long)n * V, V).Clear();
-                            continue;
-                        }
-                        float max = TensorPrimitives.Max(zr);
-                        float zt = zr[t];
-                        if (da == 0)
-                        {
-                            double sum = 0;
-                            for (int j = 0; j < V; j++) sum += MathF.Exp(zr[j] - max);
-                            ((float*)la)[n] = (float)(Math.Log(sum) + max - zt);
-                            continue;
-                        }
-                        // dz = exp(z − max); loss = log Σ dz + max − z_t; dz = (dz/Σ − onehot)·scale
-                        var dr = new Span<float>((float*)da + (long)n * V, V);
-                        TensorPrimitives.Subtract(zr, max, dr);
-                        TensorPrimitives.Exp(dr, dr);
-                        float s = TensorPrimitives.Sum(dr);
-                        ((float*)la)[n] = MathF.Log(s) + max - zt;
-                        TensorPrimitives.Multiply(dr, scale / s, dr);
-                        dr[t] -= scale;
-                    }
-                });
-            }
+                RowsCore(dz, z, tp, null, scale, lp, N, V);
             double total = 0;
             int count = 0;
             for (int n = 0; n < N; n++)
@@ -87,6 +76,45 @@ public static unsafe class CrossEntropy
             return new CrossEntropyResult(total, count);
         }
         finally { ArrayPool<float>.Shared.Return(losses); }
+    }
+
+    // Per row: loss into lp[n]; with dz, dz_n = (softmax − onehot)·(sp?[n] ?? scale). A row with t = −1 or a zero row
+    // scale (sp given) gets loss 0 and dz 0. Rows are split over cores; each row is computed by one thread.
+    static void RowsCore(float* dz, float* z, int* tp, float* sp, float scale, float* lp, int N, int V)
+    {
+        nint la = (nint)lp, ta = (nint)tp, za = (nint)z, da = (nint)dz, sa = (nint)sp;
+        KernelParallel.For(N, Math.Max(1, 8192 / Math.Max(1, V)), (n0, n1) =>
+        {
+            for (int n = n0; n < n1; n++)
+            {
+                int t = ((int*)ta)[n];
+                var zr = new ReadOnlySpan<float>((float*)za + (long)n * V, V);
+                float sc = sa != 0 ? ((float*)sa)[n] : scale;
+                if (t < 0 || (sa != 0 && sc == 0f))
+                {
+                    ((float*)la)[n] = 0f;
+                    if (da != 0) new Span<float>((float*)da + (long)n * V, V).Clear();
+                    continue;
+                }
+                float max = TensorPrimitives.Max(zr);
+                float zt = zr[t];
+                if (da == 0)
+                {
+                    double sum = 0;
+                    for (int j = 0; j < V; j++) sum += MathF.Exp(zr[j] - max);
+                    ((float*)la)[n] = (float)(Math.Log(sum) + max - zt);
+                    continue;
+                }
+                // dz = exp(z − max); loss = log Σ dz + max − z_t; dz = (dz/Σ − onehot)·scale
+                var dr = new Span<float>((float*)da + (long)n * V, V);
+                TensorPrimitives.Subtract(zr, max, dr);
+                TensorPrimitives.Exp(dr, dr);
+                float s = TensorPrimitives.Sum(dr);
+                ((float*)la)[n] = MathF.Log(s) + max - zt;
+                TensorPrimitives.Multiply(dr, sc / s, dr);
+                dr[t] -= sc;
+            }
+        });
     }
 
     static void Validate(string k, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets, int N, int V)

@@ -30,6 +30,16 @@ public static unsafe class Gemm
     /// <summary>True when libopenblas.so.0 can be loaded.</summary>
     public static bool OpenBlasAvailable => OpenBlas.IsAvailable;
 
+    /// <summary>OpenBLAS's kernel family (openblas_get_corename, e.g. "SkylakeX"); null without OpenBLAS.</summary>
+    public static string? OpenBlasCore => OpenBlas.IsAvailable ? OpenBlas.CoreName : null;
+
+    /// <summary>
+    /// The OPENBLAS_CORETYPE LightGlm set before loading OpenBLAS (because its own CPU detection may fall back to old
+    /// kernels on CPUs newer than the build), or null when the user set it or it was left to OpenBLAS. Child processes
+    /// that use OpenBLAS (the PyTorch bench) get the same value so that both sides run the same kernels.
+    /// </summary>
+    public static string? OpenBlasCoreTypeSet => OpenBlas.IsAvailable ? OpenBlas.ForcedCore : null;
+
     /// <summary>Threads used by GEMM/GEMV of both backends (default: core count or env LIGHTGLM_THREADS).</summary>
     public static int Threads
     {
@@ -84,6 +94,34 @@ public static unsafe class Gemm
             else
                 ManagedGemm.Sgemm(transA, transB, M, N, K, alpha, a, lda, b, ldb, beta, c, ldc, _threads);
         }
+    }
+
+    /// <summary>
+    /// One-thread GEMM on validated pointers, for kernels that split many small GEMMs (attention heads) over cores
+    /// themselves: OpenBLAS when it is the backend (inside <see cref="WithSingleThreadedBlas"/>), else the managed GEMM
+    /// with one thread. Same semantics as <see cref="Sgemm(bool,bool,int,int,int,float,ReadOnlySpan{float},int,ReadOnlySpan{float},int,float,Span{float},int)"/>.
+    /// </summary>
+    internal static void SgemmSingle(bool transA, bool transB, int M, int N, int K, float alpha, float* A, int lda,
+        float* B, int ldb, float beta, float* C, int ldc)
+    {
+        if (M == 0 || N == 0) return;
+        if (_backend == GemmBackend.OpenBlas && K > 0) OpenBlas.Sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+        else ManagedGemm.Sgemm(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc, 1);
+    }
+
+    static readonly object _blasThreadsLock = new();
+    static int _singleDepth;
+
+    /// <summary>
+    /// Runs <paramref name="body"/> with OpenBLAS at one thread (restored afterwards), so that a parallel loop in it can
+    /// call <see cref="SgemmSingle"/> from each of its threads without OpenBLAS forking again underneath.
+    /// </summary>
+    internal static void WithSingleThreadedBlas(Action body)
+    {
+        if (_backend != GemmBackend.OpenBlas || _threads == 1) { body(); return; }
+        lock (_blasThreadsLock) { if (_singleDepth++ == 0) OpenBlas.Threads(1); }
+        try { body(); }
+        finally { lock (_blasThreadsLock) { if (--_singleDepth == 0) OpenBlas.Threads(_threads); } }
     }
 
     /// <summary>

@@ -36,7 +36,9 @@ internal static class BenchCommand
         var python = new Option<string>("--python") { Description = "Python with python3-torch", DefaultValueFactory = _ => "/usr/bin/python3" };
         var script = new Option<string?>("--pytorch-script") { Description = $"Path of {PyTorchBench.ScriptRelative} (default: found above the working directory)" };
         var setting = new Option<string>("--pytorch-setting") { Description = "PyTorch thread setting: best (probe all) or t1, t1-blas2, t2, t2-passive", DefaultValueFactory = _ => "best" };
+        var profile = new Option<bool>("--profile") { Description = "Also print our training step's wall time per op (a stopwatch around each op)" };
         var cmd = new Command(what, description) { config, threads, vsPytorch, json, steps, python, script, setting };
+        if (what is "train" or "all") cmd.Options.Add(profile);
         cmd.SetAction(r =>
         {
             var problems = new List<string>();
@@ -50,6 +52,7 @@ internal static class BenchCommand
                 r.GetValue(vsPytorch) ? (r.GetValue(python)!, r.GetValue(script), r.GetValue(setting)!) : null);
             if (r.GetValue(json)) Console.WriteLine(report.ToJson());
             else Print(report, what, n);
+            if (what is "train" or "all" && r.GetValue(profile)) PrintProfile(BenchSpec.Get(name), s);
             return 0;
         });
         return cmd;
@@ -75,7 +78,7 @@ internal static class BenchCommand
         {
             TrainMsPerStep = trainMs, TrainTokensPerS = tokS, PrefillMs = prefill, DecodeMsPerToken = decode,
             PeakRssMb = PeakMemory.ProcessPeakMb(),
-            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
+            Note = $"LightGlm: {threads} threads, kernels GEMM backend {Kernels.Gemm.Backend}{(Kernels.Gemm.Backend == Kernels.GemmBackend.OpenBlas ? $" [{Kernels.Gemm.OpenBlasCore}{(Kernels.Gemm.OpenBlasCoreTypeSet is not null ? ", OPENBLAS_CORETYPE set by LightGlm" : "")}]" : "")}; peak RSS = VmHWM of this process (model, optimizer, activations, .NET runtime)",
         };
         Say("sgemm peak: 1024³ through our Gemm ...");
         double peak = SgemmPeak.MeasureGflops();
@@ -128,6 +131,19 @@ internal static class BenchCommand
         AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.LightGlm.Note)}[/]");
         if (vs) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.PyTorch!.Note)}[/]");
         AnsiConsole.MarkupLine($"[grey]FLOPs/step = tokens·(6·N + 12·L·H·D·T), N = {BenchSpec.MatmulParams(r.Spec.Config):N0} matmul parameters; sgemm peak = best of 7 × 1024³ with {threads} threads.[/]");
+    }
+
+    static void PrintProfile(BenchSpec spec, int steps)
+    {
+        var (ops, total, cpu) = EngineBench.Profile(spec, steps);
+        var table = new Table().Border(TableBorder.Rounded)
+            .Title($"[bold]{spec.Name}[/]: LightGlm training step by op ({total:0.0} ms/step, {cpu:0.0} CPU ms/step over {steps} profiled steps)")
+            .AddColumn("op").AddColumn(new TableColumn("ms/step").RightAligned()).AddColumn(new TableColumn("%").RightAligned())
+            .AddColumn(new TableColumn("calls/step").RightAligned());
+        foreach (var (op, ms, calls) in ops)
+            table.AddRow(Markup.Escape(op), ms.ToString("0.00", System.Globalization.CultureInfo.InvariantCulture),
+                (100 * ms / total).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), calls.ToString());
+        AnsiConsole.Write(table);
     }
 
     static string Fmt(double? x, string fmt) => x is { } v && double.IsFinite(v) ? v.ToString(fmt, System.Globalization.CultureInfo.InvariantCulture) : "—";

@@ -32,8 +32,12 @@ public sealed class DistillCommand : ICliCommand
         var wc = new Option<float>("--w-cos") { DefaultValueFactory = _ => 0f };
         var topk = new Option<int>("--top-k") { Description = "Keep only the teacher's top-k logits per position (0 = all).", DefaultValueFactory = _ => 0 };
         var log = new Option<string?>("--log") { Description = "Write the validation curve as JSON." };
-        var cmd = new Command("distill", "Distil a teacher into a student (Algorithm 2: soft labels on the source set, hard labels on the target set).")
-        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, temp, ws, wh, wd, wc, topk, log };
+        var downstream = new Option<bool>("--downstream") { Description = "Downstream distillation (Eq. 13): soft labels on the --target set too, L = λ·soft + (1−λ)·hard; replaces --w-soft/--w-hard." };
+        var lambda = new Option<double>("--lambda") { Description = "Eq. 13's λ (with --downstream).", DefaultValueFactory = _ => 0.65 };
+        var lambdaWeighs = new Option<string>("--lambda-weighs") { Description = "Which term λ weighs: teacher (the paper's formula) or student (its text).", DefaultValueFactory = _ => "teacher" };
+        var cachePath = new Option<string?>("--teacher-cache") { Description = "File for the teacher's outputs: computed once, reused by later runs (rebuilt when teacher or data change). Use with --top-k for a small file." };
+        var cmd = new Command("distill", "Distil a teacher into a student (Algorithm 2: soft labels on the source set, hard labels on the target set; --downstream: Eq. 13 on the target set).")
+        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, temp, ws, wh, wd, wc, topk, log, downstream, lambda, lambdaWeighs, cachePath };
         cmd.SetAction(r =>
         {
             var t = ModelDirectory.Load(r.GetValue(teacher)!);
@@ -43,12 +47,29 @@ public sealed class DistillCommand : ICliCommand
             var src = Read(source); var tgt = Read(target); var val = Read(valid);
             if (src.Count + tgt.Count == 0) throw new CliException("give --source and/or --target sequences");
             int[]? kept = r.GetValue(plan) is { } pp ? PruningPlan.Load(pp).HiddenChannels?.ToArray() : null;
+            var weights = new DistillationWeights(r.GetValue(ws), r.GetValue(wh), r.GetValue(wd), r.GetValue(wc), r.GetValue(temp));
+            bool ds = r.GetValue(downstream);
+            if (ds)
+            {
+                if (tgt.Count == 0) throw new CliException("--downstream distils on the target data: give --target sequences");
+                try
+                {
+                    var w = DistillationWeights.Downstream(r.GetValue(lambda), r.GetValue(temp), DistillationWeights.LambdaWeighsStudent(r.GetValue(lambdaWeighs)!));
+                    // Source sequences, if any, keep Algorithm 2's soft + hidden terms at the --w-soft/--w-hidden weights.
+                    weights = w with { Hidden = src.Count > 0 ? r.GetValue(wd) : 0f, Cosine = src.Count > 0 ? r.GetValue(wc) : 0f };
+                    if (src.Count > 0 && r.GetValue(ws) != w.Soft)
+                        Console.WriteLine($"note: with --downstream the soft weight is λ-derived ({w.Soft:G3}) on source and target sequences alike");
+                }
+                catch (ArgumentException e) { throw new CliException(e.Message); }
+                Console.WriteLine($"downstream distillation: soft (teacher) weight {weights.Soft:G3}, hard (student) weight {weights.Hard:G3}, T = {weights.Temperature:G3}");
+            }
             var opts = new DistillOptions
             {
                 Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), MaxLen = ml, LearningRate = r.GetValue(lr), TopK = r.GetValue(topk),
-                Weights = new DistillationWeights(r.GetValue(ws), r.GetValue(wh), r.GetValue(wd), r.GetValue(wc), r.GetValue(temp)),
+                Weights = weights, SoftOnTarget = ds, TeacherCachePath = r.GetValue(cachePath),
             };
-            var curve = Distiller.Run(t, s, src, tgt, val, opts, kept, (step, loss, vl) => Console.WriteLine($"step {step,5}  train {loss,8:F4}  valid {vl,8:F4}"));
+            var curve = Distiller.Run(t, s, src, tgt, val, opts, kept, (step, loss, vl) => Console.WriteLine($"step {step,5}  train {loss,8:F4}  valid {vl,8:F4}"),
+                Console.WriteLine);
             ModelDirectory.Save(s, r.GetValue(output)!, ModelDirectory.TokenizerPath(r.GetValue(student)!));
             if (r.GetValue(log) is { } lp)
                 File.WriteAllText(lp, JsonSerializer.Serialize(curve.Select(c => new { step = c.Step, valid_loss = double.IsNaN(c.ValLoss) ? (double?)null : c.ValLoss })));

@@ -1,7 +1,7 @@
 // `lightglm export --model DIR --format hf-llama|hf-chatglm|hf-qwen2 --out DIR`: a LightGlm model as a Hugging Face checkpoint.
 using System.CommandLine;
 using LightGlm.Interop;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
 

@@ -1,7 +1,7 @@
 // `lightglm import --from DIR --out DIR`: a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2) -> a LightGlm model directory.
 using System.CommandLine;
 using LightGlm.Interop;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
 

@@ -1,53 +1,49 @@
-// The hook through which `lightglm train` gets pipeline parallelism: the flags --pipeline-stages,
-// --micro-batches, --data-parallel, --schedule, --stage-split, --distributed, and a factory that turns
-// them into an IPipelineTrainer (threads in one process, or this rank's stage of an mpirun job).
+// The pipeline flags of `lightglm train`: --pipeline-stages, --micro-batches, --data-parallel, --schedule,
+// --stage-split, --transport threads|mpi (--distributed = --transport mpi), --no-predict. Each flag given on the
+// command line overrides the run config's "parallel" section.
 using System.CommandLine;
-using LightGlm.Kernels.Mpi;
-using LightGlm.Model;
 using LightGlm.Pipeline;
+using LightGlm.Training;
 
 namespace LightGlm.Cli.Commands;
 
-/// <summary>Add <see cref="AddTo"/> to a training command; call <see cref="CreateTrainer"/> with its parse result.
-/// With --distributed, run the command's body inside <see cref="MpiSession.Run"/> so a failing rank aborts the job.</summary>
 public sealed class ParallelTrainOptions
 {
-    public Option<int> Stages { get; } = new("--pipeline-stages") { Description = "Pipeline stages K (contiguous layer ranges)", DefaultValueFactory = _ => 1 };
-    public Option<int> MicroBatches { get; } = new("--micro-batches") { Description = "Micro-batches M per step (gradient accumulation through the pipeline)", DefaultValueFactory = _ => 1 };
-    public Option<int> DataParallel { get; } = new("--data-parallel") { Description = "Data-parallel replicas D (gradients all-reduced per stage)", DefaultValueFactory = _ => 1 };
-    public Option<string> Schedule { get; } = new("--schedule") { Description = "gpipe or 1f1b (DAPPLE early backward)", DefaultValueFactory = _ => "1f1b" };
+    public Option<int?> Stages { get; } = new("--pipeline-stages") { Description = "Pipeline stages K (contiguous layer ranges; default 1 or the config's parallel.pipeline_stages)" };
+    public Option<int?> MicroBatches { get; } = new("--micro-batches") { Description = "Micro-batches M the step's batch (batch_size x grad_accum rows) is cut into" };
+    public Option<int?> DataParallel { get; } = new("--data-parallel") { Description = "Data-parallel replicas D (gradients all-reduced per stage)" };
+    public Option<string?> Schedule { get; } = new("--schedule") { Description = "gpipe or 1f1b (DAPPLE early backward; default)" };
     public Option<string?> StageSplit { get; } = new("--stage-split") { Description = "Layer bounds per stage, e.g. 0,3,8 (from `lightglm plan`); default even" };
-    public Option<bool> Distributed { get; } = new("--distributed") { Description = "One MPI rank per (replica, stage): launch with mpirun -np K*D" };
+    public Option<string?> Transport { get; } = new("--transport") { Description = "threads (one process; default) or mpi (one rank per stage x replica: mpirun -np K*D ./lightglm train ...)" };
+    public Option<bool> Distributed { get; } = new("--distributed") { Description = "Same as --transport mpi" };
+    public Option<bool> NoPredict { get; } = new("--no-predict") { Description = "Skip profiling the layers for the planner's predicted step time" };
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Stages, MicroBatches, DataParallel, Schedule, StageSplit, Distributed }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Stages, MicroBatches, DataParallel, Schedule, StageSplit, Transport, Distributed, NoPredict }) cmd.Options.Add(o);
     }
 
-    /// <summary>True when the flags ask for anything beyond plain one-process training.</summary>
-    public bool Requested(ParseResult r) =>
-        r.GetValue(Stages) > 1 || r.GetValue(MicroBatches) > 1 || r.GetValue(DataParallel) > 1 || r.GetValue(Distributed);
-
-    /// <summary>The pipeline trainer the flags describe, validated against the model and batch size
-    /// (all problems in one <see cref="CliException"/>).</summary>
-    public IPipelineTrainer CreateTrainer(ParseResult r, GlmModel model, IRangeOptimizer optimizer, int batchRows)
+    /// <summary>Writes the flags that were given into <paramref name="p"/>.</summary>
+    public void ApplyTo(ParseResult r, PipelineOptions p)
     {
-        ScheduleKind kind;
-        try { kind = PipelineSchedule.Parse(r.GetValue(Schedule)!); } catch (FormatException e) { throw new CliException("--schedule: " + e.Message); }
-        PipelineConfig cfg;
-        StageSplit split;
-        try
+        if (r.GetValue(Stages) is { } k) p.PipelineStages = k;
+        if (r.GetValue(MicroBatches) is { } m) p.MicroBatches = m;
+        if (r.GetValue(DataParallel) is { } d) p.DataParallel = d;
+        if (r.GetValue(Schedule) is { } s) p.Schedule = s;
+        if (r.GetValue(StageSplit) is { } split) p.StageSplit = split;
+        if (r.GetValue(Transport) is { } t)
         {
-            cfg = new PipelineConfig(r.GetValue(Stages), r.GetValue(MicroBatches), r.GetValue(DataParallel), kind).Validate(model.Config.L, batchRows);
-            split = r.GetValue(StageSplit) is { } text ? Pipeline.StageSplit.Parse(text, model.Config.L) : Pipeline.StageSplit.Even(model.Config.L, cfg.Stages);
-            if (split.Stages != cfg.Stages) throw new ArgumentException($"--stage-split {split} has {split.Stages} stages but --pipeline-stages is {cfg.Stages}");
+            if (t is not ("threads" or "mpi")) throw new CliException($"--transport must be threads or mpi, got '{t}'");
+            p.Transport = t;
         }
-        catch (Exception e) when (e is ArgumentException or FormatException) { throw new CliException(e.Message); }
-        if (!r.GetValue(Distributed)) return new InProcessGlmTrainer(model, cfg, split, optimizer);
-        MpiComm world;
-        try { world = MpiComm.World(); }
-        catch (MpiUnavailableException e) { throw new CliException("--distributed needs MPI: " + e.Message); }
-        try { return new MpiGlmTrainer(model, cfg, split, optimizer, MpiPipelineGroups.Create(world, cfg.Stages, cfg.Replicas)); }
-        catch (ArgumentException e) { throw new CliException(e.Message); }
+        if (r.GetValue(Distributed)) p.Transport = "mpi";
+        if (r.GetValue(NoPredict)) p.Predict = false;
+        if (p.Transport == "mpi" && !MpiSession.LaunchedByMpirun)
+            throw new CliException($"--transport mpi: start this under mpirun, one rank per stage and replica: mpirun -np {p.PipelineStages * p.DataParallel} ./lightglm train ...");
     }
+
+    /// <summary>This process's MPI rank from the launcher's environment (0 when not under mpirun).</summary>
+    public static int LauncherRank() =>
+        new[] { "OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK" }.Select(Environment.GetEnvironmentVariable).FirstOrDefault(v => v is not null) is { } v
+        && int.TryParse(v, out int rank) ? rank : 0;
 }

@@ -1,26 +1,31 @@
-// Loads and saves a model directory (config.json + model.safetensors [+ tokenizer.json]) for compression commands.
+// Loads and saves a model directory (config.json + safetensors [+ tokenizer files]) for compression commands.
 using LightGlm.Compression.Tensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Compression;
 
-/// <summary>A model as compression sees it: its shape and its named weights.</summary>
+/// <summary>A model as compression sees it: its shape and its named fp32 weights (small models; big ones stream, see Pruning/MappedTeacher).</summary>
 public sealed record ModelFiles(ModelShape Shape, TensorSet Weights)
 {
     public static ModelFiles Load(string dir)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: model directory not found (expected config.json and model.safetensors)");
         var shape = ModelShape.Load(Path.Combine(dir, "config.json"));
-        var weights = SafeTensorsFile.Read(Path.Combine(dir, "model.safetensors"));
+        using var archive = CheckpointArchive.Open(dir);
+        var weights = new TensorSet();
+        foreach (var e in archive.Tensors.Values)
+            weights.Add(e.Name, e.Shape.Select(d => checked((int)d)).ToArray(), archive.ReadAll(e));
         return new ModelFiles(shape, weights);
     }
 
-    /// <summary>Writes config.json and model.safetensors into dir (created), copying tokenizer.json from tokenizerFrom if given.</summary>
+    /// <summary>Writes config.json and model.safetensors (F32, tensors in name order) into dir (created), copying the tokenizer files (tokenizer.json, tokenizer.model, …) from tokenizerFrom if given.</summary>
     public void Save(string dir, string? tokenizerFrom = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(dir);
         Shape.Save(Path.Combine(dir, "config.json"));
-        SafeTensorsFile.Write(Path.Combine(dir, "model.safetensors"), Weights, metadata);
-        if (tokenizerFrom is not null && File.Exists(Path.Combine(tokenizerFrom, "tokenizer.json")))
-            File.Copy(Path.Combine(tokenizerFrom, "tokenizer.json"), Path.Combine(dir, "tokenizer.json"), overwrite: true);
+        var list = Weights.All.OrderBy(t => t.Name, StringComparer.Ordinal)
+            .Select(t => TensorToWrite.Of(t.Name, t.Shape.Select(d => (long)d).ToArray(), t.Data)).ToList();
+        SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), list, metadata);
+        if (tokenizerFrom is not null) Interop.TokenizerFiles.Copy(tokenizerFrom, dir);
     }
 }

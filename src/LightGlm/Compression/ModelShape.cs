@@ -76,9 +76,7 @@ public sealed class ModelShape
 
     public void Save(string path)
     {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, Json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(tmp, path, overwrite: true);
+        LightGlm.Model.Checkpoints.AtomicFile.WriteAllText(path, Json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>Parameter count implied by the config (tied head counted once).</summary>

@@ -1,6 +1,6 @@
 // Hugging Face config.json <-> our config (docs/ENGINE.md), per architecture, with each field's HF default.
 using System.Text.Json.Nodes;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;
 

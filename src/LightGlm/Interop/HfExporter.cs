@@ -1,6 +1,6 @@
 // `lightglm export`: a LightGlm model directory -> a Hugging Face checkpoint of the matching architecture.
 using System.Text.Json.Nodes;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;
 
@@ -58,11 +58,11 @@ public static class HfExporter
         tensors.Sort((a, b) => NaturalOrder(a.Name, b.Name)); // HF's order: embedding, layers 0..L-1, final norm, head
 
         Directory.CreateDirectory(outDir);
-        var files = CheckpointWriter.Write(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+        var files = SafeTensorsWriter.WriteSharded(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
         var tokenIds = w.RawConfig["imported_from"]?["token_ids"] as JsonObject;
         var hfConfig = ConfigTranslation.ToHf(target, c, dtype, tokenIds);
-        CheckpointWriter.AtomicWrite(Path.Combine(outDir, "config.json"),
-            System.Text.Encoding.UTF8.GetBytes(hfConfig.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n"));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"),
+            hfConfig.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         var tok = TokenizerFiles.Copy(model, outDir);
         return new ExportReport(target, files, tok);
     }

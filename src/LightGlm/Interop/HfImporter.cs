@@ -1,6 +1,6 @@
 // `lightglm import`: a Hugging Face checkpoint directory -> a normal LightGlm model directory.
 using System.Text.Json.Nodes;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;
 
@@ -45,8 +45,8 @@ public static class HfImporter
                 .Where(k => w.RawConfig[k] is not null).Select(k => KeyValuePair.Create(k, w.RawConfig[k]!.DeepClone()))),
         };
         var tensors = WriteList(w, Distinct(w.Layout.Mappings.Select(m => m.Ours)), dtype);
-        var files = CheckpointWriter.Write(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
-        CheckpointWriter.AtomicWrite(Path.Combine(outDir, "config.json"), System.Text.Encoding.UTF8.GetBytes(imported.ToJsonString(InteropConfig.Json) + "\n"));
+        var files = SafeTensorsWriter.WriteSharded(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+        AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), imported.ToJsonString(InteropConfig.Json) + "\n");
         var tok = TokenizerFiles.Copy(from, outDir);
         return new ImportReport(arch, ours, w.Reading!.Notes.Defaults, files, tok, tensors.Sum(t => t.Elements), w.Reading.Notes.TorchDType);
     }

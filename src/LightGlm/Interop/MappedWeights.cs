@@ -1,6 +1,6 @@
 // Our tensors read straight out of a memory-mapped checkpoint (ours or Hugging Face's) through the architecture map.
 using System.Text.Json.Nodes;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;
 

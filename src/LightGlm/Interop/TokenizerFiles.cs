@@ -35,10 +35,9 @@ public static class TokenizerFiles
         foreach (var n in Names)
         {
             string src = Path.Combine(from, n);
-            if (!File.Exists(src)) continue;
-            string dst = Path.Combine(to, n), tmp = dst + ".tmp";
-            File.Copy(src, tmp, overwrite: true);
-            File.Move(tmp, dst, overwrite: true);
+            string dst = Path.Combine(to, n);
+            if (!File.Exists(src) || Path.GetFullPath(src) == Path.GetFullPath(dst)) continue;
+            Model.Checkpoints.AtomicFile.Copy(src, dst);
             copied.Add((n, Kind(src)));
         }
         return copied;

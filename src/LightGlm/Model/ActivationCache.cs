@@ -42,13 +42,16 @@ public sealed class ActivationCache
     readonly BlockActivations[] _blocks;      // index i - FirstBlock
     public TensorView GradHidden { get; }     // (N, C)
     // Scratch shared by the blocks of this micro-batch (used one block at a time).
-    internal TensorView Branch, DBranch, DLn, DQkv, DAtt, DGateUp, DAct, NormScratch;
+    internal TensorView Branch, DBranch, DLn, DQkv, DAtt, DGateUp, DAct;
     // Head: final-norm output, its rstd, logits (become dlogits in place), per-row loss and loss scale.
     public TensorView NormOut { get; }        // (N, C)
     internal TensorView RstdF;                // (N)
     public TensorView Logits { get; }         // (N, V)
     public readonly double[] RowLoss;         // (N) unscaled CE per row (0 when ignored)
     public readonly float[] RowScale;         // (N) loss scale per row
+    internal readonly float[] RowLossF;       // (N) scratch: the kernel's per-row loss in float
+    /// <summary>(N) position of each row in its sequence, n % T (rotary angles).</summary>
+    internal readonly int[] Positions;
 
     public ActivationCache(ModelConfig c, int b, int t, LayerRange? range = null, bool dropout = false)
     {
@@ -61,7 +64,7 @@ public sealed class ActivationCache
                         + (dropout ? 2L * N * C : 0);
         int nb = r.EndBlock - r.FirstBlock;
         long total = (long)(nb + 1) * N * C + perBlock * nb + (long)N * C                   // hidden, blocks, grad
-                     + (long)N * C * 3 + (long)N * W + (long)N * HD + (long)N * 2 * F + (long)N * F + C // scratch
+                     + (long)N * C * 3 + (long)N * W + (long)N * HD + (long)N * 2 * F + (long)N * F // scratch
                      + (r.Head ? (long)N * C + N + (long)N * c.V : 0);
         if (total > Array.MaxLength)
             throw new InvalidOperationException($"activation cache for (B={b}, T={t}) needs {total} floats (> {Array.MaxLength}): use smaller micro-batches");
@@ -85,10 +88,12 @@ public sealed class ActivationCache
         GradHidden = Cut((long)N * C);
         Branch = Cut((long)N * C); DBranch = Cut((long)N * C); DLn = Cut((long)N * C);
         DQkv = Cut((long)N * W); DAtt = Cut((long)N * HD); DGateUp = Cut((long)N * 2 * F); DAct = Cut((long)N * F);
-        NormScratch = Cut(C);
         if (r.Head) { NormOut = Cut((long)N * C); RstdF = Cut(N); Logits = Cut((long)N * c.V); }
         RowLoss = new double[N];
         RowScale = new float[N];
+        RowLossF = new float[N];
+        Positions = new int[N];
+        for (int n = 0; n < N; n++) Positions[n] = n % t;
         DropoutEnabled = dropout;
     }
 

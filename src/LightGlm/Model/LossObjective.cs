@@ -22,7 +22,7 @@ public sealed class CrossEntropyObjective : ILossObjective
     public double Compute(ActivationCache cache, Batch batch)
     {
         FillRowScales(cache, batch);
-        return Pointwise.CrossEntropyInPlace(cache.Logits, batch.Targets, cache.RowScale, cache.Config.V, cache.RowLoss);
+        return Pointwise.CrossEntropyInPlace(cache.Logits, batch.Targets, cache.RowScale, cache.Config.V, cache.RowLoss, cache.RowLossF);
     }
 
     /// <summary>RowScale[n] = LossScale · weight[b(n)] (0 where the target is ignored).</summary>

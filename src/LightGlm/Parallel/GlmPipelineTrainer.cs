@@ -94,6 +94,18 @@ public sealed class InProcessGlmTrainer : IPipelineTrainer
         return new PipelineStepResult(loss, watch.Elapsed.TotalSeconds, stats.Cast<StageStepStats>().ToList());
     }
 
+    /// <summary>Sets the loss of every replica's last stage.</summary>
+    public void SetObjective(ILossObjective objective)
+    {
+        for (int d = 0; d < Config.Replicas; d++) _stages[d, Config.Stages - 1].Objective = objective;
+    }
+
+    /// <summary>Copies replica 0's weights to the other replicas (after an update applied to replica 0 alone).</summary>
+    public void SyncReplicas()
+    {
+        for (int d = 1; d < Config.Replicas; d++) _replicas[0].Weights.CopyTo(_replicas[d].Weights, 0);
+    }
+
     IPipelineStage[,] Stage2D()
     {
         var a = new IPipelineStage[Config.Replicas, Config.Stages];

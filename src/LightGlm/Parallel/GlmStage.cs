@@ -7,7 +7,6 @@ namespace LightGlm.Pipeline;
 public sealed class GlmStage : IPipelineStage
 {
     readonly GlmModel _model;
-    readonly ILossObjective _objective;
     readonly Stack<ActivationCache> _free = new();
     ActivationCache?[] _inFlight = [];
     Batch[] _micro = [];
@@ -19,6 +18,8 @@ public sealed class GlmStage : IPipelineStage
     public int ParameterStart { get; }
     public int ParameterEnd { get; }
     public GlmModel Model => _model;
+    /// <summary>The loss the last stage computes (cross-entropy unless the trainer sets another).</summary>
+    public ILossObjective Objective { get; set; }
     /// <summary>Caches allocated so far: the peak number of micro-batches this stage held at once.</summary>
     public int CachesAllocated { get; private set; }
 
@@ -31,7 +32,7 @@ public sealed class GlmStage : IPipelineStage
         var (first, end) = split.Range(stage);
         Range = new LayerRange(first, end, Embedding: stage == 0, Head: stage == split.Stages - 1);
         _model = model;
-        _objective = objective ?? CrossEntropyObjective.Instance;
+        Objective = objective ?? CrossEntropyObjective.Instance;
         var lay = model.Layout;
         ParameterStart = first == 0 ? 0 : lay.Blocks[first].InputNorm;
         ParameterEnd = end == c.L ? lay.TotalLength : lay.Blocks[end].InputNorm;
@@ -66,7 +67,7 @@ public sealed class GlmStage : IPipelineStage
         var cache = _free.Count > 0 ? _free.Pop() : NewCache();
         _inFlight[m] = cache;
         if (!IsFirst) input.CopyTo(cache.Hidden(Range.FirstBlock).Span);
-        double loss = _model.Forward(cache, _micro[m], IsLast ? _objective : null, Range);
+        double loss = _model.Forward(cache, _micro[m], IsLast ? Objective : null, Range);
         if (IsLast) _loss[m] = loss;
         else cache.Hidden(Range.EndBlock).Span.CopyTo(output);
     }

@@ -9,7 +9,9 @@ namespace LightGlm.Training;
 /// Example: {"model": {config.json fields}, "data": {"train": ["a.txt", "dir/"], "tokenizer": "byte"},
 /// "optimizer": {"lr": 3e-4}, "schedule": {"warmup_steps": 50, "decay": "cosine"}, "steps": 500, "batch_size": 8,
 /// "seq_len": 128, "grad_accum": 1, "seed": 1, "checkpoint_dir": "runs/x/checkpoints", "checkpoint_every": 100,
-/// "output_dir": "runs/x/model", "resume": true}. Relative paths are relative to the config file's folder.
+/// "output_dir": "runs/x/model", "resume": true, "parallel": {"pipeline_stages": 2, "micro_batches": 4},
+/// "nan_guard": {"max_rollbacks": 3, "lr_factor": 0.5}, "memory_limit_mb": 0}. Relative paths are relative to the config
+/// file's folder.
 /// </summary>
 public sealed class RunConfig
 {
@@ -35,6 +37,14 @@ public sealed class RunConfig
     public int EvalEvery { get; set; }
     /// <summary>Stop (and save) after this many seconds of training; 0 = no limit.</summary>
     public double MaxSeconds { get; set; }
+    /// <summary>Pipeline parallelism (stages, micro-batches, schedule, transport); the CLI flags override it.</summary>
+    public PipelineOptions Parallel { get; set; } = new();
+    /// <summary>What to do on a NaN/Inf loss or gradient.</summary>
+    public NanGuardOptions NanGuard { get; set; } = new();
+    /// <summary>Refuse to start when the memory estimate exceeds this; 0 = the memory available on this machine.</summary>
+    public double MemoryLimitMb { get; set; }
+    /// <summary>Per-step JSON lines (loss, lr, timings, pipeline measured vs predicted, events); default checkpoint_dir/metrics.jsonl.</summary>
+    public string? MetricsFile { get; set; }
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -71,6 +81,7 @@ public sealed class RunConfig
         if (CheckpointDir is { } c) CheckpointDir = Abs(c);
         if (OutputDir is { } o) OutputDir = Abs(o);
         if (InitFrom is { } i) InitFrom = Abs(i);
+        if (MetricsFile is { } m) MetricsFile = Abs(m);
     }
 
     /// <summary>All problems together, each naming the field and value.</summary>
@@ -90,7 +101,43 @@ public sealed class RunConfig
         if (Data.ValidFraction is < 0 or >= 1) p.Add($"data.valid_fraction = {Data.ValidFraction} must be in [0, 1)");
         if (CheckpointEvery < 0) p.Add($"checkpoint_every = {CheckpointEvery} must be >= 0");
         if (KeepCheckpoints < 1) p.Add($"keep_checkpoints = {KeepCheckpoints} must be >= 1");
+        if (!(MemoryLimitMb >= 0)) p.Add($"memory_limit_mb = {MemoryLimitMb} must be >= 0 (0 = what is available)");
+        p.AddRange(NanGuard.Problems());
+        p.AddRange(Parallel.Problems(BatchSize * GradAccum));
         if (p.Count > 0) throw new InvalidDataException($"{source}: invalid run config ({p.Count} problem{(p.Count > 1 ? "s" : "")}):\n  - " + string.Join("\n  - ", p));
+    }
+}
+
+/// <summary>run config "parallel": pipeline-parallel training of one step's batch (batch_size × grad_accum rows) cut
+/// into data_parallel × micro_batches micro-batches that flow through pipeline_stages stages.</summary>
+public sealed record PipelineOptions
+{
+    public int PipelineStages { get; set; } = 1;
+    public int MicroBatches { get; set; } = 1;
+    public int DataParallel { get; set; } = 1;
+    /// <summary>"1f1b" (DAPPLE early backward) or "gpipe".</summary>
+    public string Schedule { get; set; } = "1f1b";
+    /// <summary>Layer bounds per stage, e.g. "0,3,8" (from `lightglm plan`); null = even.</summary>
+    public string? StageSplit { get; set; }
+    /// <summary>"threads" (one process) or "mpi" (one rank per stage and replica, under mpirun).</summary>
+    public string Transport { get; set; } = "threads";
+    /// <summary>Profile the layers at start so the log shows the planner's predicted step time beside the measured one.</summary>
+    public bool Predict { get; set; } = true;
+
+    public bool Enabled => PipelineStages > 1 || MicroBatches > 1 || DataParallel > 1 || Transport == "mpi";
+
+    public List<string> Problems(int rowsPerStep)
+    {
+        var p = new List<string>();
+        if (PipelineStages < 1) p.Add($"parallel.pipeline_stages = {PipelineStages} must be >= 1");
+        if (MicroBatches < 1) p.Add($"parallel.micro_batches = {MicroBatches} must be >= 1");
+        if (DataParallel < 1) p.Add($"parallel.data_parallel = {DataParallel} must be >= 1");
+        if (Transport is not ("threads" or "mpi")) p.Add($"parallel.transport = '{Transport}' must be threads or mpi");
+        if (Schedule.Trim().ToLowerInvariant() is not ("gpipe" or "1f1b" or "dapple"))
+            p.Add($"parallel.schedule = '{Schedule}' must be gpipe or 1f1b");
+        if (MicroBatches >= 1 && DataParallel >= 1 && rowsPerStep % (MicroBatches * DataParallel) != 0)
+            p.Add($"batch_size x grad_accum = {rowsPerStep} rows per step must be a multiple of data_parallel x micro_batches = {DataParallel * MicroBatches}");
+        return p;
     }
 }
 

@@ -4,15 +4,18 @@ using LightGlm.Model;
 
 namespace LightGlm.Training;
 
-/// <summary>What one optimizer step did.</summary>
-public readonly record struct StepResult(int Step, double Loss, double GradNorm, double Lr, int Tokens, double Seconds);
+/// <summary>What one optimizer step did. <paramref name="NonFinite"/>: the loss or a gradient was NaN/Inf, so the
+/// update was NOT applied and the state did not advance (the caller rolls back, see <see cref="NanGuard"/>).</summary>
+public readonly record struct StepResult(int Step, double Loss, double GradNorm, double Lr, int Tokens, double Seconds, bool NonFinite = false);
 
 /// <summary>
 /// One optimizer step = GradAccum micro-batches. All micro-batches of the step are filled first, so the loss scale is
 /// 1 / (non-ignored targets over the whole step): accumulating equals one big batch even when micro-batches hold
 /// different numbers of targets. Then per micro-batch: forward (with the objective) and backward, adding into grads;
 /// then clip, learning rate, AdamW. Everything is a function of (weights, optimizer state, step, micro-batch index),
-/// so a run resumed from a checkpoint continues bit-identically.
+/// so a run resumed from a checkpoint continues bit-identically. With an <see cref="Engine"/> (pipeline parallelism) the
+/// forward/backward runs there; clipping, the NaN check and AdamW stay here, over the parameters the engine owns.
+/// A non-finite loss or gradient norm is caught before the update: the weights are never touched by it.
 /// </summary>
 public sealed class Trainer
 {
@@ -23,8 +26,14 @@ public sealed class Trainer
     public ILossObjective Objective { get; set; }
     public IBatchSource Data { get; set; }
 
+    /// <summary>Runs forward/backward elsewhere (a pipeline); null = on this thread.</summary>
+    public IGradientEngine? Engine { get; set; }
+    /// <summary>Called after the gradients of a step are complete, before clipping (fault injection in tests and `train`).</summary>
+    public Action<Trainer>? AfterBackward { get; set; }
+
     readonly Batch[] _micro;
-    readonly ActivationCache _cache;
+    ActivationCache? _cache;
+    ActivationCache Cache => _cache ??= Model.CreateCache(Options.BatchSize, Options.SeqLen);
 
     public Trainer(GlmModel model, TrainerOptions options, IBatchSource data, ILossObjective? objective = null)
     {
@@ -39,7 +48,6 @@ public sealed class Trainer
         Optimizer = new AdamW(model.Layout);
         State = new TrainerState { Rng = new Rng(options.Seed).State };
         _micro = Enumerable.Range(0, options.GradAccum).Select(_ => new Batch(options.BatchSize, options.SeqLen)).ToArray();
-        _cache = model.CreateCache(options.BatchSize, options.SeqLen);
     }
 
     public bool Done => State.Step >= Options.Steps;
@@ -60,22 +68,32 @@ public sealed class Trainer
             b.DropoutSeed = o.Seed ^ (ulong)index * 0x9E3779B97F4A7C15UL;
             total += b.TargetCount();
         }
-        Model.ZeroGrads();
+        foreach (var b in _micro) b.LossScale = 1f / Math.Max(1, total);
         double loss = 0;
-        foreach (var b in _micro)
+        if (Engine is { } engine) loss = engine.ComputeGradients(_micro, Objective);
+        else
         {
-            b.LossScale = 1f / Math.Max(1, total);
-            loss += Model.Forward(_cache, b, Objective);
-            Model.Backward(_cache, b);
+            Model.ZeroGrads();
+            foreach (var b in _micro)
+            {
+                loss += Model.Forward(Cache, b, Objective);
+                Model.Backward(Cache, b);
+            }
         }
-        double norm = AdamW.ClipGlobalNorm(Model.Grads, o.Optimizer.GradClip);
-        double lr = LrSchedule.At(State.Step, o.Steps, o.Optimizer, o.Schedule);
-        Optimizer.Step(Model.Weights, Model.Grads, lr, o.Optimizer);
+        AfterBackward?.Invoke(this);
+        var (from, to) = Engine?.Owned ?? (0, Model.Layout.TotalLength);
+        double norm = AdamW.ClipGlobalNorm(Model.Grads, o.Optimizer.GradClip, from, to, Engine is { } e ? e.SumOverOwners : null);
+        double lr = LrSchedule.At(State.Step, o.Steps, o.Optimizer, o.Schedule) * State.LrScale;
+        int tokens = _micro.Length * o.BatchSize * o.SeqLen;
+        if (!double.IsFinite(loss) || !double.IsFinite(norm))
+            return new StepResult(State.Step + 1, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds, NonFinite: true);
+        Optimizer.Step(Model.Weights, Model.Grads, lr, o.Optimizer, from, to);
+        Engine?.WeightsChanged();
         State.Step++;
         State.MicroBatches += _micro.Length;
         State.TokensSeen += (long)_micro.Length * o.BatchSize * o.SeqLen;
         State.LastLoss = loss;
-        return new StepResult(State.Step, loss, norm, lr, _micro.Length * o.BatchSize * o.SeqLen, sw.Elapsed.TotalSeconds);
+        return new StepResult(State.Step, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds);
     }
 
     /// <summary>Mean loss (per target) over <paramref name="batches"/> micro-batches of <paramref name="source"/>, no training.</summary>
@@ -91,7 +109,7 @@ public sealed class Trainer
             b.Training = false;
             b.LossScale = 1f;
             int n = b.TargetCount();
-            sum += Model.Forward(_cache, b, CrossEntropyObjective.Instance);
+            sum += Model.Forward(Cache, b, CrossEntropyObjective.Instance);
             count += n;
         }
         return sum / Math.Max(1, count);
@@ -109,4 +127,8 @@ public sealed class TrainerState
     /// <summary>The trainer RNG's state (xoshiro256**), for objectives that sample.</summary>
     public ulong[] Rng { get; set; } = new ulong[4];
     public int AdamStep { get; set; }
+    /// <summary>Multiplies the scheduled learning rate; each NaN/Inf rollback multiplies it by nan_guard.lr_factor.</summary>
+    public double LrScale { get; set; } = 1.0;
+    /// <summary>NaN/Inf rollbacks so far in this run.</summary>
+    public int Rollbacks { get; set; }
 }

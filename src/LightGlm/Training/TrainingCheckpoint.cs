@@ -1,4 +1,5 @@
-// Training checkpoints: model dir + optimizer.safetensors + trainer_state.json, written to a temp dir then renamed.
+// Training checkpoints: model dir + optimizer.safetensors + trainer_state.json + checksums, written to a temp dir then renamed.
+using System.Security.Cryptography;
 using System.Text.Json;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
@@ -7,15 +8,17 @@ namespace LightGlm.Training;
 
 /// <summary>
 /// Layout under a run's checkpoint directory: step-000123/ {config.json, model.safetensors, optimizer.safetensors
-/// (exp_avg.NAME, exp_avg_sq.NAME), trainer_state.json, tokenizer.json?} and a file "latest" naming the newest.
-/// A checkpoint is complete or absent: it is built in .step-000123.tmp/ (every file fsynced), then renamed, and only
-/// then does "latest" (also written atomically) point to it. Older checkpoints beyond Keep are deleted.
+/// (exp_avg.NAME, exp_avg_sq.NAME), trainer_state.json, tokenizer.json?, checksums.sha256} and a file "latest" naming
+/// the newest. A checkpoint is complete or absent: it is built in .step-000123.tmp/ (every file fsynced), then renamed,
+/// and only then does "latest" (also written atomically) point to it. Older checkpoints beyond Keep are deleted.
+/// checksums.sha256 (sha256sum format) is checked on every restore, so a corrupted file is named, never loaded.
 /// </summary>
 public static class TrainingCheckpoint
 {
     public const string OptimizerFile = "optimizer.safetensors";
     public const string StateFile = "trainer_state.json";
     public const string LatestFile = "latest";
+    public const string ChecksumFile = "checksums.sha256";
 
     static readonly JsonSerializerOptions Json = new()
     {
@@ -29,7 +32,9 @@ public static class TrainingCheckpoint
         string name = $"step-{trainer.State.Step:D6}";
         string final = Path.Combine(checkpointDir, name);
         string tmp = Path.Combine(checkpointDir, $".{name}.tmp");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        // Leftovers of a writer killed mid-save (one writer per checkpoint dir): half-built checkpoints and temp files.
+        foreach (var d in Directory.GetDirectories(checkpointDir, ".step-*.tmp")) Directory.Delete(d, true);
+        foreach (var f in Directory.GetFiles(checkpointDir, $".{LatestFile}.tmp-*")) File.Delete(f);
         ModelDirectory.Save(trainer.Model, tmp, tokenizerJson);
         var layout = trainer.Model.Layout;
         var tensors = SafeTensorsWriter.FromArena(layout, trainer.Optimizer.M, "exp_avg.");
@@ -37,8 +42,13 @@ public static class TrainingCheckpoint
         SafeTensorsWriter.Write(Path.Combine(tmp, OptimizerFile), tensors);
         trainer.State.AdamStep = trainer.Optimizer.StepCount;
         AtomicFile.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(trainer.State, Json));
+        AtomicFile.WriteAllText(Path.Combine(tmp, ChecksumFile), string.Concat(
+            Directory.GetFiles(tmp).Select(Path.GetFileName).Where(f => f != ChecksumFile && !f!.StartsWith('.')).Order(StringComparer.Ordinal)
+                .Select(f => $"{Sha256(Path.Combine(tmp, f!))}  {f}\n")));
+        FsyncDirectory(tmp);
         if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(tmp, final);
+        FsyncDirectory(checkpointDir);
         AtomicFile.WriteAllText(Path.Combine(checkpointDir, LatestFile), name + "\n");
         foreach (var old in Directory.GetDirectories(checkpointDir, "step-*").Order(StringComparer.Ordinal).SkipLast(Math.Max(1, keep)))
             Directory.Delete(old, true);
@@ -55,9 +65,61 @@ public static class TrainingCheckpoint
         return dir;
     }
 
+    static string Sha256(string path)
+    {
+        using var f = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(f));
+    }
+
+    /// <summary>Makes renames inside <paramref name="dir"/> durable (fsync of the directory; Linux/macOS only).</summary>
+    static void FsyncDirectory(string dir)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        try { using var h = File.OpenHandle(dir, FileMode.Open, FileAccess.Read); RandomAccess.FlushToDisk(h); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // best effort: not every file system allows it
+    }
+
+    /// <summary>Checks every file against checksums.sha256; throws naming the damaged or missing file. A checkpoint
+    /// written before checksums existed (no such file) is accepted as is.</summary>
+    public static void Verify(string dir)
+    {
+        var sums = Path.Combine(dir, ChecksumFile);
+        if (!File.Exists(sums)) return;
+        foreach (var line in File.ReadAllLines(sums))
+        {
+            if (line.Length == 0) continue;
+            var parts = line.Split("  ", 2);
+            if (parts.Length != 2 || parts[0].Length != 64)
+                throw new InvalidDataException($"{sums}: malformed line '{line}' (expected '<sha256>  <file>'): the checkpoint is damaged; resume from an earlier one");
+            var file = Path.Combine(dir, parts[1]);
+            if (parts[1].Contains('/') || parts[1].Contains('\\') || !File.Exists(file))
+                throw new InvalidDataException($"{dir}: checkpoint file '{parts[1]}' listed in {ChecksumFile} is missing: the checkpoint is damaged; resume from an earlier one");
+            if (Sha256(file) != parts[0])
+                throw new InvalidDataException($"{file}: checksum mismatch (sha256 differs from {ChecksumFile}): the file is corrupted; resume from an earlier checkpoint or delete this one");
+        }
+    }
+
+    /// <summary>The newest checkpoint that passes <see cref="Verify"/>: "latest" first, then older step-* directories
+    /// newest first; each damaged one is reported through <paramref name="log"/>. Null when none is usable.</summary>
+    public static string? LatestValid(string checkpointDir, Action<string>? log = null)
+    {
+        if (!Directory.Exists(checkpointDir)) return null;
+        var candidates = new List<string>();
+        try { if (Latest(checkpointDir) is { } l) candidates.Add(l); }
+        catch (DirectoryNotFoundException e) { log?.Invoke(e.Message); }
+        candidates.AddRange(Directory.GetDirectories(checkpointDir, "step-*").OrderDescending(StringComparer.Ordinal));
+        foreach (var dir in candidates.Distinct())
+        {
+            try { Verify(dir); return dir; }
+            catch (InvalidDataException e) { log?.Invoke($"skipping damaged checkpoint: {e.Message}"); }
+        }
+        return null;
+    }
+
     /// <summary>Restores weights, optimizer moments and trainer state from checkpoint <paramref name="dir"/> into a trainer built for the same model config.</summary>
     public static void Restore(Trainer trainer, string dir)
     {
+        Verify(dir);
         var loaded = ModelDirectory.Load(dir);
         var cfg = trainer.Model.Config;
         if (loaded.Layout.TotalLength != trainer.Model.Layout.TotalLength || loaded.Config.ToJson() != cfg.ToJson())
@@ -73,9 +135,38 @@ public static class TrainingCheckpoint
         try { s = JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(statePath), Json); }
         catch (JsonException e) { throw new InvalidDataException($"{statePath}: not a valid trainer state: {e.Message}", e); }
         if (s is null || s.Rng is not { Length: 4 }) throw new InvalidDataException($"{statePath}: trainer state lacks step/rng fields");
-        var st = trainer.State;
+        Apply(trainer, s);
+    }
+
+    static void Apply(Trainer t, TrainerState s)
+    {
+        var st = t.State;
         st.Step = s.Step; st.MicroBatches = s.MicroBatches; st.TokensSeen = s.TokensSeen; st.LastLoss = s.LastLoss; st.Rng = s.Rng;
-        st.AdamStep = s.AdamStep;
-        trainer.Optimizer.StepCount = s.AdamStep;
+        st.AdamStep = s.AdamStep; st.LrScale = s.LrScale; st.Rollbacks = s.Rollbacks;
+        t.Optimizer.StepCount = s.AdamStep;
+        t.Engine?.WeightsChanged(); // data-parallel replicas in this process take the restored weights
+    }
+
+    /// <summary>An in-memory copy of everything a checkpoint holds (the NaN guard's rollback point when a run has no checkpoint_dir).</summary>
+    public sealed class Snapshot
+    {
+        readonly float[] _w, _m, _v;
+        readonly string _state;
+
+        public Snapshot(Trainer t)
+        {
+            _w = (float[])t.Model.Weights.Clone(); _m = (float[])t.Optimizer.M.Clone(); _v = (float[])t.Optimizer.V.Clone();
+            t.State.AdamStep = t.Optimizer.StepCount;
+            _state = JsonSerializer.Serialize(t.State, Json);
+            Step = t.State.Step;
+        }
+
+        public int Step { get; }
+
+        public void Restore(Trainer t)
+        {
+            _w.CopyTo(t.Model.Weights, 0); _m.CopyTo(t.Optimizer.M, 0); _v.CopyTo(t.Optimizer.V, 0);
+            Apply(t, JsonSerializer.Deserialize<TrainerState>(_state, Json)!);
+        }
     }
 }

@@ -1,8 +1,12 @@
-// Runs a RunConfig end to end: tokenize, build or load the model, resume, train with checkpoints, evaluate, save.
+// Runs a RunConfig end to end: tokenize, estimate memory (refuse when it cannot fit), build or load the model, resume
+// from the newest intact checkpoint, train (optionally through a pipeline) with the NaN guard, checkpoints and
+// metrics.jsonl, evaluate, save.
 using System.Diagnostics;
+using System.Text.Json.Nodes;
 using LightGlm.Generation;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Pipeline;
 
 namespace LightGlm.Training;
 
@@ -14,7 +18,22 @@ public interface ITrainingProgress
     void Message(string text);
 }
 
-public sealed record TrainingSummary(int Steps, double FirstLoss, double LastLoss, double ValidLoss, double Seconds, double TokensPerSecond, string? OutputDir);
+public sealed record TrainingSummary(int Steps, double FirstLoss, double LastLoss, double ValidLoss, double Seconds, double TokensPerSecond, string? OutputDir)
+{
+    public MemoryEstimate? Memory { get; init; }
+    /// <summary>Peak resident set of the process (VmHWM) at the end, and the resident set just before the model existed.</summary>
+    public long PeakResidentBytes { get; init; } = -1;
+    public long ResidentBeforeModelBytes { get; init; } = -1;
+    /// <summary>Median measured seconds per step, and the planner's prediction (pipeline runs with parallel.predict).</summary>
+    public double MedianStepSeconds { get; init; } = double.NaN;
+    public double PredictedStepSeconds { get; init; } = double.NaN;
+    public double MeasuredIdle { get; init; } = double.NaN;
+    public double PredictedBubble { get; init; } = double.NaN;
+    public int Rollbacks { get; init; }
+}
+
+/// <summary>The estimate says the run does not fit in memory; the message says by how much and what to change.</summary>
+public sealed class InsufficientMemoryForTrainingException(string message) : Exception(message);
 
 public static class TrainingRun
 {
@@ -24,7 +43,36 @@ public static class TrainingRun
         throw new InvalidDataException($"data.tokenizer = '{spec}': only \"byte\" is supported by the trainer so far");
     }
 
-    public static TrainingSummary Run(RunConfig rc, ITrainingProgress progress, CancellationToken cancel = default)
+    /// <summary>The model config the run will train (from "model" with the tokenizer's sizes, or init_from's config.json).</summary>
+    public static ModelConfig ModelConfigOf(RunConfig rc, ITokenizer tok)
+    {
+        if (rc.InitFrom is { } init) return ModelConfig.Load(Path.Combine(init, ModelDirectory.ConfigFile));
+        var cfg = rc.Model!.Clone();
+        if (cfg.VocabSize == 0) cfg.VocabSize = tok.VocabSize;
+        cfg.EosTokenId ??= tok.EosId; cfg.BosTokenId ??= tok.BosId; cfg.PadTokenId ??= tok.PadId;
+        if (cfg.VocabSize < tok.VocabSize) throw new InvalidDataException($"model.vocab_size = {cfg.VocabSize} is smaller than the tokenizer's {tok.VocabSize}");
+        return cfg;
+    }
+
+    /// <summary>The memory estimate of <paramref name="rc"/> for this process, without allocating the model.</summary>
+    public static MemoryEstimate EstimateMemory(RunConfig rc, ModelConfig cfg, long dataTokens, bool evaluates) =>
+        MemoryEstimator.Estimate(cfg, rc.ToTrainerOptions(), rc.Parallel.Enabled ? PipelineTraining.Shape(cfg, rc.Parallel, rc.BatchSize * rc.GradAccum) : null,
+            evaluates, dataTokens, snapshotInMemory: rc.CheckpointDir is null);
+
+    /// <summary>Throws <see cref="InsufficientMemoryForTrainingException"/> when <paramref name="m"/> exceeds the limit.</summary>
+    public static void CheckFits(MemoryEstimate m, RunConfig rc)
+    {
+        long limit = rc.MemoryLimitMb > 0 ? (long)(rc.MemoryLimitMb * 1048576) : MemoryEstimate.AvailableBytes();
+        if (m.TotalBytes <= limit) return;
+        var biggest = m.Items.OrderByDescending(i => i.Bytes).First();
+        throw new InsufficientMemoryForTrainingException(
+            $"this run needs about {MemoryEstimate.Mb(m.TotalBytes)} but {(rc.MemoryLimitMb > 0 ? "memory_limit_mb allows" : "this machine has")} " +
+            $"{MemoryEstimate.Mb(limit)} available (largest part: {biggest.What}, {MemoryEstimate.Mb(biggest.Bytes)}). " +
+            "Lower batch_size (and raise grad_accum to keep the step's batch), shorten seq_len, use more --micro-batches with " +
+            "--schedule 1f1b, or spread the stages over MPI ranks on more machines (--pipeline-stages K --transport mpi).\n" + m.Format());
+    }
+
+    public static TrainingSummary Run(RunConfig rc, ITrainingProgress progress, CancellationToken cancel = default, bool dryRun = false)
     {
         var tok = LoadTokenizer(rc.Data.Tokenizer);
         var files = rc.Data.Files().ToList();
@@ -34,44 +82,105 @@ public static class TrainingRun
         var valid = stream[(stream.Length - validCount)..];
         if (train.Length < rc.SeqLen + 1)
             throw new InvalidDataException($"data.train ({files.Count} files) gives {train.Length} training tokens, fewer than seq_len + 1 = {rc.SeqLen + 1}");
+        var validSource = valid.Length > rc.SeqLen + 1 ? new TokenStreamSource(valid, rc.Seed + 1) : null;
 
-        GlmModel model;
-        if (rc.InitFrom is { } init) model = ModelDirectory.Load(init);
-        else
-        {
-            var cfg = rc.Model!.Clone();
-            if (cfg.VocabSize == 0) cfg.VocabSize = tok.VocabSize;
-            cfg.EosTokenId ??= tok.EosId; cfg.BosTokenId ??= tok.BosId; cfg.PadTokenId ??= tok.PadId;
-            if (cfg.VocabSize < tok.VocabSize) throw new InvalidDataException($"model.vocab_size = {cfg.VocabSize} is smaller than the tokenizer's {tok.VocabSize}");
-            model = GlmModel.Create(cfg, rc.InitSeed);
-        }
+        var cfg = ModelConfigOf(rc, tok);
+        var memory = EstimateMemory(rc, cfg, stream.Length, validSource is not null);
+        progress.Message($"memory estimate ({cfg.ParameterCount():N0} parameters{(rc.Parallel.Enabled ? $", pipeline K={rc.Parallel.PipelineStages} M={rc.Parallel.MicroBatches} D={rc.Parallel.DataParallel} {rc.Parallel.Schedule}" : "")}):\n{memory.Format()}");
+        if (dryRun) return new TrainingSummary(0, double.NaN, double.NaN, double.NaN, 0, 0, null) { Memory = memory };
+        CheckFits(memory, rc);
+
+        long rssBefore = MemoryEstimate.ResidentBytes();
+        var model = rc.InitFrom is { } init ? ModelDirectory.Load(init) : GlmModel.Create(cfg, rc.InitSeed);
         var trainer = new Trainer(model, rc.ToTrainerOptions(), new TokenStreamSource(train, rc.Seed));
+        PipelineGradientEngine? engine = null;
+        if (rc.Parallel.Enabled)
+        {
+            engine = PipelineTraining.Create(model, rc.Parallel, rc.BatchSize * rc.GradAccum, rc.SeqLen, progress.Message);
+            trainer.Engine = engine;
+            progress.Message(engine.Description);
+        }
+        bool writer = engine?.Transport != "mpi" || engine.Gather(); // MPI: world rank 0 writes files
+        var metrics = writer ? new MetricsLog(rc.MetricsFile ?? (rc.CheckpointDir is { } d ? Path.Combine(d, "metrics.jsonl") : null)) : MetricsLog.None;
+
         bool resumed = false;
-        if (rc.CheckpointDir is { } ck && rc.Resume && TrainingCheckpoint.Latest(ck) is { } last)
+        if (rc.CheckpointDir is { } ck && rc.Resume && TrainingCheckpoint.LatestValid(ck, progress.Message) is { } last)
         {
             TrainingCheckpoint.Restore(trainer, last);
             resumed = true;
             progress.Message($"resumed from {last} at step {trainer.State.Step}");
         }
+        metrics.Resume(trainer.State.Step);
+        metrics.Write(new JsonObject { ["event"] = resumed ? "resume" : "start", ["step"] = trainer.State.Step });
+        var guard = new NanGuard(rc.NanGuard, rc.CheckpointDir, text => { progress.Message(text); metrics.Write(new JsonObject { ["event"] = "nan_guard", ["message"] = text }); });
+        guard.Attach(trainer);
+        if (rc.CheckpointDir is { } ck0 && !resumed) Checkpoint(ck0); // step 0: the first rollback point, on disk rather than in memory
+        guard.Remember(trainer, onDisk: rc.CheckpointDir is not null);
         progress.Started(trainer, stream.Length, resumed);
 
-        var validSource = valid.Length > rc.SeqLen + 1 ? new TokenStreamSource(valid, rc.Seed + 1) : null;
         int evalBatches = validSource is null ? 0 : Math.Clamp(valid.Length / (rc.BatchSize * rc.SeqLen), 1, 8);
+        double Evaluate()
+        {
+            engine?.Gather(model.Weights); // an MPI rank holds only its stage's weights current
+            return trainer.Evaluate(validSource!, evalBatches);
+        }
+        void Checkpoint(string dir)
+        {
+            if (engine is null || engine.Gather(model.Weights, trainer.Optimizer.M, trainer.Optimizer.V))
+                progress.Message($"checkpoint {TrainingCheckpoint.Save(trainer, dir, rc.KeepCheckpoints)}");
+            if (engine?.Transport == "mpi") PipelineTraining.World().Barrier(); // no rank runs ahead of a checkpoint being written
+        }
+
         var sw = Stopwatch.StartNew();
         double first = double.NaN, lastLoss = double.NaN;
         long tokens = 0;
+        var stepTimes = new List<double>();
+        var idle = new List<double>();
         while (!trainer.Done && !cancel.IsCancellationRequested)
         {
             var r = trainer.Step();
+            if (r.NonFinite)
+            {
+                guard.Recover(trainer, r);
+                continue;
+            }
             if (double.IsNaN(first)) first = r.Loss;
             lastLoss = r.Loss;
             tokens += r.Tokens;
+            stepTimes.Add(r.Seconds);
             progress.Stepped(trainer, r);
-            if (!double.IsFinite(r.Loss)) throw new InvalidOperationException($"loss became {r.Loss} at step {r.Step}: lower optimizer.lr or raise grad clipping");
-            if (rc.CheckpointDir is { } dir && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0 && !trainer.Done)
-                progress.Message($"checkpoint {TrainingCheckpoint.Save(trainer, dir, rc.KeepCheckpoints)}");
+            var rec = new JsonObject
+            {
+                ["step"] = r.Step, ["loss"] = r.Loss, ["lr"] = r.Lr, ["grad_norm"] = r.GradNorm,
+                ["step_seconds"] = Math.Round(r.Seconds, 5), ["tokens_per_s"] = Math.Round(r.Tokens / Math.Max(r.Seconds, 1e-9)),
+            };
+            if (engine?.LastStep is { } ps)
+            {
+                double id = engine.MeasuredIdle();
+                idle.Add(id);
+                rec["pipeline_seconds"] = Math.Round(ps.Seconds, 5);
+                rec["idle_measured"] = Math.Round(id, 4);
+                rec["peak_in_flight"] = ps.Stages.Max(s => s.PeakInFlight);
+                if (engine.Prediction is { } pr)
+                {
+                    rec["step_seconds_predicted"] = Math.Round(pr.StepSeconds, 5);
+                    rec["bubble_predicted"] = Math.Round(pr.Bubble, 4);
+                }
+            }
+            bool saved = rc.CheckpointDir is not null && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0 && !trainer.Done;
             if (validSource is not null && rc.EvalEvery > 0 && r.Step % rc.EvalEvery == 0)
-                progress.Message($"step {r.Step}: held-out loss {trainer.Evaluate(validSource, evalBatches):F4}");
+            {
+                double v = Evaluate();
+                rec["valid_loss"] = v;
+                progress.Message($"step {r.Step}: held-out loss {v:F4}");
+            }
+            metrics.Write(rec);
+            if (saved)
+            {
+                Checkpoint(rc.CheckpointDir!);
+                guard.Remember(trainer, onDisk: true);
+            }
+            if (rc.CheckpointDir is null && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0) guard.Remember(trainer, onDisk: false);
             if (rc.MaxSeconds > 0 && sw.Elapsed.TotalSeconds > rc.MaxSeconds)
             {
                 progress.Message($"time budget of {rc.MaxSeconds:F0} s reached at step {r.Step}");
@@ -79,13 +188,31 @@ public static class TrainingRun
             }
         }
         double seconds = sw.Elapsed.TotalSeconds;
-        double validLoss = validSource is null ? double.NaN : trainer.Evaluate(validSource, evalBatches);
-        if (rc.CheckpointDir is { } finalDir) TrainingCheckpoint.Save(trainer, finalDir, rc.KeepCheckpoints);
-        if (rc.OutputDir is { } outDir)
+        double validLoss = validSource is null ? double.NaN : Evaluate();
+        if (rc.CheckpointDir is { } finalDir) Checkpoint(finalDir);
+        if (rc.OutputDir is { } outDir && writer)
         {
+            engine?.Gather(model.Weights);
             ModelDirectory.Save(model, outDir, rc.Data.Tokenizer == "byte" ? null : rc.Data.Tokenizer);
             progress.Message($"saved model to {outDir}");
         }
-        return new TrainingSummary(trainer.State.Step, first, lastLoss, validLoss, seconds, tokens / Math.Max(seconds, 1e-9), rc.OutputDir);
+        stepTimes.Sort();
+        var summary = new TrainingSummary(trainer.State.Step, first, lastLoss, validLoss, seconds, tokens / Math.Max(seconds, 1e-9), rc.OutputDir)
+        {
+            Memory = memory, PeakResidentBytes = MemoryEstimate.PeakResidentBytes(), ResidentBeforeModelBytes = rssBefore,
+            MedianStepSeconds = stepTimes.Count > 0 ? stepTimes[stepTimes.Count / 2] : double.NaN,
+            PredictedStepSeconds = engine?.Prediction?.StepSeconds ?? double.NaN,
+            MeasuredIdle = idle.Count > 0 ? idle.Order().ElementAt(idle.Count / 2) : double.NaN,
+            PredictedBubble = engine?.Prediction?.Bubble ?? double.NaN,
+            Rollbacks = trainer.State.Rollbacks,
+        };
+        metrics.Write(new JsonObject
+        {
+            ["event"] = "end", ["step"] = summary.Steps, ["seconds"] = Math.Round(seconds, 3), ["tokens_per_s"] = Math.Round(summary.TokensPerSecond),
+            ["median_step_seconds"] = summary.MedianStepSeconds, ["predicted_step_seconds"] = summary.PredictedStepSeconds,
+            ["idle_measured"] = summary.MeasuredIdle, ["bubble_predicted"] = summary.PredictedBubble,
+            ["memory_estimate_bytes"] = memory.RunBytes, ["peak_rss_bytes"] = summary.PeakResidentBytes, ["rss_before_model_bytes"] = rssBefore,
+        });
+        return summary;
     }
 }

@@ -2,7 +2,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using LightGlm.Interop;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Tests.Interop;
 

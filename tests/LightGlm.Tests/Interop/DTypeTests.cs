@@ -1,7 +1,7 @@
 // bf16/fp16 conversions and the fused bf16 dot product against scalar references, over many lengths.
 using System.Runtime.InteropServices;
 using LightGlm.Interop.Inference;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Tests.Interop;
 

@@ -2,7 +2,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 using LightGlm.Interop;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Tests.Interop;
 

@@ -1,6 +1,6 @@
 // Export -> re-import is bit-identical; exporting in the source dtype reproduces the source tensors byte for byte.
 using LightGlm.Interop;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Tests.Interop;
 
@@ -100,7 +100,7 @@ public sealed class RoundTripTests
                 int len = (int)e.RowLength;
                 for (int i = 0; i < count; i++) src.ReadRows(e, perm[e.Name][row + i], 1, dst.Slice(i * len, len), new byte[len * 4]);
             })).ToList();
-            CheckpointWriter.Write(tmp.Sub("inter"), list, long.MaxValue);
+            SafeTensorsWriter.WriteSharded(tmp.Sub("inter"), list, long.MaxValue);
         }
         var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(tmp.Sub("ours"), "config.json")))!;
         json["rope_interleaved"] = true;

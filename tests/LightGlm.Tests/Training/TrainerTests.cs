@@ -94,7 +94,7 @@ public sealed class TrainerTests : IDisposable
             Assert.True(File.Exists(Path.Combine(_dir, "step-000004", f)), f);
         File.Delete(Path.Combine(_dir, "step-000004", "optimizer.safetensors"));
         var (_, t2) = NewRun(o);
-        var e = Assert.Throws<FileNotFoundException>(() => TrainingCheckpoint.Restore(t2, TrainingCheckpoint.Latest(_dir)!));
+        var e = Assert.Throws<InvalidDataException>(() => TrainingCheckpoint.Restore(t2, TrainingCheckpoint.Latest(_dir)!)); // listed in checksums.sha256
         Assert.Contains("optimizer.safetensors", e.Message);
     }
 

@@ -4,7 +4,28 @@ using LightGlm.Model;
 namespace LightGlm.Compression.Distillation;
 
 /// <summary>Weights of the loss terms; zero turns a term off. Temperature 1 in the paper.</summary>
-public sealed record DistillationWeights(float Soft = 1f, float Hard = 1f, float Hidden = 1f, float Cosine = 0f, float Temperature = 1f);
+public sealed record DistillationWeights(float Soft = 1f, float Hard = 1f, float Hidden = 1f, float Cosine = 0f, float Temperature = 1f)
+{
+    /// <summary>
+    /// Eq. 13, downstream distillation on the target data: L = λ·τ²KL(p_t‖p_s) + (1 − λ)·CE(y, p_s) per target token when
+    /// λ weighs the teacher (the paper's formula, our default); <paramref name="lambdaWeighsStudent"/> swaps the two terms
+    /// (the paper's text: "larger λ relies more on the student's own predictions"). No hidden-state term.
+    /// </summary>
+    public static DistillationWeights Downstream(double lambda, float temperature = 1f, bool lambdaWeighsStudent = false)
+    {
+        if (lambda is < 0 or > 1 || double.IsNaN(lambda)) throw new ArgumentOutOfRangeException(nameof(lambda), $"λ must be in [0, 1], got {lambda}");
+        float teacher = (float)(lambdaWeighsStudent ? 1 - lambda : lambda);
+        return new DistillationWeights(Soft: teacher, Hard: 1 - teacher, Hidden: 0f, Cosine: 0f, Temperature: temperature);
+    }
+
+    /// <summary>Parses "teacher" / "student" (which term λ weighs in Eq. 13).</summary>
+    public static bool LambdaWeighsStudent(string which) => which switch
+    {
+        "teacher" => false,
+        "student" => true,
+        _ => throw new ArgumentException($"λ weighs 'teacher' (the paper's formula) or 'student' (the paper's text), not '{which}'"),
+    };
+}
 
 /// <summary>What the teacher said about one micro-batch: logits (N, V) or top-k (N, k) with ids, and its last hidden state (N, Ct).</summary>
 public sealed class TeacherOutputs(float[] logits, int[]? topIds, int k, float[] hidden, int ct)
@@ -14,12 +35,27 @@ public sealed class TeacherOutputs(float[] logits, int[]? topIds, int k, float[]
     public int K { get; } = k;
     public float[] Hidden { get; } = hidden;
     public int Ct { get; } = ct;
+
+    /// <summary>The k largest logits of a row, largest first (ties: lower id first), and their ids.</summary>
+    public static void TopK(ReadOnlySpan<float> row, int k, Span<float> values, Span<int> ids)
+    {
+        int n = 0;
+        for (int v = 0; v < row.Length; v++)
+        {
+            float x = row[v];
+            if (n == k && !(x > values[k - 1])) continue;
+            int i = n < k ? n++ : k - 1;
+            while (i > 0 && x > values[i - 1]) { values[i] = values[i - 1]; ids[i] = ids[i - 1]; i--; }
+            values[i] = x; ids[i] = v;
+        }
+    }
 }
 
 /// <summary>
 /// L = Σ_rows scale·[ soft·τ²KL + hard·CE + hidden·½‖h_t − P h_s‖² + cosine·(1 − cos) ], scale = batch.LossScale·weight.
 /// Algorithm 2: a sequence marked source (<see cref="SourceRows"/>) gets the soft, hidden and cosine terms; a target sequence
-/// gets the hard term (set <see cref="SoftOnTarget"/> to add soft labels there too). h = the last block's output (before
+/// gets the hard term; with <see cref="SoftOnTarget"/> it gets the soft term as well (downstream distillation, Eq. 13:
+/// weights from <see cref="DistillationWeights.Downstream"/>). h = the last block's output (before
 /// the final norm), so the hidden gradient goes straight into cache.GradHidden.
 /// </summary>
 public sealed class DistillationObjective(DistillationWeights w, Projection? projection) : ILossObjective
@@ -28,6 +64,7 @@ public sealed class DistillationObjective(DistillationWeights w, Projection? pro
     public Projection? Projection { get; } = projection;
     /// <summary>Per sequence of the next batch: true = source set (soft labels), false = target set (hard labels).</summary>
     public bool[]? SourceRows { get; set; }
+    /// <summary>Soft labels on target rows too (Eq. 13's teacher term); the hidden and cosine terms stay on source rows.</summary>
     public bool SoftOnTarget { get; set; }
     /// <summary>The teacher's outputs for the next batch (set before each forward).</summary>
     public TeacherOutputs? Teacher { get; set; }

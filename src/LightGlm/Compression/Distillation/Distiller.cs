@@ -16,11 +16,21 @@ public sealed record DistillOptions
     public int TopK { get; init; }
     public DistillationWeights Weights { get; init; } = new();
     public int Seed { get; init; } = 1;
+    /// <summary>
+    /// Soft labels on the target sequences too: downstream distillation (Eq. 13) with
+    /// <see cref="DistillationWeights.Downstream"/> weights (λ on the teacher's term, 1 − λ on the hard labels).
+    /// </summary>
+    public bool SoftOnTarget { get; init; }
+    /// <summary>
+    /// A file for the teacher's outputs, computed once and reused by every later step and run (null = on the fly).
+    /// Rebuilt when the teacher, the sequences, <see cref="TopK"/> or <see cref="MaxLen"/> change (see <see cref="TeacherCache"/>).
+    /// </summary>
+    public string? TeacherCachePath { get; init; }
 }
 
 /// <summary>
-/// Each step: B sequences drawn from source ∪ target; the teacher's logits and last hidden state computed for the batch
-/// (on the fly — no disk cache yet); the student's forward with <see cref="DistillationObjective"/>, backward, AdamW
+/// Each step: B sequences drawn from source ∪ target; the teacher's logits and last hidden state for the batch, computed
+/// on the fly or read from a <see cref="TeacherCache"/> (the same numbers); the student's forward with <see cref="DistillationObjective"/>, backward, AdamW
 /// (the kernels' PyTorch-order update) on the student and Adam on the projection. Hard CE on the validation set every
 /// EvalEvery steps is the curve of Figure 4. Also serves plain fine-tuning (all rows target, soft weight 0).
 /// </summary>
@@ -28,15 +38,19 @@ public static class Distiller
 {
     public static List<(int Step, double ValLoss)> Run(GlmModel teacher, GlmModel student, IReadOnlyList<CalibrationSample> source,
         IReadOnlyList<CalibrationSample> target, IReadOnlyList<CalibrationSample> validation, DistillOptions o, int[]? keptHidden = null,
-        Action<int, double, double>? progress = null)
+        Action<int, double, double>? progress = null, Action<string>? log = null)
     {
         if (source.Count + target.Count == 0) throw new ArgumentException("distillation needs source or target sequences");
         if (teacher.Config.V != student.Config.V) throw new ArgumentException($"teacher vocab {teacher.Config.V} != student vocab {student.Config.V}; prune the vocabulary of both alike");
         int B = o.BatchSize, T = o.MaxLen, V = student.Config.V, Ct = teacher.Config.C, Cs = student.Config.C;
         var proj = Ct != Cs && o.Weights.Hidden > 0 ? new Projection(Ct, Cs, keptHidden) : null;
         if (Ct != Cs && o.Weights.Cosine > 0) throw new ArgumentException("the cosine term needs equal hidden widths (DistilBERT keeps the width)");
-        var obj = new DistillationObjective(o.Weights, proj);
+        var obj = new DistillationObjective(o.Weights, proj) { SoftOnTarget = o.SoftOnTarget };
         var all = source.Select(s => (s, true)).Concat(target.Select(s => (s, false))).ToList();
+        bool needHidden = o.Weights.Hidden > 0 || o.Weights.Cosine > 0;
+        using var cache = o.TeacherCachePath is { } cp
+            ? TeacherCache.OpenOrBuild(cp, teacher, all.Select(a => a.s).ToList(), T, o.TopK, needHidden, B, log)
+            : null;
         var rng = new Random(o.Seed);
         var m = new float[student.Layout.TotalLength];
         var v = new float[student.Layout.TotalLength];
@@ -46,11 +60,15 @@ public static class Distiller
         progress?.Invoke(0, double.NaN, curve[0].Item2);
         for (int step = 1; step <= o.Steps; step++)
         {
-            var picks = Enumerable.Range(0, B).Select(_ => all[rng.Next(all.Count)]).ToList();
-            var batch = Pack(picks.Select(p => p.s).ToList(), B, T);
-            teacher.Forward(tc, batch);
-            obj.Teacher = Outputs(tc, teacher.Config, o.TopK);
-            obj.SourceRows = picks.Select(p => p.Item2).ToArray();
+            var ids = Enumerable.Range(0, B).Select(_ => rng.Next(all.Count)).ToList();
+            var batch = Pack(ids.Select(i => all[i].s).ToList(), B, T);
+            if (cache is not null) obj.Teacher = cache.Gather(ids, B, T);
+            else
+            {
+                teacher.Forward(tc, batch);
+                obj.Teacher = Outputs(tc, teacher.Config, o.TopK);
+            }
+            obj.SourceRows = ids.Select(i => all[i].Item2).ToArray();
             student.ZeroGrads();
             double loss = student.Forward(sc, batch, obj);
             student.Backward(sc, batch);
@@ -100,7 +118,8 @@ public static class Distiller
         return batch;
     }
 
-    static TeacherOutputs Outputs(ActivationCache tc, ModelConfig c, int topK)
+    /// <summary>The teacher's outputs from its forward on a batch: all logits, or the top k of each row with their ids.</summary>
+    public static TeacherOutputs Outputs(ActivationCache tc, ModelConfig c, int topK)
     {
         var logits = tc.Logits.Span;
         var hidden = tc.Hidden(c.L).Span.ToArray();
@@ -109,11 +128,7 @@ public static class Distiller
         var vals = new float[N * topK];
         var ids = new int[N * topK];
         for (int n = 0; n < N; n++)
-        {
-            var row = logits.Slice(n * c.V, c.V).ToArray();
-            var top = Enumerable.Range(0, c.V).OrderByDescending(i => row[i]).Take(topK).ToArray();
-            for (int i = 0; i < topK; i++) { ids[n * topK + i] = top[i]; vals[n * topK + i] = row[top[i]]; }
-        }
+            TeacherOutputs.TopK(logits.Slice(n * c.V, c.V), topK, vals.AsSpan(n * topK, topK), ids.AsSpan(n * topK, topK));
         return new TeacherOutputs(vals, ids, topK, hidden, c.C);
     }
 }

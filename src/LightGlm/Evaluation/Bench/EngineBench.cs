@@ -13,6 +13,42 @@ public static class EngineBench
     /// <summary>Mean ms per training step over <paramref name="steps"/> steps after <paramref name="warmup"/>, on random tokens.</summary>
     public static (double MsPerStep, double TokensPerS) Train(BenchSpec spec, int steps, int warmup = 2)
     {
+        var step = TrainStep(spec);
+        for (int i = 0; i < warmup; i++) step();
+        long t0 = Stopwatch.GetTimestamp();
+        for (int i = 0; i < steps; i++) step();
+        double sec = Stopwatch.GetElapsedTime(t0).TotalSeconds / steps;
+        return (sec * 1e3, spec.TokensPerStep / sec);
+    }
+
+    /// <summary>
+    /// Wall ms per op per training step (StepProfiler: a stopwatch around each op) over <paramref name="steps"/> steps
+    /// after one warm-up, and the step's total; "other" = total − the ops' sum (zeroing grads, loss bookkeeping, loops).
+    /// CpuMs = this process's CPU time per step (all threads, spinning included): steadier than wall time on a loaded machine.
+    /// </summary>
+    public static (IReadOnlyList<(string Op, double MsPerStep, long CallsPerStep)> Ops, double StepMs, double CpuMs) Profile(BenchSpec spec, int steps)
+    {
+        var step = TrainStep(spec);
+        step();
+        StepProfiler.Reset();
+        StepProfiler.Enabled = true;
+        try
+        {
+            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 0; i < steps; i++) step();
+            double total = Stopwatch.GetElapsedTime(t0).TotalMilliseconds / steps;
+            double cpu = (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMilliseconds / steps;
+            var ops = StepProfiler.Snapshot().Select(o => (o.Op, o.Ms / steps, o.Calls / steps)).ToList();
+            ops.Add(("other", total - ops.Sum(o => o.Item2), 0));
+            return (ops, total, cpu);
+        }
+        finally { StepProfiler.Enabled = false; StepProfiler.Reset(); }
+    }
+
+    /// <summary>One training step of the bench model (zero grads, forward + loss, backward, AdamW) on fixed random tokens.</summary>
+    static Action TrainStep(BenchSpec spec)
+    {
         var model = GlmModel.Create(spec.Config, seed: 1);
         var rng = new Random(0);
         int n = spec.Batch * spec.Seq, v = spec.Config.V;
@@ -21,18 +57,13 @@ public static class EngineBench
         var cache = model.CreateCache(spec.Batch, spec.Seq);
         var optimizer = new Training.AdamW(model.Layout); // the trainer's optimizer: norms and biases not decayed
         var options = new Training.OptimizerOptions { Lr = Lr, Beta1 = Beta1, Beta2 = Beta2, Eps = Eps, WeightDecay = WeightDecay, GradClip = 0 };
-        void Step()
+        return () =>
         {
-            model.ZeroGrads();
+            using (StepProfiler.Time("zero_grads")) model.ZeroGrads();
             model.ForwardLoss(cache, batch);
             model.Backward(cache, batch);
             optimizer.Step(model.Weights, model.Grads, Lr, options);
-        }
-        for (int i = 0; i < warmup; i++) Step();
-        long t0 = Stopwatch.GetTimestamp();
-        for (int i = 0; i < steps; i++) Step();
-        double sec = Stopwatch.GetElapsedTime(t0).TotalSeconds / steps;
-        return (sec * 1e3, n / sec);
+        };
     }
 
     /// <summary>
@@ -72,11 +103,10 @@ public static class EngineBench
         return best;
     }
 
-    /// <summary>Threads for everything our engine runs: GEMM/GEMV, kernel loops and the model's row loops.</summary>
+    /// <summary>Threads for everything our engine runs: GEMM/GEMV (OpenBLAS or managed) and every other loop (KernelParallel).</summary>
     public static void SetThreads(int threads)
     {
         Kernels.Gemm.Threads = threads;
         Kernels.KernelParallel.Degree = threads;
-        Model.Ops.Parallelism.MaxThreads = threads;
     }
 }

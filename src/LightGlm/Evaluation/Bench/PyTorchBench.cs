@@ -37,6 +37,8 @@ public static class PyTorchBench
             {
                 RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
             };
+            // The same OpenBLAS kernels as ours (PyTorch's BLAS is Debian's OpenBLAS too): see Gemm.OpenBlasCoreTypeSet.
+            if (Kernels.Gemm.OpenBlasCoreTypeSet is { } core) psi.Environment["OPENBLAS_CORETYPE"] = core;
             foreach (var a in new[] { script, "--config-json", cfg, "--batch", spec.Batch.ToString(), "--seq", spec.Seq.ToString(),
                          "--prompt-len", spec.PromptLength.ToString(), "--gen-len", spec.GenLength.ToString(),
                          "--steps", steps.ToString(), "--what", what, "--setting", setting })
@@ -57,7 +59,7 @@ public static class PyTorchBench
             {
                 TrainMsPerStep = Get("train_ms_per_step"), TrainTokensPerS = Get("train_tokens_per_s"),
                 DecodeMsPerToken = Get("decode_ms_per_token"), PrefillMs = Get("prefill_ms"), PeakRssMb = Get("peak_rss_mb"),
-                Note = $"PyTorch {r.GetProperty("torch").GetString()}, best thread setting ({picked}); peak RSS = ru_maxrss of its measuring process",
+                Note = $"PyTorch {r.GetProperty("torch").GetString()}, best thread setting ({picked}){(Kernels.Gemm.OpenBlasCoreTypeSet is { } ct ? $", OPENBLAS_CORETYPE={ct} as ours" : "")}; peak RSS = ru_maxrss of its measuring process",
             };
         }
         finally { File.Delete(cfg); }

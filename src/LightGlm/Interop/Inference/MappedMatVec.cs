@@ -2,7 +2,7 @@
 using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
-using LightGlm.Interop.Safetensors;
+using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop.Inference;
 

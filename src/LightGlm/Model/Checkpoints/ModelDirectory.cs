@@ -1,4 +1,4 @@
-// A model directory: config.json + model.safetensors (+ tokenizer.json). Save atomically per file; load with named errors.
+// A model directory: config.json + model.safetensors or shards + index (+ tokenizer.json). Save atomically per file; load with named errors.
 namespace LightGlm.Model.Checkpoints;
 
 public static class ModelDirectory
@@ -29,7 +29,13 @@ public static class ModelDirectory
         var config = ModelConfig.Load(Path.Combine(dir, ConfigFile));
         var model = new GlmModel(config);
         var weights = Path.Combine(dir, WeightsFile);
-        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: weights file not found (a model directory holds {ConfigFile} and {WeightsFile})", weights);
+        if (File.Exists(Path.Combine(dir, CheckpointArchive.IndexFile)))
+        {   // sharded (e.g. a bf16 import): the index says which shard holds which tensor
+            using var archive = CheckpointArchive.Open(dir);
+            ReadArena(dir, archive.Tensors, (e, a, o) => archive.FileOf(e).ReadFloat32(e.Name, a, o), model.Layout, model.Weights, "");
+            return model;
+        }
+        if (!File.Exists(weights)) throw new FileNotFoundException($"{weights}: weights file not found (a model directory holds {ConfigFile} and {WeightsFile}, or shards + {CheckpointArchive.IndexFile})", weights);
         ReadArena(weights, model.Layout, model.Weights);
         return model;
     }
@@ -48,15 +54,21 @@ public static class ModelDirectory
     public static void ReadArena(string path, ParameterLayout layout, float[] arena, string prefix = "")
     {
         using var f = new SafeTensorsFile(path);
+        ReadArena(path, f.Tensors, (e, a, o) => f.ReadFloat32(e.Name, a, o), layout, arena, prefix);
+    }
+
+    static void ReadArena(string path, IReadOnlyDictionary<string, TensorEntry> tensors, Action<TensorEntry, float[], int> read,
+        ParameterLayout layout, float[] arena, string prefix)
+    {
         var problems = new List<string>();
         foreach (var t in layout.Tensors)
         {
-            if (!f.Tensors.TryGetValue(prefix + t.Name, out var info)) { problems.Add($"tensor '{prefix + t.Name}' {t.ShapeText} is missing"); continue; }
+            if (!tensors.TryGetValue(prefix + t.Name, out var info)) { problems.Add($"tensor '{prefix + t.Name}' {t.ShapeText} is missing"); continue; }
             if (!info.Shape.SequenceEqual(t.Shape.Select(d => (long)d)))
             { problems.Add($"tensor '{info.Name}' has shape {info.ShapeText}, the config needs {t.ShapeText}"); continue; }
-            f.ReadFloat32(info.Name, arena, t.Offset);
+            read(info, arena, t.Offset);
         }
-        foreach (var name in f.Tensors.Keys)
+        foreach (var name in tensors.Keys)
         {
             if (!name.StartsWith(prefix, StringComparison.Ordinal)) continue;
             var bare = name[prefix.Length..];

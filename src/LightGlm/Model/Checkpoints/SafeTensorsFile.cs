@@ -1,46 +1,44 @@
-// safetensors reader: memory-mapped, header validated, F32/F16/BF16 converted to fp32 on read.
+// The one safetensors reader: memory-mapped, header checked up front, F32/F16/BF16 read as fp32 (whole or by rows).
 using System.IO.MemoryMappedFiles;
+using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
 
 namespace LightGlm.Model.Checkpoints;
 
-/// <summary>One tensor's header entry. Begin/End are byte offsets relative to the data section.</summary>
-public sealed record SafeTensorInfo(string Name, string DType, long[] Shape, long Begin, long End)
+/// <summary>Where one tensor lives: its file, element type, shape and byte range [Begin, End) inside the file's data area.</summary>
+public sealed record TensorEntry(string Name, string File, TensorDType DType, long[] Shape, long Begin, long End)
 {
-    public long ElementCount => Shape.Aggregate(1L, (a, b) => a * b);
+    public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
+    /// <summary>Rows of the tensor viewed as a matrix (first dimension; 1 for a scalar).</summary>
+    public long Rows => Shape.Length == 0 ? 1 : Shape[0];
+    /// <summary>Elements per row (product of the remaining dimensions).</summary>
+    public long RowLength => Shape.Length <= 1 ? 1 : Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
     public string ShapeText => "(" + string.Join(", ", Shape) + ")";
 }
 
 /// <summary>
-/// Format: u64 little-endian header length n; n bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]}, __metadata__};
-/// then the data. Every problem (truncation, bad JSON, unknown dtype, size ≠ shape·dtype, overlap) is reported naming
-/// the file and the tensor.
+/// Format: u64 little-endian header length n; n bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
+/// __metadata__}; then the data. Every problem (truncation, bad JSON, a dtype we do not read, size ≠ shape·dtype,
+/// overlap) is reported naming the file and the tensor. Tensor bytes stay in the page cache until read.
 /// </summary>
 public sealed class SafeTensorsFile : IDisposable
 {
     public string Path { get; }
-    public IReadOnlyDictionary<string, SafeTensorInfo> Tensors => _tensors;
+    public IReadOnlyDictionary<string, TensorEntry> Tensors => _tensors;
     public IReadOnlyDictionary<string, string> Metadata => _metadata;
 
-    readonly Dictionary<string, SafeTensorInfo> _tensors = new(StringComparer.Ordinal);
+    readonly Dictionary<string, TensorEntry> _tensors = new(StringComparer.Ordinal);
     readonly Dictionary<string, string> _metadata = new(StringComparer.Ordinal);
     readonly MemoryMappedFile? _map;
     readonly MemoryMappedViewAccessor? _view;
     readonly long _dataStart;
 
-    public static int DTypeSize(string dtype) => dtype switch
-    {
-        "F64" or "I64" or "U64" => 8,
-        "F32" or "I32" or "U32" => 4,
-        "F16" or "BF16" or "I16" or "U16" => 2,
-        "I8" or "U8" or "BOOL" or "F8_E4M3" or "F8_E5M2" => 1,
-        _ => 0,
-    };
-
     public SafeTensorsFile(string path)
     {
         Path = path;
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: safetensors file not found", path);
+        if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
         long length = new FileInfo(path).Length;
         if (length < 8) throw new InvalidDataException($"{path}: truncated safetensors file ({length} bytes; the 8-byte header length is missing)");
         byte[] header;
@@ -67,6 +65,8 @@ public sealed class SafeTensorsFile : IDisposable
         }
     }
 
+    public static SafeTensorsFile Open(string path) => new(path);
+
     void ParseHeader(byte[] header, long dataLength)
     {
         JsonDocument doc;
@@ -83,20 +83,21 @@ public sealed class SafeTensorsFile : IDisposable
                         foreach (var m in p.Value.EnumerateObject()) _metadata[m.Name] = m.Value.ToString();
                     continue;
                 }
-                _tensors[p.Name] = ParseEntry(p.Name, p.Value, dataLength);
+                if (!_tensors.TryAdd(p.Name, ParseEntry(p.Name, p.Value, dataLength)))
+                    throw new InvalidDataException($"{Path}: tensor '{p.Name}' appears twice in the header");
             }
         }
         // Data ranges must not overlap (a mislabelled offset usually shows up here).
-        SafeTensorInfo? prev = null;
+        TensorEntry? prev = null;
         foreach (var t in _tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
             if (prev is not null && t.Begin < prev.End && t.End > t.Begin)
                 throw new InvalidDataException($"{Path}: tensors '{prev.Name}' [{prev.Begin}, {prev.End}) and '{t.Name}' [{t.Begin}, {t.End}) overlap");
-            prev = t;
+            if (t.End > t.Begin) prev = t;
         }
     }
 
-    SafeTensorInfo ParseEntry(string name, JsonElement e, long dataLength)
+    TensorEntry ParseEntry(string name, JsonElement e, long dataLength)
     {
         string Where() => $"{Path}: tensor '{name}'";
         if (e.ValueKind != JsonValueKind.Object
@@ -104,9 +105,9 @@ public sealed class SafeTensorsFile : IDisposable
             || !e.TryGetProperty("shape", out var sh) || sh.ValueKind != JsonValueKind.Array
             || !e.TryGetProperty("data_offsets", out var off) || off.ValueKind != JsonValueKind.Array || off.GetArrayLength() != 2)
             throw new InvalidDataException($"{Where()}: header entry needs dtype (string), shape (array), data_offsets ([begin, end])");
-        string dtype = dt.GetString()!;
-        int size = DTypeSize(dtype);
-        if (size == 0) throw new InvalidDataException($"{Where()}: unknown dtype '{dtype}'");
+        string dtypeName = dt.GetString()!;
+        if (!TensorDTypes.TryParseHeader(dtypeName, out var dtype))
+            throw new InvalidDataException($"{Where()}: dtype '{dtypeName}' is not one we read (F32, F16, BF16); convert the checkpoint, e.g. with torch, to one of them");
         long[] shape;
         try { shape = sh.EnumerateArray().Select(x => x.GetInt64()).ToArray(); }
         catch (Exception ex) when (ex is FormatException or InvalidOperationException)
@@ -115,55 +116,61 @@ public sealed class SafeTensorsFile : IDisposable
         long begin = off[0].GetInt64(), end = off[1].GetInt64();
         if (begin < 0 || end < begin) throw new InvalidDataException($"{Where()}: data_offsets [{begin}, {end}] are not an increasing pair");
         if (end > dataLength)
-            throw new InvalidDataException($"{Where()}: data_offsets end {end} is past the data section ({dataLength} bytes): the file is truncated");
-        var info = new SafeTensorInfo(name, dtype, shape, begin, end);
-        if (info.ElementCount * size != end - begin)
-            throw new InvalidDataException($"{Where()}: {end - begin} bytes for shape {info.ShapeText} of {dtype} (expected {info.ElementCount * size}): mislabelled dtype or shape");
+            throw new InvalidDataException($"{Where()}: data_offsets end {end} is past the {dataLength}-byte data section: the file is truncated");
+        var info = new TensorEntry(name, Path, dtype, shape, begin, end);
+        if (checked(info.Elements * dtype.Size()) != end - begin)
+            throw new InvalidDataException($"{Where()}: {end - begin} bytes for {dtypeName}{info.ShapeText} (expected {info.Elements * dtype.Size()}): mislabelled dtype or shape");
         return info;
     }
 
-    public SafeTensorInfo Get(string name) =>
+    public TensorEntry Get(string name) =>
         _tensors.TryGetValue(name, out var t) ? t : throw new InvalidDataException($"{Path}: tensor '{name}' is missing");
 
-    /// <summary>Reads a tensor as fp32 into dest[offset..offset+count] (F32 as is; F16 and BF16 widened exactly).</summary>
+    /// <summary>Copies bytes [offset, offset + dst.Length) of a tensor's data out of the map, unconverted.</summary>
+    public void ReadBytes(TensorEntry e, long offset, Span<byte> dst)
+    {
+        if (offset < 0 || offset + dst.Length > e.End - e.Begin)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{Path}: tensor '{e.Name}': bytes [{offset}, {offset + dst.Length}) outside the tensor");
+        if (dst.Length == 0) return;
+        _view!.SafeMemoryMappedViewHandle.ReadSpan((ulong)(_view.PointerOffset + _dataStart + e.Begin + offset), dst);
+    }
+
+    /// <summary>Rows [row, row + count) of <paramref name="e"/> as fp32 into dst (count·RowLength values); scratch ≥ that many stored elements' bytes unless F32.</summary>
+    public void ReadRows(TensorEntry e, long row, int count, Span<float> dst, Span<byte> scratch)
+    {
+        int n = checked((int)(count * e.RowLength));
+        if (e.DType == TensorDType.F32)
+        {
+            ReadBytes(e, row * e.RowLength * 4, MemoryMarshal.AsBytes(dst[..n]));
+            return;
+        }
+        var raw = scratch[..(n * e.DType.Size())];
+        ReadBytes(e, row * e.RowLength * e.DType.Size(), raw);
+        TensorDTypes.ToSingle(e.DType, raw, dst[..n]);
+    }
+
+    /// <summary>Reads a tensor as fp32 into dest[offset..offset+count] (F32 as is; F16 and BF16 widened exactly), 64K values at a time.</summary>
     public void ReadFloat32(string name, float[] dest, int offset)
     {
         var t = Get(name);
-        long count = t.ElementCount;
+        long count = t.Elements;
         if (count == 0) return;
         if (offset < 0 || offset + count > dest.Length) throw new ArgumentException($"{Path}: tensor '{name}' ({count} values) does not fit the destination");
-        long pos = _dataStart + t.Begin;
-        switch (t.DType)
+        if (t.DType == TensorDType.F32) { ReadBytes(t, 0, MemoryMarshal.AsBytes(dest.AsSpan(offset, (int)count))); return; }
+        const int chunk = 1 << 16;
+        var buf = new byte[(int)Math.Min(chunk, count) * t.DType.Size()];
+        for (long done = 0; done < count; done += chunk)
         {
-            case "F32":
-                _view!.ReadArray(pos, dest, offset, (int)count);
-                if (!BitConverter.IsLittleEndian) throw new PlatformNotSupportedException("big-endian hosts are not supported");
-                break;
-            case "F16":
-            case "BF16":
-                {
-                    const int chunk = 1 << 16;
-                    var buf = new ushort[Math.Min(chunk, count)];
-                    for (long done = 0; done < count; done += buf.Length)
-                    {
-                        int n = (int)Math.Min(buf.Length, count - done);
-                        _view!.ReadArray(pos + 2 * done, buf, 0, n);
-                        var d = dest.AsSpan(offset + (int)done, n);
-                        if (t.DType == "BF16") for (int i = 0; i < n; i++) d[i] = BitConverter.Int32BitsToSingle(buf[i] << 16);
-                        else for (int i = 0; i < n; i++) d[i] = (float)BitConverter.UInt16BitsToHalf(buf[i]);
-                    }
-                    break;
-                }
-            default:
-                throw new InvalidDataException($"{Path}: tensor '{name}' has dtype {t.DType}; only F32, F16 and BF16 convert to fp32");
+            int n = (int)Math.Min(chunk, count - done);
+            ReadBytes(t, done * t.DType.Size(), buf.AsSpan(0, n * t.DType.Size()));
+            TensorDTypes.ToSingle(t.DType, buf.AsSpan(0, n * t.DType.Size()), dest.AsSpan(offset + (int)done, n));
         }
     }
 
     /// <summary>A tensor as a new fp32 array.</summary>
     public float[] ReadFloat32(string name)
     {
-        var t = Get(name);
-        var a = new float[t.ElementCount];
+        var a = new float[checked((int)Get(name).Elements)];
         ReadFloat32(name, a, 0);
         return a;
     }
@@ -172,5 +179,26 @@ public sealed class SafeTensorsFile : IDisposable
     {
         _view?.Dispose();
         _map?.Dispose();
+    }
+
+    /// <summary>The JSON header of a file holding <paramref name="entries"/> (used by the writer).</summary>
+    internal static string HeaderJson(IEnumerable<TensorEntry> entries, IReadOnlyDictionary<string, string>? metadata)
+    {
+        var sb = new StringBuilder("{");
+        bool first = true;
+        if (metadata is { Count: > 0 })
+        {
+            sb.Append("\"__metadata__\":").Append(JsonSerializer.Serialize(metadata));
+            first = false;
+        }
+        foreach (var e in entries)
+        {
+            if (!first) sb.Append(',');
+            first = false;
+            sb.Append(JsonSerializer.Serialize(e.Name)).Append(":{\"dtype\":\"").Append(e.DType.HeaderName())
+              .Append("\",\"shape\":[").Append(string.Join(',', e.Shape)).Append("],\"data_offsets\":[")
+              .Append(e.Begin).Append(',').Append(e.End).Append("]}");
+        }
+        return sb.Append('}').ToString();
     }
 }

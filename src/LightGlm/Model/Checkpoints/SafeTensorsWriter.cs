@@ -1,76 +1,123 @@
-// safetensors writer: F32 tensors from arena views, header padded to 8 bytes, written atomically.
-using System.Runtime.InteropServices;
+// The one safetensors writer: F32/F16/BF16, rows pulled from a callback (streamed), one file or HF-style shards + index.
+using System.Text;
 using System.Text.Json;
 
 namespace LightGlm.Model.Checkpoints;
 
-/// <summary>A tensor to write: name, shape and fp32 data (a window of an arena, not copied).</summary>
-public readonly record struct TensorToWrite(string Name, long[] Shape, ReadOnlyMemory<float> Data);
+/// <summary>
+/// One tensor to write: name, stored dtype, shape, and a callback filling rows [row, row+count) as fp32. The writer
+/// asks for ~16 MB of rows at a time, so a tensor can be produced while it is written (import, export, pruning
+/// from a mapped teacher) without ever holding the whole model.
+/// </summary>
+public sealed record TensorToWrite(string Name, TensorDType DType, long[] Shape, Action<long, int, Span<float>> FillRows)
+{
+    public long Elements => Shape.Aggregate(1L, (a, b) => a * b);
+    public long Rows => Shape.Length == 0 ? 1 : Shape[0];
+    public long RowLength => Shape.Length <= 1 ? 1 : Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
+    public long Bytes => Elements * DType.Size();
+
+    /// <summary>A tensor whose fp32 values are in memory already (a window of an arena: not copied).</summary>
+    public static TensorToWrite Of(string name, long[] shape, ReadOnlyMemory<float> data, TensorDType dtype = TensorDType.F32)
+    {
+        long n = shape.Aggregate(1L, (a, b) => a * b);
+        if (n != data.Length) throw new ArgumentException($"tensor '{name}' has {data.Length} values for shape ({string.Join(", ", shape)})");
+        long rowLen = shape.Length <= 1 ? 1 : n / Math.Max(1, shape[0]);
+        return new TensorToWrite(name, dtype, shape, (row, count, dst) => data.Span.Slice((int)(row * rowLen), (int)(count * rowLen)).CopyTo(dst));
+    }
+}
 
 public static class SafeTensorsWriter
 {
-    /// <summary>Writes tensors (in the given order) as F32 to <paramref name="path"/>, atomically.</summary>
+    public const string IndexFile = CheckpointArchive.IndexFile;
+    public const string SingleFile = CheckpointArchive.SingleFile;
+
+    /// <summary>Writes <paramref name="tensors"/> (in the given order) into one safetensors file, atomically.</summary>
     public static void Write(string path, IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string>? metadata = null)
     {
-        var names = new HashSet<string>(StringComparer.Ordinal);
+        var entries = new List<TensorEntry>(tensors.Count);
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        long at = 0;
         foreach (var t in tensors)
         {
-            if (!names.Add(t.Name)) throw new ArgumentException($"{path}: tensor '{t.Name}' is given twice");
-            long n = t.Shape.Aggregate(1L, (a, b) => a * b);
-            if (n != t.Data.Length) throw new ArgumentException($"{path}: tensor '{t.Name}' has {t.Data.Length} values for shape ({string.Join(", ", t.Shape)})");
+            if (!seen.Add(t.Name)) throw new ArgumentException($"{path}: tensor '{t.Name}' is given twice");
+            entries.Add(new TensorEntry(t.Name, path, t.DType, t.Shape, at, at + t.Bytes));
+            at += t.Bytes;
         }
-        byte[] header = BuildHeader(tensors, metadata);
-        AtomicFile.Write(path, s =>
+        var header = Encoding.UTF8.GetBytes(SafeTensorsFile.HeaderJson(entries, metadata));
+        int pad = (8 - header.Length % 8) % 8; // data section 8-byte aligned, padded with spaces as the reference writer
+        AtomicFile.Write(path, fs =>
         {
-            Span<byte> len = stackalloc byte[8];
-            BitConverter.TryWriteBytes(len, (ulong)header.Length);
-            s.Write(len);
-            s.Write(header);
-            foreach (var t in tensors) s.Write(MemoryMarshal.AsBytes(t.Data.Span));
+            fs.Write(BitConverter.GetBytes((ulong)(header.Length + pad)));
+            fs.Write(header);
+            for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
+            foreach (var t in tensors) WriteData(fs, t);
         });
     }
 
-    static byte[] BuildHeader(IReadOnlyList<TensorToWrite> tensors, IReadOnlyDictionary<string, string>? metadata)
+    /// <summary>
+    /// Writes <paramref name="tensors"/> into <paramref name="directory"/> as Hugging Face does: model.safetensors when
+    /// the total fits in <paramref name="maxShardBytes"/>, else model-0000i-of-0000n.safetensors (greedy in order, as
+    /// transformers' max_shard_size) + model.safetensors.index.json. Every file atomically. Returns the names written.
+    /// </summary>
+    public static List<string> WriteSharded(string directory, IReadOnlyList<TensorToWrite> tensors, long maxShardBytes,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
-        using var ms = new MemoryStream();
-        using (var w = new Utf8JsonWriter(ms))
+        Directory.CreateDirectory(directory);
+        var groups = new List<List<TensorToWrite>> { new() };
+        long size = 0, total = tensors.Sum(t => t.Bytes);
+        foreach (var t in tensors)
         {
-            w.WriteStartObject();
-            if (metadata is { Count: > 0 })
-            {
-                w.WriteStartObject("__metadata__");
-                foreach (var (k, v) in metadata) w.WriteString(k, v);
-                w.WriteEndObject();
-            }
-            long offset = 0;
-            foreach (var t in tensors)
-            {
-                w.WriteStartObject(t.Name);
-                w.WriteString("dtype", "F32");
-                w.WriteStartArray("shape");
-                foreach (var d in t.Shape) w.WriteNumberValue(d);
-                w.WriteEndArray();
-                w.WriteStartArray("data_offsets");
-                w.WriteNumberValue(offset);
-                offset += 4L * t.Data.Length;
-                w.WriteNumberValue(offset);
-                w.WriteEndArray();
-                w.WriteEndObject();
-            }
-            w.WriteEndObject();
+            if (groups[^1].Count > 0 && size + t.Bytes > maxShardBytes) { groups.Add([]); size = 0; }
+            groups[^1].Add(t);
+            size += t.Bytes;
         }
-        // Pad with spaces so the data section starts 8-byte aligned (as the reference implementation does).
-        int pad = (int)((8 - ms.Length % 8) % 8);
-        for (int i = 0; i < pad; i++) ms.WriteByte((byte)' ');
-        return ms.ToArray();
+        var names = new List<string>();
+        var weightMap = new SortedDictionary<string, string>(StringComparer.Ordinal);
+        for (int i = 0; i < groups.Count; i++)
+        {
+            string file = groups.Count == 1 ? SingleFile : $"model-{i + 1:D5}-of-{groups.Count:D5}.safetensors";
+            Write(Path.Combine(directory, file), groups[i], metadata);
+            names.Add(file);
+            foreach (var t in groups[i]) weightMap[t.Name] = file;
+        }
+        string index = Path.Combine(directory, IndexFile);
+        if (groups.Count > 1)
+        {
+            var json = JsonSerializer.Serialize(new Dictionary<string, object>
+            {
+                ["metadata"] = new Dictionary<string, long> { ["total_size"] = total },
+                ["weight_map"] = weightMap,
+            }, new JsonSerializerOptions { WriteIndented = true });
+            AtomicFile.WriteAllText(index, json + "\n");
+            names.Add(IndexFile);
+        }
+        else if (File.Exists(index)) File.Delete(index);
+        return names;
     }
 
-    /// <summary>The named tensors of an arena laid out by <paramref name="layout"/>, as views (shapes from the layout).</summary>
+    static void WriteData(Stream fs, TensorToWrite t)
+    {
+        if (t.Elements == 0) return;
+        long rowLen = Math.Max(1, t.RowLength);
+        int rowsPerChunk = (int)Math.Max(1, Math.Min(t.Rows, (1 << 22) / rowLen)); // ~16 MB of fp32 at a time
+        var f = new float[rowsPerChunk * rowLen];
+        var b = new byte[f.Length * t.DType.Size()];
+        for (long r = 0; r < t.Rows; r += rowsPerChunk)
+        {
+            int n = (int)Math.Min(rowsPerChunk, t.Rows - r);
+            int len = checked((int)(n * rowLen));
+            t.FillRows(r, n, f.AsSpan(0, len));
+            TensorDTypes.FromSingle(t.DType, f.AsSpan(0, len), b.AsSpan(0, len * t.DType.Size()));
+            fs.Write(b, 0, len * t.DType.Size());
+        }
+    }
+
+    /// <summary>The named tensors of an arena laid out by <paramref name="layout"/>, as F32 views (shapes from the layout).</summary>
     public static List<TensorToWrite> FromArena(ParameterLayout layout, float[] arena, string prefix = "")
     {
         var list = new List<TensorToWrite>(layout.Tensors.Count);
         foreach (var t in layout.Tensors)
-            list.Add(new TensorToWrite(prefix + t.Name, t.Shape.Select(d => (long)d).ToArray(), arena.AsMemory(t.Offset, t.Length)));
+            list.Add(TensorToWrite.Of(prefix + t.Name, t.Shape.Select(d => (long)d).ToArray(), arena.AsMemory(t.Offset, t.Length)));
         return list;
     }
 }

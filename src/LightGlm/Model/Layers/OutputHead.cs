@@ -11,7 +11,8 @@ public sealed class OutputHead(GlmModel model)
         var c = model.Config;
         var lo = model.Layout;
         Pointwise.RmsNormForward(cache.NormOut, cache.RstdF, cache.Hidden(c.L), model.W(lo.FinalNorm, c.C), cache.N, c.C, (float)c.RmsNormEps);
-        Linear.Forward(cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * c.C), default, cache.N, c.C, c.V);
+        using (StepProfiler.Time("gemm.lm_head.fwd"))
+            Linear.Forward(cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * c.C), default, cache.N, c.C, c.V);
     }
 
     /// <summary>
@@ -22,8 +23,9 @@ public sealed class OutputHead(GlmModel model)
     {
         var c = model.Config;
         var lo = model.Layout;
-        Linear.Backward(cache.DLn, model.G(lo.LmHead, c.V * c.C), default, cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * c.C), cache.N, c.C, c.V);
+        using (StepProfiler.Time("gemm.lm_head.bwd"))
+            Linear.Backward(cache.DLn, model.G(lo.LmHead, c.V * c.C), default, cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * c.C), cache.N, c.C, c.V);
         Pointwise.RmsNormBackward(cache.GradHidden, model.G(lo.FinalNorm, c.C), cache.DLn, cache.Hidden(c.L), model.W(lo.FinalNorm, c.C),
-            cache.RstdF, cache.N, c.C, cache.NormScratch);
+            cache.RstdF, cache.N, c.C);
     }
 }

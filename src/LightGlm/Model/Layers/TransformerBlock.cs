@@ -1,6 +1,7 @@
 // One pre-norm transformer block (attention + SwiGLU MLP) with forward and backward, as in docs/ENGINE.md "Math of one block".
 using LightGlm.Model.Ops;
 using System.Numerics.Tensors;
+using KAttention = LightGlm.Kernels.Attention;
 
 namespace LightGlm.Model.Layers;
 
@@ -8,6 +9,7 @@ namespace LightGlm.Model.Layers;
 /// h = x + drop(o_proj(Attn(rope(q), rope(k), v))), q|k|v = RMSNorm(x)·w1·W_qkvᵀ + b;
 /// y = h + drop(down_proj(silu(gate)·up)), gate|up = RMSNorm(h)·w2·W_guᵀ.
 /// Forward stores what backward needs in the micro-batch's <see cref="BlockActivations"/>; backward adds into gradients.
+/// Every op is one kernel call over all N = B·T rows (GEMMs with M = N; row-wise kernels split over cores).
 /// </summary>
 public sealed class TransformerBlock(GlmModel model, int index)
 {
@@ -28,31 +30,41 @@ public sealed class TransformerBlock(GlmModel model, int index)
             throw new InvalidOperationException("batch.Training with hidden_dropout > 0 needs an ActivationCache created with dropout: true");
 
         Pointwise.RmsNormForward(a.Ln1, a.Rstd1, x, model.W(_o.InputNorm, C), N, C, eps);
-        Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
-        var qkv = a.Qkv.Span;
-        for (int n = 0; n < N; n++)                                   // rotary on q and k heads, position t = n % T
-            model.Rotary.Apply(qkv.Slice(n * W, (H + KV) * D), H + KV, D, n % T);
-        Attention.Forward(a.Att, a.Probs, a.Qkv, batch.PrefixLengths, B, T, H, KV, D);
-        Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
-        if (dropout)
+        using (StepProfiler.Time("gemm.qkv.fwd"))
+            Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
+        using (StepProfiler.Time("rotary.fwd"))
+            model.Rotary.ApplyRows(a.Qkv, cache.Positions, N, H + KV, D, W);     // q and k heads, position t = n % T
+        using (StepProfiler.Time("attention.fwd"))
+            KAttention.ForwardQkv(a.Att, a.Probs, a.Qkv, B, T, H, KV, D, batch.PrefixLengths);
+        using (StepProfiler.Time("gemm.o.fwd"))
+            Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
+        using (StepProfiler.Time("residual.fwd"))
         {
-            var rng = Rng.Derive(batch.DropoutSeed, (ulong)(2 * Index));
-            Pointwise.DropoutMask(a.Mask1, (float)c.HiddenDropout, ref rng);
-            TensorPrimitives.Multiply(cache.Branch.Span, a.Mask1.Span, cache.Branch.Span);
+            if (dropout)
+            {
+                var rng = Rng.Derive(batch.DropoutSeed, (ulong)(2 * Index));
+                Pointwise.DropoutMask(a.Mask1, (float)c.HiddenDropout, ref rng);
+                TensorPrimitives.Multiply(cache.Branch.Span, a.Mask1.Span, cache.Branch.Span);
+            }
+            TensorPrimitives.Add(x.Span, cache.Branch.Span, a.Mid.Span);
         }
-        TensorPrimitives.Add(x.Span, cache.Branch.Span, a.Mid.Span);
 
         Pointwise.RmsNormForward(a.Ln2, a.Rstd2, a.Mid, model.W(_o.PostNorm, C), N, C, eps);
-        Linear.Forward(a.GateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), default, N, C, 2 * F);
+        using (StepProfiler.Time("gemm.gate_up.fwd"))
+            Linear.Forward(a.GateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), default, N, C, 2 * F);
         Pointwise.SwiGluForward(a.Act, a.GateUp, N, F);
-        Linear.Forward(cache.Branch, a.Act, model.W(_o.Down, C * F), default, N, F, C);
-        if (dropout)
+        using (StepProfiler.Time("gemm.down.fwd"))
+            Linear.Forward(cache.Branch, a.Act, model.W(_o.Down, C * F), default, N, F, C);
+        using (StepProfiler.Time("residual.fwd"))
         {
-            var rng = Rng.Derive(batch.DropoutSeed, (ulong)(2 * Index + 1));
-            Pointwise.DropoutMask(a.Mask2, (float)c.HiddenDropout, ref rng);
-            TensorPrimitives.Multiply(cache.Branch.Span, a.Mask2.Span, cache.Branch.Span);
+            if (dropout)
+            {
+                var rng = Rng.Derive(batch.DropoutSeed, (ulong)(2 * Index + 1));
+                Pointwise.DropoutMask(a.Mask2, (float)c.HiddenDropout, ref rng);
+                TensorPrimitives.Multiply(cache.Branch.Span, a.Mask2.Span, cache.Branch.Span);
+            }
+            TensorPrimitives.Add(a.Mid.Span, cache.Branch.Span, y.Span);
         }
-        TensorPrimitives.Add(a.Mid.Span, cache.Branch.Span, y.Span);
     }
 
     /// <summary>GradHidden = dLoss/dHidden(Index+1) on entry, dLoss/dHidden(Index) on return; adds into parameter gradients.</summary>
@@ -65,23 +77,30 @@ public sealed class TransformerBlock(GlmModel model, int index)
         var dres = cache.GradHidden;
         bool dropout = batch.Training && c.HiddenDropout > 0;
 
-        // MLP branch: y = h + mask2 ⊙ down(act)
-        var dBranch = cache.DBranch;
-        if (dropout) TensorPrimitives.Multiply(dres.Span, a.Mask2.Span, dBranch.Span); else dres.Span.CopyTo(dBranch.Span);
-        Linear.Backward(cache.DAct, model.G(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
+        // MLP branch: y = h + mask2 ⊙ down(act). Without dropout the branch's gradient is dres itself (no copy).
+        var dBranch = dres;
+        if (dropout) { dBranch = cache.DBranch; TensorPrimitives.Multiply(dres.Span, a.Mask2.Span, dBranch.Span); }
+        using (StepProfiler.Time("gemm.down.bwd"))
+            Linear.Backward(cache.DAct, model.G(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
         Pointwise.SwiGluBackward(cache.DGateUp, cache.DAct, a.GateUp, N, F);
-        Linear.Backward(cache.DLn, model.G(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
-        Pointwise.RmsNormBackward(dres, model.G(_o.PostNorm, C), cache.DLn, a.Mid, model.W(_o.PostNorm, C), a.Rstd2, N, C, cache.NormScratch);
+        using (StepProfiler.Time("gemm.gate_up.bwd"))
+            Linear.Backward(cache.DLn, model.G(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
+        Pointwise.RmsNormBackward(dres, model.G(_o.PostNorm, C), cache.DLn, a.Mid, model.W(_o.PostNorm, C), a.Rstd2, N, C);
 
         // Attention branch: h = x + mask1 ⊙ o_proj(att)
-        if (dropout) TensorPrimitives.Multiply(dres.Span, a.Mask1.Span, dBranch.Span); else dres.Span.CopyTo(dBranch.Span);
-        Linear.Backward(cache.DAtt, model.G(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
-        Attention.Backward(cache.DQkv, cache.DAtt, a.Probs, a.Qkv, batch.PrefixLengths, B, T, H, KV, D);
-        var dqkv = cache.DQkv.Span;
-        for (int n = 0; n < N; n++)                                   // rotary is a rotation: backward rotates by −angle
-            model.Rotary.Apply(dqkv.Slice(n * W, (H + KV) * D), H + KV, D, n % T, inverse: true);
-        Linear.Backward(cache.DLn, model.G(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.G(_o.QkvBias, W) : default,
-            cache.DQkv, a.Ln1, model.W(_o.Qkv, W * C), N, C, W);
-        Pointwise.RmsNormBackward(dres, model.G(_o.InputNorm, C), cache.DLn, x, model.W(_o.InputNorm, C), a.Rstd1, N, C, cache.NormScratch);
+        if (dropout) TensorPrimitives.Multiply(dres.Span, a.Mask1.Span, dBranch.Span);
+        using (StepProfiler.Time("gemm.o.bwd"))
+            Linear.Backward(cache.DAtt, model.G(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
+        using (StepProfiler.Time("attention.bwd"))
+        {
+            cache.DQkv.Span.Clear();
+            KAttention.BackwardQkv(cache.DQkv, cache.DAtt, a.Probs, a.Qkv, B, T, H, KV, D);
+        }
+        using (StepProfiler.Time("rotary.bwd"))
+            model.Rotary.ApplyRows(cache.DQkv, cache.Positions, N, H + KV, D, W, inverse: true); // a rotation's backward rotates by −angle
+        using (StepProfiler.Time("gemm.qkv.bwd"))
+            Linear.Backward(cache.DLn, model.G(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.G(_o.QkvBias, W) : default,
+                cache.DQkv, a.Ln1, model.W(_o.Qkv, W * C), N, C, W);
+        Pointwise.RmsNormBackward(dres, model.G(_o.InputNorm, C), cache.DLn, x, model.W(_o.InputNorm, C), a.Rstd1, N, C);
     }
 }

@@ -1,33 +1,25 @@
-// Rotary position embeddings (partial or full; interleaved pairs as ChatGLM, or rotate_half as LLaMA).
+// Rotary position embeddings of a model (partial or full; interleaved pairs as ChatGLM, or rotate_half as LLaMA),
+// over the kernels' cos/sin table and rotary kernel.
+using KRotary = LightGlm.Kernels.Rotary;
+using KRotaryTable = LightGlm.Kernels.RotaryTable;
+
 namespace LightGlm.Model.Ops;
 
-/// <summary>cos/sin of t·inv_freq_j for t &lt; maxPositions, j &lt; R/2, inv_freq_j = θ^(−2j/R).</summary>
+/// <summary>cos/sin of t·inv_freq_j for t &lt; maxPositions, j &lt; R/2, inv_freq_j = θ^(−2j/R) (LightGlm.Kernels.RotaryTable).</summary>
 public sealed class RotaryTable
 {
     public int R { get; }
     public bool Interleaved { get; }
     public int MaxPositions { get; }
-    readonly float[] _cos, _sin; // (maxPositions, R/2)
+    /// <summary>The kernels' table; null when R = 0 (no rotary dims).</summary>
+    public KRotaryTable? Table { get; }
 
     public RotaryTable(ModelConfig c) : this(c.R, c.RopeTheta, c.RopeInterleaved, c.MaxPositionEmbeddings) { }
 
     public RotaryTable(int r, double theta, bool interleaved, int maxPositions)
     {
         R = r; Interleaved = interleaved; MaxPositions = maxPositions;
-        int half = r / 2;
-        _cos = new float[maxPositions * half];
-        _sin = new float[maxPositions * half];
-        for (int j = 0; j < half; j++)
-        {
-            // As PyTorch: inv_freq in fp32, angle = fp32(t)·inv_freq in fp32, then cos/sin.
-            float inv = (float)(1.0 / Math.Pow(theta, 2.0 * j / r));
-            for (int t = 0; t < maxPositions; t++)
-            {
-                float angle = t * inv;
-                _cos[t * half + j] = MathF.Cos(angle);
-                _sin[t * half + j] = MathF.Sin(angle);
-            }
-        }
+        Table = r == 0 ? null : new KRotaryTable(maxPositions, r, theta);
     }
 
     /// <summary>
@@ -36,12 +28,12 @@ public sealed class RotaryTable
     /// </summary>
     public void Apply(Span<float> v, int heads, int D, int pos, bool inverse = false)
     {
-        if (R == 0) return;
+        if (Table is null) return;
         if ((uint)pos >= (uint)MaxPositions)
             throw new ArgumentOutOfRangeException(nameof(pos), $"position {pos} is beyond max_position_embeddings = {MaxPositions}");
         int half = R / 2;
-        var cos = _cos.AsSpan(pos * half, half);
-        var sin = _sin.AsSpan(pos * half, half);
+        var cos = Table.Cos.AsSpan(pos * half, half);
+        var sin = Table.Sin.AsSpan(pos * half, half);
         float sign = inverse ? -1f : 1f;
         for (int h = 0; h < heads; h++)
         {
@@ -56,5 +48,15 @@ public sealed class RotaryTable
                 x[i1] = a * s + b * c;
             }
         }
+    }
+
+    /// <summary>
+    /// In place on N packed rows <paramref name="rowStride"/> apart: rotates the first <paramref name="heads"/> heads of
+    /// each row at positions[n] (split over cores). The inverse rotation is the backward.
+    /// </summary>
+    public void ApplyRows(Span<float> rows, ReadOnlySpan<int> positions, int N, int heads, int D, int rowStride, bool inverse = false)
+    {
+        if (Table is null) return;
+        KRotary.ApplyPacked(rows, positions, Table, N, heads, D, rowStride, Interleaved, inverse);
     }
 }

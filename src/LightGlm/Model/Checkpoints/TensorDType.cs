@@ -3,7 +3,7 @@ using System.Numerics.Tensors;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 
-namespace LightGlm.Interop.Safetensors;
+namespace LightGlm.Model.Checkpoints;
 
 /// <summary>Element types of a checkpoint tensor. bf16 = the top 16 bits of an IEEE float32.</summary>
 public enum TensorDType { F32, F16, BF16 }

@@ -1,7 +1,7 @@
 // A checkpoint directory's tensors: one model.safetensors, or shards listed by model.safetensors.index.json.
 using System.Text.Json;
 
-namespace LightGlm.Interop.Safetensors;
+namespace LightGlm.Model.Checkpoints;
 
 /// <summary>
 /// All tensors of a (possibly sharded) safetensors checkpoint, memory-mapped. With an index, every shard it
@@ -17,7 +17,7 @@ public sealed class CheckpointArchive : IDisposable
     public IReadOnlyList<string> Files => _files.Keys.ToList();
 
     readonly Dictionary<string, TensorEntry> _tensors = new(StringComparer.Ordinal);
-    readonly Dictionary<string, SafetensorsFile> _files = new(StringComparer.Ordinal);
+    readonly Dictionary<string, SafeTensorsFile> _files = new(StringComparer.Ordinal);
 
     CheckpointArchive(string directory) => Directory = directory;
 
@@ -69,9 +69,9 @@ public sealed class CheckpointArchive : IDisposable
             : $"{Directory}: no {SingleFile} or {IndexFile}: not a safetensors checkpoint directory");
     }
 
-    SafetensorsFile OpenFile(string name)
+    SafeTensorsFile OpenFile(string name)
     {
-        var f = SafetensorsFile.Open(Path.Combine(Directory, name));
+        var f = SafeTensorsFile.Open(Path.Combine(Directory, name));
         _files.Add(name, f);
         foreach (var (tname, e) in f.Tensors)
             if (!_tensors.TryAdd(tname, e))
@@ -84,7 +84,7 @@ public sealed class CheckpointArchive : IDisposable
 
     public bool Contains(string name) => _tensors.ContainsKey(name);
 
-    public SafetensorsFile FileOf(TensorEntry e) => _files[Path.GetFileName(e.File)];
+    public SafeTensorsFile FileOf(TensorEntry e) => _files[Path.GetFileName(e.File)];
 
     /// <summary>Rows [row, row+count) of a tensor as float32 (any stored dtype); scratch ≥ count·RowLength·2 bytes.</summary>
     public void ReadRows(TensorEntry e, long row, int count, Span<float> dst, Span<byte> scratch) =>
