@@ -106,7 +106,8 @@ static class RecipeCli
         if (rc != 0) return rc;
         Console.WriteLine($"done in {(DateTime.UtcNow - started).TotalMinutes:F1} min (this invocation). Run directory: {run.Root}");
         foreach (var stage in StageCatalog.Recipe())
-            if (run.StageResult(stage.Name)?["wall_seconds"] is { } w) Console.WriteLine($"  {stage.Name,-12} {(double)w,8:F1} s");
+            if (run.StageResult(stage.Name) is { } res && res["wall_seconds"] is { } w)
+                Console.WriteLine($"  {stage.Name,-12} {(double)w,8:F1} s wall  {res["cpu_seconds"]?.ToString() ?? "–",8} s CPU{(res["shared_from"] is null ? "" : " (shared)")}");
         if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
         foreach (var (name, dir) in new[] { ("teacher", "teacher"), ("hybrid teacher", "teacher-hybrid"), ("student", "student") })
             if (File.Exists(run.PathOf(dir, "config.json"))) Console.WriteLine($"{name}: {run.PathOf(dir)}  (./lightglm translate --model {run.PathOf(dir)} \"Permission denied\")");

@@ -21,12 +21,10 @@ public static class Ablation
     public static AblationTable Run(Recipe recipe, string root, RecipeRunner runner, Func<IRecipeStage, IStageProgress> progressFor,
         Action<string> log, CancellationToken cancel, IReadOnlyList<RunDirectory>? donors = null)
     {
-        bool realParallel = TeacherStage.PipelineTrainingAvailable;
         var runs = new List<(string, bool, bool, bool, RunDirectory)>();
         var shared = new List<RunDirectory>(donors ?? []);
         foreach (var (name, par, comp, hyb) in AblationTable.Combinations)
         {
-            if (par && !realParallel) continue;
             var dir = new RunDirectory(Path.Combine(root, Slug(name)));
             log($"ablation row '{name}' → {dir.Root}");
             runner.Run(RowRecipe(recipe, par, comp, hyb), dir, progressFor, cancel, until: "eval", donors: shared);
@@ -34,29 +32,6 @@ public static class Ablation
             runs.Add((name, par, comp, hyb, dir));
         }
         var table = AblationTable.FromRuns(runs);
-        if (!realParallel)
-        {
-            // Without pipeline training in the teacher stage, a '+ parallel' row is its single-process twin (same gradients,
-            // same model) with the teacher's time scaled by the pipeline/single step-time ratio measured for Figure 3.
-            double ratio = AblationTable.PipelineRatio(runs[0].Item5.StageResult("parallel"), recipe.Get<int>("teacher.batch_size"))
-                ?? throw new InvalidOperationException("the '+ parallel' rows need the parallel stage's timings: set parallel.enabled = true");
-            var measured = table.Rows.ToDictionary(r => (r.Compression, r.Hybrid));
-            var rows = new List<AblationRow>();
-            foreach (var (name, par, comp, hyb) in AblationTable.Combinations)
-            {
-                var twin = measured[(comp, hyb)];
-                if (!par) { rows.Add(twin); continue; }
-                double teacher = (double)runs.First(r => r.Item3 == comp && r.Item4 == hyb).Item5.StageResult("teacher")!["train_seconds"]!;
-                rows.Add(twin with
-                {
-                    Name = name, Parallel = true, TrainSeconds = twin.TrainSeconds - teacher + teacher * ratio,
-                    TimeSource = $"twin's {twin.TimeSource} with the teacher's {teacher:0} s × measured pipeline/single step ratio {ratio:0.00}",
-                });
-            }
-            table = new AblationTable(rows, table.Note + " The teacher stage cannot train through the pipeline yet (TeacherStage.PipelineTrainingAvailable), so the " +
-                "'+ parallel' rows are composed: their single-process twin's model (pipeline training computes the same gradients), and its training time " +
-                "with the teacher part scaled by the pipeline/single step-time ratio measured for Figure 3.");
-        }
         Write(table, root, recipe);
         return table;
     }

@@ -8,7 +8,9 @@ internal static class CliProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(string? stdin, params string[] args)
+    public static Result Run(string? stdin, params string[] args) => Run(TimeSpan.FromMinutes(3), stdin, args);
+
+    public static Result Run(TimeSpan timeout, string? stdin, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -27,10 +29,10 @@ internal static class CliProcess
             p.StandardInput.BaseStream.Write(bytes);
         }
         p.StandardInput.Close();
-        if (!p.WaitForExit(TimeSpan.FromMinutes(3)))
+        if (!p.WaitForExit(timeout))
         {
             p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"lightglm {string.Join(' ', args)} did not finish in 3 minutes");
+            throw new TimeoutException($"lightglm {string.Join(' ', args)} did not finish in {timeout.TotalMinutes:0.#} minutes");
         }
         return new Result(p.ExitCode, outTask.Result, errTask.Result);
     }

@@ -42,8 +42,9 @@ public sealed class TinyRunFixture : IDisposable
 
     public TinyRunFixture() => _runs = new(() =>
     {
-        var first = CliProcess.Run(null, "run", "tiny", "--run-dir", Dir, "--until", "teacher");
-        var second = CliProcess.Run(null, "run", "tiny", "--run-dir", Dir);
+        // ≈1.5 min of CPU; the limit is generous because the machine running the suite may be shared.
+        var first = CliProcess.Run(TimeSpan.FromMinutes(10), null, "run", "tiny", "--run-dir", Dir, "--until", "teacher");
+        var second = CliProcess.Run(TimeSpan.FromMinutes(15), null, "run", "tiny", "--run-dir", Dir);
         return (new(first.ExitCode, first.Stdout, first.Stderr), new(second.ExitCode, second.Stdout, second.Stderr));
     });
 

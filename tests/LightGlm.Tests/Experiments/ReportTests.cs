@@ -142,7 +142,7 @@ public class ReportStageTests
             Assert.Contains("Figure 5", md);
             Assert.Contains("| source_only | 3.900 |", md);
             Assert.Contains("figure4.svg", md);
-            Assert.Contains("| teacher | 1,000 | 0.0 | 12.5 | 10 |", md);
+            Assert.Contains("| teacher | 1,000 | 0.00 | 12.5 | 10 |", md);
             Assert.Equal(2, report.Figures.Count());
         }
         finally { Directory.Delete(dir, true); }

@@ -3,6 +3,7 @@
 using System.Text.Json.Nodes;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Pipeline;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
 using LightGlm.Translation;
@@ -14,21 +15,19 @@ public sealed class TeacherStage : IRecipeStage
     public string Name => "teacher";
     public string Description => "train the teacher on both directions (GLM prefix mask, loss on the target only)";
 
-    /// <summary>Whether teacher.pipeline = true can train through the pipeline-parallel engine (Pipeline.PipelineTraining.Attach).</summary>
+    /// <summary>teacher.pipeline = true trains through the pipeline engine (Pipeline.PipelineTraining): the same gradients as one process.</summary>
     public static bool PipelineTrainingAvailable => true;
 
-    /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches on threads (same
-    /// gradients as one process; 1F1B). Checkpoints, resume and the NaN guard of StageTraining work unchanged.</summary>
-    static void UsePipeline(Trainer trainer, Recipes.Recipe r, Action<string> log)
+    /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches on threads (DAPPLE 1F1B).</summary>
+    static string UsePipeline(Trainer trainer, Recipes.Recipe r, StageContext c)
     {
-        try
-        {
-            Pipeline.PipelineTraining.Attach(trainer, new PipelineOptions
-            {
-                PipelineStages = r.Get<int>("teacher.pipeline_stages"), MicroBatches = r.Get<int>("teacher.micro_batches"), Predict = false,
-            }, log);
-        }
-        catch (ArgumentException e) { throw new InvalidDataException($"teacher.pipeline: {e.Message}", e); }
+        var p = new PipelineOptions { PipelineStages = r.Get<int>("teacher.pipeline_stages"), MicroBatches = r.Get<int>("teacher.micro_batches"), Predict = false };
+        var problems = p.Problems(trainer.Options.BatchSize * trainer.Options.GradAccum);
+        if (problems.Count > 0) throw new InvalidDataException("teacher.pipeline: " + string.Join("; ", problems).Replace("parallel.", "teacher."));
+        var engine = PipelineTraining.Create(trainer.Model, p, trainer.Options.BatchSize * trainer.Options.GradAccum, trainer.Options.SeqLen,
+            msg => c.Run.LogMetric("teacher", new JsonObject { ["event"] = "pipeline", ["message"] = msg }));
+        trainer.Engine = engine;
+        return engine.Description;
     }
 
     public JsonObject Run(StageContext c)
@@ -43,7 +42,7 @@ public sealed class TeacherStage : IRecipeStage
         var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
         var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
             HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
-        if (r.Get<bool>("teacher.pipeline")) UsePipeline(trainer, r, text => c.Progress.Report(0, text));
+        string? pipeline = r.Get<bool>("teacher.pipeline") ? UsePipeline(trainer, r, c) : null;
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
@@ -54,7 +53,7 @@ public sealed class TeacherStage : IRecipeStage
         {
             ["model"] = outDir,
             ["params"] = model.Layout.TotalLength,
-            ["pipeline"] = r.Get<bool>("teacher.pipeline"),
+            ["pipeline"] = pipeline,
             ["examples"] = examples.Count,
             ["train_seconds"] = Math.Round(curve.Seconds, 1),
             ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),
