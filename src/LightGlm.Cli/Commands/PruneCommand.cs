@@ -30,19 +30,26 @@ public sealed class PruneCommand : ICliCommand
         var sparsity = new Option<double>("--sparsity") { Description = "Fraction zeroed by the sparsity baselines.", DefaultValueFactory = _ => 0.5 };
         var seed = new Option<int>("--seed") { Description = "Seed of random importance.", DefaultValueFactory = _ => 1 };
         var savePlan = new Option<string?>("--save-plan") { Description = "Write the plan used here as JSON." };
+        var stream = new Option<bool>("--stream") { Description = "Use the teacher memory-mapped, one block in fp32 at a time (automatic for Hugging Face, sharded, 16-bit or > 500M-parameter teachers)." };
         var cmd = new Command("prune", "Prune a teacher into a smaller dense student (structured), or apply a sparsity baseline.")
-        { teacher, output, plan, target, importance, calibration, layers, hidden, kvHeads, headsPerGroup, headDim, ffn, rotary, baseline, sparsity, seed, savePlan };
+        { teacher, output, plan, target, importance, calibration, layers, hidden, kvHeads, headsPerGroup, headDim, ffn, rotary, baseline, sparsity, seed, savePlan, stream };
         cmd.SetAction(r =>
         {
-            var t = ModelFiles.Load(r.GetValue(teacher)!);
-            var shape = t.Shape;
+            string teacherDir = r.GetValue(teacher)!;
+            bool streamed = r.GetValue(stream) || MappedTeacher.ShouldStream(teacherDir);
+            using var mapped = streamed ? MappedTeacher.Open(teacherDir) : null;
+            var t = streamed ? null : ModelFiles.Load(teacherDir);
+            var shape = mapped?.Shape ?? t!.Shape;
+            ModelFiles InMemory(string what) => t ?? throw new CliException(
+                $"{what} needs the whole teacher in memory; {teacherDir} is used streamed (mapped); use --importance activation|magnitude|random or a plan");
             List<CalibrationSample> Cal() => r.GetValue(calibration) is { } c ? CalibrationData.Read(c, shape.V)
                 : throw new CliException("--calibration FILE is needed for --importance activation|taylor and --baseline wanda-sparsity");
             string outDir = r.GetValue(output)!;
             string? b = r.GetValue(baseline);
             if (b is "magnitude-sparsity" or "wanda-sparsity")
             {
-                var s = b == "wanda-sparsity" ? UnstructuredSparsity.Wanda(t, r.GetValue(sparsity), Cal()) : UnstructuredSparsity.Magnitude(t, r.GetValue(sparsity));
+                var full = InMemory($"--baseline {b}");
+                var s = b == "wanda-sparsity" ? UnstructuredSparsity.Wanda(full, r.GetValue(sparsity), Cal()) : UnstructuredSparsity.Magnitude(full, r.GetValue(sparsity));
                 s.Save(outDir, r.GetValue(teacher));
                 Console.WriteLine($"{b}: {UnstructuredSparsity.Sparsity(s):P1} of block weights are zero; still a dense model ({s.Weights.ParameterCount:N0} stored values) -> {outDir}");
                 return 0;
@@ -64,18 +71,25 @@ public sealed class PruneCommand : ICliCommand
                 var method = r.GetValue(importance)!;
                 var scores = method switch
                 {
-                    "activation" => ActivationImportance.Compute(t, Cal()),
-                    "taylor" => WeightImportance.Taylor(t, TaylorGradients.Compute(t, Cal())),
-                    "magnitude" => WeightImportance.Magnitude(t),
+                    "activation" when mapped is not null => ActivationImportance.Compute(mapped, Cal(),
+                        (l, sec) => Console.WriteLine($"importance: block {l + 1}/{shape.L} streamed in {sec:F1} s")),
+                    "activation" => ActivationImportance.Compute(t!, Cal()),
+                    "taylor" => WeightImportance.Taylor(InMemory("--importance taylor"), TaylorGradients.Compute(InMemory("--importance taylor"), Cal())),
+                    "magnitude" => mapped is not null ? WeightImportance.Magnitude(mapped) : WeightImportance.Magnitude(t!),
                     "random" => WeightImportance.Random(shape, r.GetValue(seed)),
                     _ => throw new CliException($"--importance '{method}' is not activation, taylor, magnitude or random"),
                 };
                 p = PlanBuilder.Build(shape, scores, x);
             }
             if (r.GetValue(savePlan) is { } sp) p.Save(sp);
-            var student = StructuredPruner.Prune(t, p);
-            student.Save(outDir, r.GetValue(teacher));
-            var ss = student.Shape;
+            ModelShape ss;
+            if (mapped is not null) ss = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(p, shape), outDir);
+            else
+            {
+                var student = StructuredPruner.Prune(t!, p);
+                student.Save(outDir, teacherDir);
+                ss = student.Shape;
+            }
             Console.WriteLine($"teacher {shape.ParameterCount():N0} params (L={shape.L} C={shape.C} H={shape.H} KV={shape.KV} D={shape.D} F={shape.F})");
             Console.WriteLine($"student {ss.ParameterCount():N0} params (L={ss.L} C={ss.C} H={ss.H} KV={ss.KV} D={ss.D} F={ss.F}, R={ss.R}) = {(double)ss.ParameterCount() / shape.ParameterCount():P1} -> {outDir}");
             if (p.Note is not null) Console.WriteLine($"plan: {p.Note}");

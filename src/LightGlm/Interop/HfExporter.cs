@@ -64,6 +64,7 @@ public static class HfExporter
         AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"),
             hfConfig.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         var tok = TokenizerFiles.Copy(model, outDir);
+        tok.AddRange(TokenizerFiles.WriteConfigFor(outDir, c));
         return new ExportReport(target, files, tok);
     }
 

@@ -42,7 +42,7 @@ public static class HfImporter
             ["torch_dtype"] = w.RawConfig["torch_dtype"]?.DeepClone(),
             // list-valued token ids (GLM-4 has three eos ids) kept for export
             ["token_ids"] = new JsonObject(new[] { "bos_token_id", "eos_token_id", "pad_token_id" }
-                .Where(k => w.RawConfig[k] is not null).Select(k => KeyValuePair.Create(k, w.RawConfig[k]!.DeepClone()))),
+                .Where(k => w.RawConfig[k] is not null).Select(k => KeyValuePair.Create(k, (JsonNode?)w.RawConfig[k]!.DeepClone()))),
         };
         var tensors = WriteList(w, Distinct(w.Layout.Mappings.Select(m => m.Ours)), dtype);
         var files = SafeTensorsWriter.WriteSharded(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });

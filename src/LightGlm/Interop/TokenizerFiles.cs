@@ -42,4 +42,32 @@ public static class TokenizerFiles
         }
         return copied;
     }
+
+    /// <summary>
+    /// transformers' AutoTokenizer needs tokenizer_config.json beside a bare tokenizer.json (ours): when the export has
+    /// tokenizer.json but no config, writes one (PreTrainedTokenizerFast; bos/eos/pad named from the model config's ids,
+    /// else our reserved specials) and special_tokens_map.json. Returns the files written.
+    /// </summary>
+    public static List<(string Name, string Kind)> WriteConfigFor(string dir, InteropConfig c)
+    {
+        string tok = Path.Combine(dir, "tokenizer.json"), cfg = Path.Combine(dir, "tokenizer_config.json");
+        if (!File.Exists(tok) || File.Exists(cfg)) return [];
+        var added = new Dictionary<int, string>();
+        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tok)))
+            if (doc.RootElement.TryGetProperty("added_tokens", out var at))
+                foreach (var a in at.EnumerateArray())
+                    if (a.TryGetProperty("special", out var sp) && sp.GetBoolean()) added[a.GetProperty("id").GetInt32()] = a.GetProperty("content").GetString()!;
+        string? Named(int? id, string ours) => id is { } i && added.TryGetValue(i, out var t) ? t : added.ContainsValue(ours) ? ours : null;
+        var map = new System.Text.Json.Nodes.JsonObject();
+        foreach (var (key, id, ours) in new[] { ("bos_token", c.BosTokenId, Text.Tokenizers.SpecialTokens.Bos), ("eos_token", c.EosTokenId, Text.Tokenizers.SpecialTokens.Eos), ("pad_token", c.PadTokenId, Text.Tokenizers.SpecialTokens.Pad) })
+            if (Named(id, ours) is { } t) map[key] = t;
+        var config = (System.Text.Json.Nodes.JsonObject)map.DeepClone();
+        config["tokenizer_class"] = "PreTrainedTokenizerFast";
+        config["model_max_length"] = c.MaxPositionEmbeddings;
+        config["clean_up_tokenization_spaces"] = false;
+        var opts = new System.Text.Json.JsonSerializerOptions { WriteIndented = true };
+        Model.Checkpoints.AtomicFile.WriteAllText(cfg, config.ToJsonString(opts) + "\n");
+        Model.Checkpoints.AtomicFile.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), map.ToJsonString(opts) + "\n");
+        return [("tokenizer_config.json", "configuration (written)"), ("special_tokens_map.json", "configuration (written)")];
+    }
 }

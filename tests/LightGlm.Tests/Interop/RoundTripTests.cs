@@ -80,6 +80,36 @@ public sealed class RoundTripTests
     }
 
     [Fact]
+    public void ExportCarriesOurTokenizerJsonWithATokenizerConfig()
+    {
+        var g = HfGolden.Load("qwen2");
+        using var tmp = HfGolden.Temp();
+        HfImporter.Import(g.Dir, tmp.Sub("ours"));
+        foreach (var f in Directory.GetFiles(tmp.Sub("ours"), "tokenizer*")) File.Delete(f);
+        string ours = Path.Combine(tmp.Sub("ours"), "tokenizer.json");
+        using (var fs = File.Create(ours))
+            LightGlm.Text.Tokenizers.BpeTrainer.Train(["print the version and exit", "显示版本信息并退出"], new() { VocabSize = 280, MinFrequency = 1 }, fs);
+        var cfg = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(tmp.Sub("ours"), "config.json")))!.AsObject();
+        cfg["eos_token_id"] = 2; // our <|eos|>
+        File.WriteAllText(Path.Combine(tmp.Sub("ours"), "config.json"), cfg.ToJsonString());
+        var rep = HfExporter.Export(tmp.Sub("ours"), HfArchitecture.Qwen2, tmp.Sub("hf"));
+        Assert.Equal(File.ReadAllBytes(ours), File.ReadAllBytes(Path.Combine(tmp.Sub("hf"), "tokenizer.json")));
+        Assert.Contains(rep.TokenizerFiles, t => t.Name == "tokenizer_config.json");
+        var tc = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(Path.Combine(tmp.Sub("hf"), "tokenizer_config.json")))!;
+        Assert.Equal("PreTrainedTokenizerFast", tc["tokenizer_class"]!.GetValue<string>());
+        Assert.Equal("<|eos|>", tc["eos_token"]!.GetValue<string>());
+        Assert.Equal("<|pad|>", tc["pad_token"]!.GetValue<string>());
+        var a = LightGlm.Text.Tokenizers.HfTokenizer.Create(ours);
+        var b = LightGlm.Text.Tokenizers.HfTokenizer.Create(Path.Combine(tmp.Sub("hf"), "tokenizer.json"));
+        Assert.Equal(a.Encode("print the 版本"), b.Encode("print the 版本"));
+        // A SentencePiece tokenizer.model (ChatGLM2) is copied through untouched, and no config is invented beside it.
+        HfImporter.Import(HfGolden.DirOf("chatglm2"), tmp.Sub("glm"));
+        HfExporter.Export(tmp.Sub("glm"), HfArchitecture.ChatGlm, tmp.Sub("glm-hf"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(HfGolden.DirOf("chatglm2"), "tokenizer.model")), File.ReadAllBytes(Path.Combine(tmp.Sub("glm-hf"), "tokenizer.model")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(HfGolden.DirOf("chatglm2"), "tokenizer_config.json")), File.ReadAllBytes(Path.Combine(tmp.Sub("glm-hf"), "tokenizer_config.json")));
+    }
+
+    [Fact]
     public void InterleavedRotaryModelIsPermutedOnExportToLlama()
     {
         // Re-express the imported LLaMA with interleaved rotary pairs (q/k rows of each head permuted so that pair

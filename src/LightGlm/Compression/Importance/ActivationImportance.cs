@@ -7,7 +7,8 @@ namespace LightGlm.Compression.Importance;
 public sealed record CalibrationSample(int[] Tokens, int[] Targets, int Prefix = 0);
 
 /// <summary>
-/// Streams the calibration set through <see cref="ReferenceForward"/> one sequence and one layer at a time, keeping only sums:
+/// Streams the calibration set through <see cref="ReferenceForward"/> one layer at a time (all sequences through block l,
+/// then block l+1: a mapped teacher needs one block's weights resident), keeping only sums:
 ///   head h         Σ_t ‖att_h(t)‖₂                      (attention output of the head, before o_proj)
 ///   qk channel     Σ_t Σ_{h∈g} |q_{h,c}(t)|·|k_{g,c}(t)|   (its contribution to the scores)
 ///   v channel      Σ_t |v_{g,c}(t)|
@@ -19,13 +20,37 @@ public static class ActivationImportance
 {
     public static ImportanceScores Compute(ModelFiles m, IEnumerable<CalibrationSample> calibration)
     {
-        var obs = new Observer(m.Shape);
         var fwd = new ReferenceForward(m);
-        int n = 0;
-        foreach (var c in calibration) { fwd.Hidden(c.Tokens, null, obs, c.Prefix); n++; }
-        if (n == 0) throw new ArgumentException("the calibration set is empty; importance needs at least one sequence");
-        for (int l = 0; l < m.Shape.L; l++) obs.Scores.Layers[l] /= Math.Max(1, obs.Tokens);
-        obs.Scores.KvFromHeads(m.Shape);
+        return Compute(m.Shape, calibration.ToList(), c => fwd.Embedding(c.Tokens), _ => m.Weights);
+    }
+
+    /// <summary>
+    /// The same scores over a mapped teacher (any size): block l's weights are widened to fp32, every calibration
+    /// sequence is pushed through it, and they are dropped before block l+1 is read. Holds one block's fp32 weights
+    /// plus the calibration set's residual streams (N·T·C floats). <paramref name="progress"/> gets (layer, seconds).
+    /// </summary>
+    public static ImportanceScores Compute(MappedTeacher teacher, IReadOnlyList<CalibrationSample> calibration, Action<int, double>? progress = null) =>
+        Compute(teacher.Shape, calibration, c => teacher.Embed(c.Tokens), teacher.LoadLayer, progress);
+
+    /// <summary>
+    /// Layer-outer streaming: x_i = embed(sample i) for all i; then for each layer l, x_i ← block_l(x_i) for all i with
+    /// the observer summing. Only <paramref name="layerWeights"/>(l) has to be resident while layer l runs.
+    /// </summary>
+    public static ImportanceScores Compute(ModelShape shape, IReadOnlyList<CalibrationSample> calibration, Func<CalibrationSample, float[]> embed,
+        Func<int, Tensors.ITensorSource> layerWeights, Action<int, double>? progress = null)
+    {
+        if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; importance needs at least one sequence");
+        var obs = new Observer(shape);
+        var xs = calibration.Select(embed).ToList();
+        for (int l = 0; l < shape.L; l++)
+        {
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            var fwd = new ReferenceForward(shape, layerWeights(l));
+            for (int i = 0; i < xs.Count; i++) fwd.RunBlock(l, xs[i], calibration[i].Tokens.Length, null, obs, calibration[i].Prefix);
+            progress?.Invoke(l, sw.Elapsed.TotalSeconds);
+        }
+        for (int l = 0; l < shape.L; l++) obs.Scores.Layers[l] /= Math.Max(1, obs.Tokens);
+        obs.Scores.KvFromHeads(shape);
         return obs.Scores;
     }
 

@@ -10,10 +10,12 @@ namespace LightGlm.Compression.Importance;
 /// masked heads/channels/neurons contribute zero, masked hidden channels are held at zero and RMSNorm's mean(x²) runs over
 /// the kept channels only. Not the training engine: it has no backward and favours clarity over speed.
 /// </summary>
-public sealed class ReferenceForward(ModelFiles model)
+public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource weights)
 {
-    readonly ModelShape _t = model.Shape;
-    readonly Tensors.TensorSet _w = model.Weights;
+    readonly ModelShape _t = shape;
+    readonly Tensors.ITensorSource _w = weights;
+
+    public ReferenceForward(ModelFiles model) : this(model.Shape, model.Weights) { }
 
     /// <summary>Logits (T, V) of tokens; prefix &gt; 0 makes the first prefix positions see each other (GLM prefix mask).</summary>
     public float[] Logits(int[] tokens, PruneMask? mask = null, ForwardObserver? obs = null, int prefix = 0)
@@ -53,6 +55,14 @@ public sealed class ReferenceForward(ModelFiles model)
     /// <summary>The last hidden state after the final RMSNorm, (T, C): what the LM head reads and Eq. 10 distils.</summary>
     public float[] Hidden(int[] tokens, PruneMask? mask = null, ForwardObserver? obs = null, int prefix = 0)
     {
+        var x = Embedding(tokens, mask);
+        for (int l = 0; l < _t.L; l++) RunBlock(l, x, tokens.Length, mask, obs, prefix);
+        return FinalNorm(x, tokens.Length, mask);
+    }
+
+    /// <summary>The residual stream entering block 0, (T, C): embedding rows (masked hidden channels zero).</summary>
+    public float[] Embedding(int[] tokens, PruneMask? mask = null)
+    {
         int T = tokens.Length, C = _t.C;
         var emb = _w.Get(Embed, _t.V, C).Data;
         var x = new float[T * C];
@@ -62,15 +72,23 @@ public sealed class ReferenceForward(ModelFiles model)
             emb.AsSpan(tokens[t] * C, C).CopyTo(x.AsSpan(t * C));
         }
         ZeroMaskedHidden(x, T, mask);
-        for (int l = 0; l < _t.L; l++)
-        {
-            if (mask is not null && !mask.Layers[l]) continue;
-            var xIn = obs is null ? null : (float[])x.Clone();
-            Block(l, x, T, mask, obs, prefix);
-            obs?.Block(l, xIn, x, T);
-        }
-        var o = new float[T * C];
-        RmsNorm(x, T, _w.Get(FinalNorm, C).Data, o, mask);
+        return x;
+    }
+
+    /// <summary>x (T, C) ← block l(x), in place (identity when the mask drops the layer); only layer l's weights are read.</summary>
+    public void RunBlock(int l, float[] x, int T, PruneMask? mask = null, ForwardObserver? obs = null, int prefix = 0)
+    {
+        if (mask is not null && !mask.Layers[l]) return;
+        var xIn = obs is null ? null : (float[])x.Clone();
+        Block(l, x, T, mask, obs, prefix);
+        obs?.Block(l, xIn, x, T);
+    }
+
+    /// <summary>RMSNorm(x)·w of the final norm, (T, C).</summary>
+    public float[] FinalNorm(float[] x, int T, PruneMask? mask = null)
+    {
+        var o = new float[T * _t.C];
+        RmsNorm(x, T, _w.Get(TensorNames.FinalNorm, _t.C).Data, o, mask);
         return o;
     }
 

@@ -13,10 +13,13 @@ namespace LightGlm.Compression.Importance;
 public static class WeightImportance
 {
     /// <summary>s(w) = |w|.</summary>
-    public static ImportanceScores Magnitude(ModelFiles m) => Aggregate(m, m.Weights, null, "magnitude");
+    public static ImportanceScores Magnitude(ModelFiles m) => Aggregate(m.Shape, m.Weights, null, "magnitude");
+
+    /// <summary>s(w) = |w| over a mapped teacher, one tensor in fp32 at a time.</summary>
+    public static ImportanceScores Magnitude(MappedTeacher m) => Aggregate(m.Shape, m.Globals, null, "magnitude");
 
     /// <summary>s(w) = |w · g| with g = Σ over calibration batches of ∂L/∂w (grads: same names and shapes as the weights).</summary>
-    public static ImportanceScores Taylor(ModelFiles m, TensorSet grads) => Aggregate(m, m.Weights, grads, "taylor");
+    public static ImportanceScores Taylor(ModelFiles m, TensorSet grads) => Aggregate(m.Shape, m.Weights, grads, "taylor");
 
     /// <summary>Uniform random scores from a seed: the random-pruning baseline of Figure 4.</summary>
     public static ImportanceScores Random(ModelShape t, int seed)
@@ -34,9 +37,8 @@ public static class WeightImportance
         return s;
     }
 
-    static ImportanceScores Aggregate(ModelFiles m, TensorSet w, TensorSet? g, string method)
+    static ImportanceScores Aggregate(ModelShape t, ITensorSource w, TensorSet? g, string method)
     {
-        var t = m.Shape;
         var s = ImportanceScores.Zeros(t, method);
         int C = t.C, D = t.D, H = t.H, KV = t.KV, F = t.F;
         float[] Score(string name, params int[] shape)

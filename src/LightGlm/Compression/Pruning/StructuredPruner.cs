@@ -1,5 +1,6 @@
 // Writes a real smaller dense model from a teacher and a resolved plan: every matrix gathered down to the kept rows/columns.
 using LightGlm.Compression.Tensors;
+using LightGlm.Model.Checkpoints;
 using static LightGlm.Compression.TensorNames;
 
 namespace LightGlm.Compression.Pruning;
@@ -16,14 +17,23 @@ public static class StructuredPruner
 {
     public static ModelFiles Prune(ModelFiles teacher, PruningPlan plan) => Prune(teacher, ResolvedPlan.Resolve(plan, teacher.Shape));
 
-    public static ModelFiles Prune(ModelFiles teacher, ResolvedPlan plan)
+    /// <summary>
+    /// One student tensor: rows <see cref="Rows"/> and columns <see cref="Cols"/> of teacher tensor <see cref="Source"/>,
+    /// times <see cref="Scale"/>. A vector has <see cref="Cols"/> = null and keeps elements <see cref="Rows"/>.
+    /// </summary>
+    public sealed record Piece(string Name, string Source, int[] Rows, int[]? Cols, float Scale = 1f)
     {
-        var t = teacher.Shape;
-        var w = teacher.Weights;
-        var s = new TensorSet();
+        public long[] Shape => Cols is null ? [Rows.Length] : [Rows.Length, Cols.Length];
+        public long Elements => (long)Rows.Length * (Cols?.Length ?? 1);
+    }
+
+    /// <summary>What the student is made of, tensor by tensor, in the order it is written (embedding, blocks, norm, head).</summary>
+    public static List<Piece> Pieces(ModelShape t, ResolvedPlan plan)
+    {
+        var list = new List<Piece>();
         int[] hid = plan.HiddenChannels;
         int[] allV = Enumerable.Range(0, t.V).ToArray();
-        s.Add(Gather(w.Get(Embed, t.V, t.C), allV, hid, Embed));
+        list.Add(new Piece(Embed, Embed, allV, hid));
         float qScale = MathF.Sqrt((float)plan.D / t.D);
         for (int si = 0; si < plan.Layers.Length; si++)
         {
@@ -34,29 +44,84 @@ public static class StructuredPruner
             var kRows = l.KvHeads.SelectMany((kv, i) => l.QkChannels[i].Select(c => kv * t.D + c)).ToArray();
             var vRows = l.KvHeads.SelectMany((kv, i) => l.VChannels[i].Select(c => kv * t.D + c)).ToArray();
             var oCols = l.Heads.SelectMany((h, i) => l.VChannels[i / g].Select(c => h * t.D + c)).ToArray();
-            s.Add(Vec(w.Get(InputNorm(ti), t.C), hid, InputNorm(si)));
-            s.Add(Vec(w.Get(PostNorm(ti), t.C), hid, PostNorm(si)));
-            s.Add(Scale(Gather(w.Get(Q(ti), t.H * t.D, t.C), qRows, hid, Q(si)), qScale));
-            s.Add(Gather(w.Get(K(ti), t.KV * t.D, t.C), kRows, hid, K(si)));
-            s.Add(Gather(w.Get(V(ti), t.KV * t.D, t.C), vRows, hid, V(si)));
+            list.Add(new Piece(InputNorm(si), InputNorm(ti), hid, null));
+            list.Add(new Piece(PostNorm(si), PostNorm(ti), hid, null));
+            list.Add(new Piece(Q(si), Q(ti), qRows, hid, qScale));
+            list.Add(new Piece(K(si), K(ti), kRows, hid));
+            list.Add(new Piece(V(si), V(ti), vRows, hid));
             if (t.AttentionBias)
             {
-                s.Add(Scale(Vec(w.Get(QBias(ti), t.H * t.D), qRows, QBias(si)), qScale));
-                s.Add(Vec(w.Get(KBias(ti), t.KV * t.D), kRows, KBias(si)));
-                s.Add(Vec(w.Get(VBias(ti), t.KV * t.D), vRows, VBias(si)));
+                list.Add(new Piece(QBias(si), QBias(ti), qRows, null, qScale));
+                list.Add(new Piece(KBias(si), KBias(ti), kRows, null));
+                list.Add(new Piece(VBias(si), VBias(ti), vRows, null));
             }
-            s.Add(Gather(w.Get(O(ti), t.C, t.H * t.D), hid, oCols, O(si)));
-            s.Add(Gather(w.Get(Gate(ti), t.F, t.C), l.FfnNeurons, hid, Gate(si)));
-            s.Add(Gather(w.Get(Up(ti), t.F, t.C), l.FfnNeurons, hid, Up(si)));
-            s.Add(Gather(w.Get(Down(ti), t.C, t.F), hid, l.FfnNeurons, Down(si)));
+            list.Add(new Piece(O(si), O(ti), hid, oCols));
+            list.Add(new Piece(Gate(si), Gate(ti), l.FfnNeurons, hid));
+            list.Add(new Piece(Up(si), Up(ti), l.FfnNeurons, hid));
+            list.Add(new Piece(Down(si), Down(ti), hid, l.FfnNeurons));
         }
-        s.Add(Vec(w.Get(FinalNorm, t.C), hid, FinalNorm));
-        if (!t.Tied) s.Add(Gather(w.Get(LmHead, t.V, t.C), allV, hid, LmHead));
+        list.Add(new Piece(FinalNorm, FinalNorm, hid, null));
+        if (!t.Tied) list.Add(new Piece(LmHead, LmHead, allV, hid));
+        return list;
+    }
+
+    public static ModelFiles Prune(ModelFiles teacher, ResolvedPlan plan)
+    {
+        var t = teacher.Shape;
+        var w = teacher.Weights;
+        var s = new TensorSet();
+        foreach (var p in Pieces(t, plan))
+        {
+            var src = w.TryGet(p.Source) ?? throw new InvalidDataException($"tensor '{p.Source}' is missing from the teacher's weights");
+            var o = p.Cols is null ? Vec(src, p.Rows, p.Name) : Gather(src, p.Rows, p.Cols, p.Name);
+            s.Add(p.Scale == 1f ? o : Scale(o, p.Scale));
+        }
         var student = new ModelFiles(plan.StudentShape(), s);
         long expected = student.Shape.ParameterCount();
         if (s.ParameterCount != expected)
             throw new InvalidOperationException($"pruned model has {s.ParameterCount} parameters, its config implies {expected}");
         return student;
+    }
+
+    /// <summary>
+    /// Writes the student of a mapped teacher (any size, any stored dtype, ours or Hugging Face) straight into
+    /// <paramref name="outDir"/> (config.json + model.safetensors in <paramref name="dtype"/>): each student row is
+    /// gathered from one teacher row read out of the map, so memory is one teacher row plus the writer's 16 MB chunk.
+    /// Same pieces, same arithmetic as <see cref="Prune(ModelFiles, ResolvedPlan)"/> (tested bit-identical).
+    /// </summary>
+    public static ModelShape PruneTo(MappedTeacher teacher, ResolvedPlan plan, string outDir, TensorDType dtype = TensorDType.F32)
+    {
+        var shape = plan.StudentShape();
+        var pieces = Pieces(teacher.Shape, plan);
+        long total = pieces.Sum(p => p.Elements), expected = shape.ParameterCount();
+        if (total != expected) throw new InvalidOperationException($"pruned model has {total} parameters, its config implies {expected}");
+        var w = teacher.Weights;
+        var tensors = pieces.Select(p =>
+        {
+            var src = w.Has(p.Source) ? w[p.Source] : throw new InvalidDataException($"{teacher.Directory}: tensor '{p.Source}' is missing from the teacher");
+            int rowLen = (int)src.Map.RowLength;
+            float[]? row = null;
+            byte[]? scratch = null;
+            return new TensorToWrite(p.Name, dtype, p.Shape, (first, count, dst) =>
+            {
+                row ??= new float[rowLen];
+                scratch ??= new byte[rowLen * 4];
+                int width = p.Cols?.Length ?? 1;
+                for (int i = 0; i < count; i++)
+                {
+                    w.ReadRows(src, p.Rows[first + i], 1, row, scratch);
+                    var o = dst.Slice(i * width, width);
+                    if (p.Cols is null) o[0] = row[0];
+                    else for (int j = 0; j < width; j++) o[j] = row[p.Cols[j]];
+                    if (p.Scale != 1f) for (int j = 0; j < width; j++) o[j] *= p.Scale;
+                }
+            });
+        }).ToList();
+        Directory.CreateDirectory(outDir);
+        SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+        shape.Save(Path.Combine(outDir, "config.json"));
+        Interop.TokenizerFiles.Copy(teacher.Directory, outDir);
+        return shape;
     }
 
     /// <summary>out[i, j] = src[rows[i], cols[j]] for a (R, C) row-major matrix.</summary>

@@ -18,8 +18,16 @@ public sealed class NamedTensor(string name, int[] shape, float[] data)
     public override string ToString() => $"{Name} [{string.Join(", ", Shape)}]";
 }
 
+/// <summary>Where the reference forward gets its weights: all in memory (<see cref="TensorSet"/>), or one block at a time from a mapped checkpoint.</summary>
+public interface ITensorSource
+{
+    /// <summary>The tensor, checked against the shape the contract gives it (missing or mis-shaped: an error naming both).</summary>
+    NamedTensor Get(string name, params int[] shape);
+    NamedTensor? TryGet(string name);
+}
+
 /// <summary>Tensors by name, ordinal; lookups that fail name the tensor and the shape expected.</summary>
-public sealed class TensorSet
+public sealed class TensorSet : ITensorSource
 {
     readonly Dictionary<string, NamedTensor> _byName = new(StringComparer.Ordinal);
 

@@ -1,0 +1,82 @@
+// Vocabulary pruning: the pruned model's logits over kept tokens equal the original's on domain text; ids remap consistently.
+using System.Text.Json.Nodes;
+using LightGlm.Compression;
+using LightGlm.Compression.Importance;
+using LightGlm.Compression.Pruning;
+using LightGlm.Model.Checkpoints;
+using LightGlm.Text.Tokenizers;
+
+namespace LightGlm.Tests.Compression;
+
+public class VocabPrunerTests
+{
+    static readonly string[] Training =
+    [
+        "The quick brown fox jumps over the lazy dog.", "Print the version number and exit.",
+        "显示版本信息并退出。", "Display this help and exit.", "output version information and exit",
+        "Usage: ls [OPTION]... [FILE]...", "List information about the FILEs (the current directory by default).",
+        "Sort entries alphabetically if none of -cftuvSUX nor --sort is specified.", "不要列出隐含的条目。",
+        "Mandatory arguments to long options are mandatory for short options too.", "the the the then there their",
+    ];
+    static readonly string[] Domain = ["Print the version number and exit.", "显示版本信息并退出。", "Display this help and exit."];
+
+    [Fact]
+    public void LogitsOverKeptTokensEqualTheOriginalsOnDomainText()
+    {
+        var dir = TinyTeacher.TempDir();
+        try
+        {
+            string src = Path.Combine(dir, "m"), dst = Path.Combine(dir, "p");
+            Directory.CreateDirectory(src);
+            using (var fs = File.Create(Path.Combine(src, "tokenizer.json")))
+                BpeTrainer.Train(Training, new BpeTrainerOptions { VocabSize = 420, MinFrequency = 1 }, fs);
+            var tok = HfTokenizer.Create(Path.Combine(src, "tokenizer.json"));
+            var teacher = TinyTeacher.Create(glm: true, seed: 7, V: tok.VocabSize + 3); // padded vocab: 3 ids no text produces
+            teacher.Shape.Json["eos_token_id"] = 2;
+            teacher.Save(src);
+
+            var plan = VocabPruner.Run(src, Domain, dst);
+            var pruned = ModelFiles.Load(dst);
+            var ptok = HfTokenizer.Create(Path.Combine(dst, "tokenizer.json"));
+            Assert.Equal(plan.Kept.Length, pruned.Shape.V);
+            Assert.Equal(plan.Kept.Length, ptok.VocabSize);
+            Assert.True(plan.Kept.Length < teacher.Shape.V - 50, $"kept {plan.Kept.Length} of {teacher.Shape.V}");
+            Assert.Equal(2, pruned.Shape.Json["eos_token_id"]!.GetValue<int>()); // specials keep their (low) ids
+            Assert.DoesNotContain(tok.VocabSize, plan.Kept); // padding rows are dropped
+
+            var map = plan.NewIds();
+            var full = new ReferenceForward(teacher);
+            var small = new ReferenceForward(pruned);
+            foreach (var text in Domain)
+            {
+                var oldIds = tok.Encode(text);
+                var newIds = ptok.Encode(text);
+                Assert.Equal(oldIds.Select(i => map[i]), newIds); // same segmentation, renumbered
+                Assert.Equal(text, ptok.Decode(newIds));
+                var a = full.Logits(oldIds);
+                var b = small.Logits(newIds);
+                for (int t = 0; t < oldIds.Length; t++)
+                    for (int j = 0; j < plan.Kept.Length; j++)
+                        Assert.Equal(a[t * teacher.Shape.V + plan.Kept[j]], b[t * pruned.Shape.V + j]);
+            }
+            // Text outside the domain still encodes (byte tokens are kept) and decodes back.
+            const string other = "Sort entries alphabetically — 不要列出";
+            Assert.Equal(other, ptok.Decode(ptok.Encode(other)));
+            ModelDirectory.Load(dst); // a normal model for the engine
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void TokenizerThatDoesNotFitTheModelIsRefused()
+    {
+        var tok = JsonNode.Parse("""{"model":{"type":"BPE","vocab":{"a":0,"b":1,"ab":5},"merges":["a b"]},"added_tokens":[]}""")!.AsObject();
+        var e = Assert.Throws<InvalidDataException>(() => VocabPruner.Plan(tok, new long[6], 4, []));
+        Assert.Contains("vocab_size is 4", e.Message);
+        var plan = VocabPruner.Plan(tok, [0, 0, 0, 0, 0, 3], 6, []);
+        Assert.Equal([0, 1, 5], plan.Kept); // "ab" used: its parts a, b kept with it
+        var remapped = VocabPruner.RemapTokenizer(tok, plan);
+        Assert.Equal(2, remapped["model"]!["vocab"]!["ab"]!.GetValue<int>());
+        Assert.Single(remapped["model"]!["merges"]!.AsArray());
+    }
+}
