@@ -31,33 +31,46 @@ public static unsafe class AttentionDecode
                 throw new ArgumentOutOfRangeException(nameof(kvLengths), $"{name}: sequence {b} has key range [{lo}, {hi}) outside the cache [0, S={S}].");
         }
         if (B == 0 || H == 0) return;
-        int group = H / KV, KD = KV * D;
-        float scale = 1f / MathF.Sqrt(D);
+        int count = B * H, grain = Math.Max(1, 4096 / Math.Max(1, S * D / 16 + 1));
         fixed (float* o = output) fixed (float* qp = q) fixed (float* kp = kCache) fixed (float* vp = vCache)
         fixed (int* lens = kvLengths) fixed (int* starts = kvStarts)
         {
-            nint op = (nint)o, qa = (nint)qp, ka = (nint)kp, va = (nint)vp, la = (nint)lens, sa = (nint)starts;
-            bool hasStarts = !kvStarts.IsEmpty;
-            KernelParallel.For(B * H, Math.Max(1, 4096 / Math.Max(1, S * D / 16 + 1)), (t0, t1) =>
-            {
-                float* scores = Scratch.Get(1, S);
-                for (int t = t0; t < t1; t++)
-                {
-                    int b = t / H, h = t % H, kvh = h / group;
-                    int lo = hasStarts ? ((int*)sa)[b] : 0, hi = ((int*)la)[b];
-                    var qs = new ReadOnlySpan<float>((float*)qa + (long)t * D, D);
-                    var os = new Span<float>((float*)op + (long)t * D, D);
-                    os.Clear();
-                    if (hi <= lo) continue;
-                    float* kb = (float*)ka + (long)b * S * KD + kvh * D, vb = (float*)va + (long)b * S * KD + kvh * D;
-                    for (int j = lo; j < hi; j++)
-                        scores[j] = scale * TensorPrimitives.Dot(qs, new ReadOnlySpan<float>(kb + (long)j * KD, D));
-                    var sc = new Span<float>(scores + lo, hi - lo);
-                    Softmax.Row(sc);
-                    for (int j = lo; j < hi; j++)
-                        TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(vb + (long)j * KD, D), scores[j], os, os);
-                }
-            });
+            var a = new Args(o, qp, kp, vp, lens, kvStarts.IsEmpty ? null : starts, S, H, KV, D);
+            // Batch-1 decode is usually serial: call the body directly so a token step allocates no closure.
+            if (KernelParallel.Splits(count, grain)) RunParallel(a, count, grain);
+            else Rows(a, 0, count);
+        }
+    }
+
+    readonly struct Args(float* o, float* q, float* k, float* v, int* lens, int* starts, int s, int h, int kv, int d)
+    {
+        public readonly float* O = o, Q = q, K = k, V = v;
+        public readonly int* Lens = lens, Starts = starts;
+        public readonly int S = s, H = h, KV = kv, D = d;
+    }
+
+    static void RunParallel(Args a, int count, int grain) => KernelParallel.For(count, grain, (t0, t1) => Rows(a, t0, t1));
+
+    static void Rows(Args a, int t0, int t1)
+    {
+        int S = a.S, H = a.H, D = a.D, KD = a.KV * D, group = H / a.KV;
+        float scale = 1f / MathF.Sqrt(D);
+        float* scores = Scratch.Get(1, S);
+        for (int t = t0; t < t1; t++)
+        {
+            int b = t / H, h = t % H, kvh = h / group;
+            int lo = a.Starts != null ? a.Starts[b] : 0, hi = a.Lens[b];
+            var qs = new ReadOnlySpan<float>(a.Q + (long)t * D, D);
+            var os = new Span<float>(a.O + (long)t * D, D);
+            os.Clear();
+            if (hi <= lo) continue;
+            float* kb = a.K + (long)b * S * KD + kvh * D, vb = a.V + (long)b * S * KD + kvh * D;
+            for (int j = lo; j < hi; j++)
+                scores[j] = scale * TensorPrimitives.Dot(qs, new ReadOnlySpan<float>(kb + (long)j * KD, D));
+            var sc = new Span<float>(scores + lo, hi - lo);
+            Softmax.Row(sc);
+            for (int j = lo; j < hi; j++)
+                TensorPrimitives.MultiplyAdd(new ReadOnlySpan<float>(vb + (long)j * KD, D), scores[j], os, os);
         }
     }
 }

@@ -3,7 +3,7 @@ namespace LightGlm.Kernels;
 
 internal static class Check
 {
-    public static void Dims(string kernel, params (string Name, int Value)[] dims)
+    public static void Dims(string kernel, params ReadOnlySpan<(string Name, int Value)> dims)
     {
         foreach (var (name, value) in dims)
             if (value < 0) throw new ArgumentOutOfRangeException(name, value, $"{kernel}: {name} must be >= 0, got {value}.");

@@ -57,6 +57,16 @@ public static class KernelParallel
         });
     }
 
+    /// <summary>
+    /// True when <see cref="For(int,int,Action{int,int})"/> would split [0, count) over threads. Hot per-token callers
+    /// use it to run the serial case without building a closure (no allocation per call).
+    /// </summary>
+    public static bool Splits(int count, int minGrain)
+    {
+        int chunks = Math.Min(Math.Min(count / Math.Max(1, minGrain), _degree * 4), count);
+        return _degree > 1 && chunks > 1 && !_inside;
+    }
+
     /// <summary>True while the current thread runs inside a <see cref="For"/> body.</summary>
     public static bool IsInside => _inside;
 }

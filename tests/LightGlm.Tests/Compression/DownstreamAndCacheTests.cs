@@ -160,7 +160,11 @@ public class DownstreamAndCacheTests
             var cached = Distiller.Run(t2, s2, train, target, valid, o with { TeacherCachePath = Path.Combine(dir, "c.bin") }, log: messages.Add);
             Assert.Equal(live.Select(p => p.Step), cached.Select(p => p.Step));
             for (int i = 0; i < live.Count; i++) Assert.Equal(live[i].ValLoss, cached[i].ValLoss, 4);
-            TinyTeacher.AssertClose(s1.Weights, s2.Weights, 1e-4f);
+            // The cache's teacher rows come from batches of another composition (float rounding ~1e-7 in the logits);
+            // AdamW divides by √v, so a weight whose gradient is near zero can move a visible fraction of one step
+            // (lr 3e-3) apart. A wrong cache (misaligned rows, another teacher) moves the validation losses above and
+            // weights by whole steps; 1e-3 is a third of one step.
+            TinyTeacher.AssertClose(s1.Weights, s2.Weights, 1e-3f);
             Assert.Contains(messages, m => m.Contains("computing"));
             // Second run: the file is reused, not recomputed.
             var (t3, s3) = Pair();

@@ -50,7 +50,8 @@ public class GenerationTests
         var b4 = BeamSearch.Run(M, prompt, o with { BeamWidth = 4 });
         Assert.Equal(6, b4.Tokens.Length);
         Assert.True(b4.Score >= b1.Score - 1e-9, $"beam 4 score {b4.Score} < beam 1 score {b1.Score}");
-        Assert.Equal(LogProb(prompt, b4.Tokens), b4.Score, 3);
+        // The beam's running sum (float log-softmax per step) against a fresh recomputation: equal to float rounding.
+        Assert.Equal(LogProb(prompt, b4.Tokens), b4.Score, 1e-4);
     }
 
     [Fact]

@@ -50,7 +50,8 @@ public static class SafeTensorsWriter
             fs.Write(BitConverter.GetBytes((ulong)(header.Length + pad)));
             fs.Write(header);
             for (int i = 0; i < pad; i++) fs.WriteByte((byte)' ');
-            foreach (var t in tensors) WriteData(fs, t);
+            var buffers = new ChunkBuffers();
+            foreach (var t in tensors) WriteData(fs, t, buffers);
         });
     }
 
@@ -95,20 +96,39 @@ public static class SafeTensorsWriter
         return names;
     }
 
-    static void WriteData(Stream fs, TensorToWrite t)
+    /// <summary>
+    /// The fp32 chunk and its encoded bytes, shared by every tensor of one file: a checkpoint of weights and AdamW
+    /// moments would otherwise leave two large-object-heap arrays per tensor behind (≈ 2× the checkpoint in garbage,
+    /// which the training memory estimate does not allow for).
+    /// </summary>
+    sealed class ChunkBuffers
+    {
+        float[] _f = [];
+        byte[] _b = [];
+        public float[] Floats(long n) => _f.Length >= n ? _f : (_f = new float[n]);
+        public byte[] Bytes(long n) => _b.Length >= n ? _b : (_b = new byte[n]);
+    }
+
+    static void WriteData(Stream fs, TensorToWrite t, ChunkBuffers buffers)
     {
         if (t.Elements == 0) return;
         long rowLen = Math.Max(1, t.RowLength);
         int rowsPerChunk = (int)Math.Max(1, Math.Min(t.Rows, (1 << 22) / rowLen)); // ~16 MB of fp32 at a time
-        var f = new float[rowsPerChunk * rowLen];
-        var b = new byte[f.Length * t.DType.Size()];
+        var f = buffers.Floats(rowsPerChunk * rowLen);
+        int size = t.DType.Size();
         for (long r = 0; r < t.Rows; r += rowsPerChunk)
         {
             int n = (int)Math.Min(rowsPerChunk, t.Rows - r);
             int len = checked((int)(n * rowLen));
             t.FillRows(r, n, f.AsSpan(0, len));
-            TensorDTypes.FromSingle(t.DType, f.AsSpan(0, len), b.AsSpan(0, len * t.DType.Size()));
-            fs.Write(b, 0, len * t.DType.Size());
+            if (t.DType == TensorDType.F32 && BitConverter.IsLittleEndian)
+            {
+                fs.Write(System.Runtime.InteropServices.MemoryMarshal.AsBytes(f.AsSpan(0, len)));
+                continue;
+            }
+            var b = buffers.Bytes((long)len * size);
+            TensorDTypes.FromSingle(t.DType, f.AsSpan(0, len), b.AsSpan(0, len * size));
+            fs.Write(b, 0, len * size);
         }
     }
 
