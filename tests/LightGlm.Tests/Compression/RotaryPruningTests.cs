@@ -185,6 +185,41 @@ public class RotaryPruningTests
         Assert.True(TinyTeacher.MaxAbsDiff(EngineLogits(ModelBridge.ToModel(imported), tokens, 0), got) > 1e-3f);
     }
 
+    [Theory]
+    [InlineData(16, 8, 10000.0)]
+    [InlineData(16, 4, 10000.0)]
+    [InlineData(16, 2, 500.0)]
+    [InlineData(128, 32, 5e6)]
+    [InlineData(64, 16, 1e6)]
+    public void AStrideSetRotatesAtTheTeachersFrequenciesBitForBit(int r, int r2, double theta)
+    {
+        // The engine's float32 table of the student (R' dims) against the teacher's (R dims) for the pairs a stride set keeps.
+        var rot = new RotaryChannels(r, r, Interleaved: true);
+        var pairs = rot.StridePairs(r2 / 2)!;
+        Assert.True(rot.KeepsFrequencies(pairs));
+        var teacher = new LightGlm.Kernels.RotaryTable(512, r, theta);
+        var student = new LightGlm.Kernels.RotaryTable(512, r2, theta);
+        for (int t = 0; t < 512; t++)
+            for (int k = 0; k < r2 / 2; k++)
+            {
+                Assert.Equal(teacher.Cos[t * r / 2 + pairs[k]], student.Cos[t * r2 / 2 + k]);
+                Assert.Equal(teacher.Sin[t * r / 2 + pairs[k]], student.Sin[t * r2 / 2 + k]);
+            }
+    }
+
+    [Fact]
+    public void StudentsOfTheOldPassThroughFirstRuleAreStale()
+    {
+        var t = Teacher("glm"); // R = 8 of D = 16
+        var old = new PruningPlan { LayerPlans = [.. Enumerable.Range(0, t.Shape.L).Select(_ => new LayerPlan { QkChannels = [[.. Enumerable.Range(8, 8)], [.. Enumerable.Range(8, 8)]], VChannels = [[.. Enumerable.Range(0, 8)], [.. Enumerable.Range(0, 8)]] })] };
+        var oldStudent = StructuredPruner.Prune(t, old).Shape; // a legal hand-written plan, but not what the builder makes
+        Assert.Equal(0, oldStudent.R);
+        Assert.Contains("min(R, D') = 8", PlanBuilder.StaleRotary(t.Shape, oldStudent));
+        Assert.Null(PlanBuilder.StaleRotary(t.Shape, StructuredPruner.Prune(t, Plan(t, 8, false)).Shape));
+        Assert.Null(PlanBuilder.StaleRotary(t.Shape, StructuredPruner.Prune(t, Plan(t, 4, false)).Shape));
+        Assert.Null(PlanBuilder.StaleRotary(t.Shape, t.Shape));
+    }
+
     [Fact]
     public void QueryHeadsOfAGroupShareItsChannelsAndGroupsMayDiffer()
     {

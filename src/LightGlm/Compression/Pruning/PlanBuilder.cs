@@ -67,6 +67,15 @@ public static class PlanBuilder
         return (pairs, d - rotDims, null);
     }
 
+    /// <summary>
+    /// Why a student made by this builder must be rebuilt, or null: it keeps fewer rotary dims than the rule's R' = min(R, D')
+    /// — the plan builder before the rotary-pairs-first fix kept pass-through channels first and could drop every pair.
+    /// </summary>
+    public static string? StaleRotary(ModelShape teacher, ModelShape student) =>
+        student.R < Math.Min(teacher.R, student.D)
+            ? $"it rotates {student.R} of its {student.D} head dims but the rule keeps min(R, D') = {Math.Min(teacher.R, student.D)} (built before rotary pairs were kept first)"
+            : null;
+
     /// <summary>Indices of the k largest scores (ties: lower index first).</summary>
     public static List<int> Top(double[] scores, int k) =>
         Enumerable.Range(0, scores.Length).OrderByDescending(i => scores[i]).ThenBy(i => i).Take(k).ToList();
