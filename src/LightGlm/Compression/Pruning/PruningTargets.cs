@@ -1,7 +1,7 @@
 // Student sizes to reach: explicit counts, or a parameter budget solved by shrinking head_dim and FFN together (the paper's rule).
 namespace LightGlm.Compression.Pruning;
 
-/// <summary>Null = keep the teacher's size. Rotary policy decides how head_dim goes below the pass-through channels.</summary>
+/// <summary>Null = keep the teacher's size. head_dim keeps rotary pairs first (R' = min(R, D')); the rotary policy decides which pairs when D' &lt; R.</summary>
 public sealed record PruningTargets
 {
     public int? Layers { get; init; }
