@@ -5,15 +5,15 @@ using System.Runtime.InteropServices;
 
 namespace LightGlm.Evaluation.Bench;
 
-public static partial class CpuClock
+public static class CpuClock
 {
     const int ClockProcessCpuTimeId = 2; // Linux
 
     [StructLayout(LayoutKind.Sequential)]
     struct TimeSpec { public long Seconds; public long Nanoseconds; }
 
-    [LibraryImport("libc", EntryPoint = "clock_gettime")]
-    private static partial int ClockGetTime(int clock, out TimeSpec ts);
+    [DllImport("libc", EntryPoint = "clock_gettime")] // DllImport: this assembly is not compiled unsafe (LibraryImport needs it)
+    static extern int ClockGetTime(int clock, out TimeSpec ts);
 
     static bool _native = OperatingSystem.IsLinux();
 
