@@ -13,7 +13,7 @@ using static LightGlm.Compression.TensorNames;
 
 namespace LightGlm.Tests.Compression;
 
-public class RotaryPruningTests
+public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     // D = 16 everywhere; H = 4 query heads in KV = 2 groups.
     //   glm:        R = 8, interleaved pairs (2j, 2j+1), channels 8..15 pass through (ChatGLM)
@@ -111,6 +111,7 @@ public class RotaryPruningTests
         int prefix = t.Shape.RopeInterleaved ? 6 : 0;
         var expected = EngineLogits(ModelBridge.ToModel(Zeroed(t, plan)), tokens, prefix);
         var got = EngineLogits(ModelBridge.ToModel(student), tokens, prefix);
+        output.WriteLine($"{layout} D'={d} R'={rotary.Length}: max |student − zeroed teacher| = {TinyTeacher.MaxAbsDiff(expected, got):E2} (logits up to {expected.Max(MathF.Abs):F2})");
         TinyTeacher.AssertClose(expected, got, 1e-4f);
         // The comparison can fail: the unpruned teacher differs, and so does the same student without rotary (the lost bug's
         // students) or rotating at other frequencies (pair 0 turns at 1 rad/position whatever θ, so only with R' > 2).
@@ -181,7 +182,9 @@ public class RotaryPruningTests
         Assert.Equal((d, Math.Min(d, imported.Shape.R), imported.Shape.RopeInterleaved, imported.Shape.RopeTheta), (s.D, s.R, s.RopeInterleaved, s.RopeTheta));
         var tokens = TinyTeacher.Tokens(16, imported.Shape.V, seed: 6);
         var got = EngineLogits(ModelDirectory.Load(tmp.Sub("student")), tokens, 0);
-        TinyTeacher.AssertClose(EngineLogits(ModelBridge.ToModel(Zeroed(imported, plan)), tokens, 0), got, 1e-4f);
+        var expected = EngineLogits(ModelBridge.ToModel(Zeroed(imported, plan)), tokens, 0);
+        output.WriteLine($"{name} D'={d} R'={s.R}: max |student − zeroed teacher| = {TinyTeacher.MaxAbsDiff(expected, got):E2}");
+        TinyTeacher.AssertClose(expected, got, 1e-4f);
         Assert.True(TinyTeacher.MaxAbsDiff(EngineLogits(ModelBridge.ToModel(imported), tokens, 0), got) > 1e-3f);
     }
 
