@@ -244,7 +244,7 @@ public static class HybridExperiment
             ["seconds"] = Math.Round(total.Elapsed.TotalSeconds, 1),
         };
         AtomicFile.WriteAllText(run.PathOf("hybrid.json"), result.ToJsonString(new() { WriteIndented = true }) + "\n");
-        BuildReport((JsonObject)JsonNode.Parse(result.ToJsonString())!).Save(run.Root); // as --report-only reads it back
+        BuildReport(result).Save(run.Root); // the in-memory result; --report-only builds the same report from hybrid.json
         return result;
     }
 
