@@ -113,7 +113,7 @@ public sealed class DownstreamStage : IRecipeStage
             ["models"] = new JsonObject { ["student"] = dir },
             ["student"] = dir, ["from"] = fromName, ["from_dir"] = fromDir, ["teacher"] = teacherDir,
             ["params"] = student.Layout.TotalLength,
-            ["lambda"] = lambda, ["lambda_weighs"] = r.Get<string>("downstream.lambda_weighs"), ["soft_weight"] = weights.Soft, ["hard_weight"] = weights.Hard,
+            ["lambda"] = lambda, ["lambda_weighs"] = r.Get<string>("downstream.lambda_weighs"), ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
             ["temperature"] = weights.Temperature, ["top_k"] = options.TopK, ["steps"] = steps, ["learning_rate"] = options.LearningRate,
             ["target_direction"] = targetDirection.Name(), ["n_target"] = target.Count,
             ["target_dev_loss_before"] = Math.Round(curve[0].ValLoss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].ValLoss, 5),
