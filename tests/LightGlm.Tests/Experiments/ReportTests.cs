@@ -206,4 +206,37 @@ public class ReportStageTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void AblationRowsWithCompressionAndHybridUseTheFinalStudentAndCountTheDownstreamTime()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"abl-ds-{Guid.NewGuid():N}");
+        try
+        {
+            var run = new RunDirectory(dir);
+            LightGlm.Experiments.Recipes.Recipe.Load("tiny").Save(run.PathOf("config.json"));
+            System.Text.Json.Nodes.JsonObject J(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            run.MarkStageDone("teacher", J("""{"train_seconds":100}"""));
+            run.MarkStageDone("hybrid", J("""{"train_seconds":20,"figure5":{"hybrid":{"target_dev_loss":3}}}"""));
+            run.MarkStageDone("compression", J("""{"tables":{"mixed":{"teacher":"teacher-hybrid","rows":{"student":"student-compressed"}}}}"""));
+            run.MarkStageDone("compression.student-compressed", J("""{"train_seconds":30}"""));
+            run.MarkStageDone("downstream", J("""{"train_seconds":7,"student":"x"}"""));
+            string M(double acc) => "{\"params\":10,\"checkpoint_bytes\":40,\"en-zh\":{\"translation_accuracy\":" + acc + "},\"zh-en\":{\"translation_accuracy\":" + acc + "}}";
+            var eval = J("{\"teacher\":" + M(0.5) + ",\"teacher-hybrid\":" + M(0.6) + ",\"student-compressed\":" + M(0.3) + ",\"student\":" + M(0.4) + "}");
+            run.MarkStageDone("eval", new() { ["models"] = eval.DeepClone() });
+
+            var composed = LightGlm.Experiments.Stages.AblationTable.FromRun(run, eval)!;
+            var row = composed.Rows.Single(r => r.Name == "compression + hybrid");
+            Assert.Equal("student", row.Model);
+            Assert.Equal(0.4, row.Accuracy, 6);
+            Assert.Equal(100 + 20 + 30 + 7, row.TrainSeconds, 6);
+            Assert.Contains("downstream distillation 7 s", row.TimeSource);
+
+            var measured = LightGlm.Experiments.Stages.AblationTable.FromRuns([("compression + hybrid", false, true, true, run)]);
+            Assert.Equal("student", measured.Rows[0].Model);
+            Assert.Equal(100 + 20 + 30 + 7, measured.Rows[0].TrainSeconds, 6);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
+
