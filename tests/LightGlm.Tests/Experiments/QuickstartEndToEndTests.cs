@@ -9,6 +9,7 @@ using LightGlm.Experiments.Reporting;
 using LightGlm.Tests.Evaluation;
 using LightGlm.Text.Corpus;
 using LightGlm.Translation;
+using Xunit.Abstractions;
 
 namespace LightGlm.Tests.Experiments;
 
@@ -62,7 +63,7 @@ public sealed class TinyRunFixture : IDisposable
     }
 }
 
-public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunFixture>
+public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output) : IClassFixture<TinyRunFixture>
 {
     [Fact]
     public void TinyRecipeMakesEveryArtefact()
@@ -108,6 +109,8 @@ public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunF
 
         // Downstream distillation (Eq. 13): tiny's 6 steps from compression's student with the hybrid teacher, both students evaluated.
         var down = run.StageResult("downstream")!;
+        output.WriteLine("downstream: " + down.ToJsonString());
+        output.WriteLine("report.json downstream: " + json["downstream"]!.ToJsonString());
         Assert.Equal(run.PathOf("student"), (string)down["student"]!);
         Assert.Equal(run.PathOf("teacher-hybrid"), (string)down["teacher"]!);
         Assert.Equal(7, down["curve"]!.AsArray().Count); // steps 0..6

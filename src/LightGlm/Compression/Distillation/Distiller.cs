@@ -78,12 +78,12 @@ public static class Distiller
             student.Backward(sc, batch);
             LightGlm.Kernels.AdamW.Step(student.Weights, student.Grads, m, v, m.Length, o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay, step);
             proj?.Step((float)o.LearningRate);
-            stepDone?.Invoke(step, loss);
             if (step % o.EvalEvery == 0 || step == o.Steps)
             {
                 curve.Add((step, Validate(student, validation, T)));
                 progress?.Invoke(step, loss, curve[^1].Item2);
             }
+            stepDone?.Invoke(step, loss);
         }
         return curve;
     }
