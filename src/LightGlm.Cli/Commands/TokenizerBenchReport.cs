@@ -11,11 +11,11 @@ internal static class TokenizerBenchReport
     /// <summary>(label, seconds of a side, is it a token rate) for every row of the table and every JSON field.</summary>
     static readonly (string Label, string Key, Func<TokenizerSide, double?> Seconds)[] Rows =
     [
-        ("encode, first pass (cold cache)", "encode_first", s => s.EncodeFirstS),
-        ("encode, one call per text", "encode_line", s => s.EncodeLineS),
-        ("encode, batch", "encode_batch", s => s.EncodeBatchS),
-        ("decode, one call per text", "decode_line", s => s.DecodeLineS),
-        ("decode, batch", "decode_batch", s => s.DecodeBatchS),
+        ("encode cold", "encode_first", s => s.EncodeFirstS),
+        ("encode", "encode_line", s => s.EncodeLineS),
+        ("encode batch", "encode_batch", s => s.EncodeBatchS),
+        ("decode", "decode_line", s => s.DecodeLineS),
+        ("decode batch", "decode_batch", s => s.DecodeBatchS),
     ];
 
     public static void Print(List<TokenizerBenchResult> results, string load, string source)
@@ -32,9 +32,9 @@ internal static class TokenizerBenchReport
             {
                 double? a = secs(r.LightGlm), b = vs ? secs(r.Peer!) : null;
                 if (a is null && b is null) continue;
-                string threads = label.EndsWith("batch", StringComparison.Ordinal) ? $" ({r.LightGlm.Threads} threads)" : "";
-                AddRow(table, $"{label} MB/s{threads}", Rate(r.Bytes / 1e6, a), Rate(r.Bytes / 1e6, b), a, b, vs);
-                AddRow(table, $"{label} tokens/s", Rate(r.Tokens, a), Rate(r.Tokens, b), a, b, vs);
+                string threads = label.EndsWith("batch", StringComparison.Ordinal) ? $"×{r.LightGlm.Threads}" : "";
+                AddRow(table, $"{label}{threads} MB/s", Rate(r.Bytes / 1e6, a), Rate(r.Bytes / 1e6, b), a, b, vs);
+                AddRow(table, $"{label}{threads} tokens/s", Rate(r.Tokens, a), Rate(r.Tokens, b), a, b, vs);
             }
             AnsiConsole.Write(table);
             if (r.Agreement is { } g)
@@ -49,7 +49,8 @@ internal static class TokenizerBenchReport
             if (vs) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.Peer!.Note)}[/]");
             AnsiConsole.WriteLine();
         }
-        AnsiConsole.MarkupLine("[grey]MB/s = UTF-8 bytes of the input texts per second (decode too); best of repeated passes over all texts. advantage = LightGlm / peer; > 1 = LightGlm faster.[/]");
+        AnsiConsole.MarkupLine("[grey]MB/s = UTF-8 bytes of the input texts per second (decode too). encode/decode = one call per text on one thread, best of repeated passes over all texts; "
+            + "cold = the first pass on a freshly loaded tokenizer (word caches empty); batch×N = one call for all texts over N threads. advantage = LightGlm / peer; > 1 = LightGlm faster.[/]");
         AnsiConsole.MarkupLine($"[grey]{Markup.Escape(load)}[/]");
     }
 
