@@ -84,6 +84,9 @@ public static class TokenizerBench
         finally { Directory.Delete(tmp, recursive: true); }
     }
 
+    /// <summary>Texts encoded by a throw-away instance before the cold pass (the peer scripts do the same).</summary>
+    public const int WarmUpTexts = 100;
+
     /// <summary>
     /// First pass on a freshly loaded tokenizer (cold word cache), which also gives the ids; then the best of repeated
     /// passes, one call per text on one thread, and batch calls split over <see cref="TokenizerBenchOptions.Threads"/>.
@@ -92,6 +95,9 @@ public static class TokenizerBench
     {
         var texts = o.Texts;
         bool parseSpecial = c.Peer != TokenizerPeer.SentencePiecePython; // spm never matches control pieces in text
+        // Warm the code (JIT) on another instance, so that the cold pass measures empty word caches, not compilation.
+        var warm = TokenizerLoader.Load(c.File);
+        for (int i = 0; i < Math.Min(WarmUpTexts, texts.Count); i++) warm.Encode(texts[i], parseSpecial);
         var tok = TokenizerLoader.Load(c.File);
         var ids = new int[texts.Count][];
         var sw = Stopwatch.StartNew();

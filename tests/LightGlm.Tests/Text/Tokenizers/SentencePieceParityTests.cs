@@ -20,6 +20,28 @@ public sealed class SentencePieceParityTests
 
     internal static SentencePieceTokenizer Load(string name) => SentencePieceTokenizer.Create(TextTestData.File($"spm/{name}.model.gz"));
 
+    /// <summary>EncodeBatch splits the texts over threads (per-thread scratch buffers): the same ids as python, in order.</summary>
+    [Theory]
+    [InlineData("unigram")]
+    [InlineData("bpe")]
+    public void EncodeBatch_OverThreads_EqualsPythonSentencePiece(string name)
+    {
+        ITokenizer tok = Load(name);
+        var rows = Rows.Value;
+        var texts = rows.Select(r => r.GetProperty("t").GetString()!).ToList();
+        int saved = LightGlm.Kernels.KernelParallel.Degree;
+        LightGlm.Kernels.KernelParallel.Degree = 4;
+        try
+        {
+            var batch = tok.EncodeBatch(texts, parseSpecialTokens: false);
+            int bad = Enumerable.Range(0, rows.Count).Count(i => !batch[i].SequenceEqual(rows[i].GetProperty(name).EnumerateArray().Select(x => x.GetInt32())));
+            Assert.Equal(0, bad);
+            var decoded = tok.DecodeBatch(batch);
+            Assert.Equal(texts.Select((_, i) => tok.Decode(batch[i])), decoded);
+        }
+        finally { LightGlm.Kernels.KernelParallel.Degree = saved; }
+    }
+
     [Theory]
     [InlineData("unigram")]
     [InlineData("bpe")]
