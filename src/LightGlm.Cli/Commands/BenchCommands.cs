@@ -189,8 +189,8 @@ public sealed class BenchTokenizerCommand : ICliCommand
         var corpus = new Option<string?>("--corpus") { Description = $"Corpus folder: texts are both columns of train.tsv (default {RepoPaths.DefaultCorpusDir})" };
         var file = new Option<string?>("--file") { Description = "Benchmark these texts instead: each non-empty line of a UTF-8 file" };
         var maxTexts = new Option<int>("--texts") { Description = "Measure the first N texts (English and Chinese of the first N/2 pairs); 0 = all", DefaultValueFactory = _ => 20000 };
-        var tokenizers = new Option<string[]>("--tokenizer") { Description = "tokenizer.json to measure against tokenizers.js (repeatable; default: our BPE trained on the corpus, cached)", AllowMultipleArgumentsPerToken = false };
-        var spmModels = new Option<string[]>("--spm-model") { Description = "SentencePiece .model to measure against python3-sentencepiece (repeatable; default: a unigram and a BPE model trained by spm_train on the corpus, cached)" };
+        var tokenizers = new Option<string[]>("--tokenizer") { Description = "tokenizer.json to measure against tokenizers.js (repeatable; none = skip; default: our BPE trained on the corpus, cached)", AllowMultipleArgumentsPerToken = false };
+        var spmModels = new Option<string[]>("--spm-model") { Description = "SentencePiece .model to measure against python3-sentencepiece (repeatable; none = skip; default: a unigram and a BPE model trained by spm_train on the corpus, cached)" };
         var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary of the default BPE tokenizer.json we train", DefaultValueFactory = _ => 16000 };
         var spmVocab = new Option<int>("--spm-vocab-size") { Description = "Vocabulary of the default spm_train models", DefaultValueFactory = _ => 8000 };
         var threads = new Option<int>("--threads") { Description = "Threads for batch encode/decode (ours and python3-sentencepiece's batch call)", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -216,7 +216,7 @@ public sealed class BenchTokenizerCommand : ICliCommand
             var paths = new CorpusPaths(r.GetValue(corpus) ?? RepoPaths.DefaultCorpusDir);
             if (textFile is not null && !File.Exists(textFile)) problems.Add($"--file {textFile} not found");
             if (textFile is null && !File.Exists(paths.Train)) problems.Add($"{paths.Train} not found: run `lightglm corpus build`, pass --corpus DIR or --file FILE");
-            var given = (r.GetValue(tokenizers) ?? []).Concat(r.GetValue(spmModels) ?? []).Where(f => !File.Exists(f)).ToList();
+            var given = (r.GetValue(tokenizers) ?? []).Concat(r.GetValue(spmModels) ?? []).Where(f => f != "none" && !File.Exists(f)).ToList();
             if (given.Count > 0) problems.Add($"not found: {string.Join(", ", given)}");
             if (problems.Count > 0) throw new CliException(string.Join("; ", problems));
             bool quiet = r.GetValue(json);
@@ -232,7 +232,7 @@ public sealed class BenchTokenizerCommand : ICliCommand
             {
                 var hf = r.GetValue(tokenizers) ?? [];
                 if (hf.Length == 0) { var (p, o) = TokenizerBenchModels.OurBpe(all, v, Say); cases.Add(new("LightGlm byte-level BPE tokenizer.json", p, TokenizerPeer.HuggingFaceJs, o)); }
-                foreach (var p in hf) cases.Add(new($"tokenizer.json {System.IO.Path.GetFileName(p)}", p, TokenizerPeer.HuggingFaceJs));
+                foreach (var p in hf.Where(p => p != "none")) cases.Add(new($"tokenizer.json {System.IO.Path.GetFileName(p)}", p, TokenizerPeer.HuggingFaceJs));
                 var spm = r.GetValue(spmModels) ?? [];
                 if (spm.Length == 0)
                     foreach (var type in new[] { "unigram", "bpe" })
@@ -240,7 +240,7 @@ public sealed class BenchTokenizerCommand : ICliCommand
                         var (p, o) = TokenizerBenchModels.SpmModel(all, type, sv, Say);
                         cases.Add(new($"SentencePiece {type} .model", p, TokenizerPeer.SentencePiecePython, o));
                     }
-                foreach (var p in spm) cases.Add(new($"SentencePiece {System.IO.Path.GetFileName(p)}", p, TokenizerPeer.SentencePiecePython));
+                foreach (var p in spm.Where(p => p != "none")) cases.Add(new($"SentencePiece {System.IO.Path.GetFileName(p)}", p, TokenizerPeer.SentencePiecePython));
             }
             catch (Exception e) when (e is InvalidOperationException or FileNotFoundException) { throw new CliException(e.Message); }
 

@@ -25,14 +25,14 @@ public static class TokenizerBenchModels
     public static (string Path, string Origin) OurBpe(IReadOnlyList<string> texts, int vocabSize, Action<string> say)
     {
         string path = Path.Combine(CacheDir, $"lightglm-bpe-v{vocabSize}-{Key(texts, $"lightglm-bpe {vocabSize}")}.json");
-        if (File.Exists(path)) return (path, $"cached {path}");
+        if (File.Exists(path)) return (path, Cached(path));
         Directory.CreateDirectory(CacheDir);
         say($"training our byte-level BPE (vocab {vocabSize}) on {texts.Count} texts -> {path} ...");
         var sw = Stopwatch.StartNew();
         string tmp = path + ".tmp-" + Environment.ProcessId;
         using (var fs = File.Create(tmp)) BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = vocabSize }, fs);
         File.Move(tmp, path, overwrite: true);
-        return (path, $"trained by BpeTrainer in {sw.Elapsed.TotalSeconds:F1} s on {texts.Count} texts");
+        return (path, Record(path, $"trained by BpeTrainer in {sw.Elapsed.TotalSeconds:F1} s on {texts.Count} texts"));
     }
 
     /// <summary>
@@ -45,7 +45,7 @@ public static class TokenizerBenchModels
         string[] opts = [$"--model_type={type}", $"--vocab_size={vocabSize}", "--character_coverage=0.9995", "--byte_fallback=true",
             "--input_sentence_size=1000000", "--shuffle_input_sentence=false", "--max_sentence_length=8192", "--minloglevel=1"];
         string path = Path.Combine(CacheDir, $"spm-{type}-v{vocabSize}-{Key(texts, string.Join(' ', opts))}.model");
-        if (File.Exists(path)) return (path, $"cached {path}");
+        if (File.Exists(path)) return (path, Cached(path));
         Directory.CreateDirectory(CacheDir);
         string prefix = Path.Combine(CacheDir, $"tmp-{Environment.ProcessId}-spm-{type}");
         string input = prefix + ".txt";
@@ -73,6 +73,16 @@ public static class TokenizerBenchModels
         {
             foreach (var f in new[] { input, prefix + ".model", prefix + ".vocab" }) if (File.Exists(f)) File.Delete(f);
         }
-        return (path, $"trained by spm_train in {sw.Elapsed.TotalSeconds:F1} s on {texts.Count} texts");
+        return (path, Record(path, $"trained by spm_train in {sw.Elapsed.TotalSeconds:F1} s on {texts.Count} texts"));
     }
+
+    /// <summary>How a cached file was made is kept beside it (path.origin.txt), so a rerun can still say it.</summary>
+    static string Record(string path, string origin)
+    {
+        File.WriteAllText(path + ".origin.txt", origin + $", {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        return origin;
+    }
+
+    static string Cached(string path) =>
+        (File.Exists(path + ".origin.txt") ? File.ReadAllText(path + ".origin.txt").Trim() : "made by an earlier run") + "; cached";
 }
