@@ -128,11 +128,52 @@ public sealed partial class SentencePieceTokenizer
         result.Reverse();
     }
 
+    /// <summary>Words up to this many bytes are cached (word -> pieces), as Hugging Face's BPE cache.</summary>
+    const int BpeCacheMaxWordBytes = 64, BpeCacheCapacity = 200_000;
+    int _bpeCacheCount;
+
+    /// <summary>
+    /// When no piece has "▁" after its first character (<see cref="_bpeWordCache"/> is set), no merge crosses the start
+    /// of a "▁" word, so each word merges on its own exactly as inside the whole text; its pieces are cached.
+    /// </summary>
+    void EncodeBpe(ReadOnlySpan<byte> s, List<(int Start, int Length, int Id)> result, Scratch sc)
+    {
+        if (_bpeWordCache is null) { EncodeBpeWord(s, result, sc); return; }
+        var cache = _bpeWordCache.GetAlternateLookup<ReadOnlySpan<char>>();
+        Span<char> key = stackalloc char[BpeCacheMaxWordBytes];
+        int w0 = 0;
+        for (int i = 1; i <= s.Length; i++)
+        {
+            if (i < s.Length && !(s[i] == 0xE2 && i + 2 < s.Length && s[i + 1] == 0x96 && s[i + 2] == 0x81)) continue;
+            var word = s[w0..i];
+            int before = result.Count;
+            if (word.Length > BpeCacheMaxWordBytes) EncodeBpeWord(word, result, sc);
+            else
+            {
+                var k = key[..word.Length];
+                for (int j = 0; j < word.Length; j++) k[j] = (char)word[j]; // bytes as Latin-1 chars: an exact key
+                if (cache.TryGetValue(k, out var cached))
+                    for (int j = 0; j < cached.Length; j += 3) result.Add((cached[j], cached[j + 1], cached[j + 2]));
+                else
+                {
+                    EncodeBpeWord(word, result, sc);
+                    var value = new int[3 * (result.Count - before)];
+                    for (int j = before; j < result.Count; j++) (value[3 * (j - before)], value[3 * (j - before) + 1], value[3 * (j - before) + 2]) = result[j];
+                    if (Interlocked.Increment(ref _bpeCacheCount) > BpeCacheCapacity) { _bpeWordCache.Clear(); Interlocked.Exchange(ref _bpeCacheCount, 0); }
+                    cache.TryAdd(k, value);
+                }
+            }
+            if (w0 > 0) for (int j = before; j < result.Count; j++) result[j] = (result[j].Start + w0, result[j].Length, result[j].Id);
+            w0 = i;
+        }
+    }
+
     /// <summary>
     /// bpe_model.cc Encode: repeatedly merge the adjacent pair whose concatenation is the best-scoring piece (leftmost on
     /// ties). Stale agenda entries are recognised, as in C++, by the two symbols' lengths no longer adding up.
+    /// Pieces are appended with offsets relative to <paramref name="s"/>.
     /// </summary>
-    void EncodeBpe(ReadOnlySpan<byte> s, List<(int Start, int Length, int Id)> result, Scratch sc)
+    void EncodeBpeWord(ReadOnlySpan<byte> s, List<(int Start, int Length, int Id)> result, Scratch sc)
     {
         sc.Ensure(s.Length);
         var start = sc.Int0; var len = sc.Int1; var prev = sc.Int2; var next = sc.Int3; var sid = sc.Int4; // sid: trie id of the symbol, -1 none, -2 frozen

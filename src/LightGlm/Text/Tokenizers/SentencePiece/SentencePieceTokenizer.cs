@@ -17,6 +17,7 @@ public sealed partial class SentencePieceTokenizer : ITokenizer
     readonly float[] _scores;                  // piece scores and types as flat arrays for the encode loops
     readonly PieceType[] _types;
     readonly Dictionary<long, int>? _bpePairs; // BPE: (left piece, right piece) -> merged piece
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]>? _bpeWordCache; // BPE: "▁" word (bytes as Latin-1) -> (start, length, id) triples
     readonly SentencePieceNormalizer _normalizer;
     readonly AddedTokenSplitter _specials;
     readonly int[] _byteIds = new int[256];
@@ -74,7 +75,13 @@ public sealed partial class SentencePieceTokenizer : ITokenizer
         foreach (var (text, id) in _reserved) _reservedTrie.Add(Encoding.UTF8.GetBytes(text), id);
         _scores = _pieces.Select(p => p.Score).ToArray();
         _types = _pieces.Select(p => p.Type).ToArray();
-        if (m.ModelType == SentencePieceModelType.Bpe) _bpePairs = BuildBpePairs();
+        if (m.ModelType == SentencePieceModelType.Bpe)
+        {
+            _bpePairs = BuildBpePairs();
+            // Words can be merged (and cached) one by one only if no piece that merges or is matched whole spans a word start.
+            if (m.EscapeWhitespaces && !_pieces.Any(p => p.Type is (PieceType.Normal or PieceType.UserDefined or PieceType.Unused) && p.Text.IndexOf('\u2581', 1) > 0))
+                _bpeWordCache = new(StringComparer.Ordinal);
+        }
         var specials = _reserved.Where(kv => _pieces[kv.Value].Type is PieceType.Control or PieceType.Unknown).ToList();
         SpecialTokens = specials.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         _specials = new AddedTokenSplitter(specials.Where(kv => _pieces[kv.Value].Type == PieceType.Control).Select(kv => (kv.Key, kv.Value)));
