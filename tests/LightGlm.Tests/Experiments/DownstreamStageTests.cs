@@ -76,9 +76,10 @@ public class DownstreamStageTests(ITestOutputHelper output)
         Assert.Equal(names.IndexOf("compression") + 1, names.IndexOf("downstream"));
         Assert.Equal(names.IndexOf("downstream") + 1, names.IndexOf("eval"));
         foreach (var preset in Recipe.PresetNames) Assert.True(Recipe.Load(preset).Get<bool>("downstream.enabled"), preset);
-        Assert.Equal(6, Recipe.Load("tiny").Get<int>("downstream.steps"));
-        Assert.Equal(20, Recipe.Load("quick").Get<int>("downstream.steps"));
-        Assert.Equal(2000, Recipe.Load("paper").Get<int>("downstream.steps"));
+        // Sized with the presets: tiny (the end-to-end test) < quick (minutes) < paper (hours).
+        int tiny = Recipe.Load("tiny").Get<int>("downstream.steps"), quick = Recipe.Load("quick").Get<int>("downstream.steps"),
+            paper = Recipe.Load("paper").Get<int>("downstream.steps");
+        Assert.True(tiny > 0 && tiny <= 10 && tiny < quick && quick < paper, $"downstream.steps tiny {tiny}, quick {quick}, paper {paper}");
         // It needs a compressed student and a hybrid teacher; without them compression's student is the final student/.
         var r = Recipe.Load("tiny");
         Assert.True(DownstreamStage.Active(r));
