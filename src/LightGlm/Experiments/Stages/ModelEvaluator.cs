@@ -80,15 +80,15 @@ public static class ModelEvaluator
     }
 
     /// <summary>
-    /// Inference speed that does not depend on what the model happens to generate: one engine session, a fixed prompt
-    /// prefilled (ms), then exactly <paramref name="tokens"/> greedy decode steps with no stop token (ms/token, argmax
-    /// included), best of 5 after a warm-up (the machine is shared: the minimum is the least disturbed measurement).
-    /// Nothing is allocated inside the timed loops and a full collection runs before them, so a model evaluated after
-    /// others in the same process does not pay for their garbage. Also in CPU time of the process
-    /// (<see cref="LightGlm.Evaluation.Bench.CpuClock"/>): on a loaded machine wall time measures the other jobs as much
-    /// as the model, so comparisons between models (the headline's time ratio) use the CPU figure.
+    /// Inference speed that does not depend on what the model happens to generate or on what else the machine runs:
+    /// one engine session on one thread (GEMM/GEMV and kernel threads set to 1 for the probe), a fixed prompt prefilled,
+    /// then exactly <paramref name="tokens"/> greedy decode steps with no stop token (argmax included); best of 5 after a
+    /// warm-up, nothing allocated inside the timed loops, a full collection before them. Reported as wall ms and as
+    /// CPU ms of the calling thread (<see cref="LightGlm.Evaluation.Bench.CpuClock.ThreadMs"/>): the time the work
+    /// actually ran, which preemption on a shared machine does not inflate — comparisons between models (the
+    /// headline's time ratio) use it.
     /// </summary>
-    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITranslationTokenizer tok, string text, int tokens = 32)
+    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITranslationTokenizer tok, string text, int tokens = 64)
     {
         var sp = SpecialTokens.From(tok);
         var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(text).Take(24).ToArray());
@@ -97,26 +97,38 @@ public static class ModelEvaluator
         var logits = new float[V];
         int[] slot = [0], next = [0];
         double prefill = double.MaxValue, wall = double.MaxValue, cpu = double.MaxValue;
+        int gemmThreads = LightGlm.Kernels.Gemm.Threads, kernelThreads = LightGlm.Kernels.KernelParallel.Degree;
         GC.Collect();
         GC.WaitForPendingFinalizers();
         GC.Collect();
-        for (int rep = 0; rep < 6; rep++) // rep 0 warms up
+        try
         {
-            session.Cache.Reset(0);
-            long t0 = Stopwatch.GetTimestamp();
-            session.Prefill(0, prompt, logits, bidirectional: true);
-            double p = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-            next[0] = ArgMax(logits);
-            double c0 = LightGlm.Evaluation.Bench.CpuClock.ProcessMs();
-            long t1 = Stopwatch.GetTimestamp();
-            for (int i = 0; i < tokens; i++)
+            LightGlm.Kernels.Gemm.Threads = 1;
+            LightGlm.Kernels.KernelParallel.Degree = 1;
+            for (int rep = 0; rep < 6; rep++) // rep 0 warms up
             {
-                session.Decode(slot, next, logits);
+                session.Cache.Reset(0);
+                long t0 = Stopwatch.GetTimestamp();
+                session.Prefill(0, prompt, logits, bidirectional: true);
+                double p = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 next[0] = ArgMax(logits);
+                double c0 = LightGlm.Evaluation.Bench.CpuClock.ThreadMs();
+                long t1 = Stopwatch.GetTimestamp();
+                for (int i = 0; i < tokens; i++)
+                {
+                    session.Decode(slot, next, logits);
+                    next[0] = ArgMax(logits);
+                }
+                double w = Stopwatch.GetElapsedTime(t1).TotalMilliseconds, c = LightGlm.Evaluation.Bench.CpuClock.ThreadMs() - c0;
+                if (rep == 0) continue;
+                prefill = Math.Min(prefill, p); wall = Math.Min(wall, w / tokens);
+                cpu = double.IsNaN(c) ? wall : Math.Min(cpu, c / tokens);
             }
-            double w = Stopwatch.GetElapsedTime(t1).TotalMilliseconds, c = LightGlm.Evaluation.Bench.CpuClock.ProcessMs() - c0;
-            if (rep == 0) continue;
-            prefill = Math.Min(prefill, p); wall = Math.Min(wall, w / tokens); cpu = Math.Min(cpu, c / tokens);
+        }
+        finally
+        {
+            LightGlm.Kernels.Gemm.Threads = gemmThreads;
+            LightGlm.Kernels.KernelParallel.Degree = kernelThreads;
         }
         return (prefill, wall, cpu);
     }
