@@ -256,6 +256,57 @@ public sealed class CliArgumentFuzzTests(ITestOutputHelper output) : IDisposable
         Assert.True(ok > 0, "no vector succeeded: the generator never produces a valid command line");
     }
 
+    /// <summary>A handful of the same kind of vectors through the real executable (a fresh process each, the sandbox as the
+    /// working directory): what a user sees is a message and a non-zero exit, never an unhandled-exception dump.</summary>
+    [Fact]
+    public void RealProcessesEndInAClearErrorToo()
+    {
+        var s = Build();
+        string P(string name) => Path.Combine(_dir, name);
+        var vectors = new List<string[]>
+        {
+            new[] { "train", "--config", P("missing.json") },
+            new[] { "train", "--config", P("run.json"), "--pipeline-stages", "0", "--threads", "1" },
+            new[] { "train", "--config", P("broken.json") },
+            new[] { "translate", "--model", s.Models[0], "--beam", "0", "x" },
+            new[] { "eval", "--model", s.BrokenModels[0], "--test", P("pairs.tsv") },
+            new[] { "serve", "--model", s.BrokenModels[0] },
+            new[] { "prune", "--teacher", s.Models[0], "--out", "" },
+            new[] { "distill", "--teacher", s.Models[0], "--student", s.Models[0], "--out", P("out/d"), "--source", P("ids.jsonl"), "--w-hidden", "Infinity" },
+            new[] { "corpus", "import", "-f", "jsonl", "-i", P("junk.bin"), "-o", P("out/c.tsv") },
+            new[] { "vocab-prune", "--model", s.Models[0], "--out", P("out/v") },
+            new[] { "tokenizer", "encode", "-t", P("broken.json"), "x" },
+            new[] { "no-such-command", "--steps", "-1" },
+        };
+        var rng = new Random(99);
+        var leaves = Leaves(CliHost.BuildRoot(), "").Where(l => Runnable.Contains(l.Path) && l.Path != "serve").ToList();
+        while (vectors.Count < 18) { var (path, cmd) = leaves[rng.Next(leaves.Count)]; vectors.Add([.. Vector(path, cmd, s, rng)]); }
+        int failed = 0;
+        foreach (var args in vectors)
+        {
+            var psi = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true, UseShellExecute = false, WorkingDirectory = _dir };
+            psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LightGlm.Cli.dll"));
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            using var p = Process.Start(psi)!;
+            p.StandardInput.Close();
+            var err = p.StandardError.ReadToEndAsync();
+            _ = p.StandardOutput.ReadToEndAsync();
+            string shown = string.Join(' ', args.Select(a => a.Length > 40 ? a[..40] + "…" : a));
+            if (!p.WaitForExit(TimeSpan.FromSeconds(90))) { p.Kill(true); throw new Xunit.Sdk.XunitException($"`lightglm {shown}` did not finish in 90 s (a hang)"); }
+            string e = err.Result;
+            Assert.False(e.Contains("Unhandled exception", StringComparison.OrdinalIgnoreCase) || e.Contains("   at ") || p.ExitCode == CliHost.InternalError,
+                $"`lightglm {shown}` crashed (exit {p.ExitCode}):\n{e}");
+            if (p.ExitCode != 0)
+            {
+                failed++;
+                Assert.False(string.IsNullOrWhiteSpace(e), $"`lightglm {shown}` exited {p.ExitCode} without a message");
+            }
+            output.WriteLine($"exit {p.ExitCode}: lightglm {shown}\n    {e.Split('\n').FirstOrDefault(l => l.Trim().Length > 0, "").Trim()}");
+        }
+        output.WriteLine($"real processes: {vectors.Count} vectors, {failed} clear errors, {vectors.Count - failed} successes, 0 crashes");
+        Assert.True(failed >= 12, "the hand-picked bad vectors must all fail");
+    }
+
     static bool Same(string a, string b) =>
         File.Exists(b) && SHA256.HashData(File.ReadAllBytes(a)).AsSpan().SequenceEqual(SHA256.HashData(File.ReadAllBytes(b)));
 
