@@ -23,7 +23,7 @@ public sealed class PruneCommand : ICliCommand
         var hidden = new Option<int?>("--hidden") { Description = "Hidden channels to keep." };
         var kvHeads = new Option<int?>("--kv-heads") { Description = "KV heads to keep." };
         var headsPerGroup = new Option<int?>("--heads-per-group") { Description = "Query heads per kept KV head." };
-        var headDim = new Option<int?>("--head-dim") { Description = "head_dim d_a' (FFN shrinks in proportion unless --ffn)." };
+        var headDim = new Option<int?>("--head-dim") { Description = "head_dim d_a' (FFN shrinks in proportion unless --ffn). Pass-through channels go first; rotary pairs only below the rotary dims (see --rotary)." };
         var ffn = new Option<int?>("--ffn") { Description = "FFN neurons to keep." };
         var rotary = new Option<string>("--rotary") { Description = "stride (exact frequencies) | importance (frequencies remapped)", DefaultValueFactory = _ => "stride" };
         var baseline = new Option<string?>("--baseline") { Description = "top-layer-drop | alternate | magnitude-sparsity | wanda-sparsity (baselines)." };

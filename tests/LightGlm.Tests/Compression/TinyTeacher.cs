@@ -8,15 +8,20 @@ namespace LightGlm.Tests.Compression;
 
 internal static class TinyTeacher
 {
-    public static ModelFiles Create(bool glm, int seed = 1, int L = 3, int C = 24, int H = 6, int KV = 3, int D = 8, int F = 20, int V = 37, bool tied = false)
+    /// <summary>
+    /// GLM-style (chatglm: half of each head rotary, interleaved pairs, qkv bias) or LLaMA-style (all rotary, rotate_half);
+    /// <paramref name="rotaryFactor"/> / <paramref name="interleaved"/> override the rotary layout (e.g. partial rotate_half).
+    /// </summary>
+    public static ModelFiles Create(bool glm, int seed = 1, int L = 3, int C = 24, int H = 6, int KV = 3, int D = 8, int F = 20, int V = 37, bool tied = false,
+        double? rotaryFactor = null, bool? interleaved = null, double theta = 10000.0)
     {
         var json = new JsonObject
         {
             ["model_type"] = glm ? "chatglm" : "llama",
             ["vocab_size"] = V, ["hidden_size"] = C, ["num_hidden_layers"] = L,
             ["num_attention_heads"] = H, ["num_key_value_heads"] = KV, ["head_dim"] = D,
-            ["intermediate_size"] = F, ["rms_norm_eps"] = 1e-5, ["rope_theta"] = 10000.0,
-            ["partial_rotary_factor"] = glm ? 0.5 : 1.0, ["rope_interleaved"] = glm,
+            ["intermediate_size"] = F, ["rms_norm_eps"] = 1e-5, ["rope_theta"] = theta,
+            ["partial_rotary_factor"] = rotaryFactor ?? (glm ? 0.5 : 1.0), ["rope_interleaved"] = interleaved ?? glm,
             ["attention_bias"] = glm, ["tie_word_embeddings"] = tied, ["max_position_embeddings"] = 64,
         };
         var shape = new ModelShape(json);

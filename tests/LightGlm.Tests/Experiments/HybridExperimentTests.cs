@@ -7,7 +7,7 @@ using LightGlm.Text.Corpus;
 
 namespace LightGlm.Tests.Experiments;
 
-public class HybridExperimentTests
+public class HybridExperimentTests(Xunit.Abstractions.ITestOutputHelper output)
 {
     /// <summary>The corpus of the cache ($LIGHTGLM_CACHE/corpus); on a machine without one, built from two small real packages.</summary>
     static string Corpus(string scratch)
@@ -53,9 +53,14 @@ public class HybridExperimentTests
             string md = File.ReadAllText(run.PathOf("report.md"));
             Assert.Contains("Figure 5", md);
             Assert.Contains("Table 3: with target data", md);
-            // The issue's claim, measured: the target direction is learnt better with D_d mixed in than from D_s alone.
-            Assert.True((double)fine["hybrid"]!["target_dev_loss"]! < (double)fine["source_only"]!["target_dev_loss"]!,
-                $"hybrid {fine["hybrid"]!["target_dev_loss"]} vs source-only {fine["source_only"]!["target_dev_loss"]} on the target direction");
+            // The issue's claim, measured and said either way (issue 7: "if it does not on our data, the experiment says so").
+            // On the cache's full corpus hybrid beat source-only; on the three-package slice a fresh machine builds it did
+            // not (5.902 vs 5.897 at this size), so the test checks that the report states what was measured.
+            double hybrid = (double)fine["hybrid"]!["target_dev_loss"]!, sourceOnly = (double)fine["source_only"]!["target_dev_loss"]!;
+            bool beats = hybrid < sourceOnly;
+            Assert.Equal(beats, (bool)r["hybrid_beats_source_only"]!);
+            Assert.Contains(beats ? "hybrid fine-tuning beats source-only" : "hybrid fine-tuning does not beat source-only", md);
+            output.WriteLine($"target-direction dev loss: hybrid {hybrid:F4}, source-only {sourceOnly:F4} ({(beats ? "hybrid better" : "hybrid not better")})");
         }
         finally { Directory.Delete(dir, true); }
     }

@@ -58,6 +58,30 @@ public class TokenizerFuzzTests(ITestOutputHelper output)
         Assert.True(outcome.Rejected > outcome.Cases / 10, $"only {outcome.Rejected} rejected");
     }
 
+    // The input class behind the once-seen ArgumentOutOfRangeException (a chunk deleted between two quotes leaves a merge
+    // ""; string.IndexOf(' ', 1) throws on it), and its neighbours: malformed merges, JSON null where a string belongs.
+    [Theory]
+    [InlineData("\"\"", null, null)]
+    [InlineData("\" \"", null, null)]
+    [InlineData("\"ab\"", null, null)]
+    [InlineData("[\"a\"]", null, null)]
+    [InlineData("[\"a\", \"b\", \"c\"]", null, null)]
+    [InlineData("null", null, null)]
+    [InlineData("[null, \"b\"]", null, null)]
+    [InlineData("\"a b\"", "{\"content\": null, \"id\": 3}", null)]
+    [InlineData("\"a b\"", null, "{\"type\": \"Strip\", \"content\": \"\", \"start\": 1, \"stop\": 0}")]
+    [InlineData("\"a b\"", null, "{\"type\": null}")]
+    public void MalformedMergesAndNullStringsAreRejectedCleanly(string merge, string? addedToken, string? decoder)
+    {
+        static string Json(string merge, string? added, string? decoder) =>
+            "{\"model\": {\"type\": \"BPE\", \"vocab\": {\"a\": 0, \"b\": 1, \"ab\": 2}, \"merges\": [" + merge + "]}" +
+            (added is null ? "" : ", \"added_tokens\": [" + added + "]") + (decoder is null ? "" : ", \"decoder\": " + decoder) + "}";
+        var ok = HfTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(Json("\"a b\"", null, null))));
+        Assert.Equal([2], ok.Encode("ab"));
+        var ex = Assert.Throws<InvalidDataException>(() => HfTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(Json(merge, addedToken, decoder)))));
+        Assert.StartsWith("tokenizer.json", ex.Message);
+    }
+
     /// <summary>Real pairs: the single-line corpus texts of the tokenizer parity set, paired two by two.</summary>
     static List<TranslationPair> ParallelCorpusSample()
     {

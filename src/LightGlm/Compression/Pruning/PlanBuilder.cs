@@ -7,8 +7,9 @@ public static class PlanBuilder
 {
     /// <summary>
     /// Layers: the best L' by layer score (kept in teacher order). Per kept layer: best KV' groups by KV score, within each
-    /// the best H'/KV' query heads; head-dim: pass-through channels (c ≥ R) by score first, rotary pairs only when D' &lt; R
-    /// (a stride set, or the best pairs with Rotary = "importance"); v channels, FFN neurons, hidden channels: best by score.
+    /// the best H'/KV' query heads; head-dim (<see cref="SplitHeadDim"/>): every rotary pair while D' ≥ R and the best
+    /// D' − R pass-through channels (c ≥ R); below R, only pairs — a stride set, or the best pairs with Rotary =
+    /// "importance". v channels, FFN neurons, hidden channels: best by score.
     /// </summary>
     public static PruningPlan Build(ModelShape t, ImportanceScores s, PruningTargets x)
     {
@@ -16,15 +17,10 @@ public static class PlanBuilder
         int KV2 = Check(x.KvHeads ?? t.KV, t.KV, "kv heads"), G2 = Check(x.HeadsPerGroup ?? t.Group, t.Group, "heads per group");
         int D2 = Check(x.HeadDim ?? t.D, t.D, "head dim"), F2 = Check(x.Ffn ?? t.F, t.F, "ffn");
         var rot = new RotaryChannels(t.D, t.R, t.RopeInterleaved);
+        var (pairs, keepPass, error) = SplitHeadDim(t, D2, x.Rotary);
+        if (error is not null) throw new InvalidDataException(error);
         int pass = t.D - t.R;
-        int keepPass = Math.Min(pass, D2);
-        int rotDims = D2 - keepPass;
-        if (rotDims % 2 != 0) throw new InvalidDataException($"head_dim {D2} would keep {rotDims} rotary channels; rotary channels go in pairs, choose an even head_dim");
-        int pairs = rotDims / 2;
         bool importancePairs = x.Rotary == "importance";
-        if (!importancePairs && x.Rotary != "stride") throw new InvalidDataException($"rotary policy '{x.Rotary}' is not 'stride' or 'importance'");
-        if (!importancePairs && pairs < rot.Pairs && rot.StridePairs(pairs) is null)
-            throw new InvalidDataException($"head_dim {D2} keeps {pairs} of {rot.Pairs} rotary pairs, which is no stride set ({pairs} does not divide {rot.Pairs}); choose another head_dim or --rotary importance");
 
         var layers = Top(s.Layers, L2).Order().ToList();
         var plans = new List<LayerPlan>();
@@ -53,6 +49,32 @@ public static class PlanBuilder
             Note = $"importance={s.Method}; L={L2} C={C2} KV={KV2} H={KV2 * G2} D={D2} F={F2} rotary={x.Rotary}",
         };
     }
+
+    /// <summary>
+    /// How a pruned head of <paramref name="d"/> channels splits (the rule of docs/COMPRESSION.md): rotary pairs are kept
+    /// first — all R/2 of them while D' ≥ R, so pruning removes pass-through channels — and the other D' − R' channels are
+    /// pass-through. Below R the head keeps D'/2 pairs, which under <paramref name="rotary"/> = "stride" must be a stride set
+    /// (D'/2 divides R/2). Returns the error (and zero counts) when D' cannot be built that way.
+    /// </summary>
+    public static (int Pairs, int PassThrough, string? Error) SplitHeadDim(ModelShape t, int d, string rotary)
+    {
+        if (rotary is not ("stride" or "importance")) return (0, 0, $"rotary policy '{rotary}' is not 'stride' or 'importance'");
+        if (t.R > 0 && d % 2 != 0)
+            return (0, 0, $"head_dim {d} is odd; a head with rotary channels needs an even head_dim (rotary channels go in pairs, and the config requires it)");
+        int rotDims = Math.Min(t.R, d), pairs = rotDims / 2, allPairs = t.R / 2;
+        if (rotary == "stride" && pairs < allPairs && allPairs % pairs != 0)
+            return (0, 0, $"head_dim {d} keeps {pairs} of {allPairs} rotary pairs, which is no stride set ({pairs} does not divide {allPairs}); choose another head_dim or --rotary importance");
+        return (pairs, d - rotDims, null);
+    }
+
+    /// <summary>
+    /// Why a student made by this builder must be rebuilt, or null: it keeps fewer rotary dims than the rule's R' = min(R, D')
+    /// — the plan builder before the rotary-pairs-first fix kept pass-through channels first and could drop every pair.
+    /// </summary>
+    public static string? StaleRotary(ModelShape teacher, ModelShape student) =>
+        student.R < Math.Min(teacher.R, student.D)
+            ? $"it rotates {student.R} of its {student.D} head dims but the rule keeps min(R, D') = {Math.Min(teacher.R, student.D)} (built before rotary pairs were kept first)"
+            : null;
 
     /// <summary>Indices of the k largest scores (ties: lower index first).</summary>
     public static List<int> Top(double[] scores, int k) =>

@@ -77,8 +77,15 @@ public sealed class CompressionStage : IRecipeStage
             {
                 string name = setting == "mixed" ? (method == "int8" ? "teacher-int8" : method) : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
                 string sub = $"{Name}.{name}";
-                JsonObject result = c.Run.StageResult(sub) ?? MarkDone(c, sub,
-                    Compress(c, method, name, teacherFiles, teacher, source, targetData, dev, (done, total)));
+                JsonObject? result = c.Run.StageResult(sub);
+                if (result is not null && StaleStudent(teacherFiles.Shape, result) is { } why)
+                {
+                    c.Progress.Report(done / (double)total, $"{name}: rebuilding: {why}");
+                    c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["event"] = "rebuild", ["reason"] = why });
+                    c.Run.ForgetStage(sub);
+                    result = null;
+                }
+                result ??= MarkDone(c, sub, Compress(c, method, name, teacherFiles, teacher, source, targetData, dev, (done, total)));
                 models[name] = result["dir"]!.DeepClone();
                 sizes[name] = result["params"]!.DeepClone();
                 if (result["curve"] is JsonArray curve) curves[name] = curve.DeepClone();
@@ -99,6 +106,12 @@ public sealed class CompressionStage : IRecipeStage
             ["n_source"] = source.Count, ["n_target"] = target.Count,
         };
     }
+
+    /// <summary>Why a finished student may not be resumed from (see <see cref="PlanBuilder.StaleRotary"/>), or null.</summary>
+    static string? StaleStudent(ModelShape teacher, JsonObject result) =>
+        result["dir"] is JsonValue v && v.TryGetValue<string>(out var dir) && File.Exists(Path.Combine(dir, "config.json"))
+            ? PlanBuilder.StaleRotary(teacher, ModelShape.Load(Path.Combine(dir, "config.json")))
+            : null;
 
     static JsonObject MarkDone(StageContext c, string sub, JsonObject result)
     {

@@ -12,7 +12,7 @@ internal abstract record HfNormalizer
     public static HfNormalizer? Parse(JsonElement e)
     {
         if (e.ValueKind == JsonValueKind.Null) return null;
-        string type = e.GetProperty("type").GetString()!;
+        string type = e.GetProperty("type").RequiredString("type");
         return type switch
         {
             "Sequence" => new Seq(e.GetProperty("normalizers").EnumerateArray().Select(x => Parse(x)!).ToArray()),
@@ -21,14 +21,14 @@ internal abstract record HfNormalizer
             "NFD" => new Unicode(NormalizationForm.FormD),
             "NFKD" => new Unicode(NormalizationForm.FormKD),
             "Lowercase" => new Lower(),
-            "Prepend" => new Prepend(e.GetProperty("prepend").GetString()!),
-            "Replace" => new Replace(StringPattern(e, "normalizer"), e.GetProperty("content").GetString()!),
+            "Prepend" => new Prepend(e.GetProperty("prepend").RequiredString("prepend")),
+            "Replace" => new Replace(StringPattern(e, "normalizer"), e.GetProperty("content").RequiredString("content")),
             _ => throw new NotSupportedException($"tokenizer.json: normalizer type '{type}' is not supported (supported: Sequence, NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace)."),
         };
     }
 
     internal static string StringPattern(JsonElement e, string what) =>
-        e.GetProperty("pattern").TryGetProperty("String", out var s) ? s.GetString()!
+        e.GetProperty("pattern").TryGetProperty("String", out var s) ? s.RequiredString("pattern.String")
         : throw new NotSupportedException($"tokenizer.json: {what} Replace with a Regex pattern is not supported (only String).");
 
     sealed record Seq(HfNormalizer[] Steps) : HfNormalizer
@@ -63,26 +63,26 @@ internal sealed class HfPreTokenizer
     public static HfPreTokenizer Parse(JsonElement e)
     {
         var p = new HfPreTokenizer();
-        if (e.ValueKind != JsonValueKind.Null) p.Add(e);
+        if (e.ValueKind is not (JsonValueKind.Null or JsonValueKind.Undefined)) p.Add(e); // null or absent: no pre-tokenizer
         return p;
     }
 
     void Add(JsonElement e)
     {
-        string type = e.GetProperty("type").GetString()!;
+        string type = e.GetProperty("type").RequiredString("type");
         switch (type)
         {
             case "Sequence":
                 foreach (var x in e.GetProperty("pretokenizers").EnumerateArray()) Add(x);
                 break;
             case "Split":
-                string behavior = e.TryGetProperty("behavior", out var b) ? b.GetString()! : "Isolated";
+                string behavior = e.TryGetProperty("behavior", out var b) ? b.RequiredString("behavior") : "Isolated";
                 bool invert = e.TryGetProperty("invert", out var inv) && inv.GetBoolean();
                 if (behavior != "Isolated" || invert)
                     throw new NotSupportedException($"tokenizer.json: Split with behavior '{behavior}' invert={invert} is not supported (only Isolated, not inverted).");
                 var pat = e.GetProperty("pattern");
-                Splits.Add(pat.TryGetProperty("Regex", out var rx) ? PreTokenizer.ForPattern(rx.GetString()!)
-                    : PreTokenizer.ForPattern(System.Text.RegularExpressions.Regex.Escape(pat.GetProperty("String").GetString()!)));
+                Splits.Add(pat.TryGetProperty("Regex", out var rx) ? PreTokenizer.ForPattern(rx.RequiredString("pattern.Regex"))
+                    : PreTokenizer.ForPattern(System.Text.RegularExpressions.Regex.Escape(pat.GetProperty("String").RequiredString("pattern.String"))));
                 break;
             case "ByteLevel":
                 ByteLevel = true;
@@ -90,8 +90,8 @@ internal sealed class HfPreTokenizer
                 if (!e.TryGetProperty("use_regex", out var ur) || ur.GetBoolean()) Splits.Add(PreTokenizer.ForPattern(PreTokenizer.Gpt2Pattern));
                 break;
             case "Metaspace":
-                MetaspaceReplacement = e.GetProperty("replacement").GetString();
-                MetaspacePrependScheme = e.TryGetProperty("prepend_scheme", out var ps) ? ps.GetString()!
+                MetaspaceReplacement = e.GetProperty("replacement").RequiredString("replacement");
+                MetaspacePrependScheme = e.TryGetProperty("prepend_scheme", out var ps) ? ps.RequiredString("prepend_scheme")
                     : e.TryGetProperty("add_prefix_space", out var aps) && !aps.GetBoolean() ? "never" : "always";
                 MetaspaceSplit = !e.TryGetProperty("split", out var sp) || sp.GetBoolean();
                 break;
@@ -109,16 +109,17 @@ internal abstract record HfDecoder
     public static HfDecoder? Parse(JsonElement e)
     {
         if (e.ValueKind == JsonValueKind.Null) return null;
-        string type = e.GetProperty("type").GetString()!;
+        string type = e.GetProperty("type").RequiredString("type");
         return type switch
         {
             "Sequence" => new Seq(e.GetProperty("decoders").EnumerateArray().Select(x => Parse(x)!).ToArray()),
             "ByteLevel" => new ByteLevelDec(),
-            "Replace" => new ReplaceDec(HfNormalizer.StringPattern(e, "decoder"), e.GetProperty("content").GetString()!),
+            "Replace" => new ReplaceDec(HfNormalizer.StringPattern(e, "decoder"), e.GetProperty("content").RequiredString("content")),
             "ByteFallback" => new ByteFallbackDec(),
             "Fuse" => new FuseDec(),
-            "Strip" => new StripDec(e.GetProperty("content").GetString()![0], e.GetProperty("start").GetInt32(), e.GetProperty("stop").GetInt32()),
-            "Metaspace" => new MetaspaceDec(e.GetProperty("replacement").GetString()!,
+            "Strip" => new StripDec(e.GetProperty("content").RequiredString("content") is [var ch] ? ch
+                : throw new InvalidDataException("tokenizer.json: a Strip decoder's content must be one character."), e.GetProperty("start").GetInt32(), e.GetProperty("stop").GetInt32()),
+            "Metaspace" => new MetaspaceDec(e.GetProperty("replacement").RequiredString("replacement"),
                 e.TryGetProperty("prepend_scheme", out var ps) ? ps.GetString() != "never" : !e.TryGetProperty("add_prefix_space", out var a) || a.GetBoolean()),
             _ => throw new NotSupportedException($"tokenizer.json: decoder type '{type}' is not supported (supported: Sequence, ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace)."),
         };

@@ -25,7 +25,7 @@ public sealed class HfTokenizer : ITokenizer
     HfTokenizer(JsonElement root)
     {
         var model = root.GetProperty("model");
-        string type = model.TryGetProperty("type", out var t) ? t.GetString()! : "BPE";
+        string type = model.TryGetProperty("type", out var t) ? t.RequiredString("model.type") : "BPE";
         if (type != "BPE") throw new NotSupportedException($"tokenizer.json: model type '{type}' is not supported (BPE only; use SentencePieceTokenizer for Unigram .model files).");
         foreach (var k in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
             if (model.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0)
@@ -36,7 +36,7 @@ public sealed class HfTokenizer : ITokenizer
         var added = new List<(string Content, int Id, bool Special)>();
         if (root.TryGetProperty("added_tokens", out var at))
             foreach (var a in at.EnumerateArray())
-                added.Add((a.GetProperty("content").GetString()!, a.GetProperty("id").GetInt32(), a.TryGetProperty("special", out var sp) && sp.GetBoolean()));
+                added.Add((a.GetProperty("content").RequiredString("added_tokens content"), a.GetProperty("id").GetInt32(), a.TryGetProperty("special", out var sp) && sp.GetBoolean()));
         // Ids index arrays: refuse negative or absurd ones (a corrupt file) before allocating.
         const int MaxId = 1 << 24;
         foreach (var (tok, id) in _vocab.Select(kv => (kv.Key, kv.Value)).Concat(added.Select(a => (a.Content, a.Id))))
@@ -56,11 +56,17 @@ public sealed class HfTokenizer : ITokenizer
         foreach (var m in model.GetProperty("merges").EnumerateArray())
         {
             string a, b;
-            if (m.ValueKind == JsonValueKind.Array) { a = m[0].GetString()!; b = m[1].GetString()!; }
+            if (m.ValueKind == JsonValueKind.Array)
+            {
+                if (m.GetArrayLength() != 2) throw new InvalidDataException($"tokenizer.json: merge #{rank} is an array of {m.GetArrayLength()} items, not [left, right].");
+                a = m[0].RequiredString($"merge #{rank}"); b = m[1].RequiredString($"merge #{rank}");
+            }
             else
             {
-                var s = m.GetString()!;
-                int sp = s.IndexOf(' ', 1);
+                var s = m.RequiredString($"merge #{rank}");
+                // "left right": the separator is a space after the first character (a left token may itself be a space);
+                // "" and " " have none (IndexOf(' ', 1) would throw on "").
+                int sp = s.Length > 1 ? s.IndexOf(' ', 1) : -1;
                 if (sp < 0) throw new InvalidDataException($"tokenizer.json: merge #{rank} '{s}' is not \"left right\".");
                 a = s[..sp]; b = s[(sp + 1)..];
             }
@@ -242,4 +248,12 @@ public sealed class HfTokenizer : ITokenizer
         }
         return _decoder is null ? string.Concat(tokens) : string.Concat(_decoder.Apply(tokens));
     }
+}
+
+internal static class HfJson
+{
+    /// <summary>The string value of <paramref name="e"/>; null or a non-string is a corrupt file (GetString() would return null or throw).</summary>
+    public static string RequiredString(this JsonElement e, string what) => e.ValueKind == JsonValueKind.String
+        ? e.GetString()!
+        : throw new InvalidDataException($"tokenizer.json: {what} must be a string, got {e.ValueKind}.");
 }
