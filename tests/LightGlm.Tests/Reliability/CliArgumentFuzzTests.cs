@@ -48,6 +48,7 @@ public sealed class CliArgumentFuzzTests(ITestOutputHelper output) : IDisposable
         string pairs = string.Concat(Enumerable.Range(0, 40).Select(i => $"Cannot open file {i}\t无法打开文件 {i}\nSave as {i % 7}\t另存为 {i % 7}\n"));
         foreach (var split in new[] { "train", "dev", "test" }) File.WriteAllText(Path.Combine(corpus, split + ".tsv"), pairs);
         File.WriteAllText(P("pairs.tsv"), pairs);
+        File.WriteAllText(Path.Combine(corpus, "stats.json"), "{\"pairs\": \"many\", \"splits\": []}"); // `corpus stats` on a damaged file
         File.WriteAllText(P("text.txt"), "Open file\nPermission denied\n无法打开\n");
         File.WriteAllText(P("ids.jsonl"), "[1, 2, 3, 4, 5, 6]\n[7, 8, 9]\n");
         File.WriteAllText(P("pairs.jsonl"), "{\"en\": \"Open\", \"zh\": \"打开\"}\n{\"en\": 3}\n");
