@@ -19,7 +19,7 @@ public sealed class RunCommand : ICliCommand
         var until = new Option<string?>("--until") { Description = "Stop after this stage." };
         var redo = new Option<string?>("--redo") { Description = "Forget this stage and every stage after it, then run them again (e.g. --redo compression)." };
         var set = RecipeCli.SetOption();
-        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, evaluation, report.") { recipe, runDir, until, redo, set };
+        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, downstream distillation, evaluation, report.") { recipe, runDir, until, redo, set };
         cmd.SetAction(p =>
         {
             var r = RecipeCli.Load(p.GetValue(recipe)!, p.GetValue(set));
@@ -109,7 +109,7 @@ static class RecipeCli
             if (run.StageResult(stage.Name) is { } res && res["wall_seconds"] is { } w)
                 Console.WriteLine($"  {stage.Name,-12} {(double)w,8:F1} s wall  {res["cpu_seconds"]?.ToString() ?? "–",8} s CPU{(res["shared_from"] is null ? "" : " (shared)")}");
         if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
-        foreach (var (name, dir) in new[] { ("teacher", "teacher"), ("hybrid teacher", "teacher-hybrid"), ("student", "student") })
+        foreach (var (name, dir) in new[] { ("teacher", "teacher"), ("hybrid teacher", "teacher-hybrid"), ("student before downstream distillation", "student-compressed"), ("student", "student") })
             if (File.Exists(run.PathOf(dir, "config.json"))) Console.WriteLine($"{name}: {run.PathOf(dir)}  (./lightglm translate --model {run.PathOf(dir)} \"Permission denied\")");
         if (liveTranslations && run.StageResult("teacher") is not null) LiveTranslations(run);
         return 0;

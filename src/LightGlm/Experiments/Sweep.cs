@@ -105,13 +105,14 @@ public static class Sweep
 
     /// <summary>The last training stage the recipe runs: trials are scored on what it made.</summary>
     public static string ScoreAfter(Recipe r) =>
-        r.Get<bool>("compression.enabled") ? "compression" : r.Get<bool>("hybrid.enabled") ? "hybrid" : "teacher";
+        DownstreamStage.Active(r) ? "downstream" : r.Get<bool>("compression.enabled") ? "compression" : r.Get<bool>("hybrid.enabled") ? "hybrid" : "teacher";
 
     /// <summary>Teacher-forced translation accuracy on the dev split (both directions, mean) of the model the trial made.</summary>
     public static JsonObject Score(Recipe recipe, RunDirectory run, string until)
     {
         string dir = until switch
         {
+            "downstream" => (string)run.StageResult("downstream")!["student"]!,
             "compression" => (string)run.StageResult("compression")!["models"]!["student"]!,
             "hybrid" => (string)run.StageResult("hybrid")!["teacher"]!,
             _ => (string)run.StageResult("teacher")!["model"]!,

@@ -9,6 +9,7 @@ using LightGlm.Experiments.Reporting;
 using LightGlm.Tests.Evaluation;
 using LightGlm.Text.Corpus;
 using LightGlm.Translation;
+using Xunit.Abstractions;
 
 namespace LightGlm.Tests.Experiments;
 
@@ -62,7 +63,7 @@ public sealed class TinyRunFixture : IDisposable
     }
 }
 
-public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunFixture>
+public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output) : IClassFixture<TinyRunFixture>
 {
     [Fact]
     public void TinyRecipeMakesEveryArtefact()
@@ -74,13 +75,13 @@ public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunF
         Assert.Contains("teacher: already done, skipped", second.Stdout);
         Assert.Contains("report: ", second.Stdout);
         var run = fx.Run;
-        foreach (var stage in new[] { "corpus", "tokenizer", "teacher", "parallel", "hybrid", "compression", "eval", "report" })
+        foreach (var stage in new[] { "corpus", "tokenizer", "teacher", "parallel", "hybrid", "compression", "downstream", "eval", "report" })
             Assert.True(run.IsStageDone(stage), $"stage {stage} did not finish");
         foreach (var f in new[] { "config.json", "machine.json", "metrics.jsonl", "report.md", "report.html", "report.json" })
             Assert.True(File.Exists(run.PathOf(f)), $"{f} missing");
 
-        // Models load and translate.
-        foreach (var m in new[] { "teacher", "teacher-hybrid", "student" })
+        // Models load and translate: student/ is the final student (after downstream distillation), student-compressed/ the one it started from.
+        foreach (var m in new[] { "teacher", "teacher-hybrid", "student-compressed", "student" })
         {
             var (model, tok) = TranslationModel.Load(run.PathOf(m));
             var t = new GlmTranslator(model, tok).Translate(["Permission denied"], Direction.EnToZh, 8);
@@ -89,10 +90,10 @@ public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunF
 
         // The report: every table, with numbers; report.json has them too.
         string md = File.ReadAllText(run.PathOf("report.md"));
-        foreach (var heading in new[] { "Headline", "Data (Table 1)", "(Figure 3)", "(Figure 4)", "(Figure 5)", "(Figure 6)", "(Table 2)", "(Table 3)", "(Table 4)", "(Table 5)" })
+        foreach (var heading in new[] { "Headline", "Data (Table 1)", "(Figure 3)", "(Figure 4)", "(Figure 5)", "(Figure 6)", "(Table 2)", "(Table 3)", "Downstream distillation (Eq. 13)", "(Table 4)", "(Table 5)" })
             Assert.Contains(heading, md);
         var json = JsonNode.Parse(File.ReadAllText(run.PathOf("report.json")))!;
-        foreach (var key in new[] { "headline", "figure3", "figure4", "figure5", "figure6", "table2", "table3", "eval", "table5" })
+        foreach (var key in new[] { "headline", "figure3", "figure4", "figure5", "figure6", "table2", "table3", "downstream", "eval", "table5" })
             Assert.True(json[key] is not null, $"report.json lacks '{key}'");
         Assert.Equal(8, json["table5"]!.AsArray().Count);
         foreach (var row in json["table5"]!.AsArray())
@@ -105,13 +106,30 @@ public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunF
                 foreach (var col in new[] { "english", "chinese", "avg" })
                     Assert.All(row![col]!.AsArray(), v => Assert.InRange((double)v!, 0.0, 100.0));
         Assert.DoesNotContain("NaN", md);
+
+        // Downstream distillation (Eq. 13): tiny's 6 steps from compression's student with the hybrid teacher, both students evaluated.
+        var down = run.StageResult("downstream")!;
+        output.WriteLine("downstream: " + down.ToJsonString());
+        output.WriteLine("report.json downstream: " + json["downstream"]!.ToJsonString());
+        Assert.Equal(run.PathOf("student"), (string)down["student"]!);
+        Assert.Equal(run.PathOf("teacher-hybrid"), (string)down["teacher"]!);
+        Assert.Equal(7, down["curve"]!.AsArray().Count); // steps 0..6
+        Assert.True(File.Exists((string)down["teacher_cache"]!["path"]!));
+        var evalModels = run.StageResult("eval")!["models"]!.AsObject();
+        Assert.True(evalModels.ContainsKey("student-compressed") && evalModels.ContainsKey("student"));
+        Assert.Equal("student", (string)json["table5"]!.AsArray()[^1]!["model"]!); // LightChatGLM (all three) = the final student
+        Assert.Contains("downstream distillation", (string)json["table5"]!.AsArray()[^1]!["time_source"]!);
+        foreach (var side in new[] { "before", "after" })
+            foreach (var d in new[] { "en-zh", "zh-en" })
+                Assert.InRange((double)json["downstream"]![side]!["test"]![d]!["translation_accuracy"]!, 0.0, 1.0);
+        Assert.Equal(["student", "downstream"], json["table3"]!.AsObject().Select(kv => kv.Key).Where(k => k is "student" or "downstream"));
         // Every table row has as many cells as its header (Report validates), and the tables hold numbers, not only dashes.
         var tableLines = md.Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("|---")).ToList();
         Assert.True(tableLines.Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\| [0-9][0-9,.]* ")) > 20);
 
         // Charts are valid SVG documents with drawn content.
         var svgs = Directory.GetFiles(run.PathOf("figures"), "*.svg");
-        foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "teacher-loss.svg" })
+        foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "downstream.svg", "teacher-loss.svg" })
             Assert.Contains(svgs, s => Path.GetFileName(s) == name);
         foreach (var svg in svgs)
         {
@@ -134,9 +152,9 @@ public class QuickstartEndToEndTests(TinyRunFixture fx) : IClassFixture<TinyRunF
         var run = fx.Run;
         var result = BrowserCheck.Run(run.PathOf("report.html"), run.PathOf("report.png"));
         Assert.Empty(result.ConsoleMessages);
-        // Every chart the run drew is embedded in the page (the teacher's loss and Figures 3-6 at least).
+        // Every chart the run drew is embedded in the page (the teacher's loss, Figures 3-6 and the downstream curve at least).
         int drawn = Directory.GetFiles(run.PathOf("figures"), "*.svg").Length;
-        Assert.True(drawn >= 5, $"only {drawn} charts in figures/");
+        Assert.True(drawn >= 6, $"only {drawn} charts in figures/");
         Assert.True(result.Images >= drawn, $"{result.Images} images in the page for {drawn} charts in figures/");
         Assert.Equal(result.Images, result.ImagesLoaded);
         var png = File.ReadAllBytes(run.PathOf("report.png"));

@@ -147,4 +147,96 @@ public class ReportStageTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    [Fact]
+    public void CurvesBuiltInMemoryWithIntStepsAndLongCountsAreRead()
+    {
+        // StageTraining.ToJson makes [int step, double loss] nodes in memory; a report built before the JSON is saved reads them.
+        var curve = LightGlm.Experiments.Stages.StageTraining.ToJson([(0, 3.5), (10, 2.25)]);
+        var series = LightGlm.Experiments.Stages.ReportStage.Curve("dev", curve);
+        Assert.Equal([0.0, 10.0], series.X);
+        Assert.Equal([3.5, 2.25], series.Y);
+        Assert.Equal(123456789012.0, JsonNumber.ToDouble(System.Text.Json.Nodes.JsonValue.Create(123456789012L)));
+        Assert.Equal(1.5, JsonNumber.ToDouble(System.Text.Json.Nodes.JsonValue.Create(1.5f)));
+        Assert.Equal(7.0, JsonNumber.ToDouble(System.Text.Json.Nodes.JsonNode.Parse("7")!));
+        Assert.Null(JsonNumber.OrNull(null));
+        Assert.Contains("expected a number", Assert.Throws<InvalidDataException>(() => JsonNumber.ToDouble(System.Text.Json.Nodes.JsonValue.Create("x")!)).Message);
+    }
+
+    [Fact]
+    public void ReportShowsTheStudentBeforeAndAfterDownstreamDistillation()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"rep-ds-{Guid.NewGuid():N}");
+        try
+        {
+            var run = new RunDirectory(dir);
+            run.MarkStageDone("compression", System.Text.Json.Nodes.JsonNode.Parse("""
+                {"teacher_params":1000,"importance":"activation","figure4":{"student":[[0,5.0],[10,4.0]]},
+                 "tables":{"mixed":{"teacher":"teacher-hybrid","rows":{"student":"student-compressed"}}}}
+                """)!.AsObject());
+            var down = new System.Text.Json.Nodes.JsonObject
+            {
+                ["from"] = "student-compressed", ["student"] = "x", ["lambda"] = 0.65, ["lambda_weighs"] = "teacher", ["soft_weight"] = 0.65, ["hard_weight"] = 0.35,
+                ["temperature"] = 1.0, ["top_k"] = 64, ["steps"] = 6, ["n_target"] = 40, ["target_direction"] = "zh-en",
+                ["target_dev_loss_before"] = 4.5, ["target_dev_loss_after"] = 4.25, ["dev_loss_before"] = 4.0, ["dev_loss_after"] = 3.875,
+                ["curve"] = LightGlm.Experiments.Stages.StageTraining.ToJson([(0, 4.5), (3, 4.4), (6, 4.25)]), ["train_seconds"] = 1.5,
+                ["teacher_cache"] = new System.Text.Json.Nodes.JsonObject { ["bytes"] = 2500000L, ["built"] = true },
+            };
+            run.MarkStageDone("downstream", down);
+            string Model(double en, double zh) => "{\"params\":500,\"checkpoint_bytes\":2000,\"en-zh\":{\"bleu\":5,\"chrf\":10,\"translation_accuracy\":" + en +
+                "},\"zh-en\":{\"bleu\":6,\"chrf\":11,\"translation_accuracy\":" + zh + "}}";
+            run.MarkStageDone("eval", System.Text.Json.Nodes.JsonNode.Parse("{\"sentences\":5,\"models\":{\"teacher-hybrid\":" + Model(0.5, 0.4) +
+                ",\"student-compressed\":" + Model(0.3, 0.2) + ",\"student\":" + Model(0.31, 0.25) + "}}")!.AsObject());
+            var report = LightGlm.Experiments.Stages.ReportStage.Build(run, "tiny");
+            string md = report.ToMarkdown();
+            Assert.Contains("Downstream distillation (Eq. 13)", md);
+            Assert.Contains("| before (compression) | student-compressed | 4.500 | 4.000 | 30.0 | 20.0 |", md);
+            Assert.Contains("| after (downstream) | student | 4.250 | 3.875 | 31.0 | 25.0 |", md);
+            Assert.Contains("figures/downstream.svg", md);
+            Assert.Contains("--redo downstream", md);
+            // Table 3: the final student's row follows the one it started from; the paper's LightChatGLM row sits beside the final one.
+            var t3 = report.Numbers["table3"]!.AsObject();
+            Assert.Equal(["student", "downstream"], t3.Select(kv => kv.Key));
+            Assert.Null(t3["student"]!["paper"]);
+            Assert.Equal("LightChatGLM/ChatGLM", (string)t3["downstream"]!["paper"]!["row"]!);
+            Assert.Equal(25.0, (double)t3["downstream"]!["english"]![0]!, 6);
+            var numbers = report.Numbers["downstream"]!;
+            Assert.Equal(0.31, (double)numbers["after"]!["test"]!["en-zh"]!["translation_accuracy"]!, 6);
+            Assert.Equal(4.5, (double)numbers["before"]!["target_dev_loss"]!, 6);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
+    [Fact]
+    public void AblationRowsWithCompressionAndHybridUseTheFinalStudentAndCountTheDownstreamTime()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"abl-ds-{Guid.NewGuid():N}");
+        try
+        {
+            var run = new RunDirectory(dir);
+            LightGlm.Experiments.Recipes.Recipe.Load("tiny").Save(run.PathOf("config.json"));
+            System.Text.Json.Nodes.JsonObject J(string json) => System.Text.Json.Nodes.JsonNode.Parse(json)!.AsObject();
+            run.MarkStageDone("teacher", J("""{"train_seconds":100}"""));
+            run.MarkStageDone("hybrid", J("""{"train_seconds":20,"figure5":{"hybrid":{"target_dev_loss":3}}}"""));
+            run.MarkStageDone("compression", J("""{"tables":{"mixed":{"teacher":"teacher-hybrid","rows":{"student":"student-compressed"}}}}"""));
+            run.MarkStageDone("compression.student-compressed", J("""{"train_seconds":30}"""));
+            run.MarkStageDone("downstream", J("""{"train_seconds":7,"student":"x"}"""));
+            string M(double acc) => "{\"params\":10,\"checkpoint_bytes\":40,\"en-zh\":{\"translation_accuracy\":" + acc + "},\"zh-en\":{\"translation_accuracy\":" + acc + "}}";
+            var eval = J("{\"teacher\":" + M(0.5) + ",\"teacher-hybrid\":" + M(0.6) + ",\"student-compressed\":" + M(0.3) + ",\"student\":" + M(0.4) + "}");
+            run.MarkStageDone("eval", new() { ["models"] = eval.DeepClone() });
+
+            var composed = LightGlm.Experiments.Stages.AblationTable.FromRun(run, eval)!;
+            var row = composed.Rows.Single(r => r.Name == "compression + hybrid");
+            Assert.Equal("student", row.Model);
+            Assert.Equal(0.4, row.Accuracy, 6);
+            Assert.Equal(100 + 20 + 30 + 7, row.TrainSeconds, 6);
+            Assert.Contains("downstream distillation 7 s", row.TimeSource);
+
+            var measured = LightGlm.Experiments.Stages.AblationTable.FromRuns([("compression + hybrid", false, true, true, run)]);
+            Assert.Equal("student", measured.Rows[0].Model);
+            Assert.Equal(100 + 20 + 30 + 7, measured.Rows[0].TrainSeconds, 6);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
+

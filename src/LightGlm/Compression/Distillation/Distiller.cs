@@ -36,9 +36,12 @@ public sealed record DistillOptions
 /// </summary>
 public static class Distiller
 {
+    /// <param name="progress">(step, training loss, validation loss) at step 0 and every EvalEvery steps.</param>
+    /// <param name="stepDone">(step, training loss) after every step (progress lines).</param>
+    /// <param name="cancel">Checked before every step.</param>
     public static List<(int Step, double ValLoss)> Run(GlmModel teacher, GlmModel student, IReadOnlyList<CalibrationSample> source,
         IReadOnlyList<CalibrationSample> target, IReadOnlyList<CalibrationSample> validation, DistillOptions o, int[]? keptHidden = null,
-        Action<int, double, double>? progress = null, Action<string>? log = null)
+        Action<int, double, double>? progress = null, Action<string>? log = null, Action<int, double>? stepDone = null, CancellationToken cancel = default)
     {
         if (source.Count + target.Count == 0) throw new ArgumentException("distillation needs source or target sequences");
         if (teacher.Config.V != student.Config.V) throw new ArgumentException($"teacher vocab {teacher.Config.V} != student vocab {student.Config.V}; prune the vocabulary of both alike");
@@ -60,6 +63,7 @@ public static class Distiller
         progress?.Invoke(0, double.NaN, curve[0].Item2);
         for (int step = 1; step <= o.Steps; step++)
         {
+            cancel.ThrowIfCancellationRequested();
             var ids = Enumerable.Range(0, B).Select(_ => rng.Next(all.Count)).ToList();
             var batch = Pack(ids.Select(i => all[i].s).ToList(), B, T);
             if (cache is not null) obj.Teacher = cache.Gather(ids, B, T);
@@ -79,6 +83,7 @@ public static class Distiller
                 curve.Add((step, Validate(student, validation, T)));
                 progress?.Invoke(step, loss, curve[^1].Item2);
             }
+            stepDone?.Invoke(step, loss);
         }
         return curve;
     }

@@ -246,7 +246,7 @@ public static class HybridExperiment
         if (fine["hybrid"] is JsonNode hy && fine["source_only"] is JsonNode so) // the paper's claim, as measured here
             result["hybrid_beats_source_only"] = (double)hy["target_dev_loss"]! < (double)so["target_dev_loss"]!;
         AtomicFile.WriteAllText(run.PathOf("hybrid.json"), result.ToJsonString(new() { WriteIndented = true }) + "\n");
-        BuildReport((JsonObject)JsonNode.Parse(result.ToJsonString())!).Save(run.Root); // as --report-only reads it back
+        BuildReport(result).Save(run.Root); // the in-memory result; --report-only builds the same report from hybrid.json
         return result;
     }
 

@@ -35,8 +35,12 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
         double? tHybrid = HybridSeconds(hybrid);
         var tables = run.StageResult("compression")?["tables"] as JsonObject;
         string? studentNoTarget = (string?)tables?["no_target"]?["rows"]?["student"];
-        string? student = (string?)tables?["mixed"]?["rows"]?["student"];
+        string? compressed = (string?)tables?["mixed"]?["rows"]?["student"];
+        // With hybrid data the final student is the downstream stage's (Eq. 13 after mixed compression), when it ran.
+        var downstream = run.StageResult("downstream");
+        string? student = downstream is not null ? "student" : compressed;
         double Distil(string? name) => (double?)run.StageResult($"compression.{name}")?["train_seconds"] ?? double.NaN;
+        double tDownstream = downstream is null ? 0 : (double?)downstream["train_seconds"] ?? double.NaN;
         var rows = new List<AblationRow>();
         foreach (var (name, par, comp, hyb) in Combinations)
         {
@@ -52,10 +56,13 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
             if (model is null || eval[model] is not JsonObject m) continue;
             double teacherSeconds = par ? tTeacher * ratio!.Value : tTeacher;
             // The no-target student's teacher was fine-tuned on D_s for as many steps as the hybrid one: count that too.
-            double seconds = teacherSeconds + (hyb || (comp && studentNoTarget == model && hybrid is not null) ? tHybrid ?? 0 : 0) + (comp ? Distil(model) : 0);
+            bool withDownstream = comp && hyb && downstream is not null;
+            string? distilled = comp && hyb ? compressed : model;
+            double seconds = teacherSeconds + (hyb || (comp && studentNoTarget == model && hybrid is not null) ? tHybrid ?? 0 : 0) + (comp ? Distil(distilled) : 0) +
+                             (withDownstream ? tDownstream : 0);
             string source = (par ? $"teacher {tTeacher:0} s × measured pipeline/single step ratio {ratio:0.00}" : $"teacher {tTeacher:0} s") +
                             (hyb ? $" + hybrid fine-tuning {tHybrid:0} s" : comp && hybrid is not null ? $" + D_s fine-tuning {tHybrid:0} s" : "") +
-                            (comp ? $" + distillation {Distil(model):0} s" : "");
+                            (comp ? $" + distillation {Distil(distilled):0} s" : "") + (withDownstream ? $" + downstream distillation {tDownstream:0} s" : "");
             rows.Add(Row(name, par, comp, hyb, model, m, seconds, source));
         }
         return rows.Count == 0 ? null : new AblationTable(rows,
@@ -73,13 +80,17 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
         {
             var eval = run.StageResult("eval")?["models"] as JsonObject
                        ?? throw new InvalidOperationException($"{run.Root}: the eval stage has not finished");
+            // "student" is the run's final student: after downstream distillation when that stage ran (compression + hybrid rows).
             string model = comp ? "student" : hyb ? "teacher-hybrid" : "teacher";
             var m = eval[model] as JsonObject ?? throw new InvalidOperationException($"{run.Root}: no evaluation of '{model}'");
             double teacher = (double)run.StageResult("teacher")!["train_seconds"]!;
             double hybrid = hyb ? HybridSeconds(run.StageResult("hybrid")) ?? 0 : 0;
-            double distil = comp ? (double?)run.StageResult("compression.student")?["train_seconds"] ?? 0 : 0;
-            rows.Add(Row(name, par, comp, hyb, model, m, teacher + hybrid + distil,
-                $"measured: teacher {teacher:0} s{(hyb ? $" + hybrid {hybrid:0} s" : "")}{(comp ? $" + distillation {distil:0} s" : "")}"));
+            string compressed = (string?)run.StageResult("compression")?["tables"]?["mixed"]?["rows"]?["student"] ?? "student";
+            double distil = comp ? (double?)run.StageResult($"compression.{compressed}")?["train_seconds"] ?? 0 : 0;
+            double downstream = comp ? (double?)run.StageResult("downstream")?["train_seconds"] ?? 0 : 0;
+            rows.Add(Row(name, par, comp, hyb, model, m, teacher + hybrid + distil + downstream,
+                $"measured: teacher {teacher:0} s{(hyb ? $" + hybrid {hybrid:0} s" : "")}{(comp ? $" + distillation {distil:0} s" : "")}" +
+                (downstream > 0 ? $" + downstream distillation {downstream:0} s" : "")));
         }
         return new AblationTable(rows, "Each row is its own run of the recipe (experiment ablation) with the three techniques switched on or off; " +
             "stages whose settings are identical between rows are shared, not retrained (same inputs, same result). Accuracy = mean teacher-forced accuracy of both directions (%).");

@@ -20,8 +20,9 @@ public sealed class CompressionStage : IRecipeStage
     public string Name => "compression";
     public string Description => "prune the teacher to smaller dense students and distil them (mixed compression, baselines, random pruning)";
     public bool IsEnabled(Recipes.Recipe recipe) => recipe.Get<bool>("compression.enabled");
-    /// <summary>D_s and D_d come from the hybrid settings even when the hybrid stage is off.</summary>
-    public IReadOnlyList<string> Reads => ["compression", "hybrid"];
+    /// <summary>D_s and D_d come from the hybrid settings even when the hybrid stage is off; downstream.enabled decides whether
+    /// the mixed student is the final one (student/) or the downstream stage's starting point (student-compressed/).</summary>
+    public IReadOnlyList<string> Reads => ["compression", "hybrid", "downstream.enabled"];
 
     /// <summary>The baselines the paper compares with (Table 2/3 rows) and the names they go by in the report.</summary>
     public static readonly IReadOnlyDictionary<string, string> MethodLabels = new Dictionary<string, string>
@@ -75,7 +76,9 @@ public sealed class CompressionStage : IRecipeStage
             var rows = new JsonObject();
             foreach (var method in methods)
             {
-                string name = setting == "mixed" ? (method == "int8" ? "teacher-int8" : method) : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
+                string name = setting == "mixed"
+                    ? method switch { "int8" => "teacher-int8", "student" => DownstreamStage.CompressedStudentName(r), _ => method }
+                    : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
                 string sub = $"{Name}.{name}";
                 JsonObject? result = c.Run.StageResult(sub);
                 if (result is not null && StaleStudent(teacherFiles.Shape, result) is { } why)
@@ -99,7 +102,7 @@ public sealed class CompressionStage : IRecipeStage
             ["teacher"] = RunArtifacts.CurrentTeacher(c), ["teacher_params"] = teacherParams, ["models"] = models, ["params"] = sizes,
             ["tables"] = tables, ["figure4"] = new JsonObject
             {
-                ["student"] = curves["student"]?.DeepClone(),
+                ["student"] = curves[DownstreamStage.CompressedStudentName(r)]?.DeepClone(),
                 ["random_pruned"] = curves["random_pruned"]?.DeepClone(),
             },
             ["curves"] = curves, ["importance"] = r.Get<string>("compression.importance"),
@@ -131,7 +134,8 @@ public sealed class CompressionStage : IRecipeStage
     {
         var r = c.Recipe;
         var t = teacherFiles.Shape;
-        string dir = c.Run.PathOf(name == "student" ? "student" : Path.Combine("baselines", name));
+        // The mixed student: student/ (the final model), or student-compressed/ when the downstream stage continues from it.
+        string dir = c.Run.PathOf(name is "student" or "student-compressed" ? name : Path.Combine("baselines", name));
         c.Cancel.ThrowIfCancellationRequested();
         c.Progress.Report(at.Done / (double)at.Total, $"{name}: plan");
         if (method == "int8")
@@ -171,8 +175,8 @@ public sealed class CompressionStage : IRecipeStage
                 c.Cancel.ThrowIfCancellationRequested();
                 c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
-            });
-        ModelBridge.FromModel(student, pruned.Shape).Save(dir, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c))); // (takes the folder of tokenizer.json)
+            }, cancel: c.Cancel);
+        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).Save(partial, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c)))); // (takes the folder of tokenizer.json)
         return new JsonObject
         {
             ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method, ["plan"] = plan.Note,

@@ -4,6 +4,7 @@
 using System.Globalization;
 using System.Text.Json.Nodes;
 using LightGlm.Experiments.Reporting;
+using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
 
@@ -13,7 +14,7 @@ public sealed class ReportStage : IRecipeStage
     public string Description => "write the report (Markdown, HTML, JSON, SVG figures)";
     public IReadOnlyList<string> Reads => ["*"]; // a report belongs to its run
 
-    internal static string N(JsonNode? n, string fmt = "0.##") => n is null ? "–" : ((double)n).ToString(fmt, CultureInfo.InvariantCulture);
+    internal static string N(JsonNode? n, string fmt = "0.##") => n is null ? "–" : N(JsonNumber.ToDouble(n), fmt);
     internal static string N(double? v, string fmt = "0.##") => v is double x && double.IsFinite(x) ? x.ToString(fmt, CultureInfo.InvariantCulture) : "–";
     internal static string Pct(double? v) => v is double x && double.IsFinite(x) ? (100 * x).ToString("0.0", CultureInfo.InvariantCulture) : "–";
 
@@ -96,9 +97,30 @@ public sealed class ReportStage : IRecipeStage
                 AccuracyTable(report, "table2", "Without target data (Table 2)", t2, eval, PaperNumbers.Table2,
                     "The teacher fine-tuned on D_s only (no target-direction data) and students distilled on D_s only.", $"{again} --redo compression");
             if (tables["mixed"] is JsonObject t3)
-                AccuracyTable(report, "table3", "With hybrid data (Table 3)", t3, eval, PaperNumbers.Table3,
-                    "The hybrid fine-tuned teacher and students distilled with soft labels on D_s and hard labels on D_d (Algorithm 2).", $"{again} --redo compression");
+            {
+                // After downstream distillation the final student gets its own row, right after the student it started from;
+                // the paper's LightChatGLM row (the whole method) sits beside the final one.
+                var down = run.StageResult("downstream");
+                var paper3 = PaperNumbers.Table3;
+                if (down is not null && eval["student"] is not null && t3["rows"] is JsonObject rows3)
+                {
+                    var withDown = new JsonObject();
+                    foreach (var (method, model) in rows3)
+                    {
+                        withDown[method] = model?.DeepClone();
+                        if (method == "student") withDown["downstream"] = "student";
+                    }
+                    t3 = (JsonObject)t3.DeepClone();
+                    t3["rows"] = withDown;
+                    paper3 = paper3.Where(kv => kv.Key != "student").Append(KeyValuePair.Create("downstream", paper3["student"])).ToDictionary();
+                }
+                AccuracyTable(report, "table3", "With hybrid data (Table 3)", t3, eval, paper3,
+                    "The hybrid fine-tuned teacher and students distilled with soft labels on D_s and hard labels on D_d (Algorithm 2)" +
+                    (down is null ? "." : "; the last LightChatGLM row is that student after downstream distillation on D_d (Eq. 13)."),
+                    $"{again} --redo compression");
+            }
         }
+        if (run.StageResult("downstream") is { } downstream) Downstream(report, downstream, eval, again);
         if (eval is not null) Table4(report, run, eval, again);
         Table5(report, run, eval);
         return report;
@@ -121,10 +143,11 @@ public sealed class ReportStage : IRecipeStage
             ["inference_time_ratio"] = msT is > 0 && msS is double ms ? Math.Round(ms / msT.Value, 4) : null,
             ["inference_time_basis"] = cpu ? "cpu" : "wall",
             ["teacher_accuracy"] = Math.Round(accT, 4), ["student_accuracy"] = Math.Round(accS, 4),
+            ["student_after_downstream_distillation"] = run.StageResult("downstream") is not null,
         };
         report.Numbers["headline"] = h;
         report.Section("Headline")
-            .Text($"The student keeps {Pct(accS / accT)}% of the teacher's translation accuracy ({Pct(accS)}% vs {Pct(accT)}%, mean of both directions, test split) " +
+            .Text($"The student{(run.StageResult("downstream") is null ? "" : " (after downstream distillation)")} keeps {Pct(accS / accT)}% of the teacher's translation accuracy ({Pct(accS)}% vs {Pct(accT)}%, mean of both directions, test split) " +
                   $"with {Pct(1 - bytesS / bytesT)}% less memory for weights ({N(s["params"], "N0")} vs {N(t["params"], "N0")} parameters)" +
                   (h["inference_time_ratio"] is { } r ? $"; a generated token takes {Pct((double)r)}% of the teacher's time ({N(msS, "0.000")} vs {N(msT, "0.000")} {(cpu ? "CPU ms" : "ms")})." : "."))
             .Text(PaperNumbers.HeadlineText);
@@ -183,7 +206,7 @@ public sealed class ReportStage : IRecipeStage
             if (eval[(string)modelName!] is not JsonObject s) continue;
             double sEn = Acc(s, "zh-en"), tEn = Acc(t, "zh-en"), sZh = Acc(s, "en-zh"), tZh = Acc(t, "en-zh");
             var p = paper.GetValueOrDefault(method);
-            rows.Add([CompressionStage.MethodLabels.GetValueOrDefault(method, method), $"{Pct(sEn)}/{Pct(tEn)}", $"{Pct(sZh)}/{Pct(tZh)}",
+            rows.Add([MethodLabel(method), $"{Pct(sEn)}/{Pct(tEn)}", $"{Pct(sZh)}/{Pct(tZh)}",
                 $"{Pct((sEn + sZh) / 2)}/{Pct((tEn + tZh) / 2)}", p?.Row ?? "–", p?.En ?? "–", p?.Zh ?? "–", p?.Avg ?? "–"]);
             json[method] = new JsonObject
             {
@@ -201,6 +224,50 @@ public sealed class ReportStage : IRecipeStage
                   "English = translating into English (zh→en), Chinese = into Chinese (en→zh). The paper's rows (its data and models, not ours) are beside ours.")
             .Table(new ReportTable("Student/teacher translation accuracy (%)", ["student/teacher", "English", "Chinese", "AVG", "paper row", "paper English", "paper Chinese", "paper AVG"], rows))
             .Command(command);
+    }
+
+    static string MethodLabel(string method) =>
+        method == "downstream" ? "LightChatGLM (ours) + downstream distillation (Eq. 13)" : CompressionStage.MethodLabels.GetValueOrDefault(method, method);
+
+    /// <summary>The student before and after downstream distillation: dev losses from the stage, test metrics from eval (when it ran).</summary>
+    static void Downstream(Report report, JsonObject down, JsonObject? eval, string again)
+    {
+        string before = (string)down["from"]!, dir = (string?)down["target_direction"] ?? "zh-en";
+        JsonObject Side(string model, string when) => new()
+        {
+            ["model"] = model,
+            ["target_dev_loss"] = down[$"target_dev_loss_{when}"]?.DeepClone(), ["dev_loss"] = down[$"dev_loss_{when}"]?.DeepClone(),
+            ["test"] = eval?[model] is JsonObject m ? new JsonObject(Directions.Both.Select(d => KeyValuePair.Create(d.Name(), (JsonNode?)new JsonObject
+            {
+                ["translation_accuracy"] = m[d.Name()]?["translation_accuracy"]?.DeepClone(),
+                ["bleu"] = m[d.Name()]?["bleu"]?.DeepClone(), ["chrf"] = m[d.Name()]?["chrf"]?.DeepClone(),
+            }))) : null,
+        };
+        var sides = new[] { ("before (compression)", Side(before, "before")), ("after (downstream)", Side("student", "after")) };
+        report.Numbers["downstream"] = new JsonObject
+        {
+            ["lambda"] = down["lambda"]?.DeepClone(), ["lambda_weighs"] = down["lambda_weighs"]?.DeepClone(), ["temperature"] = down["temperature"]?.DeepClone(),
+            ["steps"] = down["steps"]?.DeepClone(), ["n_target"] = down["n_target"]?.DeepClone(), ["target_direction"] = dir,
+            ["train_seconds"] = down["train_seconds"]?.DeepClone(), ["teacher_cache"] = down["teacher_cache"]?.DeepClone(),
+            ["before"] = sides[0].Item2, ["after"] = sides[1].Item2, ["curve"] = down["curve"]?.DeepClone(),
+        };
+        string Test(JsonObject side, string d, string key, Func<double?, string> f) => f(JsonNumber.OrNull(side["test"]?[d]?[key]));
+        var s = report.Section("Downstream distillation (Eq. 13)");
+        s.Text($"The compressed student ({before}/) distilled {N(down["steps"], "0")} more steps on D_d, the {N(down["n_target"], "0")} {dir} sequences of the hybrid split, " +
+               $"by the hybrid teacher: each target token costs {N(down["soft_weight"], "0.###")}·τ²·KL(p_teacher‖p_student) + {N(down["hard_weight"], "0.###")}·CE(label) " +
+               $"(λ = {N(down["lambda"], "0.###")} on the {down["lambda_weighs"]}'s term, τ = {N(down["temperature"], "0.##")}; docs/HYBRID.md). " +
+               $"The teacher's outputs (top-{N(down["top_k"], "0")} logits) were computed once into a cache of {N(JsonNumber.OrNull(down["teacher_cache"]?["bytes"]) / 1e6, "0.0")} MB. " +
+               "The result is student/, the run's final student (Headline, Table 3's last row, Table 5); the student it started from is kept and evaluated beside it. " +
+               $"Dev losses are hard-label cross-entropy on the dev split ({dir} only, and both directions — the set of Figure 4's curve); test columns from the eval stage.");
+        s.Table(new ReportTable("Student before and after downstream distillation",
+            ["student", "model", $"dev loss {dir}", "dev loss (both)", "acc en→zh", "acc zh→en", "BLEU en→zh", "BLEU zh→en", "chrF en→zh", "chrF zh→en"],
+            sides.Select(x => (IReadOnlyList<string>)[x.Item1, (string)x.Item2["model"]!, N(x.Item2["target_dev_loss"], "0.000"), N(x.Item2["dev_loss"], "0.000"),
+                Test(x.Item2, "en-zh", "translation_accuracy", Pct), Test(x.Item2, "zh-en", "translation_accuracy", Pct),
+                Test(x.Item2, "en-zh", "bleu", v => N(v)), Test(x.Item2, "zh-en", "bleu", v => N(v)),
+                Test(x.Item2, "en-zh", "chrf", v => N(v)), Test(x.Item2, "zh-en", "chrf", v => N(v))]).ToArray()));
+        s.Figure(new ReportFigure("downstream.svg", "Downstream distillation: target-direction dev loss over steps",
+            SvgChart.Line($"Downstream distillation: {dir} dev loss", "step", "dev loss", [Curve($"{dir} dev loss", down["curve"])])));
+        s.Command($"{again} --redo downstream");
     }
 
     static void Table4(Report report, RunDirectory run, JsonObject eval, string again)
@@ -255,10 +322,10 @@ public sealed class ReportStage : IRecipeStage
         return copy;
     }
 
-    /// <summary>A curve recorded as [[step, loss], …].</summary>
+    /// <summary>A curve recorded as [[step, loss], …] — read from a file or still in memory (int steps).</summary>
     public static ChartSeries Curve(string name, JsonNode? curve)
     {
-        var pts = (curve as JsonArray ?? []).OfType<JsonArray>().Select(p => ((double)p[0]!, (double)p[1]!)).ToArray();
+        var pts = (curve as JsonArray ?? []).OfType<JsonArray>().Select(p => (JsonNumber.ToDouble(p[0]!), JsonNumber.ToDouble(p[1]!))).ToArray();
         return new ChartSeries(name, pts);
     }
 }

@@ -1,5 +1,5 @@
 // The LightChatGLM recipe as an ordered list of stages (paper §3: data, teacher, hybrid fine-tuning,
-// mixed compression, evaluation, report).
+// mixed compression, downstream distillation, evaluation, report).
 namespace LightGlm.Experiments.Stages;
 
 public static class StageCatalog
@@ -12,6 +12,7 @@ public static class StageCatalog
         new ParallelStage(),
         new HybridStage(),
         new CompressionStage(),
+        new DownstreamStage(),
         new EvalStage(),
         new ReportStage(),
     ];

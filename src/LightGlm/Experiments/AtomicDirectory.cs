@@ -1,0 +1,21 @@
+// A directory written whole or not at all: the files go to DIR.partial, which then takes DIR's place by renames.
+// A crash leaves DIR as it was (or, between the two renames, DIR.old beside DIR.partial, both cleaned up by the next
+// write) — and a stage marks itself done only after, so a crash means the stage runs again.
+namespace LightGlm.Experiments;
+
+public static class AtomicDirectory
+{
+    /// <summary>Calls <paramref name="write"/> with a fresh empty directory, then puts it in place of <paramref name="dir"/>.</summary>
+    public static void Write(string dir, Action<string> write)
+    {
+        dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar));
+        string partial = dir + ".partial", old = dir + ".old";
+        if (Directory.Exists(partial)) Directory.Delete(partial, true); // left by an interrupted write
+        Directory.CreateDirectory(partial);
+        write(partial);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+        if (Directory.Exists(dir)) Directory.Move(dir, old);
+        Directory.Move(partial, dir);
+        if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+}

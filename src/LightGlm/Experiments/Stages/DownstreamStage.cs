@@ -1,0 +1,133 @@
+// Stage: downstream distillation (paper §3.3, Eq. 13). After mixed compression, the compressed student is distilled on the
+// target-direction data D_d with the hybrid fine-tuned teacher: per target token λ·τ²·KL(p_teacher‖p_student) + (1 − λ)·CE
+// (docs/HYBRID.md: which term λ weighs). The teacher's outputs on D_d come from a TeacherCache, computed once and reused by
+// every rerun and `--redo downstream`. The result is the run's final student, student/; compression's student stays
+// in student-compressed/ and both are evaluated.
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+using LightGlm.Compression;
+using LightGlm.Compression.Distillation;
+using LightGlm.Compression.Importance;
+using LightGlm.Model.Checkpoints;
+using LightGlm.Translation;
+
+namespace LightGlm.Experiments.Stages;
+
+public sealed class DownstreamStage : IRecipeStage
+{
+    public string Name => "downstream";
+    public string Description => "distil the compressed student on the target-direction data: hybrid teacher's soft labels + λ-weighted hard labels (Eq. 13)";
+    public bool IsEnabled(Recipes.Recipe recipe) => Active(recipe);
+
+    /// <summary>The stage runs when asked and when it has its inputs: a compressed student and a hybrid teacher with its D_d
+    /// (downstream distillation is the second half of §3.3's hybrid technique; the ablation's rows without hybrid data skip it).</summary>
+    public static bool Active(Recipes.Recipe r) =>
+        r.Get<bool>("downstream.enabled") && r.Get<bool>("compression.enabled") && r.Get<bool>("hybrid.enabled");
+
+    /// <summary>The directory name of compression's mixed student: student/ is always the run's final student.</summary>
+    public static string CompressedStudentName(Recipes.Recipe r) => Active(r) ? "student-compressed" : "student";
+
+    /// <summary>Sequences of the target direction's dev split used for the stage's validation curve.</summary>
+    public const int DevSequences = 64;
+
+    public JsonObject Run(StageContext c)
+    {
+        var r = c.Recipe;
+        var tok = RunArtifacts.Tokenizer(c);
+        int seq = r.Get<int>("teacher.seq_len");
+        int steps = r.Get<int>("downstream.steps");
+        if (steps < 1) throw new InvalidDataException($"downstream.steps = {steps}: give at least 1 step, or set downstream.enabled = false");
+        double lambda = r.Get<double>("downstream.lambda");
+        if (lambda is < 0 or > 1 || double.IsNaN(lambda)) throw new InvalidDataException($"downstream.lambda = {lambda}: λ is a weight in [0, 1] (the paper: 0.65)");
+        var weights = DistillationWeights.Downstream(lambda, (float)r.Get<double>("downstream.temperature"),
+            DistillationWeights.LambdaWeighsStudent(r.Get<string>("downstream.lambda_weighs")));
+
+        // Inputs: compression's mixed student and the teacher it was distilled from (the hybrid one).
+        var compression = c.ResultOf("compression");
+        string fromName = (string?)compression["tables"]?["mixed"]?["rows"]?["student"]
+                          ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
+        string fromDir = (string)compression["models"]![fromName]!;
+        string teacherDir = RunArtifacts.CurrentTeacher(c);
+
+        // D_d: the target-direction half of the hybrid split (the same set the hybrid stage trained on). Validation: the
+        // target direction of the dev split (the curve), and the both-direction dev set compression's curve uses.
+        var targetDirection = Directions.Parse(r.Get<string>("hybrid.target_direction"));
+        var (_, dd) = HybridStage.Split(c, tok, seq);
+        if (dd.Count == 0) throw new InvalidDataException($"downstream: the target direction ({targetDirection.Name()}) has no training pairs; raise hybrid.target_fraction or corpus.max_train_pairs");
+        var target = Samples(dd);
+        var dev = RunArtifacts.Pairs(c, "dev");
+        var devTarget = Samples(new TranslationBatcher(tok, dev, seq, [targetDirection]).Examples).Take(DevSequences).ToList();
+        var devBoth = Samples(new TranslationBatcher(tok, dev, seq).Examples).Take(DevSequences).ToList();
+
+        var teacher = ModelDirectory.Load(teacherDir);
+        var student = ModelDirectory.Load(fromDir);
+        var options = new DistillOptions
+        {
+            Steps = steps, BatchSize = r.Get<int>("teacher.batch_size"), MaxLen = seq, LearningRate = r.Get<double>("downstream.learning_rate"),
+            EvalEvery = Math.Max(1, steps / 10), TopK = r.Get<int>("downstream.top_k"), Weights = weights, SoftOnTarget = true, Seed = r.Get<int>("seed"),
+            TeacherCachePath = c.Run.PathOf("teacher-cache", "downstream.bin"),
+        };
+
+        // The teacher's outputs on D_d, once: the distiller below opens the same file (same teacher, data and settings).
+        c.Progress.Report(0, $"teacher outputs on {target.Count} {targetDirection.Name()} sequences → cache");
+        Directory.CreateDirectory(Path.GetDirectoryName(options.TeacherCachePath)!);
+        var cacheClock = Stopwatch.StartNew();
+        bool built;
+        long cacheBytes;
+        using (var cache = TeacherCache.OpenOrBuild(options.TeacherCachePath, teacher, target, seq, options.TopK, hidden: false, options.BatchSize))
+        {
+            built = cache.Built;
+            cacheBytes = cache.Bytes;
+        }
+        double cacheSeconds = cacheClock.Elapsed.TotalSeconds;
+
+        double devBefore = Distiller.Validate(student, devBoth, seq);
+        var clock = Stopwatch.StartNew();
+        double lastValid = double.NaN;
+        var curve = Distiller.Run(teacher, student, [], target, devTarget, options,
+            progress: (step, loss, valid) =>
+            {
+                lastValid = valid;
+                var rec = new JsonObject { ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) };
+                if (double.IsFinite(loss)) rec["loss"] = Math.Round(loss, 5);
+                c.Run.LogMetric(Name, rec);
+            },
+            stepDone: (step, loss) =>
+            {
+                if (step % 10 == 0 && step % options.EvalEvery != 0) c.Run.LogMetric(Name, new JsonObject { ["step"] = step, ["loss"] = Math.Round(loss, 5) });
+                c.Progress.Report(step / (double)steps, $"step {step}/{steps} loss {loss:F3} {targetDirection.Name()} dev loss {lastValid:F3}");
+            },
+            cancel: c.Cancel);
+        double trainSeconds = clock.Elapsed.TotalSeconds;
+        double devAfter = Distiller.Validate(student, devBoth, seq);
+
+        string dir = c.Run.PathOf("student");
+        AtomicDirectory.Write(dir, partial =>
+        {
+            ModelDirectory.Save(student, partial);
+            Interop.TokenizerFiles.Copy(fromDir, partial); // the same tokenizer files as the student it started from
+        });
+        c.Progress.Report(1, $"{targetDirection.Name()} dev loss {curve[0].ValLoss:F3} → {curve[^1].ValLoss:F3}");
+        return new JsonObject
+        {
+            ["models"] = new JsonObject { ["student"] = dir },
+            ["student"] = dir, ["from"] = fromName, ["from_dir"] = fromDir, ["teacher"] = teacherDir,
+            ["params"] = student.Layout.TotalLength,
+            ["lambda"] = lambda, ["lambda_weighs"] = r.Get<string>("downstream.lambda_weighs"), ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
+            ["temperature"] = weights.Temperature, ["top_k"] = options.TopK, ["steps"] = steps, ["learning_rate"] = options.LearningRate,
+            ["target_direction"] = targetDirection.Name(), ["n_target"] = target.Count,
+            ["target_dev_loss_before"] = Math.Round(curve[0].ValLoss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].ValLoss, 5),
+            ["dev_loss_before"] = Math.Round(devBefore, 5), ["dev_loss_after"] = Math.Round(devAfter, 5),
+            ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            // Training time of the stage's method: the teacher's forward passes (into the cache) + the distillation steps.
+            ["train_seconds"] = Math.Round(cacheSeconds + trainSeconds, 2), ["distill_seconds"] = Math.Round(trainSeconds, 2),
+            ["teacher_cache"] = new JsonObject
+            {
+                ["path"] = options.TeacherCachePath, ["bytes"] = cacheBytes, ["built"] = built, ["seconds"] = Math.Round(cacheSeconds, 2),
+            },
+        };
+    }
+
+    static List<CalibrationSample> Samples(IEnumerable<TaskExample> examples) =>
+        examples.Select(e => new CalibrationSample(e.Tokens, e.Targets, e.PrefixLength)).ToList();
+}
