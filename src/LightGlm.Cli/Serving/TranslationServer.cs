@@ -27,20 +27,36 @@ public static class TranslationServer
         var queue = new TranslationQueue(translator, o.QueueCapacity);
         app.Use(async (ctx, next) =>
         {
-            if (ctx.Request.ContentLength is not { } length || length <= limit)
+            long? length = ctx.Request.ContentLength;
+            if (length is null && HttpMethods.IsPost(ctx.Request.Method))
             {
-                // A body without a length (chunked) is cut at the limit while it is read: 413, connection closed.
-                if (ctx.Request.ContentLength is null && ctx.Features.Get<Microsoft.AspNetCore.Http.Features.IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } f)
-                    f.MaxRequestBodySize = limit;
+                // A body without a length (chunked) is read here, at most limit + 1 bytes, so it is judged like one with a length.
+                var buffered = new MemoryStream();
+                var chunk = new byte[16384];
+                int n;
+                while (buffered.Length <= limit && (n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0) buffered.Write(chunk, 0, n);
+                if (buffered.Length <= limit)
+                {
+                    buffered.Position = 0;
+                    ctx.Request.Body = buffered;
+                    await next(ctx);
+                    return;
+                }
+                length = buffered.Length;
+            }
+            else if (length is null || length <= limit)
+            {
                 await next(ctx);
                 return;
             }
             Interlocked.Increment(ref queue.Metrics.Requests);
             Interlocked.Increment(ref queue.Metrics.BadRequests);
-            if (length <= drainCap) await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted); // read and drop: the client can read our answer
-            else ctx.Response.Headers.Connection = "close";
+            // Read and drop the rest, so the client, still sending, can read our answer; past the drain cap, close instead.
+            try { await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted); }
+            catch (Microsoft.AspNetCore.Http.BadHttpRequestException) { ctx.Response.Headers.Connection = "close"; }
             await TypedResults.Problem(statusCode: 413, title: "Request body too large",
-                detail: $"the request body has {length} bytes; the limit is {limit} ({o.MaxTexts} texts of at most {o.MaxChars} characters); split the request").ExecuteAsync(ctx);
+                detail: $"the request body has {(ctx.Request.ContentLength is null ? "more than " + limit : length)} bytes; the limit is {limit} " +
+                        $"({o.MaxTexts} texts of at most {o.MaxChars} characters); split the request").ExecuteAsync(ctx);
         });
         app.MapTranslateApi(queue, o);
         return (app, queue);

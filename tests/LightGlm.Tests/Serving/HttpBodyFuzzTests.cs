@@ -106,9 +106,10 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
         var watch = Stopwatch.StartNew();
         try
         {
-            async Task<HttpResponseMessage> Post(byte[] body, string? type)
+            async Task<HttpResponseMessage> Post(byte[] body, string? type, bool chunked = false)
             {
-                var content = new ByteArrayContent(body);
+                // Chunked: a stream that cannot say its length, so HttpClient sends Transfer-Encoding: chunked.
+                HttpContent content = chunked ? new StreamContent(new UnseekableStream(body)) : new ByteArrayContent(body);
                 if (type is not null) content.Headers.TryAddWithoutValidation("Content-Type", type);
                 return await http.PostAsync("/v1/translate", content);
             }
@@ -121,7 +122,9 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
                 var (body, type) = Case(rng, o.MaxChars, o.MaxTexts);
                 string shown = $"case {c}: {body.Length}-byte body ({type ?? "no content type"}) '{Encoding.UTF8.GetString(body[..Math.Min(body.Length, 120)])}'";
                 HttpResponseMessage r;
-                try { r = await Post(body, type); }
+                bool chunked = rng.Next(8) == 0;
+                if (chunked) shown += " chunked";
+                try { r = await Post(body, type, chunked); }
                 catch (Exception e) when (e is HttpRequestException or TaskCanceledException)
                 {
                     throw new Xunit.Sdk.XunitException($"{shown}: no answer ({e.GetType().Name}: {e.Message}) — a dropped connection or a hang");
@@ -153,4 +156,20 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
         }
         finally { await app.StopAsync(); queue.Dispose(); }
     }
+}
+
+/// <summary>A read-only stream over bytes that hides its length (CanSeek false).</summary>
+sealed class UnseekableStream(byte[] data) : Stream
+{
+    readonly MemoryStream _inner = new(data);
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override int Read(byte[] buffer, int offset, int count) => _inner.Read(buffer, offset, count);
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
