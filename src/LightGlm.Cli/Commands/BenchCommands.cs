@@ -1,7 +1,9 @@
 // `lightglm bench train|decode|all`: our engine and (with --vs-pytorch) the PyTorch reference on the same model, in the
-// same run, side by side (Spectre.Console table) or as one JSON object (--json).
+// same run, side by side (Spectre.Console table) or as one JSON object (--json). `lightglm bench tokenizer`: our
+// tokenizers and their reference implementations on the same texts, the same way.
 using System.CommandLine;
 using LightGlm.Evaluation.Bench;
+using LightGlm.Text.Corpus;
 using Spectre.Console;
 
 namespace LightGlm.Cli.Commands;
@@ -176,4 +178,89 @@ internal static class BenchCommand
     }
 
     static string Fmt(double? x, string fmt) => x is { } v && double.IsFinite(v) ? v.ToString(fmt, System.Globalization.CultureInfo.InvariantCulture) : "—";
+}
+
+public sealed class BenchTokenizerCommand : ICliCommand
+{
+    public string[] Path => ["bench", "tokenizer"];
+
+    public Command Build()
+    {
+        var corpus = new Option<string?>("--corpus") { Description = $"Corpus folder: texts are both columns of train.tsv (default {RepoPaths.DefaultCorpusDir})" };
+        var file = new Option<string?>("--file") { Description = "Benchmark these texts instead: each non-empty line of a UTF-8 file" };
+        var maxTexts = new Option<int>("--texts") { Description = "Measure the first N texts (English and Chinese of the first N/2 pairs); 0 = all", DefaultValueFactory = _ => 20000 };
+        var tokenizers = new Option<string[]>("--tokenizer") { Description = "tokenizer.json to measure against tokenizers.js (repeatable; none = skip; default: our BPE trained on the corpus, cached)", AllowMultipleArgumentsPerToken = false };
+        var spmModels = new Option<string[]>("--spm-model") { Description = "SentencePiece .model to measure against python3-sentencepiece (repeatable; none = skip; default: a unigram and a BPE model trained by spm_train on the corpus, cached)" };
+        var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary of the default BPE tokenizer.json we train", DefaultValueFactory = _ => 16000 };
+        var spmVocab = new Option<int>("--spm-vocab-size") { Description = "Vocabulary of the default spm_train models", DefaultValueFactory = _ => 8000 };
+        var threads = new Option<int>("--threads") { Description = "Threads for batch encode/decode (ours and python3-sentencepiece's batch call)", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var seconds = new Option<double>("--min-seconds") { Description = "Repeat each measurement for at least this long (at least 2 passes) and keep the best pass", DefaultValueFactory = _ => 1.0 };
+        var noPeers = new Option<bool>("--no-peers") { Description = "Measure LightGlm only" };
+        var python = new Option<string>("--python") { Description = "Python with python3-sentencepiece", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var node = new Option<string>("--node") { Description = "Node.js for tokenizers.js", DefaultValueFactory = _ => "node" };
+        var jsDir = new Option<string?>("--js-dir") { Description = $"Folder with node_modules/@huggingface/tokenizers (default {TokenizerBench.DefaultJsDir}; npm install --prefix DIR @huggingface/tokenizers@0.2.0)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the tables" };
+        var cmd = new Command("tokenizer", "Tokenizer encode/decode throughput (MB/s, tokens/s) on corpus text, against python3-sentencepiece (.model) and tokenizers.js (tokenizer.json) in the same run, ids compared.")
+            { corpus, file, maxTexts, tokenizers, spmModels, vocab, spmVocab, threads, seconds, noPeers, python, node, jsDir, json };
+        cmd.SetAction(r =>
+        {
+            var problems = new List<string>();
+            int n = r.GetValue(maxTexts), t = r.GetValue(threads), v = r.GetValue(vocab), sv = r.GetValue(spmVocab);
+            double secs = r.GetValue(seconds);
+            if (n < 0) problems.Add($"--texts must be >= 0, got {n}");
+            if (t < 1) problems.Add($"--threads must be >= 1, got {t}");
+            if (secs is <= 0 or > 600) problems.Add($"--min-seconds must be in (0, 600], got {secs}");
+            if (v < 262) problems.Add($"--vocab-size must be >= 262, got {v}");
+            if (sv < 300) problems.Add($"--spm-vocab-size must be >= 300 (byte fallback takes 256 pieces), got {sv}");
+            string? textFile = r.GetValue(file);
+            var paths = new CorpusPaths(r.GetValue(corpus) ?? RepoPaths.DefaultCorpusDir);
+            if (textFile is not null && !File.Exists(textFile)) problems.Add($"--file {textFile} not found");
+            if (textFile is null && !File.Exists(paths.Train)) problems.Add($"{paths.Train} not found: run `lightglm corpus build`, pass --corpus DIR or --file FILE");
+            var given = (r.GetValue(tokenizers) ?? []).Concat(r.GetValue(spmModels) ?? []).Where(f => f != "none" && !File.Exists(f)).ToList();
+            if (given.Count > 0) problems.Add($"not found: {string.Join(", ", given)}");
+            if (problems.Count > 0) throw new CliException(string.Join("; ", problems));
+            bool quiet = r.GetValue(json);
+            void Say(string m) { if (!quiet) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(m)}[/]"); }
+
+            // All texts train the default models; the first --texts of them are measured.
+            List<string> all = textFile is not null
+                ? ParallelCorpus.ReadLines(textFile).Where(l => l.Length > 0).ToList()
+                : ParallelCorpus.ReadTsv(paths.Train).SelectMany(p => new[] { p.English, p.Chinese }).ToList();
+            var texts = n == 0 || n >= all.Count ? all : all.GetRange(0, n);
+            var cases = new List<TokenizerBenchCase>();
+            try
+            {
+                var hf = r.GetValue(tokenizers) ?? [];
+                if (hf.Length == 0) { var (p, o) = TokenizerBenchModels.OurBpe(all, v, Say); cases.Add(new("LightGlm byte-level BPE tokenizer.json", p, TokenizerPeer.HuggingFaceJs, o)); }
+                foreach (var p in hf.Where(p => p != "none")) cases.Add(new($"tokenizer.json {System.IO.Path.GetFileName(p)}", p, TokenizerPeer.HuggingFaceJs));
+                var spm = r.GetValue(spmModels) ?? [];
+                if (spm.Length == 0)
+                    foreach (var type in new[] { "unigram", "bpe" })
+                    {
+                        var (p, o) = TokenizerBenchModels.SpmModel(all, type, sv, Say);
+                        cases.Add(new($"SentencePiece {type} .model", p, TokenizerPeer.SentencePiecePython, o));
+                    }
+                foreach (var p in spm.Where(p => p != "none")) cases.Add(new($"SentencePiece {System.IO.Path.GetFileName(p)}", p, TokenizerPeer.SentencePiecePython));
+            }
+            catch (Exception e) when (e is InvalidOperationException or FileNotFoundException) { throw new CliException(e.Message); }
+
+            string loadBefore = LoadAverage();
+            var results = TokenizerBench.Run(cases, new TokenizerBenchOptions
+            {
+                Texts = texts, MinSeconds = secs, Threads = t, Python = r.GetValue(python)!, Node = r.GetValue(node)!,
+                JsDir = r.GetValue(jsDir), Peers = !r.GetValue(noPeers),
+            }, Say);
+            string load = $"load average {loadBefore} before, {LoadAverage()} after, on {Environment.ProcessorCount} cores";
+            if (quiet) Console.WriteLine(TokenizerBenchReport.ToJson(results, load, textFile ?? paths.Train));
+            else TokenizerBenchReport.Print(results, load, textFile ?? paths.Train);
+            return results.Any(x => x.Agreement is { } a && a.Equal != a.Compared) ? 1 : 0;
+        });
+        return cmd;
+    }
+
+    static string LoadAverage()
+    {
+        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+        catch (IOException) { return "?"; }
+    }
 }

@@ -1,7 +1,10 @@
 // The ids of the special tokens the translation task uses, looked up once in the model's tokenizer.
 namespace LightGlm.Translation;
 
-/// <summary>What the translation task needs from a tokenizer (an adapter wraps the project's tokenizers).</summary>
+/// <summary>
+/// What the translation task needs from a tokenizer (an adapter wraps the project's tokenizers). Implementations are
+/// shared across threads (the batcher encodes pairs in parallel): Encode and Decode must be thread-safe.
+/// </summary>
 public interface ITranslationTokenizer
 {
     int VocabSize { get; }

@@ -35,13 +35,22 @@ public sealed class TranslationBatcher
         _sp = SpecialTokens.From(tokenizer);
         MaxLength = maxLength;
         directions ??= Directions.Both;
-        int nPairs = 0, tooLong = 0, empty = 0;
-        foreach (var (en, zh) in pairs)
+        int tooLong = 0, empty = 0;
+        // Encoding is most of the work: both sides of every pair, split over threads by the one parallel policy.
+        var list = pairs as IReadOnlyList<(string English, string Chinese)> ?? pairs.ToList();
+        var encoded = new (int[] En, int[] Zh)?[list.Count];
+        LightGlm.Kernels.KernelParallel.For(list.Count, 32, (a, b) =>
         {
-            nPairs++;
-            if (en.Trim().Length == 0 || zh.Trim().Length == 0) { empty++; continue; }
-            var enIds = tokenizer.Encode(en);
-            var zhIds = tokenizer.Encode(zh);
+            for (int i = a; i < b; i++)
+            {
+                var (en, zh) = list[i];
+                if (en.Trim().Length > 0 && zh.Trim().Length > 0) encoded[i] = (tokenizer.Encode(en), tokenizer.Encode(zh));
+            }
+        });
+        foreach (var e in encoded)
+        {
+            if (e is not { } pair) { empty++; continue; }
+            var (enIds, zhIds) = pair;
             foreach (var d in directions)
             {
                 var (src, tgt) = d == Direction.EnToZh ? (enIds, zhIds) : (zhIds, enIds);
@@ -49,7 +58,7 @@ public sealed class TranslationBatcher
                 _examples.Add(TaskFormat.Example(_sp, d, src, tgt));
             }
         }
-        Stats = new BatcherStats(nPairs, _examples.Count, tooLong, empty);
+        Stats = new BatcherStats(list.Count, _examples.Count, tooLong, empty);
     }
 
     /// <summary>

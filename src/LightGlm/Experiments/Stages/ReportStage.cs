@@ -285,7 +285,7 @@ public sealed class ReportStage : IRecipeStage
                 int8 ? "fp32 kernels" : N(m["decode_ms_per_token"], "0.00")]);
         }
         report.Section("Models on the test split: size, quality, speed (Table 4)")
-            .Text($"{N(run.StageResult("eval")!["sentences"], "0")} test sentences per direction, greedy decoding, batch 1. ms/token = decoding speed of a fixed prompt and 32 forced tokens, best of 5 (the machine is shared). BLEU with sacreBLEU's zh tokenizer for en→zh and 13a for zh→en; " +
+            .Text($"{N(run.StageResult("eval")!["sentences"], "0")} test sentences per direction, greedy decoding, batch 1. ms/token = decoding speed of a fixed prompt and 32 forced tokens through one engine session, best of 5 (the machine is shared; the headline compares CPU time). BLEU with sacreBLEU's zh tokenizer for en→zh and 13a for zh→en; " +
                   "accuracy = teacher-forced target-token accuracy (%) (docs/TRANSLATION.md). INT8 rows: quality measured with the weights on the int8 grid; MB is the int8 layout " +
                   "(linear maps int8 + a scale per 32, embeddings fp32); their speed needs the int8 decoder (`lightglm experiment compression` measures it), so it is not given here.")
             .Table(new ReportTable("Size, quality and speed", ["model", "params", "MB", "BLEU en→zh", "BLEU zh→en", "chrF en→zh", "chrF zh→en", "acc en→zh", "acc zh→en", "ms/token"], rows))

@@ -14,6 +14,8 @@ internal sealed class AddedTokenSplitter
             .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
     }
 
+    public bool IsEmpty => _byFirst.Count == 0;
+
     public int? Lookup(string s) => _all.TryGetValue(s, out int id) ? id : null;
 
     /// <summary>(position, length, id) of each occurrence, non-overlapping, left to right.</summary>

@@ -32,7 +32,8 @@ public static class ByteLevel
     /// <summary>Byte-level form of a string (its UTF-8 bytes through <see cref="ByteToChar"/>).</summary>
     public static string Encode(ReadOnlySpan<char> text)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(text.ToArray());
+        var bytes = new byte[System.Text.Encoding.UTF8.GetByteCount(text)];
+        System.Text.Encoding.UTF8.GetBytes(text, bytes);
         var chars = new char[bytes.Length];
         for (int i = 0; i < bytes.Length; i++) chars[i] = ByteToChar[bytes[i]];
         return new string(chars);

@@ -122,24 +122,38 @@ public sealed class HfTokenizer : ITokenizer
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
     public int? TokenToId(string token) => _vocab.TryGetValue(token, out int id) ? id : _added.Lookup(token);
 
+    /// <summary>Per-thread buffers reused by every Encode call on that thread (the tokenizer is shared across threads).</summary>
+    sealed class Scratch
+    {
+        public readonly List<int> Ids = new(128), Symbols = new(64);
+        public readonly List<(int Start, int Length)> Pieces = new(64), Next = new(64);
+        public byte[] Utf8 = new byte[256];
+    }
+
+    [ThreadStatic] static Scratch? _scratch;
+
     public int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true)
     {
-        var ids = new List<int>(text.Length / 3 + 4);
-        var pieces = new List<(int, int)>();
-        var symbols = new List<int>();
-        if (!parseSpecialTokens) { EncodeSegment(text, ids, pieces, symbols); return ids.ToArray(); }
+        var sc = _scratch ??= new Scratch();
+        var ids = sc.Ids;
+        ids.Clear();
+        if (!parseSpecialTokens || _added.IsEmpty) { EncodeSegment(text, ids, sc); return ids.ToArray(); }
         int start = 0;
         foreach (var (pos, len, id) in _added.Find(text))
         {
-            EncodeSegment(text[start..pos], ids, pieces, symbols);
+            EncodeSegment(text[start..pos], ids, sc);
             ids.Add(id);
             start = pos + len;
         }
-        EncodeSegment(text[start..], ids, pieces, symbols);
+        EncodeSegment(text[start..], ids, sc);
         return ids.ToArray();
     }
 
-    void EncodeSegment(ReadOnlySpan<char> segment, List<int> ids, List<(int Start, int Length)> pieces, List<int> symbols)
+    /// <summary>Word (pre-token) -> ids, as Hugging Face's BPE cache: most text is made of words seen before.</summary>
+    const int CacheCapacity = 200_000, CacheMaxWordLength = 64;
+    int _cacheCount;
+
+    void EncodeSegment(ReadOnlySpan<char> segment, List<int> ids, Scratch sc)
     {
         if (segment.Length == 0) return;
         string s = _normalizer is null ? (Utf16.HasLoneSurrogate(segment) ? Utf16.ReplaceLoneSurrogates(segment) : segment.ToString()) : _normalizer.Apply(segment.ToString());
@@ -150,66 +164,75 @@ public sealed class HfTokenizer : ITokenizer
         }
         if (_pre.ByteLevelPrefixSpace && !s.StartsWith(' ')) s = " " + s;
         // Apply the split steps one after another: each splits every piece of the previous.
+        var pieces = sc.Pieces;
         pieces.Clear();
         pieces.Add((0, s.Length));
         foreach (var split in _pre.Splits)
         {
-            var next = new List<(int, int)>();
+            var next = sc.Next;
+            next.Clear();
             foreach (var (a, l) in pieces)
             {
                 int before = next.Count;
                 split.Split(s.AsSpan(a, l), next);
-                for (int k = before; k < next.Count; k++) next[k] = (next[k].Item1 + a, next[k].Item2);
+                if (a != 0) for (int k = before; k < next.Count; k++) next[k] = (next[k].Item1 + a, next[k].Item2);
             }
             pieces.Clear();
             pieces.AddRange(next);
         }
-        if (_pre.MetaspaceReplacement is { } rep && _pre.MetaspaceSplit) pieces = SplitBefore(s, pieces, rep[0]);
+        if (_pre.MetaspaceReplacement is { } rep && _pre.MetaspaceSplit) SplitBefore(s, pieces, sc.Next, rep[0]);
+        var cache = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         foreach (var (a, l) in pieces)
         {
             if (l == 0) continue;
-            string piece = s.Substring(a, l);
-            if (_cache.TryGetValue(piece, out var cached)) { ids.AddRange(cached); continue; }
+            var piece = s.AsSpan(a, l);
+            if (cache.TryGetValue(piece, out var cached)) { ids.AddRange(cached); continue; }
             int before = ids.Count;
-            EncodePiece(piece, ids, symbols);
-            if (l <= 64)
+            EncodePiece(piece, ids, sc);
+            if (l <= CacheMaxWordLength)
             {
-                if (_cache.Count > 200_000) _cache.Clear();
-                _cache.TryAdd(piece, ids.GetRange(before, ids.Count - before).ToArray());
+                if (Interlocked.Increment(ref _cacheCount) > CacheCapacity) { _cache.Clear(); Interlocked.Exchange(ref _cacheCount, 0); }
+                cache.TryAdd(piece, ids.GetRange(before, ids.Count - before).ToArray());
             }
         }
     }
 
-    static List<(int, int)> SplitBefore(string s, List<(int Start, int Length)> pieces, char mark)
+    /// <summary>Metaspace split: each piece is cut before every <paramref name="mark"/> (in place, through <paramref name="tmp"/>).</summary>
+    static void SplitBefore(string s, List<(int Start, int Length)> pieces, List<(int Start, int Length)> tmp, char mark)
     {
-        var r = new List<(int, int)>();
+        tmp.Clear();
         foreach (var (a, l) in pieces)
         {
             int st = a;
-            for (int i = a + 1; i < a + l; i++) if (s[i] == mark) { r.Add((st, i - st)); st = i; }
-            r.Add((st, a + l - st));
+            for (int i = a + 1; i < a + l; i++) if (s[i] == mark) { tmp.Add((st, i - st)); st = i; }
+            tmp.Add((st, a + l - st));
         }
-        return r;
+        pieces.Clear();
+        pieces.AddRange(tmp);
     }
 
-    void EncodePiece(string piece, List<int> ids, List<int> symbols)
+    void EncodePiece(ReadOnlySpan<char> piece, List<int> ids, Scratch sc)
     {
+        var symbols = sc.Symbols;
         symbols.Clear();
         if (_pre.ByteLevel)
         {
             if (_ignoreMerges && _vocab.TryGetValue(ByteLevel.Encode(piece), out int whole)) { ids.Add(whole); return; }
-            foreach (byte b in Encoding.UTF8.GetBytes(piece)) symbols.Add(_byteIds[b]);
-            _merger.Merge(symbols, ids);
+            int max = Encoding.UTF8.GetMaxByteCount(piece.Length);
+            if (sc.Utf8.Length < max) sc.Utf8 = new byte[Math.Max(max, 2 * sc.Utf8.Length)];
+            int nb = Encoding.UTF8.GetBytes(piece, sc.Utf8);
+            foreach (byte b in sc.Utf8.AsSpan(0, nb)) symbols.Add(_byteIds[b]);
+            _merger.Merge(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols), ids);
             return;
         }
-        if (_ignoreMerges && _vocab.TryGetValue(piece, out int w)) { ids.Add(w); return; }
+        var vocab = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        if (_ignoreMerges && vocab.TryGetValue(piece, out int w)) { ids.Add(w); return; }
         // Characters: known ones are symbols; unknown ones become byte-fallback tokens (never merged) or unk.
-        var runs = new List<int>();
         Span<byte> utf8 = stackalloc byte[4];
         for (int i = 0; i < piece.Length;)
         {
             int n = char.IsHighSurrogate(piece[i]) && i + 1 < piece.Length ? 2 : 1;
-            if (_vocab.TryGetValue(piece.Substring(i, n), out int id)) symbols.Add(id);
+            if (vocab.TryGetValue(piece.Slice(i, n), out int id)) symbols.Add(id);
             else if (_byteFallback && _fallbackIds[0] >= 0)
             {
                 Rune.TryCreate(piece[i], out var r);
@@ -218,7 +241,7 @@ public sealed class HfTokenizer : ITokenizer
                 for (int k = 0; k < len; k++) symbols.Add(~_fallbackIds[utf8[k]]); // marked: not mergeable
             }
             else if (_unk is { } u) symbols.Add(~u);
-            else throw new InvalidDataException($"tokenizer.json has no token for '{piece.Substring(i, n)}' and no unk/byte fallback.");
+            else throw new InvalidDataException($"tokenizer.json has no token for '{piece.Slice(i, n)}' and no unk/byte fallback.");
             i += n;
         }
         // Merge each run of mergeable symbols separately; marked ones pass through (fused if unk and fuse_unk).
@@ -226,7 +249,7 @@ public sealed class HfTokenizer : ITokenizer
         for (int i = 0; i <= symbols.Count; i++)
         {
             if (i < symbols.Count && symbols[i] >= 0) continue;
-            if (i > start) _merger.Merge(symbols.GetRange(start, i - start), ids);
+            if (i > start) _merger.Merge(System.Runtime.InteropServices.CollectionsMarshal.AsSpan(symbols)[start..i], ids);
             if (i < symbols.Count)
             {
                 int id = ~symbols[i];

@@ -1,4 +1,6 @@
 // The tokenizer contract every model and recipe uses: text <-> ids, special tokens, vocabulary size.
+using LightGlm.Kernels;
+
 namespace LightGlm.Text.Tokenizers;
 
 public interface ITokenizer
@@ -20,6 +22,28 @@ public interface ITokenizer
 
     /// <summary>Decodes ids to text; special tokens appear as their content unless skipped.</summary>
     string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false);
+
+    /// <summary>
+    /// Encodes many texts: result[i] = Encode(texts[i]). The texts are split over threads by the engine's one parallel
+    /// policy (<see cref="KernelParallel"/>, degree --threads / LIGHTGLM_THREADS); tokenizers are safe to share.
+    /// </summary>
+    int[][] EncodeBatch(IReadOnlyList<string> texts, bool parseSpecialTokens = true)
+    {
+        var result = new int[texts.Count][];
+        KernelParallel.For(texts.Count, BatchGrain, (a, b) => { for (int i = a; i < b; i++) result[i] = Encode(texts[i], parseSpecialTokens); });
+        return result;
+    }
+
+    /// <summary>Decodes many id sequences, split over threads as <see cref="EncodeBatch"/>.</summary>
+    string[] DecodeBatch(IReadOnlyList<int[]> ids, bool skipSpecialTokens = false)
+    {
+        var result = new string[ids.Count];
+        KernelParallel.For(ids.Count, BatchGrain, (a, b) => { for (int i = a; i < b; i++) result[i] = Decode(ids[i], skipSpecialTokens); });
+        return result;
+    }
+
+    /// <summary>Texts per chunk below which a batch is not split further (one text takes a few µs; a fork costs about as much as 10).</summary>
+    const int BatchGrain = 64;
 
     /// <summary>The token string of an id (vocabulary form), or null when out of range.</summary>
     string? IdToToken(int id);

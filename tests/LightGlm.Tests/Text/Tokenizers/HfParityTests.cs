@@ -19,6 +19,29 @@ public sealed class HfParityTests
 
     internal static HfTokenizer Load(string name) => HfTokenizer.Create(TextTestData.File($"{name}.tokenizer.json.gz"));
 
+    /// <summary>EncodeBatch over threads (shared word cache, per-thread buffers), twice (cold, then cached): tokenizers.js's ids.</summary>
+    [Theory]
+    [InlineData("qwen3")]
+    [InlineData("llama2")]
+    public void EncodeBatch_OverThreads_EqualsTokenizersJs_ColdAndCached(string name)
+    {
+        ITokenizer tok = Load(name);
+        var rows = Rows.Value;
+        var texts = rows.Select(r => r.GetProperty("t").GetString()!).ToList();
+        int saved = LightGlm.Kernels.KernelParallel.Degree;
+        LightGlm.Kernels.KernelParallel.Degree = 4;
+        try
+        {
+            for (int pass = 0; pass < 2; pass++)
+            {
+                var batch = tok.EncodeBatch(texts);
+                int bad = Enumerable.Range(0, rows.Count).Count(i => !batch[i].SequenceEqual(rows[i].GetProperty(name).EnumerateArray().Select(x => x.GetInt32())));
+                Assert.True(bad == 0, $"pass {pass}: {bad} texts differ");
+            }
+        }
+        finally { LightGlm.Kernels.KernelParallel.Degree = saved; }
+    }
+
     [Theory]
     [InlineData("qwen3")]
     [InlineData("llama2")]

@@ -20,6 +20,36 @@ public sealed class SentencePieceParityTests
 
     internal static SentencePieceTokenizer Load(string name) => SentencePieceTokenizer.Create(TextTestData.File($"spm/{name}.model.gz"));
 
+    /// <summary>
+    /// EncodeBatch splits the texts over threads (per-thread scratch buffers, BPE's shared word cache), twice (cold, then
+    /// cached): the same ids as python, in order.
+    /// </summary>
+    [Theory]
+    [InlineData("unigram")]
+    [InlineData("bpe")]
+    [InlineData("bpe-nofb")]
+    public void EncodeBatch_OverThreads_EqualsPythonSentencePiece_ColdAndCached(string name)
+    {
+        ITokenizer tok = Load(name);
+        var rows = Rows.Value;
+        var texts = rows.Select(r => r.GetProperty("t").GetString()!).ToList();
+        int saved = LightGlm.Kernels.KernelParallel.Degree;
+        LightGlm.Kernels.KernelParallel.Degree = 4;
+        try
+        {
+            var batch = tok.EncodeBatch(texts, parseSpecialTokens: false);
+            for (int pass = 0; pass < 2; pass++)
+            {
+                if (pass == 1) batch = tok.EncodeBatch(texts, parseSpecialTokens: false);
+                int bad = Enumerable.Range(0, rows.Count).Count(i => !batch[i].SequenceEqual(rows[i].GetProperty(name).EnumerateArray().Select(x => x.GetInt32())));
+                Assert.True(bad == 0, $"pass {pass}: {bad} texts differ");
+            }
+            var decoded = tok.DecodeBatch(batch);
+            Assert.Equal(texts.Select((_, i) => tok.Decode(batch[i])), decoded);
+        }
+        finally { LightGlm.Kernels.KernelParallel.Degree = saved; }
+    }
+
     [Theory]
     [InlineData("unigram")]
     [InlineData("bpe")]

@@ -5,7 +5,7 @@ using System.Text;
 
 namespace LightGlm.Text.Tokenizers.SentencePiece;
 
-public sealed class SentencePieceTokenizer : ITokenizer
+public sealed partial class SentencePieceTokenizer : ITokenizer
 {
     readonly SentencePieceModel _m;
     readonly Piece[] _pieces;
@@ -13,6 +13,11 @@ public sealed class SentencePieceTokenizer : ITokenizer
     readonly Dictionary<string, int> _reserved = new(StringComparer.Ordinal);  // CONTROL, UNKNOWN, BYTE
     readonly ByteTrie _trie = new();           // the normal pieces, for unigram lattices and BPE merges
     readonly ByteTrie? _userDefined;
+    readonly ByteTrie _reservedTrie = new();   // CONTROL, UNKNOWN, BYTE pieces by their bytes (PieceToId looks there first)
+    readonly float[] _scores;                  // piece scores and types as flat arrays for the encode loops
+    readonly PieceType[] _types;
+    readonly Dictionary<long, int>? _bpePairs; // BPE: (left piece, right piece) -> merged piece
+    readonly System.Collections.Concurrent.ConcurrentDictionary<string, int[]>? _bpeWordCache; // BPE: "▁" word (bytes as Latin-1) -> (start, length, id) triples
     readonly SentencePieceNormalizer _normalizer;
     readonly AddedTokenSplitter _specials;
     readonly int[] _byteIds = new int[256];
@@ -67,6 +72,16 @@ public sealed class SentencePieceTokenizer : ITokenizer
             foreach (var u in userDefined) _userDefined.Add(Encoding.UTF8.GetBytes(u), 0);
         }
         _normalizer = new SentencePieceNormalizer(m, _userDefined, where);
+        foreach (var (text, id) in _reserved) _reservedTrie.Add(Encoding.UTF8.GetBytes(text), id);
+        _scores = _pieces.Select(p => p.Score).ToArray();
+        _types = _pieces.Select(p => p.Type).ToArray();
+        if (m.ModelType == SentencePieceModelType.Bpe)
+        {
+            _bpePairs = BuildBpePairs();
+            // Words can be merged (and cached) one by one only if no piece that merges or is matched whole spans a word start.
+            if (m.EscapeWhitespaces && !_pieces.Any(p => p.Type is (PieceType.Normal or PieceType.UserDefined or PieceType.Unused) && p.Text.IndexOf('\u2581', 1) > 0))
+                _bpeWordCache = new(StringComparer.Ordinal);
+        }
         var specials = _reserved.Where(kv => _pieces[kv.Value].Type is PieceType.Control or PieceType.Unknown).ToList();
         SpecialTokens = specials.ToDictionary(kv => kv.Key, kv => kv.Value, StringComparer.Ordinal);
         _specials = new AddedTokenSplitter(specials.Where(kv => _pieces[kv.Value].Type == PieceType.Control).Select(kv => (kv.Key, kv.Value)));
@@ -97,161 +112,6 @@ public sealed class SentencePieceTokenizer : ITokenizer
     public IReadOnlyDictionary<string, int> SpecialTokens { get; }
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id].Text : null;
     public int? TokenToId(string token) => _reserved.TryGetValue(token, out int r) ? r : _normal.TryGetValue(token, out int n) ? n : null;
-
-    /// <summary>
-    /// Encodes like SentencePieceProcessor::EncodeAsIds (no BOS/EOS). With <paramref name="parseSpecialTokens"/>, the
-    /// literal text of a control piece (e.g. &lt;|sep|&gt;) becomes its id and the text between is encoded segment by
-    /// segment (as Hugging Face's slow tokenizers do); without, the whole text goes to SentencePiece, where control
-    /// pieces are never matched (exactly spm's ids).
-    /// </summary>
-    public int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true)
-    {
-        var ids = new List<int>(text.Length / 2 + 4);
-        var normalized = new List<byte>(text.Length * 3 + 3);
-        if (!parseSpecialTokens) { EncodeSegment(text, ids, normalized); return [.. ids]; }
-        int start = 0;
-        foreach (var (pos, len, id) in _specials.Find(text))
-        {
-            EncodeSegment(text[start..pos], ids, normalized);
-            ids.Add(id);
-            start = pos + len;
-        }
-        EncodeSegment(text[start..], ids, normalized);
-        return [.. ids];
-    }
-
-    void EncodeSegment(ReadOnlySpan<char> text, List<int> ids, List<byte> normalized)
-    {
-        if (text.IsEmpty) return;
-        // Lone surrogates become U+FFFD (UTF-8 cannot carry them; the C++ library never sees them).
-        byte[] utf8 = Encoding.UTF8.GetBytes(text.ToArray());
-        _normalizer.Normalize(utf8, normalized);
-        if (normalized.Count == 0) return;
-        var s = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(normalized);
-        var pieces = _m.ModelType == SentencePieceModelType.Unigram ? EncodeUnigram(s) : EncodeBpe(s);
-        // A run of unknown pieces is one unknown piece (as spm_encode gives, for unigram and BPE alike).
-        for (int i = pieces.Count - 1; i > 0; i--)
-            if (pieces[i].Id == _unk && pieces[i - 1].Id == _unk)
-            {
-                pieces[i - 1] = (pieces[i - 1].Start, pieces[i - 1].Length + pieces[i].Length, _unk);
-                pieces.RemoveAt(i);
-            }
-        foreach (var (start, length, id) in pieces)
-        {
-            if (id == _unk && _m.ByteFallback)
-                for (int i = 0; i < length; i++) ids.Add(_byteIds[s[start + i]]);
-            else ids.Add(id);
-        }
-    }
-
-    /// <summary>unigram_model.cc EncodeOptimized: best-scoring path over the lattice of pieces; an unknown character costs min score − 10.</summary>
-    List<(int Start, int Length, int Id)> EncodeUnigram(ReadOnlySpan<byte> s)
-    {
-        int n = s.Length;
-        var bestScore = new float[n + 1];
-        var startsAt = new int[n + 1];
-        var bestId = new int[n + 1];
-        Array.Fill(startsAt, -1);
-        float unkScore = _minScore - 10f;
-        for (int start = 0; start < n;)
-        {
-            float tillHere = bestScore[start];
-            bool hasSingle = false;
-            int mblen = Math.Min(Utf8.OneCharLen(s[start]), n - start);
-            int node = 0;
-            for (int k = start; k < n;)
-            {
-                if (!_trie.Step(ref node, s[k])) break;
-                k++;
-                int id = _trie.Value(node);
-                if (id < 0) continue;
-                var p = _pieces[id];
-                if (p.Type == PieceType.Unused) continue;
-                int length = k - start;
-                // User-defined pieces get a bonus so that they are always chosen (computed in double, as in C++).
-                double score = p.Type == PieceType.UserDefined ? length * (double)_maxScore - 0.1 : p.Score;
-                double candidate = score + tillHere;
-                if (startsAt[k] == -1 || candidate > bestScore[k]) { bestScore[k] = (float)candidate; startsAt[k] = start; bestId[k] = id; }
-                if (!hasSingle && length == mblen) hasSingle = true;
-            }
-            if (!hasSingle)
-            {
-                int k = start + mblen;
-                double candidate = (double)unkScore + tillHere;
-                if (startsAt[k] == -1 || candidate > bestScore[k]) { bestScore[k] = (float)candidate; startsAt[k] = start; bestId[k] = _unk; }
-            }
-            start += mblen;
-        }
-        var result = new List<(int Start, int Length, int Id)>();
-        for (int end = n; end > 0; end = startsAt[end]) result.Add((startsAt[end], end - startsAt[end], bestId[end]));
-        result.Reverse();
-        return result;
-    }
-
-    /// <summary>bpe_model.cc Encode: repeatedly merge the adjacent pair whose concatenation is the best-scoring piece (leftmost on ties).</summary>
-    List<(int Start, int Length, int Id)> EncodeBpe(ReadOnlySpan<byte> s)
-    {
-        var start = new List<int>(); var len = new List<int>(); var prev = new List<int>(); var next = new List<int>(); var freeze = new List<bool>();
-        for (int pos = 0; pos < s.Length;)
-        {
-            int ud = _userDefined?.LongestPrefix(s[pos..]) ?? 0;
-            int mblen = ud > 0 ? ud : Math.Min(s.Length - pos, Utf8.OneCharLen(s[pos]));
-            int index = start.Count;
-            start.Add(pos); len.Add(mblen); freeze.Add(ud > 0);
-            prev.Add(index - 1);
-            pos += mblen;
-            next.Add(pos < s.Length ? index + 1 : -1);
-        }
-        var agenda = new PriorityQueue<(int Left, int Right, int Size), (float NegScore, int Left)>();
-        var revMerge = new Dictionary<int, (int LeftStart, int LeftLen, int RightStart, int RightLen)>(); // unused piece id -> its parts
-        var bytes = s.ToArray();
-        void MaybeAdd(int left, int right)
-        {
-            if (left == -1 || right == -1 || freeze[left] || freeze[right]) return;
-            int size = len[left] + len[right];
-            int id = Lookup(bytes.AsSpan(start[left], size));
-            if (id < 0) return;
-            agenda.Enqueue((left, right, size), (-_pieces[id].Score, left));
-            if (_pieces[id].Type == PieceType.Unused) revMerge[id] = (start[left], len[left], start[right], len[right]);
-        }
-        for (int i = 1; i < start.Count; i++) MaybeAdd(i - 1, i);
-        while (agenda.TryDequeue(out var top, out _))
-        {
-            if (len[top.Left] == 0 || len[top.Right] == 0 || len[top.Left] + len[top.Right] != top.Size) continue;
-            len[top.Left] += len[top.Right];
-            next[top.Left] = next[top.Right];
-            if (next[top.Right] >= 0) prev[next[top.Right]] = top.Left;
-            len[top.Right] = 0;
-            MaybeAdd(prev[top.Left], top.Left);
-            MaybeAdd(top.Left, next[top.Left]);
-        }
-        var result = new List<(int, int, int)>();
-        void Resegment(int st, int ln)
-        {
-            int id = PieceToId(bytes.AsSpan(st, ln));
-            if (_pieces[id].Type != PieceType.Unused || !revMerge.TryGetValue(id, out var parts)) { result.Add((st, ln, id)); return; }
-            Resegment(parts.LeftStart, parts.LeftLen);
-            Resegment(parts.RightStart, parts.RightLen);
-        }
-        for (int i = 0; i != -1 && start.Count > 0; i = next[i]) Resegment(start[i], len[i]);
-        return result;
-    }
-
-    /// <summary>Id of a normal piece spelled by these bytes, or -1.</summary>
-    int Lookup(ReadOnlySpan<byte> piece)
-    {
-        int node = 0;
-        foreach (byte b in piece) if (!_trie.Step(ref node, b)) return -1;
-        return _trie.Value(node);
-    }
-
-    /// <summary>ModelInterface::PieceToId: reserved pieces first, then normal ones, else unk.</summary>
-    int PieceToId(ReadOnlySpan<byte> piece)
-    {
-        if (_reserved.Count > 0 && _reserved.TryGetValue(Encoding.UTF8.GetString(piece), out int r)) return r;
-        int id = Lookup(piece);
-        return id >= 0 ? id : _unk;
-    }
 
     /// <summary>
     /// Decodes like SentencePieceProcessor::DecodeIds: control pieces vanish, unk becomes unk_surface (" ⁇ "),
