@@ -59,22 +59,63 @@ public static class CliHost
             }
             parent.Subcommands.Add(built);
         }
+        RejectEmptyValues(root);
         return root;
     }
 
-    public static int Run(string[] args)
+    /// <summary>An empty or blank value of a text option (`--out ''`, a path, a format name) is never meant: the parser
+    /// rejects it, naming the option, before any command runs (paths would otherwise fail deep inside with no name).</summary>
+    static void RejectEmptyValues(Command cmd)
     {
+        foreach (var o in cmd.Options)
+            if (o.ValueType == typeof(string) || o.ValueType == typeof(string[]))
+                o.Validators.Add(r =>
+                {
+                    if (r.Tokens.Any(t => string.IsNullOrWhiteSpace(t.Value)))
+                        r.AddError($"{o.Name} was given an empty value; give a value (a path, a name) or leave the option out");
+                });
+        foreach (var sub in cmd.Subcommands) RejectEmptyValues(sub);
+    }
+
+    /// <summary>Exit code of an error the user can fix (bad option value, missing or malformed file, disk full).</summary>
+    public const int UserError = 2;
+
+    /// <summary>Exit code of an unexpected exception: a bug in LightGlm (EX_SOFTWARE), reported with its stack trace.</summary>
+    public const int InternalError = 70;
+
+    /// <summary>Runs the command line; <paramref name="output"/>/<paramref name="error"/> (default: the console) receive
+    /// help, parse errors and the one-line error of a failed command. Never throws: a user error exits 2 with
+    /// "lightglm: error: …", anything else exits 70 with "lightglm: internal error" and the stack trace.</summary>
+    public static int Run(string[] args, TextWriter? output = null, TextWriter? error = null)
+    {
+        var err = error ?? Console.Error;
         try
         {
             // Exceptions must reach the handler below (System.CommandLine would print them itself and exit 1).
-            return BuildRoot().Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+            var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+            if (output is not null) config.Output = output;
+            if (error is not null) config.Error = error;
+            return BuildRoot().Parse(args).Invoke(config);
         }
-        catch (Exception e) when (Unwrap(e) is CliException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException)
+        catch (Exception e) when (IsUserError(Unwrap(e)))
         {
-            Console.Error.WriteLine($"lightglm: error: {Unwrap(e).Message}");
-            return 2;
+            err.WriteLine($"lightglm: error: {Unwrap(e).Message}");
+            return UserError;
+        }
+        catch (Exception e)
+        {
+            var inner = Unwrap(e);
+            err.WriteLine($"lightglm: internal error (a bug in LightGlm; please report it with the command line): {inner.GetType().Name}: {inner.Message}");
+            err.WriteLine(inner.StackTrace);
+            return InternalError;
         }
     }
+
+    /// <summary>Failures the user can fix and whose message says what went wrong: our own CliException, missing or
+    /// malformed files, I/O (disk full, permissions), a missing MPI library.</summary>
+    public static bool IsUserError(Exception e) =>
+        e is CliException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
+            or IOException or UnauthorizedAccessException or LightGlm.Kernels.Mpi.MpiUnavailableException;
 
     static Exception Unwrap(Exception e) => e is TargetInvocationException { InnerException: { } inner } ? inner : e;
 }

@@ -60,21 +60,30 @@ public sealed class CorpusStatsCommand : ICliCommand
         {
             var paths = new CorpusPaths(r.GetValue(dir) ?? RepoPaths.DefaultCorpusDir);
             if (!File.Exists(paths.Stats)) throw new CliException($"{paths.Stats} not found; run `lightglm corpus build` first.");
-            using var doc = JsonDocument.Parse(File.ReadAllText(paths.Stats));
-            var root = doc.RootElement;
-            Console.WriteLine($"corpus {paths.Dir}: {root.GetProperty("pairs").GetInt32()} pairs from {root.GetProperty("messages").GetInt32()} messages, {root.GetProperty("glossary_terms").GetInt32()} glossary terms");
-            foreach (var s in root.GetProperty("splits").EnumerateObject())
-                Console.WriteLine($"  {s.Name,-6} {s.Value.GetProperty("pairs").GetInt32(),8} pairs  {s.Value.GetProperty("english_chars").GetInt64(),10} en chars  {s.Value.GetProperty("chinese_chars").GetInt64(),10} zh chars");
-            Console.WriteLine("  dropped: " + string.Join(", ", root.GetProperty("dropped").EnumerateObject().Select(p => $"{p.Name} {p.Value.GetInt32()}")));
-            foreach (var m in new[] { "mono_en", "mono_zh" })
-                if (root.TryGetProperty(m, out var mono))
-                    Console.WriteLine($"  {m}: {mono.GetProperty("pages").GetInt32()} pages, {mono.GetProperty("lines").GetInt64()} lines, {mono.GetProperty("chars").GetInt64()} chars");
-            Console.WriteLine($"  {"package",-24} {"version",-28} {"pairs",7} {"train",7} {"dev",6} {"test",6}");
-            foreach (var p in root.GetProperty("packages").EnumerateArray())
-                Console.WriteLine($"  {p.GetProperty("name").GetString(),-24} {p.GetProperty("version").GetString(),-28} {p.GetProperty("pairs").GetInt32(),7} {p.GetProperty("train").GetInt32(),7} {p.GetProperty("dev").GetInt32(),6} {p.GetProperty("test").GetInt32(),6}");
+            try { PrintStats(paths); }
+            catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+            {
+                throw new CliException($"{paths.Stats}: not a stats.json written by `lightglm corpus build` ({e.Message}); build the corpus again");
+            }
             return 0;
         });
         return cmd;
+    }
+
+    static void PrintStats(CorpusPaths paths)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(paths.Stats));
+        var root = doc.RootElement;
+        Console.WriteLine($"corpus {paths.Dir}: {root.GetProperty("pairs").GetInt32()} pairs from {root.GetProperty("messages").GetInt32()} messages, {root.GetProperty("glossary_terms").GetInt32()} glossary terms");
+        foreach (var s in root.GetProperty("splits").EnumerateObject())
+            Console.WriteLine($"  {s.Name,-6} {s.Value.GetProperty("pairs").GetInt32(),8} pairs  {s.Value.GetProperty("english_chars").GetInt64(),10} en chars  {s.Value.GetProperty("chinese_chars").GetInt64(),10} zh chars");
+        Console.WriteLine("  dropped: " + string.Join(", ", root.GetProperty("dropped").EnumerateObject().Select(p => $"{p.Name} {p.Value.GetInt32()}")));
+        foreach (var m in new[] { "mono_en", "mono_zh" })
+            if (root.TryGetProperty(m, out var mono))
+                Console.WriteLine($"  {m}: {mono.GetProperty("pages").GetInt32()} pages, {mono.GetProperty("lines").GetInt64()} lines, {mono.GetProperty("chars").GetInt64()} chars");
+        Console.WriteLine($"  {"package",-24} {"version",-28} {"pairs",7} {"train",7} {"dev",6} {"test",6}");
+        foreach (var p in root.GetProperty("packages").EnumerateArray())
+            Console.WriteLine($"  {p.GetProperty("name").GetString(),-24} {p.GetProperty("version").GetString(),-28} {p.GetProperty("pairs").GetInt32(),7} {p.GetProperty("train").GetInt32(),7} {p.GetProperty("dev").GetInt32(),6} {p.GetProperty("test").GetInt32(),6}");
     }
 }
 

@@ -40,6 +40,10 @@ public sealed class DistillCommand : ICliCommand
         { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, temp, ws, wh, wd, wc, topk, log, downstream, lambda, lambdaWeighs, cachePath };
         cmd.SetAction(r =>
         {
+            new OptionChecks().AtLeast("--steps", r.GetValue(steps), 1).AtLeast("--batch", r.GetValue(batch), 1).AtLeast("--max-len", r.GetValue(maxLen), 2)
+                .Positive("--lr", r.GetValue(lr)).Positive("--temperature", r.GetValue(temp)).AtLeast("--top-k", r.GetValue(topk), 0)
+                .InRange("--w-soft", r.GetValue(ws), 0).InRange("--w-hard", r.GetValue(wh), 0).InRange("--w-hidden", r.GetValue(wd), 0)
+                .InRange("--w-cos", r.GetValue(wc), 0).InRange("--lambda", r.GetValue(lambda), 0, 1).ThrowIfAny();
             var t = ModelDirectory.Load(r.GetValue(teacher)!);
             var s = ModelDirectory.Load(r.GetValue(student)!);
             int ml = r.GetValue(maxLen);

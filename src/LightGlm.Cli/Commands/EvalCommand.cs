@@ -27,6 +27,7 @@ public sealed class EvalCommand : ICliCommand
         decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
+            new OptionChecks().AtLeast("--max-new-tokens", r.GetValue(maxOpt), 1).AtLeast("--max-sentences", r.GetValue(limitOpt), 0).ThrowIfAny();
             var pairs = ParallelTsv.Read(r.GetValue(testOpt)!);
             if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;

@@ -46,7 +46,7 @@ public sealed class ExperimentHybridCommand : ICliCommand
             {
                 string json = System.IO.Path.Combine(r.GetValue(output)!, "hybrid.json");
                 if (!File.Exists(json)) throw new CliException($"{json} not found: run the experiment first");
-                var saved = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(json)) as System.Text.Json.Nodes.JsonObject
+                var saved = LightGlm.Model.Checkpoints.JsonFile.Read(json) as System.Text.Json.Nodes.JsonObject
                             ?? throw new CliException($"{json}: not a JSON object");
                 HybridExperiment.BuildReport(saved).Save(r.GetValue(output)!);
                 Console.WriteLine($"wrote {System.IO.Path.Combine(r.GetValue(output)!, "report.md")}");

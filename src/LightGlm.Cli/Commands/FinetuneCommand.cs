@@ -49,7 +49,10 @@ public sealed class FinetuneCommand : ICliCommand
             var tok = new TranslationTokenizer(HfTokenizer.Create(tokPath));
             var sp = LightGlm.Translation.SpecialTokens.From(tok);
             int T = r.GetValue(seq), B = r.GetValue(batch), S = r.GetValue(steps);
-            if (S <= 0 || B <= 0) throw new CliException($"--steps and --batch must be positive (got {S}, {B})");
+            new OptionChecks().AtLeast("--steps", S, 1).AtLeast("--batch", B, 1).AtLeast("--seq-len", T, 2).Positive("--lr", r.GetValue(lr))
+                .InRange("--weight-decay", r.GetValue(wd), 0).InRange("--warmup", r.GetValue(warm), 0, 1).InRange("--target-fraction", r.GetValue(fraction), 0, 1)
+                .InRange("--w-s", r.GetValue(wS), 0).InRange("--w-d", r.GetValue(wD), 0).InRange("--alpha", r.GetValue(alpha) ?? 0.5, 0, 1)
+                .AtLeast("--valid-every", r.GetValue(validEvery), 0).ThrowIfAny();
             var pairs = ParallelTsv.Read(r.GetValue(data)!);
             if (pairs.Count == 0) throw new CliException($"{r.GetValue(data)}: no pairs");
             IBatchSource source;

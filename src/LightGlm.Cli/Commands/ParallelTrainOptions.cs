@@ -17,10 +17,11 @@ public sealed class ParallelTrainOptions
     public Option<string?> Transport { get; } = new("--transport") { Description = "threads (one process; default) or mpi (one rank per stage x replica: mpirun -np K*D ./lightglm train ...)" };
     public Option<bool> Distributed { get; } = new("--distributed") { Description = "Same as --transport mpi" };
     public Option<bool> NoPredict { get; } = new("--no-predict") { Description = "Skip profiling the layers for the planner's predicted step time" };
+    public Option<double?> MpiTimeout { get; } = new("--mpi-timeout-seconds") { Description = "MPI: end the job when a message or collective waits longer than this (a hung rank); default 600 or the config's parallel.timeout_seconds" };
 
     public void AddTo(Command cmd)
     {
-        foreach (var o in new Option[] { Stages, MicroBatches, DataParallel, Schedule, StageSplit, Transport, Distributed, NoPredict }) cmd.Options.Add(o);
+        foreach (var o in new Option[] { Stages, MicroBatches, DataParallel, Schedule, StageSplit, Transport, Distributed, NoPredict, MpiTimeout }) cmd.Options.Add(o);
     }
 
     /// <summary>Writes the flags that were given into <paramref name="p"/>.</summary>
@@ -38,6 +39,7 @@ public sealed class ParallelTrainOptions
         }
         if (r.GetValue(Distributed)) p.Transport = "mpi";
         if (r.GetValue(NoPredict)) p.Predict = false;
+        if (r.GetValue(MpiTimeout) is { } timeout) p.TimeoutSeconds = timeout;
         if (p.Transport == "mpi" && !MpiSession.LaunchedByMpirun)
             throw new CliException($"--transport mpi: start this under mpirun, one rank per stage and replica: mpirun -np {p.PipelineStages * p.DataParallel} ./lightglm train ...");
     }

@@ -38,7 +38,7 @@ public sealed class TrainCommand : ICliCommand
             if (problems.Count > 0) throw new CliException(string.Join("; ", problems));
             ModelThreads.Apply(r.GetValue(threads));
             if (rc.Parallel.Transport == "mpi")
-                return MpiSession.Run("train", _ => Train(rc, r.GetValue(dryRun), quiet: ParallelTrainOptions.LauncherRank() != 0));
+                return MpiSession.Run(TimeSpan.FromSeconds(rc.Parallel.TimeoutSeconds), "train", _ => Train(rc, r.GetValue(dryRun), quiet: ParallelTrainOptions.LauncherRank() != 0));
             return Train(rc, r.GetValue(dryRun), quiet: false);
         });
         return cmd;

@@ -14,7 +14,10 @@ public static class TranslationServer
         }
         var builder = WebApplication.CreateSlimBuilder();
         builder.WebHost.UseUrls(urls);
-        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = (long)o.MaxTexts * o.MaxChars * 4 + 4096);
+        // The body limit is ours (BodyLimit below), so that an oversized request gets its 413 on a clean connection;
+        // Kestrel's own limit is the drain cap: beyond it the connection is closed after the 413 (docs/TRANSLATION.md).
+        long limit = BodyLimit(o), drainCap = DrainCap(o);
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = drainCap);
         builder.Logging.ClearProviders();
         builder.Services.AddProblemDetails();
         builder.Services.ConfigureHttpJsonOptions(j => j.SerializerOptions.PropertyNamingPolicy = System.Text.Json.JsonNamingPolicy.SnakeCaseLower);
@@ -22,7 +25,46 @@ public static class TranslationServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         var queue = new TranslationQueue(translator, o.QueueCapacity);
+        app.Use(async (ctx, next) =>
+        {
+            long? length = ctx.Request.ContentLength;
+            if (length is null && HttpMethods.IsPost(ctx.Request.Method))
+            {
+                // A body without a length (chunked) is read here, at most limit + 1 bytes, so it is judged like one with a length.
+                var buffered = new MemoryStream();
+                var chunk = new byte[16384];
+                int n;
+                while (buffered.Length <= limit && (n = await ctx.Request.Body.ReadAsync(chunk, ctx.RequestAborted)) > 0) buffered.Write(chunk, 0, n);
+                if (buffered.Length <= limit)
+                {
+                    buffered.Position = 0;
+                    ctx.Request.Body = buffered;
+                    await next(ctx);
+                    return;
+                }
+                length = buffered.Length;
+            }
+            else if (length is null || length <= limit)
+            {
+                await next(ctx);
+                return;
+            }
+            Interlocked.Increment(ref queue.Metrics.Requests);
+            Interlocked.Increment(ref queue.Metrics.BadRequests);
+            // Read and drop the rest, so the client, still sending, can read our answer; past the drain cap, close instead.
+            try { await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted); }
+            catch (Microsoft.AspNetCore.Http.BadHttpRequestException) { ctx.Response.Headers.Connection = "close"; }
+            await TypedResults.Problem(statusCode: 413, title: "Request body too large",
+                detail: $"the request body has {(ctx.Request.ContentLength is null ? "more than " + limit : length)} bytes; the limit is {limit} " +
+                        $"({o.MaxTexts} texts of at most {o.MaxChars} characters); split the request").ExecuteAsync(ctx);
+        });
         app.MapTranslateApi(queue, o);
         return (app, queue);
     }
+
+    /// <summary>Largest request body accepted: MaxTexts texts of MaxChars characters, 4 UTF-8 bytes each, plus the JSON around them.</summary>
+    public static long BodyLimit(ServeOptions o) => (long)o.MaxTexts * o.MaxChars * 4 + 4096;
+
+    /// <summary>Largest oversized body still read (and dropped) so that its 413 arrives on a healthy connection: 16 × the limit, at least 16 MiB.</summary>
+    public static long DrainCap(ServeOptions o) => Math.Max(16 * BodyLimit(o), 16L << 20);
 }

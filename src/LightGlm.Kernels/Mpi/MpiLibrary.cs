@@ -66,6 +66,8 @@ public sealed unsafe partial class MpiLibrary
     internal readonly delegate* unmanaged<void*, void*, int, nint, nint, nint, void*, int> Iallreduce;
     internal readonly delegate* unmanaged<void*, int, nint, int, nint, int> Bcast;
     internal readonly delegate* unmanaged<nint, int> Barrier;
+    internal readonly delegate* unmanaged<void*, int, nint, int, nint, void*, int> Ibcast;
+    internal readonly delegate* unmanaged<nint, void*, int> Ibarrier;
     internal readonly delegate* unmanaged<double> Wtime;
     internal readonly delegate* unmanaged<int, byte*, int*, int> ErrorString;
 
@@ -95,6 +97,8 @@ public sealed unsafe partial class MpiLibrary
         Iallreduce = (delegate* unmanaged<void*, void*, int, nint, nint, nint, void*, int>)F("MPI_Iallreduce");
         Bcast = (delegate* unmanaged<void*, int, nint, int, nint, int>)F("MPI_Bcast");
         Barrier = (delegate* unmanaged<nint, int>)F("MPI_Barrier");
+        Ibcast = (delegate* unmanaged<void*, int, nint, int, nint, void*, int>)F("MPI_Ibcast");
+        Ibarrier = (delegate* unmanaged<nint, void*, int>)F("MPI_Ibarrier");
         Wtime = (delegate* unmanaged<double>)F("MPI_Wtime");
         ErrorString = (delegate* unmanaged<int, byte*, int*, int>)F("MPI_Error_string");
     }
@@ -157,6 +161,9 @@ public sealed unsafe partial class MpiLibrary
 
 /// <summary>MPI is not installed or could not be loaded.</summary>
 public sealed class MpiUnavailableException(string message) : Exception(message);
+
+/// <summary>A message or collective did not complete within <see cref="MpiComm.Timeout"/>: a peer rank is hung.</summary>
+public sealed class MpiTimeoutException(string message) : Exception(message);
 
 /// <summary>An MPI call returned an error.</summary>
 public sealed class MpiException(string message) : Exception(message);

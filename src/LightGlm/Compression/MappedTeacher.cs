@@ -36,7 +36,7 @@ public sealed class MappedTeacher : IDisposable
     public static bool ShouldStream(string dir, long maxInMemoryParams = 500_000_000)
     {
         string cfg = Path.Combine(dir, "config.json");
-        if (!File.Exists(cfg) || JsonNode.Parse(File.ReadAllText(cfg)) is not JsonObject raw) return false;
+        if (!File.Exists(cfg) || Model.Checkpoints.JsonFile.Read(cfg) is not JsonObject raw) return false;
         if (!MappedWeights.IsLightGlmConfig(raw) || File.Exists(Path.Combine(dir, Model.Checkpoints.CheckpointArchive.IndexFile))) return true;
         string single = Path.Combine(dir, Model.Checkpoints.CheckpointArchive.SingleFile);
         if (!File.Exists(single)) return false;

@@ -25,7 +25,7 @@ public static class HfImporter
         if (Path.GetFullPath(from).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
             throw new IOException($"--out {outDir} is the source directory; choose a new directory");
         string cfgPath = Path.Combine(from, "config.json");
-        if (File.Exists(cfgPath) && JsonNode.Parse(File.ReadAllText(cfgPath)) is JsonObject raw && MappedWeights.IsLightGlmConfig(raw))
+        if (File.Exists(cfgPath) && LightGlm.Model.Checkpoints.JsonFile.Read(cfgPath) is JsonObject raw && MappedWeights.IsLightGlmConfig(raw))
             throw new InvalidDataException($"{cfgPath}: this is already a LightGlm model directory (contract config); use it directly, no import needed");
         using var w = MappedWeights.Open(from);
         if (w.Architecture is not { } arch)

@@ -64,6 +64,7 @@ public sealed class InteropConfig
             return node.Deserialize<InteropConfig>(Json)!.Check(path);
         }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid config.json: {e.Message}"); }
+        catch (InvalidOperationException e) { throw new InvalidDataException($"{path}: not a valid config.json (a field has the wrong JSON type: {e.Message})"); }
     }
 
     /// <summary>Throws naming every field that is out of range.</summary>

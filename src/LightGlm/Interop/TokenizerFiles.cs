@@ -53,10 +53,18 @@ public static class TokenizerFiles
         string tok = Path.Combine(dir, "tokenizer.json"), cfg = Path.Combine(dir, "tokenizer_config.json");
         if (!File.Exists(tok) || File.Exists(cfg)) return [];
         var added = new Dictionary<int, string>();
-        using (var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tok)))
-            if (doc.RootElement.TryGetProperty("added_tokens", out var at))
+        try
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(File.ReadAllText(tok));
+            if (doc.RootElement.ValueKind == System.Text.Json.JsonValueKind.Object && doc.RootElement.TryGetProperty("added_tokens", out var at))
                 foreach (var a in at.EnumerateArray())
                     if (a.TryGetProperty("special", out var sp) && sp.GetBoolean()) added[a.GetProperty("id").GetInt32()] = a.GetProperty("content").GetString()!;
+        }
+        catch (System.Text.Json.JsonException e) { throw Model.Checkpoints.JsonFile.Malformed(tok, e); }
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            throw new InvalidDataException($"{tok}: 'added_tokens' is not a list of {{id, content, special}} objects ({e.Message}); fix or regenerate the tokenizer", e);
+        }
         string? Named(int? id, string ours) => id is { } i && added.TryGetValue(i, out var t) ? t : added.ContainsValue(ours) ? ours : null;
         var map = new System.Text.Json.Nodes.JsonObject();
         foreach (var (key, id, ours) in new[] { ("bos_token", c.BosTokenId, Text.Tokenizers.SpecialTokens.Bos), ("eos_token", c.EosTokenId, Text.Tokenizers.SpecialTokens.Eos), ("pad_token", c.PadTokenId, Text.Tokenizers.SpecialTokens.Pad) })

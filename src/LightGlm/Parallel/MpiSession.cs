@@ -14,8 +14,13 @@ public static class MpiSession
     /// <summary>Initialises MPI (throws <see cref="MpiUnavailableException"/> naming what to install when it is absent), runs <paramref name="body"/> with MPI_COMM_WORLD and returns its exit code.
     /// An exception on any rank prints "rank r of n failed: …" and aborts every rank of the job; a rank
     /// terminated by mpirun because another rank died says so before it goes.</summary>
-    public static int Run(string what, Func<MpiComm, int> body)
+    public static int Run(string what, Func<MpiComm, int> body) => Run(null, what, body);
+
+    /// <summary>As <see cref="Run(string, Func{MpiComm, int})"/>, and every message or collective of this process that waits
+    /// longer than <paramref name="timeout"/> fails with <see cref="MpiTimeoutException"/>, which ends the job (a hung rank).</summary>
+    public static int Run(TimeSpan? timeout, string what, Func<MpiComm, int> body)
     {
+        MpiComm.Timeout = timeout;
         MpiComm world;
         try { world = MpiComm.World(); }
         catch (MpiUnavailableException e)

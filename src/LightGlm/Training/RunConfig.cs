@@ -123,6 +123,10 @@ public sealed record PipelineOptions
     public string Transport { get; set; } = "threads";
     /// <summary>Profile the layers at start so the log shows the planner's predicted step time beside the measured one.</summary>
     public bool Predict { get; set; } = true;
+    /// <summary>MPI transport: the longest a rank waits for one message or collective before it ends the job as hung
+    /// (a stopped, deadlocked or cut-off peer). Must exceed the longest legitimate gap: rank 0 saving a checkpoint or
+    /// evaluating while the others wait.</summary>
+    public double TimeoutSeconds { get; set; } = 600;
 
     public bool Enabled => PipelineStages > 1 || MicroBatches > 1 || DataParallel > 1 || Transport == "mpi";
 
@@ -132,6 +136,7 @@ public sealed record PipelineOptions
         if (PipelineStages < 1) p.Add($"parallel.pipeline_stages = {PipelineStages} must be >= 1");
         if (MicroBatches < 1) p.Add($"parallel.micro_batches = {MicroBatches} must be >= 1");
         if (DataParallel < 1) p.Add($"parallel.data_parallel = {DataParallel} must be >= 1");
+        if (!double.IsFinite(TimeoutSeconds) || TimeoutSeconds <= 0 || TimeoutSeconds > 1e6) p.Add($"parallel.timeout_seconds = {TimeoutSeconds} must be in (0, 1000000]");
         if (Transport is not ("threads" or "mpi")) p.Add($"parallel.transport = '{Transport}' must be threads or mpi");
         if (Schedule.Trim().ToLowerInvariant() is not ("gpipe" or "1f1b" or "dapple"))
             p.Add($"parallel.schedule = '{Schedule}' must be gpipe or 1f1b");

@@ -6,7 +6,7 @@ using LightGlm.Training;
 
 namespace LightGlm.Tests.Pipeline;
 
-public sealed class MpiTrainTests : IDisposable
+public sealed class MpiTrainTests(Xunit.Abstractions.ITestOutputHelper output) : IDisposable
 {
     readonly string _dir = Directory.CreateTempSubdirectory("lightglm-mpitrain-").FullName;
     public void Dispose() { try { Directory.Delete(_dir, true); } catch { } }
@@ -100,6 +100,73 @@ public sealed class MpiTrainTests : IDisposable
         Assert.Contains("resumed from", resumed.Stdout);
         Assert.Contains("trained 12 steps", resumed.Stdout);
         _ = watch;
+    }
+
+    /// <summary>
+    /// A rank that hangs without dying (SIGSTOP: mpirun sees nothing wrong) is caught by the other rank's receive/collective
+    /// deadline (--mpi-timeout-seconds): it names the wait, aborts the job, mpirun ends every rank — the stopped one too — and
+    /// the run resumes from its last checkpoint.
+    /// </summary>
+    /// <summary>Seconds; short for the test, long enough that a loaded 2-core machine never trips it on a healthy rank.</summary>
+    const int HangTimeout = 10;
+
+    [MpiFact]
+    public void AHungRankEndsTheJobWithinTheTimeoutAndTheRunResumes()
+    {
+        string tag = Guid.NewGuid().ToString("N");
+        var cfg = Config("hung", 400);
+        var psi = new ProcessStartInfo(MpiRun.Mpirun!, $"--oversubscribe --mca btl self,vader,tcp -np 2 dotnet {MpiRun.CliDll} train --config {cfg} {Flags} --mpi-timeout-seconds {HangTimeout}")
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
+        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
+        psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
+        psi.Environment["LIGHTGLM_TEST_TAG"] = tag;
+        using var job = Process.Start(psi)!;
+        var err = job.StandardError.ReadToEndAsync();
+        string? line;
+        int checkpoints = 0;
+        while ((line = job.StandardOutput.ReadLine()) is not null)
+            if (line.StartsWith("checkpoint ", StringComparison.Ordinal) && ++checkpoints == 3) break;
+        Assert.NotNull(line);
+        int rank1 = RankPid(tag, 1);
+        Signal(rank1, "STOP"); // alive, holding its sockets, answering nothing
+        var watch = Stopwatch.StartNew();
+        _ = job.StandardOutput.ReadToEndAsync();
+        bool ended = job.WaitForExit(TimeSpan.FromSeconds(60));
+        var elapsed = watch.Elapsed;
+        bool rankGone = !ProcessAlive(rank1);
+        if (!ended) job.Kill(entireProcessTree: true);
+        if (!rankGone) Signal(rank1, "KILL");
+        Assert.True(ended, $"the job did not end within 60 s of a rank hanging (timeout {HangTimeout} s)");
+        Assert.NotEqual(0, job.ExitCode);
+        Assert.True(rankGone, "the stopped rank outlived the job");
+        Assert.Contains("rank 0 of 2 failed: MpiTimeoutException", err.Result);
+        Assert.Contains("hung", err.Result);
+        Assert.True(elapsed < TimeSpan.FromSeconds(HangTimeout + 30), $"the job took {elapsed.TotalSeconds:F0} s to end after the hang (timeout {HangTimeout} s)");
+        Assert.NotNull(TrainingCheckpoint.LatestValid(Path.Combine(_dir, "hung/ck")));
+        output.WriteLine($"rank 1 stopped after checkpoint line 3; job ended {elapsed.TotalSeconds:F1} s later (timeout {HangTimeout} s), exit {job.ExitCode}:\n" +
+                         string.Join('\n', err.Result.Split('\n').Where(l => l.StartsWith("lightglm:", StringComparison.Ordinal))));
+
+        File.WriteAllText(cfg, File.ReadAllText(cfg).Replace("\"steps\": 400", "\"steps\": 12"));
+        var resumed = MpiRun.Run(2, $"train --config {cfg} {Flags}", TimeSpan.FromMinutes(3));
+        Assert.True(resumed.ExitCode == 0, resumed.Stdout + resumed.Stderr);
+        Assert.Contains("resumed from", resumed.Stdout);
+        Assert.Contains("trained 12 steps", resumed.Stdout);
+    }
+
+    static void Signal(int pid, string signal)
+    {
+        using var p = Process.Start(new ProcessStartInfo("kill", $"-{signal} {pid}") { UseShellExecute = false })!;
+        p.WaitForExit();
+    }
+
+    /// <summary>True while the process exists and is not a zombie.</summary>
+    static bool ProcessAlive(int pid)
+    {
+        try { return !File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('Z'); }
+        catch (IOException) { return false; }
     }
 
     /// <summary>The pid of the rank started with LIGHTGLM_TEST_TAG = tag and OMPI_COMM_WORLD_RANK = rank.</summary>

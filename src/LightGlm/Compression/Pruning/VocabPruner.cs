@@ -169,7 +169,7 @@ public static class VocabPruner
         string tokPath = Path.Combine(modelDir, "tokenizer.json");
         if (!File.Exists(tokPath)) throw new FileNotFoundException($"{tokPath}: vocabulary pruning needs the model's tokenizer.json (ids are remapped in it)", tokPath);
         var m = ModelFiles.Load(modelDir);
-        var tokJson = JsonNode.Parse(File.ReadAllText(tokPath)) as JsonObject ?? throw new InvalidDataException($"{tokPath}: not a JSON object");
+        var tokJson = Model.Checkpoints.JsonFile.ReadObject(tokPath, "a tokenizer.json");
         var counts = Count(HfTokenizer.Create(tokPath), texts);
         var plan = Plan(tokJson, counts, m.Shape.V, ConfigTokenIds(m.Shape), minCount);
         var pruned = Prune(m, plan);
