@@ -24,6 +24,30 @@ public sealed class ServerTests
         return (app, queue, new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) });
     }
 
+    /// <summary>Clean shutdown (issue 9): stopping the server while requests are queued and decoding finishes them all.</summary>
+    [Fact]
+    public async Task StoppingTheServerFinishesTheRequestsInFlight()
+    {
+        var (app, queue, http) = await Start(new ServeOptions(MaxNewTokens: 64));
+        try
+        {
+            var texts = Enumerable.Range(0, 48).Select(i => $"cannot open file number {i}: permission denied").ToArray();
+            var tasks = texts.Select(t => http.PostAsJsonAsync("/v1/translate", new { text = t, direction = "en-zh" })).ToList();
+            // Every request has been received (counted at entry) before the stop begins.
+            var deadline = DateTime.UtcNow.AddSeconds(60);
+            while (Interlocked.Read(ref queue.Metrics.Requests) < texts.Length && DateTime.UtcNow < deadline) await Task.Delay(5);
+            Assert.Equal(texts.Length, Interlocked.Read(ref queue.Metrics.Requests));
+            bool unfinished = tasks.Any(t => !t.IsCompleted);
+            await app.StopAsync(); // Kestrel stops accepting and waits for the requests in flight
+            var responses = await Task.WhenAll(tasks);
+            Assert.All(responses, r => Assert.Equal(HttpStatusCode.OK, r.StatusCode));
+            foreach (var r in responses)
+                Assert.NotNull(JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("translations")[0].GetProperty("text").GetString());
+            Assert.True(unfinished, "every request finished before the stop began: the test proved nothing");
+        }
+        finally { queue.Dispose(); }
+    }
+
     [Fact]
     public async Task ConcurrentRequestsAreAnsweredLikeTheTranslator()
     {
