@@ -74,6 +74,7 @@ public sealed class CompressionStage : IRecipeStage
             teacherParams = teacherFiles.Shape.ParameterCount();
             GlmModelHolder teacher = new(() => ModelBridge.ToModel(teacherFiles));
             var rows = new JsonObject();
+            long studentParams = 0; // the mixed student's size (first method): layer_drop is cut to match it
             foreach (var method in methods)
             {
                 string name = setting == "mixed"
@@ -88,7 +89,15 @@ public sealed class CompressionStage : IRecipeStage
                     c.Run.ForgetStage(sub);
                     result = null;
                 }
-                result ??= MarkDone(c, sub, Compress(c, method, name, teacherFiles, teacher, source, targetData, dev, (done, total)));
+                if (result is not null && method == "layer_drop" && (long?)result["params"] is { } had
+                    && LayerDropKeep(r, teacherFiles.Shape, studentParams) is var keep && teacherFiles.Shape.Resized(l: keep).ParameterCount() != had)
+                {
+                    c.Progress.Report(done / (double)total, $"{name}: rebuilding at {keep} layers (equal size)");
+                    c.Run.ForgetStage(sub);
+                    result = null;
+                }
+                result ??= MarkDone(c, sub, Compress(c, method, name, teacherFiles, teacher, source, targetData, dev, (done, total), studentParams));
+                if (method == "student") studentParams = (long)result["params"]!;
                 models[name] = result["dir"]!.DeepClone();
                 sizes[name] = result["params"]!.DeepClone();
                 if (result["curve"] is JsonArray curve) curves[name] = curve.DeepClone();
@@ -130,7 +139,7 @@ public sealed class CompressionStage : IRecipeStage
     }
 
     JsonObject Compress(StageContext c, string method, string name, ModelFiles teacherFiles, GlmModelHolder teacher,
-        List<CalibrationSample> source, List<CalibrationSample> target, List<CalibrationSample> dev, (int Done, int Total) at)
+        List<CalibrationSample> source, List<CalibrationSample> target, List<CalibrationSample> dev, (int Done, int Total) at, long studentParams)
     {
         var r = c.Recipe;
         var t = teacherFiles.Shape;
@@ -155,7 +164,7 @@ public sealed class CompressionStage : IRecipeStage
         {
             "student" => (PlanBuilder.Build(t, Importance(r, teacherFiles, calibration), targets), kd),
             "random_pruned" => (PlanBuilder.Build(t, WeightImportance.Random(t, r.Get<int>("seed") + 1), targets), kd),
-            "layer_drop" => (PlanBuilder.TopLayerDrop(t, targets.Layers ?? t.L), kd),
+            "layer_drop" => (PlanBuilder.TopLayerDrop(t, LayerDropKeep(r, t, studentParams)), kd),
             // DistilBERT: soft + hard labels and a cosine loss on the hidden states, no projection (same width).
             "distilbert" => (PlanBuilder.AlternateLayers(t), kd with { Hidden = 0, Cosine = 1 }),
             _ => throw new InvalidDataException($"unknown compression method '{method}'"),
@@ -183,6 +192,19 @@ public sealed class CompressionStage : IRecipeStage
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
             ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
         };
+    }
+
+    /// <summary>How many bottom layers the top-layer-drop baseline keeps: compression.layer_drop_size = "equal" (the default)
+    /// picks the depth whose full-width parameter count is nearest the mixed student's, so the two are compared at equal
+    /// size as the paper's rows are; "keep_layers" keeps compression.keep_layers (the student's depth, at full width —
+    /// a larger model).</summary>
+    public static int LayerDropKeep(Recipes.Recipe r, ModelShape t, long studentParams)
+    {
+        string size = r.Get<string>("compression.layer_drop_size");
+        if (size == "keep_layers" || studentParams <= 0) return Math.Min(t.L, r.Get<int>("compression.keep_layers"));
+        if (size != "equal")
+            throw new InvalidDataException($"compression.layer_drop_size = '{size}': use equal (as many layers as fit the student's size) or keep_layers");
+        return Enumerable.Range(1, t.L).MinBy(k => Math.Abs(t.Resized(l: k).ParameterCount() - studentParams));
     }
 
     public static PruningTargets Targets(Recipes.Recipe r, ModelShape t) => new()

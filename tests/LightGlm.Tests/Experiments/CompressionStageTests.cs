@@ -1,0 +1,35 @@
+// The compression stage's choices that decide what its table compares: the top-layer-drop baseline at equal size.
+using System.Text.Json.Nodes;
+using LightGlm.Compression;
+using LightGlm.Experiments.Recipes;
+using LightGlm.Experiments.Stages;
+
+namespace LightGlm.Tests.Experiments;
+
+public class CompressionStageTests
+{
+    static ModelShape QuickTeacher() => new(new JsonObject
+    {
+        ["vocab_size"] = 4000, ["hidden_size"] = 192, ["num_hidden_layers"] = 4, ["num_attention_heads"] = 6, ["num_key_value_heads"] = 2,
+        ["intermediate_size"] = 512, ["partial_rotary_factor"] = 0.5, ["attention_bias"] = true,
+    });
+
+    [Fact]
+    public void LayerDropKeepsTheDepthWhoseSizeIsNearestTheStudents()
+    {
+        var t = QuickTeacher();
+        var r = Recipe.Load("quick");
+        Assert.Equal("equal", r.Get<string>("compression.layer_drop_size"));
+        // The quick student: 2 of 4 layers, half head dim and FFN (1,930,496 parameters); one full-width layer is the nearest.
+        var student = t.Resized(l: 2, d: 16, f: 256);
+        Assert.Equal(1, CompressionStage.LayerDropKeep(r, t, student.ParameterCount()));
+        // Every size picks the depth that minimises the difference.
+        for (int l = 1; l <= t.L; l++)
+            Assert.Equal(l, CompressionStage.LayerDropKeep(r, t, t.Resized(l: l).ParameterCount() + 1000));
+        // Unknown before the student exists, and on request: keep_layers at full width.
+        Assert.Equal(2, CompressionStage.LayerDropKeep(r, t, 0));
+        Assert.Equal(2, CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "keep_layers"), t, student.ParameterCount()));
+        var bad = Assert.Throws<InvalidDataException>(() => CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "same"), t, 1));
+        Assert.Contains("layer_drop_size", bad.Message);
+    }
+}
