@@ -27,18 +27,8 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
             var rows = new List<(string Name, long Params, long Bytes, double TokS)>();
             void Measure(string name, ModelFiles m, QuantFormat? q)
             {
-                var dec = new CompactDecoder(m, q, 32, maxT: n + 1);
-                double best = 0;
-                for (int rep = 0; rep < k; rep++)
-                {
-                    dec.Reset();
-                    var z = dec.Forward([1 % m.Shape.V]);
-                    int tok = Array.IndexOf(z, z.Max());
-                    var sw = Stopwatch.StartNew();
-                    for (int i = 0; i < n - 1; i++) { z = dec.Forward([tok]); tok = Array.IndexOf(z, z.Max()); }
-                    best = Math.Max(best, (n - 1) / sw.Elapsed.TotalSeconds);
-                }
-                rows.Add((name, m.Shape.ParameterCount(), dec.WeightBytes, best));
+                var (best, bytes) = DecodeSpeed(m, q, n, k);
+                rows.Add((name, m.Shape.ParameterCount(), bytes, best));
                 Console.Error.WriteLine($"  measured {name}: {best:F1} tok/s");
             }
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores (timings are noisy when the machine is shared; rows measured in this run)");
@@ -58,5 +48,23 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>Greedy decode at batch 1 with one <see cref="CompactDecoder"/>: the best of <paramref name="reps"/> runs of
+    /// <paramref name="tokens"/> − 1 timed steps (after a first, untimed token), in tokens/s; and the decoder's weight bytes.</summary>
+    public static (double TokensPerSecond, long WeightBytes) DecodeSpeed(ModelFiles m, QuantFormat? q, int tokens, int reps)
+    {
+        var dec = new CompactDecoder(m, q, 32, maxT: tokens + 1);
+        double best = 0;
+        for (int rep = 0; rep < reps; rep++)
+        {
+            dec.Reset();
+            var z = dec.Forward([1 % m.Shape.V]);
+            int tok = Array.IndexOf(z, z.Max());
+            var sw = Stopwatch.StartNew();
+            for (int i = 0; i < tokens - 1; i++) { z = dec.Forward([tok]); tok = Array.IndexOf(z, z.Max()); }
+            best = Math.Max(best, (tokens - 1) / sw.Elapsed.TotalSeconds);
+        }
+        return (best, dec.WeightBytes);
     }
 }

@@ -36,7 +36,7 @@ public sealed class VocabPruneCommand : ICliCommand
         return cmd;
     }
 
-    static List<string> Files(string[] given, bool mono)
+    internal static List<string> Files(string[] given, bool mono)
     {
         if (given.Length == 0)
         {
@@ -58,6 +58,6 @@ public sealed class VocabPruneCommand : ICliCommand
     }
 
     /// <summary>Each line; in a .tsv each tab-separated column separately (source and target are tokenized apart).</summary>
-    static IEnumerable<string> Texts(string file) =>
+    internal static IEnumerable<string> Texts(string file) =>
         File.ReadLines(file).SelectMany(l => file.EndsWith(".tsv", StringComparison.OrdinalIgnoreCase) ? l.Split('\t') : [l]).Where(s => s.Length > 0);
 }

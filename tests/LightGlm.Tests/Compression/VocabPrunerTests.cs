@@ -80,3 +80,40 @@ public class VocabPrunerTests
         Assert.Single(remapped["model"]!["merges"]!.AsArray());
     }
 }
+
+[Collection(nameof(LightGlm.Tests.Reliability.ConsoleOwners))]
+public class VocabPruneBenchTests
+{
+    [Fact]
+    public void TheBenchPrunesQwen3sVocabularyToTheDomainAndChecksTheLogits()
+    {
+        var dir = TinyTeacher.TempDir();
+        var (stdout, stderr) = (Console.Out, Console.Error);
+        try
+        {
+            string tsv = Path.Combine(dir, "domain.tsv");
+            File.WriteAllLines(tsv, ["Print the version number and exit.\t显示版本信息并退出。", "cannot open file %s\t无法打开文件 %s"]);
+            var outW = new StringWriter();
+            Console.SetOut(outW);
+            Console.SetError(new StringWriter());
+            int rc = LightGlm.Cli.CliHost.Run(["bench", "vocab-prune", "--tokenizer", Text.TextTestData.File("qwen3.tokenizer.json.gz"), "--corpus", tsv,
+                "--hidden", "16", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--head-dim", "8", "--ffn", "24", "--tokens", "3", "--reps", "1"]);
+            string text = outW.ToString();
+            Assert.True(rc == 0, text);
+            // 4 texts use a few dozen of Qwen3's 151,669 tokens; bytes, specials and merge ancestors are kept besides.
+            var m = System.Text.RegularExpressions.Regex.Match(text, @"vocabulary 151,669 -> ([\d,]+) \(([\d,]+) used");
+            Assert.True(m.Success, text);
+            int kept = int.Parse(m.Groups[1].Value.Replace(",", "")), used = int.Parse(m.Groups[2].Value.Replace(",", ""));
+            Assert.InRange(used, 10, 60);
+            Assert.InRange(kept, 257, 5000);
+            Assert.Contains("max |difference| 0.00E+000", text);
+            Assert.Contains("| vocabulary pruned | " + kept.ToString("N0"), text);
+        }
+        finally
+        {
+            Console.SetOut(stdout);
+            Console.SetError(stderr);
+            Directory.Delete(dir, true);
+        }
+    }
+}
