@@ -13,6 +13,12 @@ using Xunit.Abstractions;
 
 namespace LightGlm.Tests.Experiments;
 
+/// <summary>Tests that compare two runs bit for bit own the process's thread settings: the eval stage's speed probe sets the
+/// GEMM and kernel thread counts to 1 while it measures, and a run beside it on other settings rounds differently.</summary>
+[CollectionDefinition(nameof(ThreadSettingsOwners), DisableParallelization = true)]
+public sealed class ThreadSettingsOwners;
+
+[Collection(nameof(ThreadSettingsOwners))]
 public class DownstreamStageTests(ITestOutputHelper output)
 {
     /// <summary>Stands in for the corpus stage: train/dev/test TSVs of real catalog pairs (the corpus stage needs the .deb cache).</summary>

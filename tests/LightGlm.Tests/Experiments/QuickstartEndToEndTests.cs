@@ -117,6 +117,14 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         Assert.True(File.Exists((string)down["teacher_cache"]!["path"]!));
         var evalModels = run.StageResult("eval")!["models"]!.AsObject();
         Assert.True(evalModels.ContainsKey("student-compressed") && evalModels.ContainsKey("student"));
+        // The int8 rows are served by the engine's int8 kernels: their weights are smaller than the fp32 models' and timed.
+        foreach (var (q, fp32) in new[] { ("teacher-int8", "teacher-hybrid"), ("student-int8", "student") })
+        {
+            Assert.Equal("int8", (string)evalModels[q]!["weights"]!);
+            Assert.Equal("fp32", (string)evalModels[fp32]!["weights"]!);
+            Assert.True((double)evalModels[q]!["weight_bytes"]! < 0.7 * (double)evalModels[fp32]!["weight_bytes"]!, $"{q} is not smaller than {fp32}");
+            Assert.True((double)evalModels[q]!["decode_cpu_ms_per_token"]! > 0);
+        }
         Assert.Equal("student", (string)json["table5"]!.AsArray()[^1]!["model"]!); // LightChatGLM (all three) = the final student
         Assert.Contains("downstream distillation", (string)json["table5"]!.AsArray()[^1]!["time_source"]!);
         foreach (var side in new[] { "before", "after" })
@@ -143,6 +151,9 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         Assert.True((double)h["params_student"]! < (double)h["params_teacher"]!);
         Assert.True((double)h["memory_saved"]! > 0.2);
         Assert.True((double)h["inference_time_ratio"]! < 1.0, $"student/teacher time per token = {h["inference_time_ratio"]}");
+        Assert.True(h["teacher_bleu"] is not null && h["student_int8_speedup"] is not null && h["student_int8_bleu_lost"] is not null, h.ToJsonString());
+        if ((double)h["teacher_bleu"]! > 0) Assert.Contains("of the teacher's BLEU", md);
+        Assert.Contains("With its weights in int8 (student-int8)", md);
     }
 
     [ChromiumFact]

@@ -115,6 +115,9 @@ public sealed class CompressionStage : IRecipeStage
                 ["random_pruned"] = curves["random_pruned"]?.DeepClone(),
             },
             ["curves"] = curves, ["importance"] = r.Get<string>("compression.importance"),
+            // Served with the engine's int8 kernels by the eval stage (their weights are stored dequantized from the int8 grid).
+            ["weights"] = new JsonObject(models.Select(m => m.Key).Where(n => n.StartsWith("teacher-int8", StringComparison.Ordinal))
+                .Select(n => KeyValuePair.Create(n, (JsonNode?)"int8"))),
             ["n_source"] = source.Count, ["n_target"] = target.Count,
         };
     }

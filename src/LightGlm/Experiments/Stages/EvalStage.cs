@@ -3,6 +3,8 @@
 using System.Text.Json.Nodes;
 using LightGlm.Evaluation.Metrics;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model.Inference;
+using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
 
@@ -21,27 +23,40 @@ public sealed class EvalStage : IRecipeStage
         var glossary = File.Exists(glossaryPath) ? Glossary.Load(glossaryPath) : null;
         int maxNew = c.Recipe.Get<int>("eval.max_new_tokens");
 
-        // Every model directory a finished stage recorded under "models": name -> dir.
-        var models = new List<(string Name, string Dir)>();
-        if (c.Run.StageResult("teacher")?["model"] is { } t) models.Add(("teacher", (string)t!));
-        if (c.Run.StageResult("hybrid")?["teacher"] is { } th) models.Add(("teacher-hybrid", (string)th!));
+        // Every model directory a finished stage recorded under "models": name -> dir, and the weights it is served with:
+        // fp32, or int8 where a stage says so under "weights" (the teacher-int8 rows) — those run on the engine's int8 kernels,
+        // so their quality and speed are the quantized model's. With the int8 baseline on, the final student is scored in
+        // int8 too (student-int8: pruned + quantized, the stacked row).
+        var models = new List<(string Name, string Dir, WeightFormat Weights)>();
+        if (c.Run.StageResult("teacher")?["model"] is { } t) models.Add(("teacher", (string)t!, WeightFormat.Fp32));
+        if (c.Run.StageResult("hybrid")?["teacher"] is { } th) models.Add(("teacher-hybrid", (string)th!, WeightFormat.Fp32));
         foreach (var stage in new[] { "hybrid", "compression", "downstream", "baselines" })
-            if (c.Run.StageResult(stage)?["models"] is JsonObject ms)
+            if (c.Run.StageResult(stage) is { } sr && sr["models"] is JsonObject ms)
                 foreach (var (name, dir) in ms)
-                    if (models.All(m => m.Name != name)) models.Add((name, (string)dir!));
+                    if (models.All(m => m.Name != name))
+                        models.Add((name, (string)dir!, Quantized(sr, name)));
+        if (c.Recipe.Get<string[]>("compression.baselines").Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { Dir: not null } student)
+            models.Add(("student-int8", student.Dir, WeightFormat.Int8));
 
         var results = new JsonObject();
         for (int i = 0; i < models.Count; i++)
         {
-            var (name, dir) = models[i];
+            var (name, dir, weights) = models[i];
             if (c.Run.StageResult($"{Name}.{name}") is { } cached) { results[name] = cached; continue; } // scored before an interruption
             var model = ModelDirectory.Load(dir);
             int k = i;
+            var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 1, Weights = weights });
             results[name] = ModelEvaluator.Evaluate(model, tok, dir, test, glossary, maxNew,
-                (f, what) => c.Progress.Report((k + f) / models.Count, $"{name}: {what}"), c.Cancel);
+                (f, what) => c.Progress.Report((k + f) / models.Count, $"{name}: {what}"), c.Cancel, translator: translator);
             c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["result"] = results[name]!.DeepClone() });
             c.Run.MarkStageDone($"{Name}.{name}", (JsonObject)results[name]!.DeepClone());
         }
         return new JsonObject { ["sentences"] = n, ["models"] = results };
     }
+
+    /// <summary>int8 when the stage's result lists the model under "weights" as int8 (or, for runs recorded before that key,
+    /// a teacher-int8 row of the compression stage); fp32 otherwise.</summary>
+    static WeightFormat Quantized(JsonObject stageResult, string name) =>
+        stageResult["weights"]?[name] is JsonValue v ? InferenceWeights.ParseFormat(v.GetValue<string>())
+        : name.StartsWith("teacher-int8", StringComparison.Ordinal) ? WeightFormat.Int8 : WeightFormat.Fp32;
 }

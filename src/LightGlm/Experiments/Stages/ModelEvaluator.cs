@@ -28,6 +28,8 @@ public static class ModelEvaluator
             ["beam"] = translator.Options.Beam,
             ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Options.Weights),
             ["projection_bytes"] = translator.Weights.ProjectionBytes,
+            // The weights inference holds: fp32 parameters with the projections (and LM head) in the translator's format.
+            ["weight_bytes"] = model.Layout.TotalLength * 4L - LightGlm.Model.Inference.InferenceWeights.Fp32(model).ProjectionBytes + translator.Weights.ProjectionBytes,
         };
         int total = pairs.Count * directions.Count, done = 0;
         long newTokens = 0;
@@ -70,7 +72,7 @@ public static class ModelEvaluator
             };
         }
         result["ms_per_generated_token"] = newTokens > 0 ? Math.Round(decodeMs / newTokens, 3) : null;
-        var (prefill, decode, decodeCpu) = SpeedProbe(model, tok, pairs.Count > 0 ? pairs[0].English : "Permission denied");
+        var (prefill, decode, decodeCpu) = SpeedProbe(model, tok, pairs.Count > 0 ? pairs[0].English : "Permission denied", weights: translator.Weights);
         result["prefill_ms"] = Math.Round(prefill, 3);
         result["decode_ms_per_token"] = Math.Round(decode, 4);
         result["decode_cpu_ms_per_token"] = Math.Round(decodeCpu, 4);
@@ -88,12 +90,13 @@ public static class ModelEvaluator
     /// actually ran, which preemption on a shared machine does not inflate — comparisons between models (the
     /// headline's time ratio) use it.
     /// </summary>
-    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITranslationTokenizer tok, string text, int tokens = 64)
+    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITranslationTokenizer tok, string text, int tokens = 64,
+        LightGlm.Model.Inference.InferenceWeights? weights = null)
     {
         var sp = SpecialTokens.From(tok);
         var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(text).Take(24).ToArray());
         int V = model.Config.V;
-        var session = new InferenceSession(model, 1, Math.Min(model.Config.MaxPositionEmbeddings, prompt.Length + tokens + 1));
+        var session = new InferenceSession(model, 1, Math.Min(model.Config.MaxPositionEmbeddings, prompt.Length + tokens + 1), weights: weights);
         var logits = new float[V];
         int[] slot = [0], next = [0];
         double prefill = double.MaxValue, wall = double.MaxValue, cpu = double.MaxValue;
