@@ -25,6 +25,8 @@ public sealed class DistillCommand : ICliCommand
         var batch = new Option<int>("--batch") { DefaultValueFactory = _ => 8 };
         var maxLen = new Option<int>("--max-len") { DefaultValueFactory = _ => 64 };
         var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
+        var schedule = new Option<string>("--schedule") { Description = "Learning rate: constant, or cosine / linear decay to 10% after --warmup of the steps.", DefaultValueFactory = _ => "constant" };
+        var warmup = new Option<double>("--warmup") { Description = "Fraction of the steps warming up (with --schedule cosine|linear).", DefaultValueFactory = _ => 0.05 };
         var temp = new Option<float>("--temperature") { DefaultValueFactory = _ => 1f };
         var ws = new Option<float>("--w-soft") { DefaultValueFactory = _ => 1f };
         var wh = new Option<float>("--w-hard") { DefaultValueFactory = _ => 1f };
@@ -37,13 +39,15 @@ public sealed class DistillCommand : ICliCommand
         var lambdaWeighs = new Option<string>("--lambda-weighs") { Description = "Which term λ weighs: teacher (the paper's formula) or student (its text).", DefaultValueFactory = _ => "teacher" };
         var cachePath = new Option<string?>("--teacher-cache") { Description = "File for the teacher's outputs: computed once, reused by later runs (rebuilt when teacher or data change). Use with --top-k for a small file." };
         var cmd = new Command("distill", "Distil a teacher into a student (Algorithm 2: soft labels on the source set, hard labels on the target set; --downstream: Eq. 13 on the target set).")
-        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, temp, ws, wh, wd, wc, topk, log, downstream, lambda, lambdaWeighs, cachePath };
+        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, schedule, warmup, temp, ws, wh, wd, wc, topk, log, downstream, lambda, lambdaWeighs, cachePath };
         cmd.SetAction(r =>
         {
             new OptionChecks().AtLeast("--steps", r.GetValue(steps), 1).AtLeast("--batch", r.GetValue(batch), 1).AtLeast("--max-len", r.GetValue(maxLen), 2)
                 .Positive("--lr", r.GetValue(lr)).Positive("--temperature", r.GetValue(temp)).AtLeast("--top-k", r.GetValue(topk), 0)
                 .InRange("--w-soft", r.GetValue(ws), 0).InRange("--w-hard", r.GetValue(wh), 0).InRange("--w-hidden", r.GetValue(wd), 0)
-                .InRange("--w-cos", r.GetValue(wc), 0).InRange("--lambda", r.GetValue(lambda), 0, 1).ThrowIfAny();
+                .InRange("--w-cos", r.GetValue(wc), 0).InRange("--lambda", r.GetValue(lambda), 0, 1).InRange("--warmup", r.GetValue(warmup), 0, 0.99).ThrowIfAny();
+            string kind = r.GetValue(schedule)!;
+            if (kind is not ("constant" or "cosine" or "linear")) throw new CliException($"--schedule {kind}: use constant, cosine or linear");
             var t = ModelDirectory.Load(r.GetValue(teacher)!);
             var s = ModelDirectory.Load(r.GetValue(student)!);
             int ml = r.GetValue(maxLen);
@@ -71,6 +75,11 @@ public sealed class DistillCommand : ICliCommand
             {
                 Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), MaxLen = ml, LearningRate = r.GetValue(lr), TopK = r.GetValue(topk),
                 Weights = weights, SoftOnTarget = ds, TeacherCachePath = r.GetValue(cachePath),
+                Schedule = kind == "constant" ? null : new Training.ScheduleOptions
+                {
+                    WarmupSteps = (int)Math.Round(r.GetValue(steps) * r.GetValue(warmup)), MinLrRatio = 0.1,
+                    Decay = kind == "cosine" ? Training.DecayKind.Cosine : Training.DecayKind.Linear,
+                },
             };
             var curve = Distiller.Run(t, s, src, tgt, val, opts, kept, (step, loss, vl) => Console.WriteLine($"step {step,5}  train {loss,8:F4}  valid {vl,8:F4}"),
                 Console.WriteLine);

@@ -46,6 +46,26 @@ public class DistillerAndCliTests
     }
 
     [Fact]
+    public void TheDistillationScheduleWarmsUpDecaysAndDefaultsToConstant()
+    {
+        var constant = new DistillOptions { Steps = 100, LearningRate = 2e-3 };
+        Assert.All(new[] { 1, 50, 100 }, s => Assert.Equal(2e-3, constant.LearningRateAt(s)));
+        var cosine = constant with { Schedule = new LightGlm.Training.ScheduleOptions { WarmupSteps = 10, MinLrRatio = 0.1 } };
+        Assert.Equal(2e-4, cosine.LearningRateAt(1), 12);   // warm-up from lr/10
+        Assert.Equal(2e-3, cosine.LearningRateAt(11), 12);  // the peak after warm-up
+        Assert.Equal(2e-4, cosine.LearningRateAt(100), 12); // decayed to 10% at the last step
+        Assert.True(cosine.LearningRateAt(60) < cosine.LearningRateAt(30));
+        // The recipe's setting maps onto it, and bad values are refused with the field's name.
+        var r = LightGlm.Experiments.Recipes.Recipe.Load("quick").With("compression.lr_schedule", "cosine");
+        var s = LightGlm.Experiments.Stages.CompressionStage.Schedule(r, "compression", 2000)!;
+        Assert.Equal(100, s.WarmupSteps);
+        Assert.Equal(LightGlm.Training.DecayKind.Cosine, s.Decay);
+        Assert.Null(LightGlm.Experiments.Stages.CompressionStage.Schedule(r.With("compression.lr_schedule", "constant"), "compression", 2000));
+        var e = Assert.Throws<InvalidDataException>(() => LightGlm.Experiments.Stages.CompressionStage.Schedule(r.With("compression.lr_schedule", "step"), "compression", 10));
+        Assert.Contains("compression.lr_schedule", e.Message);
+    }
+
+    [Fact]
     public void PruneAndDistillCommandsWriteLoadableModels()
     {
         var dir = TinyTeacher.TempDir();

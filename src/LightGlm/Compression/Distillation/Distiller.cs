@@ -26,6 +26,13 @@ public sealed record DistillOptions
     /// Rebuilt when the teacher, the sequences, <see cref="TopK"/> or <see cref="MaxLen"/> change (see <see cref="TeacherCache"/>).
     /// </summary>
     public string? TeacherCachePath { get; init; }
+    /// <summary>Learning-rate schedule (warm-up, then cosine/linear decay to Lr·MinLrRatio, as training's); null = constant.</summary>
+    public Training.ScheduleOptions? Schedule { get; init; }
+
+    /// <summary>The learning rate of step <paramref name="step"/> (1-based).</summary>
+    public double LearningRateAt(int step) => Schedule is { } s
+        ? Training.LrSchedule.At(step - 1, Steps, new Training.OptimizerOptions { Lr = LearningRate }, s)
+        : LearningRate;
 }
 
 /// <summary>
@@ -76,8 +83,9 @@ public static class Distiller
             student.ZeroGrads();
             double loss = student.Forward(sc, batch, obj);
             student.Backward(sc, batch);
-            LightGlm.Kernels.AdamW.Step(student.Weights, student.Grads, m, v, m.Length, o.LearningRate, 0.9, 0.999, 1e-8, o.WeightDecay, step);
-            proj?.Step((float)o.LearningRate);
+            double lr = o.LearningRateAt(step);
+            LightGlm.Kernels.AdamW.Step(student.Weights, student.Grads, m, v, m.Length, lr, 0.9, 0.999, 1e-8, o.WeightDecay, step);
+            proj?.Step((float)lr);
             if (step % o.EvalEvery == 0 || step == o.Steps)
             {
                 curve.Add((step, Validate(student, validation, T)));

@@ -40,8 +40,12 @@ public sealed class CompressionStage : IRecipeStage
         var tok = RunArtifacts.Tokenizer(c);
         int seq = r.Get<int>("teacher.seq_len");
         var (ds, dd) = HybridStage.Split(c, tok, seq);
-        var source = Samples(ds);
-        var target = Samples(dd);
+        // compression.distill_data: "hybrid" = Algorithm 2 (soft labels on D_s, hard on D_d); "all" = soft labels on every
+        // training pair in both directions (plain KD of a general translator: the data the teacher itself was trained on).
+        string data = r.Get<string>("compression.distill_data");
+        if (data is not ("hybrid" or "all")) throw new InvalidDataException($"compression.distill_data = '{data}': use hybrid (Algorithm 2) or all (both directions, soft labels)");
+        var source = data == "all" ? Samples(new TranslationBatcher(tok, RunArtifacts.Pairs(c, "train"), seq).Examples) : Samples(ds);
+        var target = data == "all" ? [] : Samples(dd);
         var dev = Samples(new TranslationBatcher(tok, RunArtifacts.Pairs(c, "dev"), seq).Examples).Take(64).ToList();
         var baselines = r.Get<string[]>("compression.baselines");
         foreach (var b in baselines)
@@ -179,6 +183,7 @@ public sealed class CompressionStage : IRecipeStage
         {
             Steps = steps, BatchSize = r.Get<int>("teacher.batch_size"), MaxLen = r.Get<int>("teacher.seq_len"),
             LearningRate = r.Get<double>("compression.learning_rate"), EvalEvery = Math.Max(1, steps / 10), Weights = weights, Seed = r.Get<int>("seed"),
+            Schedule = Schedule(r, "compression", steps),
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var curve = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
@@ -208,6 +213,25 @@ public sealed class CompressionStage : IRecipeStage
         if (size != "equal")
             throw new InvalidDataException($"compression.layer_drop_size = '{size}': use equal (as many layers as fit the student's size) or keep_layers");
         return Enumerable.Range(1, t.L).MinBy(k => Math.Abs(t.Resized(l: k).ParameterCount() - studentParams));
+    }
+
+    /// <summary>{section}.lr_schedule: "constant" (null), or "cosine"/"linear" with {section}.warmup_fraction of the steps
+    /// warming up and decay to 10% of the peak.</summary>
+    public static Training.ScheduleOptions? Schedule(Recipes.Recipe r, string section, int steps)
+    {
+        string kind = r.Get<string>($"{section}.lr_schedule");
+        double warm = r.Get<double>($"{section}.warmup_fraction");
+        if (!(warm is >= 0 and < 1)) throw new InvalidDataException($"{section}.warmup_fraction = {warm}: use a fraction in [0, 1)");
+        return kind switch
+        {
+            "constant" => null,
+            "cosine" or "linear" => new Training.ScheduleOptions
+            {
+                WarmupSteps = (int)Math.Round(steps * warm), MinLrRatio = 0.1,
+                Decay = kind == "cosine" ? Training.DecayKind.Cosine : Training.DecayKind.Linear,
+            },
+            _ => throw new InvalidDataException($"{section}.lr_schedule = '{kind}': use constant, cosine or linear"),
+        };
     }
 
     public static PruningTargets Targets(Recipes.Recipe r, ModelShape t) => new()
