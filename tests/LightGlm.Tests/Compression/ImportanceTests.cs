@@ -89,6 +89,33 @@ public class ImportanceTests
     }
 
     [Fact]
+    public void LayerSelectionByLossRemovesTheCheapestLayerAndThenKeepsTheBestRemainingSubset()
+    {
+        var m = Planted();
+        var cal = Calibration(m.Shape.V);
+        var drop = ActivationImportance.DropLoss(m, cal);
+        var one = ActivationImportance.LayerSubsetByLoss(m, cal, keep: 3);
+        int first = ArgMin(drop); // (a random teacher: a live layer may even cost less than the dead one, whose removal costs 0)
+        Assert.Equal(first, ArgMin(one));
+        Assert.Equal(3, one.Count(x => x > m.Shape.L)); // the kept set scores above every removed layer
+        // Keeping 2: the same layer goes first, then the pair kept is the best of the pairs of the three left.
+        var two = ActivationImportance.LayerSubsetByLoss(m, cal, keep: 2);
+        Assert.Equal(0, two[first]);
+        var kept = PlanBuilder.Top(two, 2).Order().ToArray();
+        var fwd = new ReferenceForward(m);
+        double Loss(IEnumerable<int> layers)
+        {
+            var mask = new PruneMask(m.Shape);
+            for (int l = 0; l < m.Shape.L; l++) mask.Layers[l] = layers.Contains(l);
+            return cal.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
+        }
+        var left = Enumerable.Range(0, m.Shape.L).Where(l => l != first).ToArray();
+        double chosen = Loss(kept);
+        Assert.All(left, d => Assert.True(chosen <= Loss(left.Where(l => l != d)) + 1e-9, $"kept {string.Join(",", kept)}: {chosen}"));
+        Assert.Throws<ArgumentOutOfRangeException>(() => ActivationImportance.LayerSubsetByLoss(m, cal, keep: 0));
+    }
+
+    [Fact]
     public void PruningExactlyTheDeadPartsKeepsTheTeachersOutputs()
     {
         var m = Planted();

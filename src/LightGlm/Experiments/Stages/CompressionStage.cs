@@ -169,7 +169,7 @@ public sealed class CompressionStage : IRecipeStage
         var targets = Targets(r, t);
         var (plan, weights) = method switch
         {
-            "student" => (PlanBuilder.Build(t, Importance(r, teacherFiles, calibration), targets), kd),
+            "student" => (PlanBuilder.Build(t, WithLayerChoice(r, Importance(r, teacherFiles, calibration), teacherFiles, calibration, targets), targets), kd),
             "random_pruned" => (PlanBuilder.Build(t, WeightImportance.Random(t, r.Get<int>("seed") + 1), targets), kd),
             "layer_drop" => (PlanBuilder.TopLayerDrop(t, LayerDropKeep(r, t, studentParams)), kd),
             // DistilBERT: soft + hard labels and a cosine loss on the hidden states, no projection (same width).
@@ -241,6 +241,19 @@ public sealed class CompressionStage : IRecipeStage
         Ffn = Math.Max(1, (int)Math.Round(t.F * r.Get<double>("compression.ffn_ratio"))),
         Hidden = r.Get<double>("compression.hidden_ratio") < 1 ? (int)Math.Round(t.C * r.Get<double>("compression.hidden_ratio")) : null,
     };
+
+    /// <summary>compression.layer_importance: "block_influence" keeps the importance method's layer scores (ShortGPT's 1 − cos
+    /// for activation); "loss" chooses the kept layers by the calibration loss without them (greedy backward elimination,
+    /// <see cref="ActivationImportance.LayerSubsetByLoss"/>). Only matters when layers are dropped.</summary>
+    static ImportanceScores WithLayerChoice(Recipes.Recipe r, ImportanceScores s, ModelFiles teacher, List<CalibrationSample> calibration, PruningTargets targets)
+    {
+        string how = r.Get<string>("compression.layer_importance");
+        if (how is not ("block_influence" or "loss"))
+            throw new InvalidDataException($"compression.layer_importance = '{how}': use block_influence or loss");
+        if (how == "block_influence" || targets.Layers is not int keep || keep >= teacher.Shape.L) return s;
+        ActivationImportance.LayerSubsetByLoss(teacher, calibration, keep).CopyTo(s.Layers, 0);
+        return s;
+    }
 
     static ImportanceScores Importance(Recipes.Recipe r, ModelFiles teacher, List<CalibrationSample> calibration)
     {
