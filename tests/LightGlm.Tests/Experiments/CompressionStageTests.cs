@@ -20,13 +20,16 @@ public class CompressionStageTests
         var t = QuickTeacher();
         var r = Recipe.Load("quick");
         Assert.Equal("equal", r.Get<string>("compression.layer_drop_size"));
-        // The quick student: 2 of 4 layers, half head dim and FFN (1,930,496 parameters); one full-width layer is the nearest.
-        var student = t.Resized(l: 2, d: 16, f: 256);
+        // The quick student: all 4 layers at hidden 144, half head dim and FFN (1,743,760 parameters); one full-width layer
+        // (1,930,112) is the nearest depth.
+        var student = t.Resized(c: 144, d: 16, f: 256);
+        Assert.Equal(1_743_760, student.ParameterCount());
         Assert.Equal(1, CompressionStage.LayerDropKeep(r, t, student.ParameterCount()));
         // Every size picks the depth that minimises the difference.
         for (int l = 1; l <= t.L; l++)
             Assert.Equal(l, CompressionStage.LayerDropKeep(r, t, t.Resized(l: l).ParameterCount() + 1000));
         // Unknown before the student exists, and on request: keep_layers at full width.
+        r = r.With("compression.keep_layers", "2");
         Assert.Equal(2, CompressionStage.LayerDropKeep(r, t, 0));
         Assert.Equal(2, CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "keep_layers"), t, student.ParameterCount()));
         var bad = Assert.Throws<InvalidDataException>(() => CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "same"), t, 1));

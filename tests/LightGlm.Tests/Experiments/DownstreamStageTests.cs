@@ -70,7 +70,7 @@ public class DownstreamStageTests(ITestOutputHelper output)
         .With("hybrid.steps", "4").With("hybrid.compare", "false").With("hybrid.target_fraction", "0.25")
         .With("compression.keep_layers", "1").With("compression.distill_steps", "4").With("compression.calibration_pairs", "8")
         .With("compression.baselines", "[]").With("compression.random_baseline", "false").With("compression.no_target_table", "false")
-        .With("downstream.steps", "12").With("downstream.learning_rate", "0.003").With("downstream.top_k", "16");
+        .With("compression.levels", "[0.5]").With("downstream.steps", "12").With("downstream.learning_rate", "0.003").With("downstream.top_k", "16");
 
     static RecipeRunner Runner() =>
         new([new CatalogCorpusStage(), new TokenizerStage(), new TeacherStage(), new HybridStage(), new CompressionStage(), new DownstreamStage(), new EvalStage()]);
@@ -149,6 +149,12 @@ public class DownstreamStageTests(ITestOutputHelper output)
             // The dev loss of the compressed student over both directions is the end of compression's curve (same set, same weights).
             var compressionCurve = run.StageResult("compression")!["curves"]!["student-compressed"]!.AsArray();
             Assert.Equal((double)compressionCurve[^1]![1]!, (double)result["dev_loss_before"]!, 4);
+            // compression.levels: one more mixed student at hidden ratio 0.5 (32 → 16 channels), smaller, not a Table 2 row.
+            var compression = run.StageResult("compression")!;
+            var level = ModelDirectory.Load((string)compression["models"]!["student-h0.5"]!);
+            Assert.Equal(16, level.Config.HiddenSize);
+            Assert.True(level.Layout.TotalLength < before.Layout.TotalLength);
+            Assert.Null(compression["tables"]!["mixed"]!["rows"]!["level:0.5"]);
             // Written atomically: no partial or old directory left, the tokenizer beside the weights.
             Assert.False(Directory.Exists(run.PathOf("student.partial")) || Directory.Exists(run.PathOf("student.old")));
             Assert.True(File.Exists(run.PathOf("student", "tokenizer.json")));

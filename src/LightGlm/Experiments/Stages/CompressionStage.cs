@@ -56,6 +56,12 @@ public sealed class CompressionStage : IRecipeStage
         var settings = new List<(string Setting, string TeacherName, string TeacherDir, List<CalibrationSample> Target, List<string> Methods)>();
         var mixedMethods = new List<string> { "student" };
         if (r.Get<bool>("compression.random_baseline")) mixedMethods.Add("random_pruned");
+        // compression.levels: more mixed students at other hidden ratios (Table 4 at several compression levels).
+        foreach (double level in r.Get<double[]>("compression.levels"))
+        {
+            if (!(level is > 0 and <= 1)) throw new InvalidDataException($"compression.levels: {level} is not a hidden ratio; use values in (0, 1], e.g. [0.5, 0.35]");
+            if (!mixedMethods.Contains(LevelMethod(level))) mixedMethods.Add(LevelMethod(level));
+        }
         mixedMethods.AddRange(baselines);
         var hybrid = c.Run.StageResult("hybrid");
         settings.Add(("mixed", hybrid is null ? "teacher" : "teacher-hybrid", RunArtifacts.CurrentTeacher(c), target, mixedMethods));
@@ -82,7 +88,7 @@ public sealed class CompressionStage : IRecipeStage
             foreach (var method in methods)
             {
                 string name = setting == "mixed"
-                    ? method switch { "int8" => "teacher-int8", "student" => DownstreamStage.CompressedStudentName(r), _ => method }
+                    ? method switch { "int8" => "teacher-int8", "student" => DownstreamStage.CompressedStudentName(r), _ when Level(method) is { } l => LevelName(l), _ => method }
                     : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
                 string sub = $"{Name}.{name}";
                 JsonObject? result = c.Run.StageResult(sub);
@@ -105,7 +111,7 @@ public sealed class CompressionStage : IRecipeStage
                 models[name] = result["dir"]!.DeepClone();
                 sizes[name] = result["params"]!.DeepClone();
                 if (result["curve"] is JsonArray curve) curves[name] = curve.DeepClone();
-                if (method != "random_pruned") rows[method] = name;
+                if (method != "random_pruned" && Level(method) is null) rows[method] = name;
                 done++;
             }
             tables[setting] = new JsonObject { ["teacher"] = teacherName, ["teacher_dir"] = teacherDir, ["rows"] = rows };
@@ -166,10 +172,10 @@ public sealed class CompressionStage : IRecipeStage
         var calibration = source.Take(nCal - Math.Min(nCal / 2, target.Count)).Concat(target.Take(nCal / 2)).ToList();
         var kd = new DistillationWeights(Soft: (float)r.Get<double>("compression.logit_weight"), Hard: (float)r.Get<double>("compression.hard_weight"),
             Hidden: (float)r.Get<double>("compression.hidden_weight"), Cosine: 0, Temperature: (float)r.Get<double>("compression.temperature"));
-        var targets = Targets(r, t);
+        var targets = Level(method) is { } level ? Targets(r, t) with { Hidden = level < 1 ? (int)Math.Round(t.C * level) : null } : Targets(r, t);
         var (plan, weights) = method switch
         {
-            "student" => (PlanBuilder.Build(t, WithLayerChoice(r, Importance(r, teacherFiles, calibration), teacherFiles, calibration, targets), targets), kd),
+            _ when method == "student" || Level(method) is not null => (PlanBuilder.Build(t, WithLayerChoice(r, Importance(r, teacherFiles, calibration), teacherFiles, calibration, targets), targets), kd),
             "random_pruned" => (PlanBuilder.Build(t, WeightImportance.Random(t, r.Get<int>("seed") + 1), targets), kd),
             "layer_drop" => (PlanBuilder.TopLayerDrop(t, LayerDropKeep(r, t, studentParams)), kd),
             // DistilBERT: soft + hard labels and a cosine loss on the hidden states, no projection (same width).
@@ -201,6 +207,12 @@ public sealed class CompressionStage : IRecipeStage
             ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
         };
     }
+
+    static string LevelMethod(double hiddenRatio) => "level:" + hiddenRatio.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+    static double? Level(string method) =>
+        method.StartsWith("level:", StringComparison.Ordinal) ? double.Parse(method.AsSpan(6), System.Globalization.CultureInfo.InvariantCulture) : null;
+    /// <summary>The eval name of the mixed student at hidden ratio <paramref name="hiddenRatio"/>: student-h0.5.</summary>
+    public static string LevelName(double hiddenRatio) => "student-h" + hiddenRatio.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>How many bottom layers the top-layer-drop baseline keeps: compression.layer_drop_size = "equal" (the default)
     /// picks the depth whose full-width parameter count is nearest the mixed student's, so the two are compared at equal
