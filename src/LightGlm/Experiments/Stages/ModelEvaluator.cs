@@ -95,6 +95,16 @@ public static class ModelEvaluator
     {
         var sp = SpecialTokens.From(tok);
         var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(text).Take(24).ToArray());
+        return DecodeProbe(model, prompt, tokens, weights);
+    }
+
+    /// <summary>The probe behind <see cref="SpeedProbe"/> for any prompt ids (also `bench student-decode`): bidirectional prefill of
+    /// <paramref name="prompt"/>, then <paramref name="tokens"/> greedy decode steps through one engine session, best of
+    /// <paramref name="reps"/> after a warm-up, with the kernels on <paramref name="threads"/> threads (restored afterwards).</summary>
+    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) DecodeProbe(GlmModel model, int[] prompt, int tokens,
+        LightGlm.Model.Inference.InferenceWeights? weights = null, int reps = 5, int threads = 1)
+    {
+        if (tokens < 1 || reps < 1 || threads < 1) throw new ArgumentOutOfRangeException(nameof(tokens), "tokens, reps and threads must be ≥ 1");
         int V = model.Config.V;
         var session = new InferenceSession(model, 1, Math.Min(model.Config.MaxPositionEmbeddings, prompt.Length + tokens + 1), weights: weights);
         var logits = new float[V];
@@ -106,23 +116,23 @@ public static class ModelEvaluator
         GC.Collect();
         try
         {
-            LightGlm.Kernels.Gemm.Threads = 1;
-            LightGlm.Kernels.KernelParallel.Degree = 1;
-            for (int rep = 0; rep < 6; rep++) // rep 0 warms up
+            LightGlm.Kernels.Gemm.Threads = threads;
+            LightGlm.Kernels.KernelParallel.Degree = threads;
+            for (int rep = 0; rep <= reps; rep++) // rep 0 warms up
             {
                 session.Cache.Reset(0);
                 long t0 = Stopwatch.GetTimestamp();
                 session.Prefill(0, prompt, logits, bidirectional: true);
                 double p = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
                 next[0] = ArgMax(logits);
-                double c0 = LightGlm.Evaluation.Bench.CpuClock.ThreadMs();
+                double c0 = CpuMs(threads);
                 long t1 = Stopwatch.GetTimestamp();
                 for (int i = 0; i < tokens; i++)
                 {
                     session.Decode(slot, next, logits);
                     next[0] = ArgMax(logits);
                 }
-                double w = Stopwatch.GetElapsedTime(t1).TotalMilliseconds, c = LightGlm.Evaluation.Bench.CpuClock.ThreadMs() - c0;
+                double w = Stopwatch.GetElapsedTime(t1).TotalMilliseconds, c = CpuMs(threads) - c0;
                 if (rep == 0) continue;
                 prefill = Math.Min(prefill, p); wall = Math.Min(wall, w / tokens);
                 cpu = double.IsNaN(c) ? wall : Math.Min(cpu, c / tokens);
@@ -135,6 +145,9 @@ public static class ModelEvaluator
         }
         return (prefill, wall, cpu);
     }
+
+    /// <summary>One thread: the calling thread's CPU time; more: the process's (all kernel threads; idle pool threads cost nothing).</summary>
+    static double CpuMs(int threads) => threads == 1 ? LightGlm.Evaluation.Bench.CpuClock.ThreadMs() : LightGlm.Evaluation.Bench.CpuClock.ProcessMs();
 
     static int ArgMax(ReadOnlySpan<float> x) => System.Numerics.Tensors.TensorPrimitives.IndexOfMax(x);
 
