@@ -2,6 +2,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
+using LightGlm.Experiments;
 using LightGlm.Model;
 
 namespace LightGlm.Cli.Commands;
@@ -19,10 +20,29 @@ public sealed class ExperimentCompressionCommand : ICliCommand
         var steps = new Option<int>("--steps") { Description = "Distillation steps per student (the same for every method).", DefaultValueFactory = _ => 150 };
         var hidden = new Option<int>("--hidden") { Description = "Hidden size of the built-in teacher.", DefaultValueFactory = _ => 256 };
         var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
+        var recipe = new Argument<string?>("recipe")
+        {
+            Description = "A preset or recipe file: run its compression experiment on translation (Tables 2-4 with BLEU, Figure 4, several " +
+                          "compression levels) through the recipe's stages. Without it: the standalone next-token experiment on --data.",
+            Arity = ArgumentArity.ZeroOrOne,
+        };
+        var fromRun = new Option<string?>("--from-run") { Description = "With a recipe: a finished run whose stages (corpus, tokenizer, teachers, …) are taken wherever their settings agree." };
+        var set = RecipeCli.SetOption();
         var cmd = new Command("compression", "Figure 4 (validation loss, mixed compression vs random pruning and layer baselines) and Table 4 (size, memory, latency, quality).")
-        { teacher, data, output, teacherSteps, steps, hidden, layers };
+        { recipe, teacher, data, output, teacherSteps, steps, hidden, layers, fromRun, set };
         cmd.SetAction(r =>
         {
+            if (r.GetValue(recipe) is { } recipeName)
+            {
+                foreach (var standalone in new Option[] { teacherSteps, steps, hidden, layers })
+                    if (r.GetResult(standalone) is { Implicit: false })
+                        throw new CliException($"{standalone.Name} belongs to the standalone experiment; with a recipe set its fields instead, e.g. --set compression.distill_steps=600");
+                if (r.GetValue(teacher) is not null || r.GetValue(data) is not null)
+                    throw new CliException("--teacher and --data belong to the standalone experiment; with a recipe its stages make the teacher and the data (reuse a finished run's with --from-run DIR)");
+                return FromRecipe(recipeName, r.GetValue(set), r.GetValue(output)!, r.GetValue(fromRun));
+            }
+            if (r.GetValue(fromRun) is not null || r.GetValue(set) is { Length: > 0 })
+                throw new CliException("--from-run and --set need a recipe: lightglm experiment compression quick --from-run runs/quickstart");
             string dataPath = r.GetValue(data) ?? "/usr/share/common-licenses/GPL-3";
             ModelFiles t;
             int trainTeacher = r.GetValue(teacherSteps);
@@ -54,4 +74,43 @@ public sealed class ExperimentCompressionCommand : ICliCommand
         });
         return cmd;
     }
+
+    /// <summary>The recipe's compression experiment: every stage up to the report, with compression.levels = [0.5, 0.35] unless the
+    /// recipe sets levels, stages taken from <paramref name="fromRun"/> where their settings agree; then Table 4 and Figure 4's ends.</summary>
+    static int FromRecipe(string name, string[]? sets, string outDir, string? fromRun)
+    {
+        var r = RecipeCli.Load(name, sets);
+        if (!r.Get<bool>("compression.enabled")) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
+        if (r.Get<double[]>("compression.levels").Length == 0) r = r.With("compression.levels", "[0.5,0.35]");
+        RunDirectory[]? donors = null;
+        if (fromRun is not null)
+        {
+            if (!File.Exists(System.IO.Path.Combine(fromRun, "config.json")))
+                throw new CliException($"--from-run {fromRun}: not a run directory (no config.json); pass the folder `lightglm run` or `quickstart` wrote");
+            donors = [new RunDirectory(fromRun)];
+        }
+        var run = new RunDirectory(outDir);
+        string again = $"./lightglm experiment compression {name} --out {outDir}" + (fromRun is null ? "" : $" --from-run {fromRun}") +
+                       string.Concat((sets ?? []).Select(x => $" --set {x}"));
+        int rc = RecipeCli.WithRunner(again, (runner, progressFor, cancel) => runner.Run(r, run, progressFor, cancel, donors: donors));
+        if (rc != 0) return rc;
+        if (run.StageResult("eval")?["models"] is JsonObject models)
+        {
+            double teacherBleu = models["teacher-hybrid"] is JsonObject th ? Bleu(th) : models["teacher"] is JsonObject t0 ? Bleu(t0) : double.NaN;
+            Console.WriteLine($"{"model",-24} {"params",11} {"MB",7} {"BLEU en→zh",11} {"zh→en",7} {"% teacher",9} {"CPU ms/tok",10}");
+            foreach (var (model, node) in models)
+            {
+                var m = (JsonObject)node!;
+                Console.WriteLine($"{model,-24} {(double)m["params"]!,11:N0} {(double)m["weight_bytes"]! / 1e6,7:F2} {(double?)m["en-zh"]?["bleu"],11:F2} " +
+                                  $"{(double?)m["zh-en"]?["bleu"],7:F2} {100 * Bleu(m) / teacherBleu,9:F1} {(double?)m["decode_cpu_ms_per_token"],10:F3}");
+            }
+        }
+        if (run.StageResult("compression")?["curves"] is JsonObject curves)
+            Console.WriteLine("dev loss (first → last step): " + string.Join(", ", curves.Select(kv =>
+                $"{kv.Key} {(double)kv.Value!.AsArray()[0]![1]!:F3} → {(double)kv.Value!.AsArray()[^1]![1]!:F3}")));
+        if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
+        return 0;
+    }
+
+    static double Bleu(JsonObject m) => (((double?)m["en-zh"]?["bleu"] ?? double.NaN) + ((double?)m["zh-en"]?["bleu"] ?? double.NaN)) / 2;
 }
