@@ -54,6 +54,8 @@ public sealed class TinyRunFixture : IDisposable
     });
 
     public (Invocation First, Invocation Second) Runs => _runs.Value;
+    /// <summary>The package list the runs were made with (a run that shares their corpus must name the same file).</summary>
+    public string PackagesFile => Path.Combine(Dir + "-input", "packages.txt");
     public RunDirectory Run => new(Dir);
 
     public void Dispose()
@@ -156,6 +158,29 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         Assert.Contains("With its weights in int8 (student-int8)", md);
         // tiny's compression.levels = [0.5]: the mixed student at half the hidden width is scored in Table 4 too.
         Assert.Contains("| student-h0.5 |", md);
+    }
+
+    [Fact]
+    public void ExperimentCompressionRunsTheRecipesCompressionFromAFinishedRun()
+    {
+        Assert.True(fx.Runs.Second.ExitCode == 0, fx.Runs.Second.Stderr);
+        string outDir = fx.Dir + "-compression";
+        try
+        {
+            var res = CliProcess.Run(TimeSpan.FromMinutes(10), null, "experiment", "compression", "tiny", "--from-run", fx.Dir, "--out", outDir,
+                "--set", $"corpus.packages_file={fx.PackagesFile}", "--set", "compression.levels=[0.35]");
+            output.WriteLine(res.Stdout);
+            Assert.True(res.ExitCode == 0, res.Stderr);
+            var run = new RunDirectory(outDir);
+            // The stages before compression come from the finished run (same settings); compression ran again with the other level.
+            foreach (var stage in new[] { "corpus", "tokenizer", "teacher", "hybrid" })
+                Assert.True(run.StageResult(stage)?["shared_from"] is not null, $"{stage} was not taken from the finished run");
+            Assert.Null(run.StageResult("compression")!["shared_from"]);
+            Assert.Contains("student-h0.35", res.Stdout);
+            Assert.Contains("dev loss (first → last step)", res.Stdout);
+            Assert.Contains("| student-h0.35 |", File.ReadAllText(run.PathOf("report.md")));
+        }
+        finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
     }
 
     [ChromiumFact]
