@@ -41,7 +41,7 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
                               $"; {n} greedy tokens at batch 1, best of {k} rounds after a warm-up round; rows measured in this run");
             if (how == "engine")
             {
-                // Every model warms up first (the JIT's tiers: the first model timed cold ran up to 1.3x slower than when
+                // Every model warms up first (the JIT's tiers: the same model timed cold ran up to 1.4x slower than when
                 // timed after the others), then the rounds go model by model so drift on the machine touches all rows alike.
                 var s = ModelDirectory.Load(r.GetValue(student)!);
                 var engines = new List<(string Name, LightGlm.Model.GlmModel Model, InferenceWeights Weights)>();
