@@ -305,11 +305,15 @@ public sealed class ReportStage : IRecipeStage
                 Pct((double?)m["en-zh"]?["translation_accuracy"]), Pct((double?)m["zh-en"]?["translation_accuracy"]),
                 dequantized ? "fp32 kernels" : N(m["decode_ms_per_token"], "0.00"), N(m["decode_cpu_ms_per_token"], "0.000")]);
         }
+        string levels = eval.Any(kv => kv.Key.StartsWith("student-h", StringComparison.Ordinal))
+            ? " student-hX rows: the mixed student pruned to hidden ratio X (compression.levels) with the student's other ratios, importance and " +
+              "distillation steps, before downstream distillation — compare them with student-compressed (Table 4 at several compression levels)."
+            : "";
         report.Section("Models on the test split: size, quality, speed (Table 4)")
             .Text($"{N(run.StageResult("eval")!["sentences"], "0")} test sentences per direction, greedy decoding, batch 1. ms/token = decoding speed at batch 1 on one thread, a fixed prompt and 64 forced tokens through one engine session, best of 5 (the machine is shared; the headline compares the thread's CPU time). BLEU with sacreBLEU's zh tokenizer for en→zh and 13a for zh→en; " +
                   "accuracy = teacher-forced target-token accuracy (%) (docs/TRANSLATION.md). INT8 rows (teacher-int8: the teacher's weights; student-int8: the final student's) " +
                   "are translated, scored and timed on the engine's weight-only int8 kernels (groups of 32); MB is the weights inference holds (linear maps and LM head int8 + " +
-                  "a scale per 32, embeddings and norms fp32). CPU ms = the decoding thread's CPU time per token, which the neighbours on a shared machine do not inflate.")
+                  "a scale per 32, embeddings and norms fp32). CPU ms = the decoding thread's CPU time per token, which the neighbours on a shared machine do not inflate." + levels)
             .Table(new ReportTable("Size, quality and speed", ["model", "params", "MB", "BLEU en→zh", "BLEU zh→en", "chrF en→zh", "chrF zh→en", "acc en→zh", "acc zh→en", "ms/token", "CPU ms/token"], rows))
             .Command($"{again} --redo eval");
     }
