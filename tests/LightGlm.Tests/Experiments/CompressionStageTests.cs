@@ -35,4 +35,16 @@ public class CompressionStageTests
         var bad = Assert.Throws<InvalidDataException>(() => CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "same"), t, 1));
         Assert.Contains("layer_drop_size", bad.Message);
     }
+
+    [Fact]
+    public void LevelsAreHiddenRatiosNamedByTheirRatio()
+    {
+        var r = Recipe.Load("quick");
+        Assert.Empty(CompressionStage.Levels(r));
+        Assert.Equal([0.5, 0.35], CompressionStage.Levels(r.With("compression.levels", "[0.5, 0.35, 0.5]")));
+        Assert.Equal("student-h0.35", CompressionStage.LevelName(0.35));
+        foreach (var bad in new[] { "[0]", "[1.5]", "[-0.5]" })
+            Assert.Contains("compression.levels", Assert.Throws<InvalidDataException>(() => CompressionStage.Levels(r.With("compression.levels", bad))).Message);
+        Assert.ThrowsAny<Exception>(() => CompressionStage.Levels(r.With("compression.levels", "[\"half\"]")));
+    }
 }

@@ -57,11 +57,7 @@ public sealed class CompressionStage : IRecipeStage
         var mixedMethods = new List<string> { "student" };
         if (r.Get<bool>("compression.random_baseline")) mixedMethods.Add("random_pruned");
         // compression.levels: more mixed students at other hidden ratios (Table 4 at several compression levels).
-        foreach (double level in r.Get<double[]>("compression.levels"))
-        {
-            if (!(level is > 0 and <= 1)) throw new InvalidDataException($"compression.levels: {level} is not a hidden ratio; use values in (0, 1], e.g. [0.5, 0.35]");
-            if (!mixedMethods.Contains(LevelMethod(level))) mixedMethods.Add(LevelMethod(level));
-        }
+        mixedMethods.AddRange(Levels(r).Select(LevelMethod));
         mixedMethods.AddRange(baselines);
         var hybrid = c.Run.StageResult("hybrid");
         settings.Add(("mixed", hybrid is null ? "teacher" : "teacher-hybrid", RunArtifacts.CurrentTeacher(c), target, mixedMethods));
@@ -206,6 +202,18 @@ public sealed class CompressionStage : IRecipeStage
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
             ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
         };
+    }
+
+    /// <summary>compression.levels, checked (hidden ratios in (0, 1]) and without repeats.</summary>
+    public static IReadOnlyList<double> Levels(Recipes.Recipe r)
+    {
+        var levels = new List<double>();
+        foreach (double level in r.Get<double[]>("compression.levels"))
+        {
+            if (!(level is > 0 and <= 1)) throw new InvalidDataException($"compression.levels: {level} is not a hidden ratio; use values in (0, 1], e.g. [0.5, 0.35]");
+            if (!levels.Contains(level)) levels.Add(level);
+        }
+        return levels;
     }
 
     static string LevelMethod(double hiddenRatio) => "level:" + hiddenRatio.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
