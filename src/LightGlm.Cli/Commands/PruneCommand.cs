@@ -17,7 +17,7 @@ public sealed class PruneCommand : ICliCommand
         var output = new Option<string>("--out") { Description = "Directory for the pruned student.", Required = true };
         var plan = new Option<string?>("--plan") { Description = "A pruning plan JSON (indices kept); skips importance." };
         var target = new Option<long?>("--target-params") { Description = "Parameter budget: shrink head_dim and FFN together (paper's rule) to fit." };
-        var importance = new Option<string>("--importance") { Description = "activation | taylor | magnitude | random", DefaultValueFactory = _ => "activation" };
+        var importance = new Option<string>("--importance") { Description = "taylor (first-order |w·dL/dw|, the default: best measured) | activation | magnitude | random", DefaultValueFactory = _ => "taylor" };
         var calibration = new Option<string?>("--calibration") { Description = "Calibration data: .jsonl token ids, or text (UTF-8 bytes, byte-level models)." };
         var layers = new Option<int?>("--layers") { Description = "Layers to keep (depth)." };
         var hidden = new Option<int?>("--hidden") { Description = "Hidden channels to keep." };
