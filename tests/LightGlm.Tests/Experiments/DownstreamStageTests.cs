@@ -177,6 +177,26 @@ public class DownstreamStageTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void EvalReusesAModelsScoresOnlyForTheSameTestSentences()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"eval-resume-{Guid.NewGuid():N}");
+        try
+        {
+            var run = new RunDirectory(dir);
+            Runner().Run(TinyRecipe().With("eval.max_sentences", "4"), run, _ => NullProgress.Instance, default);
+            Assert.Equal(4, (int)run.StageResult("eval")!["models"]!["student"]!["en-zh"]!["sentences"]!);
+            // Interrupted after every model was scored, then continued with other settings (config.json removed by hand):
+            // the per-model markers hold 4 sentences, so every model is scored again on 2.
+            File.Delete(run.PathOf("stages", "eval.done.json"));
+            File.Delete(run.PathOf("config.json"));
+            Runner().Run(TinyRecipe().With("eval.max_sentences", "2"), run, _ => NullProgress.Instance, default);
+            foreach (var (name, m) in run.StageResult("eval")!["models"]!.AsObject())
+                Assert.True((int)m!["en-zh"]!["sentences"]! == 2, $"{name} kept the scores of another test set");
+        }
+        finally { if (Directory.Exists(dir)) Directory.Delete(dir, true); }
+    }
+
+    [Fact]
     public void AtomicDirectoryKeepsTheOldDirectoryWhenAWriteFailsAndCleansLeftovers()
     {
         string root = Path.Combine(Path.GetTempPath(), $"atomic-dir-{Guid.NewGuid():N}");

@@ -42,7 +42,8 @@ public sealed class EvalStage : IRecipeStage
         for (int i = 0; i < models.Count; i++)
         {
             var (name, dir, weights) = models[i];
-            if (c.Run.StageResult($"{Name}.{name}") is { } cached) { results[name] = cached; continue; } // scored before an interruption
+            // Scored before an interruption — on the same test sentences (a marker from other eval settings is scored again).
+            if (c.Run.StageResult($"{Name}.{name}") is { } cached && (int?)cached["en-zh"]?["sentences"] == n) { results[name] = cached; continue; }
             var model = ModelDirectory.Load(dir);
             int k = i;
             var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 1, Weights = weights });
