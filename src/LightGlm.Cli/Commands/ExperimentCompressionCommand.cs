@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Experiments;
+using LightGlm.Experiments.Stages;
 using LightGlm.Model;
 
 namespace LightGlm.Cli.Commands;
@@ -81,7 +82,7 @@ public sealed class ExperimentCompressionCommand : ICliCommand
     {
         var r = RecipeCli.Load(name, sets);
         if (!r.Get<bool>("compression.enabled")) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
-        if (r.Get<double[]>("compression.levels").Length == 0) r = r.With("compression.levels", "[0.5,0.35]");
+        if (CompressionStage.Levels(r).Count == 0) r = r.With("compression.levels", "[0.5,0.35]");
         RunDirectory[]? donors = null;
         if (fromRun is not null)
         {
@@ -96,13 +97,13 @@ public sealed class ExperimentCompressionCommand : ICliCommand
         if (rc != 0) return rc;
         if (run.StageResult("eval")?["models"] is JsonObject models)
         {
-            double teacherBleu = models["teacher-hybrid"] is JsonObject th ? Bleu(th) : models["teacher"] is JsonObject t0 ? Bleu(t0) : double.NaN;
+            double teacherBleu = models["teacher-hybrid"] is JsonObject th ? ReportStage.AvgBleu(th) : models["teacher"] is JsonObject t0 ? ReportStage.AvgBleu(t0) : double.NaN;
             Console.WriteLine($"{"model",-24} {"params",11} {"MB",7} {"BLEU en→zh",11} {"zh→en",7} {"% teacher",9} {"CPU ms/tok",10}");
             foreach (var (model, node) in models)
             {
                 var m = (JsonObject)node!;
                 Console.WriteLine($"{model,-24} {(double)m["params"]!,11:N0} {(double)m["weight_bytes"]! / 1e6,7:F2} {(double?)m["en-zh"]?["bleu"],11:F2} " +
-                                  $"{(double?)m["zh-en"]?["bleu"],7:F2} {100 * Bleu(m) / teacherBleu,9:F1} {(double?)m["decode_cpu_ms_per_token"],10:F3}");
+                                  $"{(double?)m["zh-en"]?["bleu"],7:F2} {100 * ReportStage.AvgBleu(m) / teacherBleu,9:F1} {(double?)m["decode_cpu_ms_per_token"],10:F3}");
             }
         }
         if (run.StageResult("compression")?["curves"] is JsonObject curves)
@@ -111,6 +112,4 @@ public sealed class ExperimentCompressionCommand : ICliCommand
         if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
         return 0;
     }
-
-    static double Bleu(JsonObject m) => (((double?)m["en-zh"]?["bleu"] ?? double.NaN) + ((double?)m["zh-en"]?["bleu"] ?? double.NaN)) / 2;
 }

@@ -58,11 +58,7 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
                         best[i] = (Math.Min(best[i].Ms, ms), Math.Min(best[i].Cpu, cpu));
                     }
                 for (int i = 0; i < engines.Count; i++)
-                {
-                    var (m, w) = (engines[i].Model, engines[i].Weights);
-                    long bytes = m.Layout.TotalLength * 4L - InferenceWeights.Fp32(m).ProjectionBytes + w.ProjectionBytes;
-                    rows.Add((engines[i].Name, m.Layout.TotalLength, bytes, best[i].Ms, best[i].Cpu));
-                }
+                    rows.Add((engines[i].Name, engines[i].Model.Layout.TotalLength, engines[i].Weights.HeldBytes, best[i].Ms, best[i].Cpu));
             }
             else
             {

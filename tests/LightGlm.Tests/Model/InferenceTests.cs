@@ -160,6 +160,9 @@ public class InferenceTests
         var m = GlmModel.Create(Medium(), seed: 7, std: 0.1);
         var q = InferenceWeights.Create(m, wf);
         Assert.True(q.ProjectionBytes < InferenceWeights.Fp32(m).ProjectionBytes / (wf == WeightFormat.Int8 ? 3 : 5));
+        // What inference holds: fp32 = every parameter; quantized = the rest fp32 plus the projections as stored.
+        Assert.Equal(m.Layout.TotalLength * 4L, InferenceWeights.Fp32(m).HeldBytes);
+        Assert.Equal(m.Layout.TotalLength * 4L - InferenceWeights.Fp32(m).ProjectionBytes + q.ProjectionBytes, q.HeldBytes);
         var got = Trace(m, q);
         var want = Trace(m, null);
         double worst = 0;

@@ -168,7 +168,7 @@ public sealed class CompressionStage : IRecipeStage
         var calibration = source.Take(nCal - Math.Min(nCal / 2, target.Count)).Concat(target.Take(nCal / 2)).ToList();
         var kd = new DistillationWeights(Soft: (float)r.Get<double>("compression.logit_weight"), Hard: (float)r.Get<double>("compression.hard_weight"),
             Hidden: (float)r.Get<double>("compression.hidden_weight"), Cosine: 0, Temperature: (float)r.Get<double>("compression.temperature"));
-        var targets = Level(method) is { } level ? Targets(r, t) with { Hidden = level < 1 ? (int)Math.Round(t.C * level) : null } : Targets(r, t);
+        var targets = Targets(r, t, Level(method));
         var (plan, weights) = method switch
         {
             _ when method == "student" || Level(method) is not null => (PlanBuilder.Build(t, WithLayerChoice(r, Importance(r, teacherFiles, calibration), teacherFiles, calibration, targets), targets), kd),
@@ -216,11 +216,12 @@ public sealed class CompressionStage : IRecipeStage
         return levels;
     }
 
-    static string LevelMethod(double hiddenRatio) => "level:" + hiddenRatio.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+    static string Ratio(double hiddenRatio) => hiddenRatio.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+    static string LevelMethod(double hiddenRatio) => "level:" + Ratio(hiddenRatio);
     static double? Level(string method) =>
         method.StartsWith("level:", StringComparison.Ordinal) ? double.Parse(method.AsSpan(6), System.Globalization.CultureInfo.InvariantCulture) : null;
     /// <summary>The eval name of the mixed student at hidden ratio <paramref name="hiddenRatio"/>: student-h0.5.</summary>
-    public static string LevelName(double hiddenRatio) => "student-h" + hiddenRatio.ToString("0.###", System.Globalization.CultureInfo.InvariantCulture);
+    public static string LevelName(double hiddenRatio) => "student-h" + Ratio(hiddenRatio);
 
     /// <summary>How many bottom layers the top-layer-drop baseline keeps: compression.layer_drop_size = "equal" (the default)
     /// picks the depth whose full-width parameter count is nearest the mixed student's, so the two are compared at equal
@@ -254,12 +255,13 @@ public sealed class CompressionStage : IRecipeStage
         };
     }
 
-    public static PruningTargets Targets(Recipes.Recipe r, ModelShape t) => new()
+    /// <param name="hiddenRatio">Instead of compression.hidden_ratio (a compression.levels student).</param>
+    public static PruningTargets Targets(Recipes.Recipe r, ModelShape t, double? hiddenRatio = null) => new()
     {
         Layers = Math.Min(t.L, r.Get<int>("compression.keep_layers")),
         HeadDim = Math.Max(2, (int)Math.Round(t.D * r.Get<double>("compression.head_dim_ratio")) & ~1),
         Ffn = Math.Max(1, (int)Math.Round(t.F * r.Get<double>("compression.ffn_ratio"))),
-        Hidden = r.Get<double>("compression.hidden_ratio") < 1 ? (int)Math.Round(t.C * r.Get<double>("compression.hidden_ratio")) : null,
+        Hidden = (hiddenRatio ?? r.Get<double>("compression.hidden_ratio")) is var h && h < 1 ? (int)Math.Round(t.C * h) : null,
     };
 
     /// <summary>compression.layer_importance: "block_influence" keeps the importance method's layer scores (ShortGPT's 1 − cos

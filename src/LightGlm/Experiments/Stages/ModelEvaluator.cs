@@ -29,7 +29,7 @@ public static class ModelEvaluator
             ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Options.Weights),
             ["projection_bytes"] = translator.Weights.ProjectionBytes,
             // The weights inference holds: fp32 parameters with the projections (and LM head) in the translator's format.
-            ["weight_bytes"] = model.Layout.TotalLength * 4L - LightGlm.Model.Inference.InferenceWeights.Fp32(model).ProjectionBytes + translator.Weights.ProjectionBytes,
+            ["weight_bytes"] = translator.Weights.HeldBytes,
         };
         int total = pairs.Count * directions.Count, done = 0;
         long newTokens = 0;

@@ -22,6 +22,10 @@ public sealed class InferenceWeights
     /// <summary>Bytes of all projection weights and the LM head as stored for inference (what decode streams per token).</summary>
     public long ProjectionBytes { get; }
 
+    /// <summary>Bytes of every weight inference holds: the model's fp32 parameters, with the projections and LM head in this
+    /// set's format (embeddings, norms and biases fp32).</summary>
+    public long HeldBytes { get; }
+
     /// <summary>Largest input width of any projection, padded to whole quantization groups.</summary>
     internal int MaxPaddedIn { get; }
 
@@ -48,6 +52,7 @@ public sealed class InferenceWeights
         Head = Make(lo.LmHead, V, C);
         var all = Qkv.Concat(O).Concat(GateUp).Concat(Down).Append(Head).ToList();
         ProjectionBytes = all.Sum(p => p.Bytes);
+        HeldBytes = lo.TotalLength * 4L - all.Sum(p => (long)p.Out * p.In * sizeof(float)) + ProjectionBytes;
         int g = format == WeightFormat.Fp32 ? 1 : groupSize;
         MaxPaddedIn = all.Max(p => (p.In + g - 1) / g * g);
     }
