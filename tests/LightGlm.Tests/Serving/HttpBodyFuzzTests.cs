@@ -19,6 +19,12 @@ using Xunit.Abstractions;
 
 namespace LightGlm.Tests.Serving;
 
+/// <summary>Tests that bound the growth of the process's managed heap (GC.GetTotalMemory counts every thread's allocations):
+/// they run alone, or a test beside them allocating a model fails them.</summary>
+[CollectionDefinition(nameof(ProcessHeapOwners), DisableParallelization = true)]
+public sealed class ProcessHeapOwners;
+
+[Collection(nameof(ProcessHeapOwners))]
 public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
 {
     static readonly string[] Valid =

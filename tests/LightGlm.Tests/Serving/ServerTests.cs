@@ -13,6 +13,7 @@ using Microsoft.AspNetCore.Hosting.Server.Features;
 
 namespace LightGlm.Tests.Serving;
 
+[Collection(nameof(ProcessHeapOwners))]
 public sealed class ServerTests
 {
     static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1)
