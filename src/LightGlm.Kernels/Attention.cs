@@ -15,19 +15,23 @@ public static unsafe class Attention
     /// att (B, H, T, T) receives the probabilities (0 where masked) for the backward. out and att are overwritten.
     /// prefixLengths (B) or empty = causal: key j visible to query i iff j ≤ i or j &lt; P_b.
     /// keyStarts (B) or empty: keys j &lt; S_b (left padding) are hidden; a query with no visible key gets out = 0.
+    /// segments or empty: packed sequences (several examples per row), see <see cref="AttentionSegments"/>; replaces
+    /// prefixLengths and keyStarts.
     /// </summary>
     public static void Forward(Span<float> output, Span<float> att, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v,
-        int B, int T, int H, int KV, int D, ReadOnlySpan<int> prefixLengths = default, ReadOnlySpan<int> keyStarts = default)
+        int B, int T, int H, int KV, int D, ReadOnlySpan<int> prefixLengths = default, ReadOnlySpan<int> keyStarts = default,
+        AttentionSegments segments = default)
     {
         const string name = "Attention.Forward";
         Validate(name, B, T, H, KV, D, att, prefixLengths, keyStarts);
+        segments.Validate(name, B, T);
         Check.Len(name, "output", (ReadOnlySpan<float>)output, (long)B * T * H * D);
         Check.Len(name, nameof(q), q, (long)B * T * H * D);
         Check.Len(name, nameof(k), k, (long)B * T * KV * D);
         Check.Len(name, nameof(v), v, (long)B * T * KV * D);
         NoOverlap(name, output, att, q[..(B * T * H * D)], k[..(B * T * KV * D)], v[..(B * T * KV * D)], B, T, H, KV, D);
         fixed (float* o = output) fixed (float* a = att) fixed (float* qp = q) fixed (float* kp = k) fixed (float* vp = v)
-            ForwardCore(o, H * D, a, qp, H * D, kp, KV * D, vp, KV * D, B, T, H, KV, D, prefixLengths, keyStarts);
+            ForwardCore(o, H * D, a, qp, H * D, kp, KV * D, vp, KV * D, B, T, H, KV, D, prefixLengths, keyStarts, segments);
     }
 
     /// <summary>
@@ -35,16 +39,18 @@ public static unsafe class Attention
     /// the output of one fused q/k/v projection.
     /// </summary>
     public static void ForwardQkv(Span<float> output, Span<float> att, ReadOnlySpan<float> qkv,
-        int B, int T, int H, int KV, int D, ReadOnlySpan<int> prefixLengths = default, ReadOnlySpan<int> keyStarts = default)
+        int B, int T, int H, int KV, int D, ReadOnlySpan<int> prefixLengths = default, ReadOnlySpan<int> keyStarts = default,
+        AttentionSegments segments = default)
     {
         const string name = "Attention.ForwardQkv";
         Validate(name, B, T, H, KV, D, att, prefixLengths, keyStarts);
+        segments.Validate(name, B, T);
         int W = (H + 2 * KV) * D;
         Check.Len(name, "output", (ReadOnlySpan<float>)output, (long)B * T * H * D);
         Check.Len(name, nameof(qkv), qkv, (long)B * T * W);
         NoOverlap(name, output, att, qkv[..(B * T * W)], default, default, B, T, H, KV, D);
         fixed (float* o = output) fixed (float* a = att) fixed (float* p = qkv)
-            ForwardCore(o, H * D, a, p, W, p + H * D, W, p + (H + KV) * D, W, B, T, H, KV, D, prefixLengths, keyStarts);
+            ForwardCore(o, H * D, a, p, W, p + H * D, W, p + (H + KV) * D, W, B, T, H, KV, D, prefixLengths, keyStarts, segments);
     }
 
     /// <summary>
@@ -87,15 +93,16 @@ public static unsafe class Attention
 
     // Strided core: row t of sequence b, head h of a buffer with row stride s lives at base + (b·T + t)·s + h·D.
     static void ForwardCore(float* o, int os, float* att, float* q, int qs, float* k, int ks, float* v, int vs,
-        int B, int T, int H, int KV, int D, ReadOnlySpan<int> prefixLengths, ReadOnlySpan<int> keyStarts)
+        int B, int T, int H, int KV, int D, ReadOnlySpan<int> prefixLengths, ReadOnlySpan<int> keyStarts, AttentionSegments segments)
     {
         if (B == 0 || T == 0 || H == 0) return;
         int group = H / KV;
         float scale = 1f / MathF.Sqrt(D);
-        fixed (int* pl = prefixLengths) fixed (int* ks0 = keyStarts)
+        fixed (int* pl = prefixLengths) fixed (int* ks0 = keyStarts) fixed (int* sst = segments.Starts) fixed (int* spe = segments.PrefixEnds)
         {
             nint op = (nint)o, ap = (nint)att, qa = (nint)q, ka = (nint)k, va = (nint)v, pla = (nint)pl, ksa = (nint)ks0;
-            bool hasP = !prefixLengths.IsEmpty, hasS = !keyStarts.IsEmpty;
+            nint ssa = (nint)sst, spa = (nint)spe;
+            bool hasP = !prefixLengths.IsEmpty, hasS = !keyStarts.IsEmpty, packed = !segments.IsEmpty;
             Gemm.WithSingleThreadedBlas(() => KernelParallel.For(B * H, 1, (t0, t1) =>
             {
                 for (int t = t0; t < t1; t++)
@@ -109,15 +116,19 @@ public static unsafe class Attention
                     float* pr = (float*)ap + (long)t * T * T;
                     // Per block of query rows [i0, i1): keys [0, hi) where hi = the last row's visible end (rows see
                     // non-decreasing ranges), so the causal upper triangle beyond the block is never computed.
+                    // Packed rows: query i sees [start(i), max(i+1, prefixEnd(i))) of its own segment — the same range
+                    // formula with per-query P and S, and the visible ends still never decrease along the row.
+                    int* segS = packed ? (int*)ssa + (long)b * T : null, segP = packed ? (int*)spa + (long)b * T : null;
                     for (int i0 = 0; i0 < T; i0 += QueryBlock)
                     {
                         int rows = Math.Min(QueryBlock, T - i0);
-                        int hi = AttentionMask.Range(i0 + rows - 1, T, P, S0).Hi;
+                        int last = i0 + rows - 1;
+                        int hi = packed ? AttentionMask.Range(last, T, segP[last], segS[last]).Hi : AttentionMask.Range(last, T, P, S0).Hi;
                         float* pb = pr + (long)i0 * T;
                         // S (rows, hi) = scale · Q (rows, D) · K[0..hi)ᵀ
                         Gemm.SgemmSingle(false, true, rows, hi, D, scale, qb + (long)i0 * qs, qs, kb, ks, 0f, pb, T);
                         for (int i = i0; i < i0 + rows; i++)
-                            SoftmaxRow(pr + (long)i * T, T, AttentionMask.Range(i, T, P, S0));
+                            SoftmaxRow(pr + (long)i * T, T, packed ? AttentionMask.Range(i, T, segP[i], segS[i]) : AttentionMask.Range(i, T, P, S0));
                         // O (rows, D) = P (rows, hi) · V[0..hi)
                         Gemm.SgemmSingle(false, false, rows, D, hi, 1f, pb, T, vb, vs, 0f, ob + (long)i0 * os, os);
                     }

@@ -43,19 +43,24 @@ public static unsafe class CrossEntropy
     /// As <see cref="ForwardBackward"/> with a scale per row: dlogits_n = (softmax(z_n) − onehot(t_n))·rowScales[n]
     /// (OVERWRITTEN, may alias logits); rowLosses[n] = the unscaled CE of row n, 0 when t_n = −1 or rowScales[n] = 0
     /// (such rows get a zero gradient). Returns Σ_n rowScales[n]·rowLosses[n], summed in double in row order.
+    /// Label smoothing ε (Szegedy et al. 2016; fairseq's label_smoothed_cross_entropy): the target distribution is
+    /// (1−ε)·onehot(t) + ε/V, so loss_n = logsumexp(z_n) − (1−ε)·z_n[t] − ε·mean(z_n) and
+    /// dlogits_n = (softmax(z_n) − (1−ε)·onehot(t) − ε/V)·rowScales[n]. ε = 0 is plain cross-entropy.
     /// </summary>
     public static double ForwardBackwardRows(Span<float> dlogits, ReadOnlySpan<float> logits, ReadOnlySpan<int> targets,
-        ReadOnlySpan<float> rowScales, Span<float> rowLosses, int N, int V)
+        ReadOnlySpan<float> rowScales, Span<float> rowLosses, int N, int V, float labelSmoothing = 0f)
     {
         const string k = "CrossEntropy.ForwardBackwardRows";
         Validate(k, logits, targets, N, V);
+        if (!(labelSmoothing >= 0f && labelSmoothing < 1f))
+            throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, $"{k}: label smoothing {labelSmoothing} must be in [0, 1).");
         Check.Len(k, nameof(dlogits), (ReadOnlySpan<float>)dlogits, (long)N * V);
         Check.Len(k, nameof(rowScales), rowScales, N);
         Check.Len(k, nameof(rowLosses), (ReadOnlySpan<float>)rowLosses, N);
         Check.SameOrDisjoint(k, nameof(dlogits), dlogits, nameof(logits), logits, (long)N * V);
         if (N == 0) return 0;
         fixed (float* z = logits) fixed (float* d = dlogits) fixed (float* sp = rowScales) fixed (float* lp = rowLosses) fixed (int* tp = targets)
-            RowsCore(d, z, tp, sp, 0f, lp, N, V);
+            RowsCore(d, z, tp, sp, 0f, lp, N, V, labelSmoothing);
         double total = 0;
         for (int n = 0; n < N; n++) total += (double)rowScales[n] * rowLosses[n];
         return total;
@@ -68,7 +73,7 @@ public static unsafe class CrossEntropy
         try
         {
             fixed (float* lp = losses) fixed (int* tp = targets)
-                RowsCore(dz, z, tp, null, scale, lp, N, V);
+                RowsCore(dz, z, tp, null, scale, lp, N, V, 0f);
             double total = 0;
             int count = 0;
             for (int n = 0; n < N; n++)
@@ -80,7 +85,7 @@ public static unsafe class CrossEntropy
 
     // Per row: loss into lp[n]; with dz, dz_n = (softmax − onehot)·(sp?[n] ?? scale). A row with t = −1 or a zero row
     // scale (sp given) gets loss 0 and dz 0. Rows are split over cores; each row is computed by one thread.
-    static void RowsCore(float* dz, float* z, int* tp, float* sp, float scale, float* lp, int N, int V)
+    static void RowsCore(float* dz, float* z, int* tp, float* sp, float scale, float* lp, int N, int V, float eps)
     {
         nint la = (nint)lp, ta = (nint)tp, za = (nint)z, da = (nint)dz, sa = (nint)sp;
         KernelParallel.For(N, Math.Max(1, 8192 / Math.Max(1, V)), (n0, n1) =>
@@ -97,7 +102,8 @@ public static unsafe class CrossEntropy
                     continue;
                 }
                 float max = TensorPrimitives.Max(zr);
-                float zt = zr[t];
+                // With smoothing the "target logit" is (1−ε)·z_t + ε·mean(z): loss = logsumexp(z) − that.
+                float zt = eps == 0f ? zr[t] : (1f - eps) * zr[t] + eps * TensorPrimitives.Sum(zr) / V;
                 if (da == 0)
                 {
                     double sum = 0;
@@ -112,7 +118,8 @@ public static unsafe class CrossEntropy
                 float s = TensorPrimitives.Sum(dr);
                 ((float*)la)[n] = MathF.Log(s) + max - zt;
                 TensorPrimitives.Multiply(dr, sc / s, dr);
-                dr[t] -= sc;
+                if (eps != 0f) TensorPrimitives.Subtract(dr, sc * eps / V, dr);
+                dr[t] -= sc * (1f - eps);
             }
         });
     }

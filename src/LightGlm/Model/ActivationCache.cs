@@ -50,7 +50,7 @@ public sealed class ActivationCache
     public readonly double[] RowLoss;         // (N) unscaled CE per row (0 when ignored)
     public readonly float[] RowScale;         // (N) loss scale per row
     internal readonly float[] RowLossF;       // (N) scratch: the kernel's per-row loss in float
-    /// <summary>(N) position of each row in its sequence, n % T (rotary angles).</summary>
+    /// <summary>(N) position of each row in its example (rotary angles): n % T, or n % T − segment start when packed.</summary>
     internal readonly int[] Positions;
 
     public ActivationCache(ModelConfig c, int b, int t, LayerRange? range = null, bool dropout = false)
@@ -95,6 +95,13 @@ public sealed class ActivationCache
         Positions = new int[N];
         for (int n = 0; n < N; n++) Positions[n] = n % t;
         DropoutEnabled = dropout;
+    }
+
+    /// <summary>Positions of <paramref name="batch"/>'s tokens: n % T, restarted at every example of a packed row.</summary>
+    internal void SetPositions(Batch batch)
+    {
+        var starts = batch.SegmentStarts;
+        for (int n = 0; n < N; n++) Positions[n] = starts is null ? n % T : n % T - starts[n];
     }
 
     /// <summary>True when the cache holds dropout masks (created with dropout: true).</summary>

@@ -16,6 +16,16 @@ public sealed class Batch
     public int[] Targets { get; }
     /// <summary>(B) GLM prefix length P_b (bidirectional attention over keys j &lt; P_b); null or 0 = causal.</summary>
     public int[]? PrefixLengths { get; set; }
+    /// <summary>
+    /// (B, T) packed rows (several examples per row, <see cref="Kernels.AttentionSegments"/>): the first position of each
+    /// token's example in its row; null = one example per row. Set together with <see cref="SegmentPrefixEnds"/>; the
+    /// model then restarts rotary positions at every example and PrefixLengths is not used.
+    /// </summary>
+    public int[]? SegmentStarts { get; set; }
+    /// <summary>(B, T) where each token's example's bidirectional prefix ends (absolute position in the row).</summary>
+    public int[]? SegmentPrefixEnds { get; set; }
+    /// <summary>Tokens that are not padding (prompt + target of every example), set by the source; 0 = unknown.</summary>
+    public int RealTokens { get; set; }
     /// <summary>(B) per-sequence loss weight (e.g. α / 1−α of hybrid-data fine-tuning); null = 1.</summary>
     public float[]? SampleWeights { get; set; }
     /// <summary>Multiplies every target's loss; default 1 / (non-ignored targets in this batch) after <see cref="NormaliseByOwnCount"/>.</summary>
@@ -65,6 +75,10 @@ public sealed class Batch
         for (int i = 0; i < Targets.Length; i++)
             if (Targets[i] < -1 || Targets[i] >= c.V) throw new ArgumentException($"target {Targets[i]} at (b={i / T}, t={i % T}) is outside [0, {c.V}) and not −1");
         if (PrefixLengths is { } p && p.Length != B) throw new ArgumentException($"prefix lengths has {p.Length} entries, expected B = {B}");
+        if ((SegmentStarts is null) != (SegmentPrefixEnds is null))
+            throw new ArgumentException("a packed batch needs both segment starts and segment prefix ends");
+        if (SegmentStarts is { } ss && ss.Length != B * T) throw new ArgumentException($"segment starts has {ss.Length} entries, expected B·T = {B * T}");
+        if (SegmentPrefixEnds is { } se && se.Length != B * T) throw new ArgumentException($"segment prefix ends has {se.Length} entries, expected B·T = {B * T}");
         if (SampleWeights is { } w && w.Length != B) throw new ArgumentException($"sample weights has {w.Length} entries, expected B = {B}");
         if (T > c.MaxPositionEmbeddings) throw new ArgumentException($"sequence length {T} exceeds max_position_embeddings = {c.MaxPositionEmbeddings}");
     }

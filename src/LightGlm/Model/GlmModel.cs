@@ -81,6 +81,7 @@ public sealed class GlmModel
     {
         var r = range ?? cache.Range;
         CheckShapes(cache, batch, r);
+        cache.SetPositions(batch);
         if (r.Embedding) Embedding.Forward(cache, batch);
         for (int i = r.FirstBlock; i < r.EndBlock; i++) Blocks[i].Forward(cache, batch);
         if (!r.Head) return double.NaN;
@@ -103,6 +104,7 @@ public sealed class GlmModel
     {
         var r = range ?? cache.Range;
         CheckShapes(cache, batch, r);
+        cache.SetPositions(batch); // the same batch as the forward; a pipeline stage may have run other micro-batches in between
         if (r.Head) Head.Backward(cache);
         for (int i = r.EndBlock - 1; i >= r.FirstBlock; i--) Blocks[i].Backward(cache, batch);
         if (r.Embedding) Embedding.Backward(cache, batch);

@@ -14,15 +14,21 @@ public interface ILossObjective
     double Compute(ActivationCache cache, Batch batch);
 }
 
-/// <summary>Hard-label cross-entropy: Σ_n LossScale·weight[b]·CE(logits_n, target_n) over targets ≠ −1.</summary>
-public sealed class CrossEntropyObjective : ILossObjective
+/// <summary>
+/// Hard-label cross-entropy: Σ_n LossScale·weight[b]·CE(logits_n, target_n) over targets ≠ −1, optionally with label
+/// smoothing ε (the target distribution (1−ε)·onehot + ε/V; what NMT toolkits train with, 0.1 typically).
+/// </summary>
+public sealed class CrossEntropyObjective(float labelSmoothing = 0f) : ILossObjective
 {
     public static readonly CrossEntropyObjective Instance = new();
+
+    public float LabelSmoothing { get; } = labelSmoothing is >= 0f and < 1f ? labelSmoothing
+        : throw new ArgumentOutOfRangeException(nameof(labelSmoothing), labelSmoothing, "label smoothing must be in [0, 1)");
 
     public double Compute(ActivationCache cache, Batch batch)
     {
         FillRowScales(cache, batch);
-        return Pointwise.CrossEntropyInPlace(cache.Logits, batch.Targets, cache.RowScale, cache.Config.V, cache.RowLoss, cache.RowLossF);
+        return Pointwise.CrossEntropyInPlace(cache.Logits, batch.Targets, cache.RowScale, cache.Config.V, cache.RowLoss, cache.RowLossF, LabelSmoothing);
     }
 
     /// <summary>RowScale[n] = LossScale · weight[b(n)] (0 where the target is ignored).</summary>

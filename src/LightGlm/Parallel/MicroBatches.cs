@@ -24,6 +24,8 @@ public static class MicroBatches
                 LossScale = global.LossScale, Training = global.Training, DropoutSeed = global.DropoutSeed,
                 PrefixLengths = global.PrefixLengths?[row0..(row0 + b)],
                 SampleWeights = global.SampleWeights?[row0..(row0 + b)],
+                SegmentStarts = global.SegmentStarts?[(row0 * T)..((row0 + b) * T)],
+                SegmentPrefixEnds = global.SegmentPrefixEnds?[(row0 * T)..((row0 + b) * T)],
             };
             global.Tokens.AsSpan(row0 * T, b * T).CopyTo(mb.Tokens);
             global.Targets.AsSpan(row0 * T, b * T).CopyTo(mb.Targets);

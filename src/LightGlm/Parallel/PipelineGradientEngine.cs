@@ -92,6 +92,9 @@ public sealed class PipelineGradientEngine : IGradientEngine
         bool prefix = micro.Any(m => m.PrefixLengths is not null), weights = micro.Any(m => m.SampleWeights is not null);
         g.PrefixLengths = prefix ? new int[B] : null;
         g.SampleWeights = weights ? new float[B] : null;
+        bool packed = micro.Any(m => m.SegmentStarts is not null);
+        g.SegmentStarts = packed ? new int[B * T] : null;
+        g.SegmentPrefixEnds = packed ? new int[B * T] : null;
         int row = 0;
         foreach (var m in micro)
         {
@@ -100,6 +103,17 @@ public sealed class PipelineGradientEngine : IGradientEngine
             m.Targets.CopyTo(g.Targets, row * T);
             if (prefix) { if (m.PrefixLengths is { } p) p.CopyTo(g.PrefixLengths!, row); }
             if (weights) { if (m.SampleWeights is { } w) w.CopyTo(g.SampleWeights!, row); else g.SampleWeights.AsSpan(row, m.B).Fill(1f); }
+            if (packed)
+            {
+                if (m.SegmentStarts is { } ss) { ss.CopyTo(g.SegmentStarts!, row * T); m.SegmentPrefixEnds!.CopyTo(g.SegmentPrefixEnds!, row * T); }
+                else
+                    for (int r = 0; r < m.B; r++)
+                        for (int t = 0; t < T; t++)
+                        {   // an unpacked row is one example starting at 0 with its prefix length
+                            g.SegmentStarts![(row + r) * T + t] = 0;
+                            g.SegmentPrefixEnds![(row + r) * T + t] = m.PrefixLengths?[r] ?? 0;
+                        }
+            }
             row += m.B;
         }
         g.LossScale = micro[0].LossScale;

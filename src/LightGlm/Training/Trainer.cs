@@ -5,8 +5,10 @@ using LightGlm.Model;
 namespace LightGlm.Training;
 
 /// <summary>What one optimizer step did. <paramref name="NonFinite"/>: the loss or a gradient was NaN/Inf, so the
-/// update was NOT applied and the state did not advance (the caller rolls back, see <see cref="NanGuard"/>).</summary>
-public readonly record struct StepResult(int Step, double Loss, double GradNorm, double Lr, int Tokens, double Seconds, bool NonFinite = false);
+/// update was NOT applied and the state did not advance (the caller rolls back, see <see cref="NanGuard"/>).
+/// <paramref name="Tokens"/> = B·T·micro-batches (padding included); <paramref name="RealTokens"/> = the non-padding ones.</summary>
+public readonly record struct StepResult(int Step, double Loss, double GradNorm, double Lr, int Tokens, double Seconds, bool NonFinite = false,
+    int RealTokens = 0);
 
 /// <summary>
 /// One optimizer step = GradAccum micro-batches. All micro-batches of the step are filled first, so the loss scale is
@@ -56,14 +58,18 @@ public sealed class Trainer
     {
         var sw = Stopwatch.StartNew();
         var o = Options;
-        int total = 0;
+        int total = 0, real = 0;
         for (int i = 0; i < _micro.Length; i++)
         {
             var b = _micro[i];
             long index = State.MicroBatches + i;
             b.PrefixLengths = null;
             b.SampleWeights = null;
+            b.RealTokens = 0;
+            b.SegmentStarts = null;
+            b.SegmentPrefixEnds = null;
             Data.Fill(b, index);
+            real += b.RealTokens > 0 ? b.RealTokens : b.B * b.T;
             b.Training = true;
             b.DropoutSeed = o.Seed ^ (ulong)index * 0x9E3779B97F4A7C15UL;
             total += b.TargetCount();
@@ -86,14 +92,15 @@ public sealed class Trainer
         double lr = LrSchedule.At(State.Step, o.Steps, o.Optimizer, o.Schedule) * State.LrScale;
         int tokens = _micro.Length * o.BatchSize * o.SeqLen;
         if (!double.IsFinite(loss) || !double.IsFinite(norm))
-            return new StepResult(State.Step + 1, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds, NonFinite: true);
+            return new StepResult(State.Step + 1, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds, NonFinite: true, RealTokens: real);
         Optimizer.Step(Model.Weights, Model.Grads, lr, o.Optimizer, from, to);
         Engine?.WeightsChanged();
         State.Step++;
         State.MicroBatches += _micro.Length;
         State.TokensSeen += (long)_micro.Length * o.BatchSize * o.SeqLen;
         State.LastLoss = loss;
-        return new StepResult(State.Step, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds);
+        State.RealTokensSeen += real;
+        return new StepResult(State.Step, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds, RealTokens: real);
     }
 
     /// <summary>Mean loss (per target) over <paramref name="batches"/> micro-batches of <paramref name="source"/>, no training.</summary>
@@ -105,6 +112,7 @@ public sealed class Trainer
         for (int i = 0; i < batches; i++)
         {
             b.PrefixLengths = null; b.SampleWeights = null;
+            b.SegmentStarts = null; b.SegmentPrefixEnds = null;
             source.Fill(b, firstIndex + i);
             b.Training = false;
             b.LossScale = 1f;
@@ -123,6 +131,8 @@ public sealed class TrainerState
     /// <summary>Micro-batches consumed = the data position (sources are indexed by it).</summary>
     public long MicroBatches { get; set; }
     public long TokensSeen { get; set; }
+    /// <summary>Non-padding tokens trained on so far (what the learning curves count).</summary>
+    public long RealTokensSeen { get; set; }
     public double LastLoss { get; set; } = double.NaN;
     /// <summary>The trainer RNG's state (xoshiro256**), for objectives that sample.</summary>
     public ulong[] Rng { get; set; } = new ulong[4];

@@ -12,7 +12,9 @@ public sealed record OptimizerOptions
     public double GradClip { get; init; } = 1.0;
 }
 
-public enum DecayKind { Cosine, Linear, Constant }
+/// <summary>After warm-up: cosine or linear to Lr·MinLrRatio at the last step, constant, or inverse square root
+/// (Vaswani et al. 2017, fairseq's inverse_sqrt: Lr·√(warmup / step), never below Lr·MinLrRatio).</summary>
+public enum DecayKind { Cosine, Linear, Constant, InverseSqrt }
 
 public sealed record ScheduleOptions
 {
@@ -67,6 +69,7 @@ public static class LrSchedule
         {
             DecayKind.Cosine => min + (o.Lr - min) * 0.5 * (1 + Math.Cos(Math.PI * progress)),
             DecayKind.Linear => o.Lr + (min - o.Lr) * progress,
+            DecayKind.InverseSqrt => Math.Max(min, o.Lr * Math.Sqrt(Math.Max(1, s.WarmupSteps) / (double)(step + 1))),
             _ => o.Lr,
         };
     }

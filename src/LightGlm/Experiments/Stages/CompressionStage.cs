@@ -236,8 +236,8 @@ public sealed class CompressionStage : IRecipeStage
         return Enumerable.Range(1, t.L).MinBy(k => Math.Abs(t.Resized(l: k).ParameterCount() - studentParams));
     }
 
-    /// <summary>{section}.lr_schedule: "constant" (null), or "cosine"/"linear" with {section}.warmup_fraction of the steps
-    /// warming up and decay to 10% of the peak.</summary>
+    /// <summary>{section}.lr_schedule: "constant" (null), or "cosine"/"linear"/"inverse_sqrt" with {section}.warmup_fraction
+    /// of the steps warming up and decay to 10% of the peak (inverse_sqrt: Lr·√(warmup/step), floored there).</summary>
     public static Training.ScheduleOptions? Schedule(Recipes.Recipe r, string section, int steps)
     {
         string kind = r.Get<string>($"{section}.lr_schedule");
@@ -246,12 +246,12 @@ public sealed class CompressionStage : IRecipeStage
         return kind switch
         {
             "constant" => null,
-            "cosine" or "linear" => new Training.ScheduleOptions
+            "cosine" or "linear" or "inverse_sqrt" => new Training.ScheduleOptions
             {
-                WarmupSteps = (int)Math.Round(steps * warm), MinLrRatio = 0.1,
-                Decay = kind == "cosine" ? Training.DecayKind.Cosine : Training.DecayKind.Linear,
+                WarmupSteps = Math.Max(1, (int)Math.Round(steps * warm)), MinLrRatio = 0.1,
+                Decay = kind switch { "cosine" => Training.DecayKind.Cosine, "linear" => Training.DecayKind.Linear, _ => Training.DecayKind.InverseSqrt },
             },
-            _ => throw new InvalidDataException($"{section}.lr_schedule = '{kind}': use constant, cosine or linear"),
+            _ => throw new InvalidDataException($"{section}.lr_schedule = '{kind}': use constant, cosine, linear or inverse_sqrt"),
         };
     }
 

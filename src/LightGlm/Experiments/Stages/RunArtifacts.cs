@@ -60,7 +60,10 @@ public static class RunArtifacts
             WeightDecay = r.Get<double>("teacher.weight_decay"),
             GradClip = r.Get<double>("teacher.grad_clip"),
         },
-        Schedule = new ScheduleOptions { WarmupSteps = Math.Max(1, (int)(steps * r.Get<double>("teacher.warmup_fraction"))) },
+        // The teacher's schedule is a setting (teacher.lr_schedule); the other sections keep warm-up + cosine.
+        Schedule = section == "teacher"
+            ? CompressionStage.Schedule(r, "teacher", steps) ?? new ScheduleOptions { WarmupSteps = 0, Decay = DecayKind.Constant }
+            : new ScheduleOptions { WarmupSteps = Math.Max(1, (int)(steps * r.Get<double>("teacher.warmup_fraction"))) },
     };
 
     public static IBatchSource DevSource(StageContext c, ITranslationTokenizer tok, int seq)

@@ -7,8 +7,9 @@ using LightGlm.Training;
 
 namespace LightGlm.Experiments.Stages;
 
+/// <summary>Tokens and RealTokens (non-padding) count this attempt's steps; CpuSeconds is the process's CPU time over them.</summary>
 public sealed record TrainingCurve(IReadOnlyList<(int Step, double Loss)> Train, IReadOnlyList<(int Step, double Loss)> Valid,
-    double Seconds, double TokensPerSecond);
+    double Seconds, double TokensPerSecond, long Tokens = 0, long RealTokens = 0, double CpuSeconds = 0);
 
 public static class StageTraining
 {
@@ -38,7 +39,8 @@ public static class StageTraining
             if (m["valid_loss"] is { } v) valid.Add((s, (double)v));
         }
         var sw = Stopwatch.StartNew();
-        long tokens = 0;
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        long tokens = 0, real = 0;
         int total = trainer.Options.Steps;
         while (!trainer.Done)
         {
@@ -54,6 +56,7 @@ public static class StageTraining
                 continue;
             }
             tokens += r.Tokens;
+            real += r.RealTokens;
             train.Add((r.Step, r.Loss));
             var rec = new JsonObject { ["step"] = r.Step, ["loss"] = Math.Round(r.Loss, 5), ["lr"] = r.Lr, ["grad_norm"] = Math.Round(r.GradNorm, 4) };
             bool last = trainer.Done;
@@ -65,6 +68,9 @@ public static class StageTraining
             }
             double tps = tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
             rec["tokens_per_s"] = Math.Round(tps);
+            rec["real_tokens_per_s"] = Math.Round(real / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
+            rec["real_tokens"] = trainer.State.RealTokensSeen;
+            rec["cpu_s"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 1);
             if (r.Step % 10 == 0 || last || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
             c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", tps);
             if (last || (checkpointEvery > 0 && r.Step % checkpointEvery == 0))
@@ -73,7 +79,8 @@ public static class StageTraining
                 guard.Remember(trainer, onDisk: true);
             }
         }
-        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
+        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), tokens, real,
+            (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
     }
 
     public static JsonArray ToJson(IEnumerable<(int Step, double Loss)> curve) =>

@@ -40,8 +40,19 @@ public sealed class TeacherStage : IRecipeStage
         var examples = new TranslationBatcher(tok, train, seq).Examples;
         var config = RunArtifacts.TeacherConfig(r, tok.VocabSize, sp);
         var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
-        var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")),
-            HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed")));
+        // teacher.pack: several short pairs per row (block-diagonal prefix mask, positions restarting per pair) instead of
+        // one pair padded to seq_len — the same examples, far fewer padding tokens.
+        PackingStats? packing = null;
+        IBatchSource data;
+        if (r.Get<bool>("teacher.pack"))
+        {
+            var packed = new PackedBatchSource(examples, seq, sp.Pad, (ulong)r.Get<int>("seed"));
+            packing = packed.FirstEpochStats();
+            data = packed;
+        }
+        else data = HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed"));
+        var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")), data,
+            new CrossEntropyObjective((float)r.Get<double>("teacher.label_smoothing")));
         string? pipeline = r.Get<bool>("teacher.pipeline") ? UsePipeline(trainer, r, c) : null;
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
@@ -55,6 +66,12 @@ public sealed class TeacherStage : IRecipeStage
             ["params"] = model.Layout.TotalLength,
             ["pipeline"] = pipeline,
             ["examples"] = examples.Count,
+            ["packed"] = packing is not null,
+            ["pad_fraction"] = Math.Round(packing?.PadFraction ?? 1 - curve.RealTokens / Math.Max(1.0, curve.Tokens), 4),
+            ["examples_per_row"] = packing is null ? 1 : Math.Round(packing.ExamplesPerRow, 2),
+            ["real_tokens"] = curve.RealTokens,
+            ["real_tokens_per_s"] = Math.Round(curve.RealTokens / Math.Max(curve.Seconds, 1e-9)),
+            ["cpu_seconds"] = Math.Round(curve.CpuSeconds, 1),
             ["train_seconds"] = Math.Round(curve.Seconds, 1),
             ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),
             ["final_loss"] = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,

@@ -33,9 +33,10 @@ public sealed class TransformerBlock(GlmModel model, int index)
         using (StepProfiler.Time("gemm.qkv.fwd"))
             Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
         using (StepProfiler.Time("rotary.fwd"))
-            model.Rotary.ApplyRows(a.Qkv, cache.Positions, N, H + KV, D, W);     // q and k heads, position t = n % T
+            model.Rotary.ApplyRows(a.Qkv, cache.Positions, N, H + KV, D, W);     // q and k heads, position in the row's example (ActivationCache.SetPositions)
         using (StepProfiler.Time("attention.fwd"))
-            KAttention.ForwardQkv(a.Att, a.Probs, a.Qkv, B, T, H, KV, D, batch.PrefixLengths);
+            KAttention.ForwardQkv(a.Att, a.Probs, a.Qkv, B, T, H, KV, D, batch.PrefixLengths, default,
+                new LightGlm.Kernels.AttentionSegments(batch.SegmentStarts, batch.SegmentPrefixEnds));
         using (StepProfiler.Time("gemm.o.fwd"))
             Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
         using (StepProfiler.Time("residual.fwd"))

@@ -56,11 +56,11 @@ internal static class Pointwise
     /// <paramref name="rowLossF"/> is N floats of scratch.
     /// </summary>
     public static double CrossEntropyInPlace(Span<float> logits, ReadOnlySpan<int> targets, ReadOnlySpan<float> scale, int V,
-        double[] rowLoss, Span<float> rowLossF)
+        double[] rowLoss, Span<float> rowLossF, float labelSmoothing = 0f)
     {
         using var _ = StepProfiler.Time("cross_entropy");
         int N = targets.Length;
-        double total = CrossEntropy.ForwardBackwardRows(logits, logits, targets, scale, rowLossF, N, V);
+        double total = CrossEntropy.ForwardBackwardRows(logits, logits, targets, scale, rowLossF, N, V, labelSmoothing);
         for (int n = 0; n < N; n++) rowLoss[n] = rowLossF[n];
         return total;
     }

@@ -40,6 +40,7 @@ public sealed class HybridBatchSource : IBatchSource
         _sampler.Position = index * B;
         batch.PrefixLengths ??= new int[B];
         bool weighted = !_plain;
+        int real = 0;
         if (weighted) batch.SampleWeights ??= new float[B];
         for (int b = 0; b < B; b++)
         {
@@ -54,7 +55,9 @@ public sealed class HybridBatchSource : IBatchSource
             tok[ex.Length..].Fill(_pad);
             tgt[ex.Length..].Fill(-1);
             batch.PrefixLengths[b] = ex.PrefixLength;
+            real += ex.Length;
             if (weighted) batch.SampleWeights![b] = s.Weight;
         }
+        batch.RealTokens = real;
     }
 }
