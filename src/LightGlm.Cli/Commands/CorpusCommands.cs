@@ -12,7 +12,7 @@ public sealed class CorpusBuildCommand : ICliCommand
 
     public Command Build()
     {
-        var packages = new Option<string?>("--packages") { Description = "Pinned package list (default ../shared/data/debian-catalogs.txt beside the repository)" };
+        var packages = new Option<string?>("--packages") { Description = "Pinned package list (default data/debian-catalogs.txt in the repository)" };
         var output = new Option<string?>("--output", "-o") { Description = "Output folder (default .cache/lightglm/corpus or $LIGHTGLM_CACHE/corpus)" };
         var cache = new Option<string?>("--cache") { Description = "Cache folder for .debs, extracted files and rendered pages (default $LIGHTGLM_CACHE or .cache/lightglm)" };
         var fromDir = new Option<string?>("--from-dir") { Description = "Read zh_CN/zh_Hans catalogs installed under this folder (e.g. /usr/share/locale) instead of fetching packages" };
@@ -33,7 +33,7 @@ public sealed class CorpusBuildCommand : ICliCommand
                 Monolingual = !r.GetValue(noMono), MaxManpages = r.GetValue(maxPages), Log = m => Console.Error.WriteLine("corpus: " + m),
             };
             if (opts.FromDir is null && !File.Exists(opts.ResolvedPackageList))
-                throw new CliException($"package list not found: {opts.ResolvedPackageList}. Clone the repository with shared/ beside it, pass --packages FILE, or use --from-dir /usr/share/locale.");
+                throw new CliException($"package list not found: {opts.ResolvedPackageList}. Run from inside the repository (data/debian-catalogs.txt), pass --packages FILE, or use --from-dir /usr/share/locale.");
             var paths = CorpusBuilder.Build(opts);
             Console.WriteLine(paths.Dir);
             return 0;

@@ -3,7 +3,7 @@ namespace LightGlm.Text.Corpus;
 
 public sealed record CorpusOptions
 {
-    /// <summary>Pinned package list; default ../shared/data/debian-catalogs.txt beside the repository.</summary>
+    /// <summary>Pinned package list; default data/debian-catalogs.txt in the repository.</summary>
     public string? PackageList { get; init; }
 
     /// <summary>Cache of .debs, extracted catalogs and rendered manual pages; default $LIGHTGLM_CACHE or .cache/lightglm.</summary>

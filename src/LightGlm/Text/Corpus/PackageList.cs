@@ -13,7 +13,7 @@ public static class PackageList
     public static List<PackageSpec> Read(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"package list not found: {path}. The repository expects shared/ beside it (../shared/data/debian-catalogs.txt); pass --packages FILE to use another list, or --from-dir DIR to read installed catalogs.");
+            throw new FileNotFoundException($"package list not found: {path}. The default list is data/debian-catalogs.txt in the repository; pass --packages FILE to use another list, or --from-dir DIR to read installed catalogs.");
         var list = new List<PackageSpec>();
         int n = 0;
         foreach (var raw in File.ReadLines(path))
