@@ -12,7 +12,7 @@ public sealed class CorpusBuildCommand : ICliCommand
 
     public Command Build()
     {
-        var packages = new Option<string?>("--packages") { Description = "Pinned package list (default ../shared/data/debian-catalogs.txt beside the repository)" };
+        var packages = new Option<string?>("--packages") { Description = "Pinned package list (default data/debian-catalogs.txt in the repository)" };
         var output = new Option<string?>("--output", "-o") { Description = "Output folder (default .cache/lightglm/corpus or $LIGHTGLM_CACHE/corpus)" };
         var cache = new Option<string?>("--cache") { Description = "Cache folder for .debs, extracted files and rendered pages (default $LIGHTGLM_CACHE or .cache/lightglm)" };
         var fromDir = new Option<string?>("--from-dir") { Description = "Read zh_CN/zh_Hans catalogs installed under this folder (e.g. /usr/share/locale) instead of fetching packages" };
@@ -20,9 +20,11 @@ public sealed class CorpusBuildCommand : ICliCommand
         var ratios = new Option<string>("--ratios") { Description = "train/dev/test proportions", DefaultValueFactory = _ => "90/5/5" };
         var noMono = new Option<bool>("--no-mono") { Description = "Skip the monolingual manual-page text" };
         var maxPages = new Option<int?>("--max-manpages") { Description = "At most this many manual pages per language" };
+        var only = new Option<string?>("--only") { Description = "Only these packages of the list, PKG[,PKG] (default: all)" };
+        var holdout = new Option<string?>("--holdout") { Description = "Hold these packages out of train/dev/test, PKG[,PKG]: their pairs (minus English seen in train) go to unseen.tsv" };
         var cmd = new Command("build", "Fetch the pinned Debian packages, read their Chinese catalogs and write train/dev/test TSV, glossary, mono text and stats.")
         {
-            packages, output, cache, fromDir, allowNewer, ratios, noMono, maxPages,
+            packages, output, cache, fromDir, allowNewer, ratios, noMono, maxPages, only, holdout,
         };
         cmd.SetAction(r =>
         {
@@ -31,15 +33,19 @@ public sealed class CorpusBuildCommand : ICliCommand
                 PackageList = r.GetValue(packages), OutputDir = r.GetValue(output), CacheDir = r.GetValue(cache),
                 FromDir = r.GetValue(fromDir), AllowNewer = r.GetValue(allowNewer), Ratios = Ratios(r.GetValue(ratios)!),
                 Monolingual = !r.GetValue(noMono), MaxManpages = r.GetValue(maxPages), Log = m => Console.Error.WriteLine("corpus: " + m),
+                Packages = Names(r.GetValue(only)), Holdout = Names(r.GetValue(holdout)),
             };
+            if (opts.FromDir is not null && opts.Holdout.Count > 0) throw new CliException("--holdout needs packages; it cannot be combined with --from-dir.");
             if (opts.FromDir is null && !File.Exists(opts.ResolvedPackageList))
-                throw new CliException($"package list not found: {opts.ResolvedPackageList}. Clone the repository with shared/ beside it, pass --packages FILE, or use --from-dir /usr/share/locale.");
+                throw new CliException($"package list not found: {opts.ResolvedPackageList}. Run from inside the repository (data/debian-catalogs.txt), pass --packages FILE, or use --from-dir /usr/share/locale.");
             var paths = CorpusBuilder.Build(opts);
             Console.WriteLine(paths.Dir);
             return 0;
         });
         return cmd;
     }
+
+    static string[] Names(string? csv) => csv?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) ?? [];
 
     internal static SplitRatios Ratios(string s)
     {
@@ -77,6 +83,8 @@ public sealed class CorpusStatsCommand : ICliCommand
         Console.WriteLine($"corpus {paths.Dir}: {root.GetProperty("pairs").GetInt32()} pairs from {root.GetProperty("messages").GetInt32()} messages, {root.GetProperty("glossary_terms").GetInt32()} glossary terms");
         foreach (var s in root.GetProperty("splits").EnumerateObject())
             Console.WriteLine($"  {s.Name,-6} {s.Value.GetProperty("pairs").GetInt32(),8} pairs  {s.Value.GetProperty("english_chars").GetInt64(),10} en chars  {s.Value.GetProperty("chinese_chars").GetInt64(),10} zh chars");
+        if (root.TryGetProperty("unseen", out var u) && u.GetProperty("pairs").GetInt32() + u.GetProperty("dropped_in_train").GetInt32() > 0)
+            Console.WriteLine($"  unseen {u.GetProperty("pairs").GetInt32(),8} pairs from {string.Join(", ", u.GetProperty("packages").EnumerateArray().Select(p => p.GetString()))} ({u.GetProperty("dropped_in_train").GetInt32()} dropped: English in train)");
         Console.WriteLine("  dropped: " + string.Join(", ", root.GetProperty("dropped").EnumerateObject().Select(p => $"{p.Name} {p.Value.GetInt32()}")));
         foreach (var m in new[] { "mono_en", "mono_zh" })
             if (root.TryGetProperty(m, out var mono))

@@ -1,4 +1,4 @@
-// `lightglm eval --model DIR --test FILE.tsv [--direction en-zh|zh-en|both] [--json]`: BLEU, chrF, TER,
+// `lightglm eval --model DIR (--test FILE.tsv | --split test|dev|unseen [--corpus DIR]) [--direction en-zh|zh-en|both] [--json]`: BLEU, chrF, TER,
 // terminology and translation accuracy per direction, plus size, peak memory, latency and throughput.
 using System.CommandLine;
 using System.Text.Json;
@@ -15,7 +15,10 @@ public sealed class EvalCommand : ICliCommand
     public Command Build()
     {
         var modelOpt = new Option<string>("--model") { Description = "Model directory.", Required = true };
-        var testOpt = new Option<string>("--test") { Description = "Test file: english<TAB>chinese per line, UTF-8.", Required = true };
+        var testOpt = new Option<string?>("--test") { Description = "Test file: english<TAB>chinese per line, UTF-8." };
+        var splitOpt = new Option<string?>("--split") { Description = "A split of a built corpus instead of --test: test, dev or unseen (the held-out packages)." };
+        splitOpt.AcceptOnlyFromAmong("test", "dev", "unseen");
+        var corpusOpt = new Option<string?>("--corpus") { Description = "Corpus folder for --split (default: the corpus/ of the run holding the model, else $LIGHTGLM_CACHE/corpus)." };
         var dirOpt = new Option<string>("--direction") { Description = "en-zh, zh-en or both.", DefaultValueFactory = _ => "both" };
         dirOpt.AcceptOnlyFromAmong("en-zh", "zh-en", "both");
         var glossOpt = new Option<string?>("--glossary") { Description = "glossary.tsv (english<TAB>chinese) for terminology accuracy." };
@@ -23,15 +26,21 @@ public sealed class EvalCommand : ICliCommand
         var jsonOpt = new Option<bool>("--json") { Description = "One JSON object instead of text." };
         var limitOpt = new Option<int>("--max-sentences") { Description = "Use only the first N pairs (0 = all).", DefaultValueFactory = _ => 0 };
         var decode = new DecodeOptions();
-        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt };
+        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt };
         decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
             new OptionChecks().AtLeast("--max-new-tokens", r.GetValue(maxOpt), 1).AtLeast("--max-sentences", r.GetValue(limitOpt), 0).ThrowIfAny();
-            var pairs = ParallelTsv.Read(r.GetValue(testOpt)!);
+            string testFile = TestFile(r.GetValue(testOpt), r.GetValue(splitOpt), r.GetValue(corpusOpt), r.GetValue(modelOpt)!);
+            var pairs = ParallelTsv.Read(testFile);
+            if (pairs.Count == 0)
+                throw new CliException(r.GetValue(splitOpt) == "unseen"
+                    ? $"{testFile} is empty: build the corpus with held-out packages (`lightglm corpus build --holdout meld,geany-common`, or a recipe's corpus.holdout_packages)."
+                    : $"{testFile} has no pairs.");
             if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
             string modelDir = r.GetValue(modelOpt)!;
+            Console.Error.WriteLine($"eval: {pairs.Count} pairs from {testFile}");
             var (model, tok) = TranslationModel.Load(modelDir);
             var dirs = r.GetValue(dirOpt) == "both" ? Directions.Both : [Directions.Parse(r.GetValue(dirOpt)!)];
             // The same scoring as the recipe's eval stage (one path: ModelEvaluator).
@@ -56,5 +65,23 @@ public sealed class EvalCommand : ICliCommand
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// --test FILE, or --split NAME of a corpus: --corpus DIR, else the corpus/ of the run directory holding the model
+    /// (the nearest ancestor with one), else the default corpus. Exactly one of --test and --split.
+    /// </summary>
+    static string TestFile(string? test, string? split, string? corpus, string modelDir)
+    {
+        if ((test is null) == (split is null)) throw new CliException("give either --test FILE or --split test|dev|unseen (with --corpus DIR or a model inside a run directory).");
+        if (test is not null) return test;
+        string name = split + ".tsv";
+        if (corpus is not null) return Exists(System.IO.Path.Combine(corpus, name));
+        for (var d = new DirectoryInfo(System.IO.Path.GetFullPath(modelDir)); d is not null; d = d.Parent)
+            if (File.Exists(System.IO.Path.Combine(d.FullName, "corpus", name))) return System.IO.Path.Combine(d.FullName, "corpus", name);
+        return Exists(System.IO.Path.Combine(LightGlm.Text.Corpus.RepoPaths.DefaultCorpusDir, name));
+
+        static string Exists(string f) => File.Exists(f) ? f
+            : throw new CliException($"{f} not found: build the corpus (`lightglm corpus build`{(f.EndsWith("unseen.tsv", StringComparison.Ordinal) ? " --holdout PKG[,PKG]" : "")}) or pass --corpus DIR.");
     }
 }

@@ -31,13 +31,13 @@ public sealed class TinyRunFixture : IDisposable
 
     /// <summary>
     /// Five real packages of the pinned list (coreutils, util-linux-locales, tar, grep, sed: ≈7,500 pairs, enough for the
-    /// tiny preset's 1,500), fetched into the corpus cache like any run's — so the test needs no prebuilt cache and runs
+    /// tiny preset's 1,500) and meld, the tiny preset's held-out package (its unseen set), fetched into the corpus cache like any run's — so the test needs no prebuilt cache and runs
     /// on a fresh machine (CI) as well.
     /// </summary>
     static string SmallPackageList(string dir)
     {
         var chosen = PackageList.Read(RepoPaths.DefaultPackageList)
-            .Where(p => p.Name is "coreutils" or "util-linux-locales" or "tar" or "grep" or "sed").ToList();
+            .Where(p => p.Name is "coreutils" or "util-linux-locales" or "tar" or "grep" or "sed" or "meld").ToList();
         Directory.CreateDirectory(dir);
         string list = Path.Combine(dir, "packages.txt");
         File.WriteAllLines(list, chosen.Select(p => $"{p.Name}\t{p.Version}\t{p.Architecture}\t{p.Sha256}"));

@@ -21,6 +21,8 @@ public sealed class CorpusStage : IRecipeStage
             PackageList = Path.IsPathRooted(packages) ? packages : Path.Combine(RepoPaths.FindRepoRoot() ?? Directory.GetCurrentDirectory(), packages),
             OutputDir = c.Run.PathOf("corpus"),
             AllowNewer = c.Recipe.Get<bool>("corpus.allow_newer"),
+            Packages = c.Recipe.Get<string[]>("corpus.packages"),
+            Holdout = c.Recipe.Get<string[]>("corpus.holdout_packages"),
             Ratios = new SplitRatios(split[0], split[1], split[2]),
             Log = msg =>
             {
@@ -32,9 +34,10 @@ public sealed class CorpusStage : IRecipeStage
         return new JsonObject
         {
             ["dir"] = paths.Dir,
-            ["train"] = paths.Train, ["dev"] = paths.Dev, ["test"] = paths.Test,
+            ["train"] = paths.Train, ["dev"] = paths.Dev, ["test"] = paths.Test, ["unseen"] = paths.Unseen,
             ["glossary"] = paths.Glossary, ["mono_en"] = paths.MonoEnglish, ["mono_zh"] = paths.MonoChinese,
             ["train_pairs"] = CountLines(paths.Train), ["dev_pairs"] = CountLines(paths.Dev), ["test_pairs"] = CountLines(paths.Test),
+            ["unseen_pairs"] = CountLines(paths.Unseen),
         };
     }
 

@@ -1,5 +1,5 @@
 // Stage: every model the run made (teacher, student, baselines) scored on the same test split in both
-// directions; the numbers behind Tables 2-4.
+// directions, the numbers behind Tables 2-4; and the models of eval.unseen_models on the held-out packages.
 using System.Text.Json.Nodes;
 using LightGlm.Evaluation.Metrics;
 using LightGlm.Model.Checkpoints;
@@ -11,7 +11,7 @@ namespace LightGlm.Experiments.Stages;
 public sealed class EvalStage : IRecipeStage
 {
     public string Name => "eval";
-    public string Description => "score teacher, student and baselines on the test split (both directions)";
+    public string Description => "score teacher, student and baselines on the test split, and the teacher and student on unseen packages (both directions)";
 
     public JsonObject Run(StageContext c)
     {
@@ -38,21 +38,37 @@ public sealed class EvalStage : IRecipeStage
         if (c.Recipe.Get<string[]>("compression.baselines").Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { Dir: not null } student)
             models.Add(("student-int8", student.Dir, WeightFormat.Int8));
 
+        // The held-out packages (corpus.holdout_packages), bounded like the test split; runs made before unseen.tsv existed have none.
+        var unseen = c.ResultOf("corpus")["unseen"] is JsonValue u && File.Exists((string)u!) ? ParallelTsv.Read((string)u!) : [];
+        int nu = Math.Min(unseen.Count, c.Recipe.Get<int>("eval.max_sentences"));
+        unseen = unseen.GetRange(0, nu);
+        var onUnseen = nu == 0 ? [] : models.Where(m => c.Recipe.Get<string[]>("eval.unseen_models").Contains(m.Name)).ToList();
+
+        var jobs = models.Select(m => (Set: "", m.Name, m.Dir, m.Weights, Pairs: test))
+            .Concat(onUnseen.Select(m => (Set: "unseen.", m.Name, m.Dir, m.Weights, Pairs: unseen))).ToList();
         var results = new JsonObject();
-        for (int i = 0; i < models.Count; i++)
+        var unseenResults = new JsonObject();
+        for (int i = 0; i < jobs.Count; i++)
         {
-            var (name, dir, weights) = models[i];
-            // Scored before an interruption — on the same test sentences (a marker from other eval settings is scored again).
-            if (c.Run.StageResult($"{Name}.{name}") is { } cached && (int?)cached["en-zh"]?["sentences"] == n) { results[name] = cached; continue; }
+            var (set, name, dir, weights, pairs) = jobs[i];
+            var into = set.Length == 0 ? results : unseenResults;
+            // Scored before an interruption — on the same sentences (a marker from other eval settings is scored again).
+            if (c.Run.StageResult($"{Name}.{set}{name}") is { } cached && (int?)cached["en-zh"]?["sentences"] == pairs.Count) { into[name] = cached; continue; }
             var model = ModelDirectory.Load(dir);
             int k = i;
             var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 1, Weights = weights });
-            results[name] = ModelEvaluator.Evaluate(model, tok, dir, test, glossary, maxNew,
-                (f, what) => c.Progress.Report((k + f) / models.Count, $"{name}: {what}"), c.Cancel, translator: translator);
-            c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["result"] = results[name]!.DeepClone() });
-            c.Run.MarkStageDone($"{Name}.{name}", (JsonObject)results[name]!.DeepClone());
+            into[name] = ModelEvaluator.Evaluate(model, tok, dir, pairs, glossary, maxNew,
+                (f, what) => c.Progress.Report((k + f) / jobs.Count, $"{set}{name}: {what}"), c.Cancel, translator: translator);
+            c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["split"] = set.Length == 0 ? "test" : "unseen", ["result"] = into[name]!.DeepClone() });
+            c.Run.MarkStageDone($"{Name}.{set}{name}", (JsonObject)into[name]!.DeepClone());
         }
-        return new JsonObject { ["sentences"] = n, ["models"] = results };
+        var result = new JsonObject { ["sentences"] = n, ["models"] = results };
+        if (unseenResults.Count > 0)
+            result["unseen"] = new JsonObject
+            {
+                ["sentences"] = nu, ["packages"] = c.Recipe.Root["corpus"]?["holdout_packages"]?.DeepClone(), ["models"] = unseenResults,
+            };
+        return result;
     }
 
     /// <summary>int8 when the stage's result lists the model under "weights" as int8 (or, for runs recorded before that key,

@@ -18,10 +18,15 @@ public static class CorpusBuilder
         // 1. Catalogs (and English manual pages) per package.
         List<PackageFiles> packages;
         var cache = new DebCache(cacheDir, log);
-        if (options.FromDir is not null) packages = CatalogSource.FromDirectory(options.FromDir);
+        if (options.FromDir is not null)
+        {
+            if (options.Holdout.Count > 0) throw new ArgumentException("a holdout needs packages: --holdout cannot be combined with --from-dir.");
+            packages = CatalogSource.FromDirectory(options.FromDir);
+        }
         else
         {
-            var specs = PackageList.Read(options.ResolvedPackageList);
+            string listPath = options.ResolvedPackageList;
+            var specs = PackageList.Select(PackageList.Read(listPath), listPath, options.Packages, options.Holdout);
             packages = [];
             foreach (var spec in specs)
             {
@@ -35,11 +40,16 @@ public static class CorpusBuilder
         var cleaner = new PairCleaner();
         var seen = new HashSet<TranslationPair>();
         var kept = new List<(string Package, TranslationPair Pair)>();
+        var heldOut = new List<(string Package, TranslationPair Pair)>();
+        var seenHeldOut = new HashSet<TranslationPair>();
         var pkgStats = new List<PackageStats>();
         int duplicates = 0;
         foreach (var pf in packages)
         {
-            var ps = new PackageStats { Name = pf.Spec.Name, Version = pf.Spec.Version, Sha256 = pf.Spec.Sha256, Catalogs = pf.Catalogs.Count };
+            // A held-out package's pairs never touch the training pool, not even through deduplication.
+            bool holdout = options.Holdout.Contains(pf.Spec.Name);
+            var (pool, seenIn) = holdout ? (heldOut, seenHeldOut) : (kept, seen);
+            var ps = new PackageStats { Name = pf.Spec.Name, Version = pf.Spec.Version, Sha256 = pf.Spec.Sha256, Catalogs = pf.Catalogs.Count, Holdout = holdout };
             foreach (var mo in pf.Catalogs)
             {
                 Gettext.GettextCatalog cat;
@@ -51,8 +61,8 @@ public static class CorpusBuilder
                     foreach (var (english, chinese) in MessagePairs(m))
                         foreach (var p in cleaner.Clean(english, chinese))
                         {
-                            if (!seen.Add(p)) { duplicates++; continue; }
-                            kept.Add((pf.Spec.Name, p));
+                            if (!seenIn.Add(p)) { duplicates++; continue; }
+                            pool.Add((pf.Spec.Name, p));
                             ps.Pairs++;
                         }
                 }
@@ -73,9 +83,13 @@ public static class CorpusBuilder
         ParallelCorpus.WriteTsv(paths.Train, splits[0]);
         ParallelCorpus.WriteTsv(paths.Dev, splits[1]);
         ParallelCorpus.WriteTsv(paths.Test, splits[2]);
+        var unseen = Unseen(heldOut, splits[0], byName);
+        ParallelCorpus.WriteTsv(paths.Unseen, unseen.Pairs);
         var glossary = GlossaryMiner.Mine(kept);
         GlossaryMiner.Write(paths.Glossary, glossary);
         log($"{kept.Count} pairs (train {splits[0].Count}, dev {splits[1].Count}, test {splits[2].Count}), {glossary.Count} glossary terms, {sw.Elapsed.TotalSeconds:F1}s");
+        if (options.Holdout.Count > 0)
+            log($"unseen: {unseen.Pairs.Count} pairs from {string.Join(", ", options.Holdout)} ({unseen.InTrain} dropped: their English is in train)");
 
         // 4. Monolingual text from manual pages.
         MonoStats? en = null, zh = null;
@@ -84,7 +98,7 @@ public static class CorpusBuilder
             if (!Manpages.ManpageRenderer.Available) log("warning: groff not found; skipping mono.en.txt / mono.zh.txt (install groff-base).");
             else
             {
-                var enPages = packages.SelectMany(p => p.Manpages.Select(f => (p.Spec.Name, f))).ToList();
+                var enPages = packages.Where(p => !options.Holdout.Contains(p.Spec.Name)).SelectMany(p => p.Manpages.Select(f => (p.Spec.Name, f))).ToList();
                 en = MonoWriter.Write(paths.MonoEnglish, enPages, Path.Combine(cacheDir, "mono", "en"), options.MaxManpages, log);
                 var zhPages = ChineseManpages(cache, options, cacheDir, log);
                 zh = MonoWriter.Write(paths.MonoChinese, zhPages.Pages, Path.Combine(cacheDir, "mono", "zh"), options.MaxManpages, log);
@@ -92,9 +106,29 @@ public static class CorpusBuilder
             }
         }
 
-        CorpusStats.Write(paths.Stats, options, pkgStats, splits, cleaner.Dropped, kept.Count, glossary.Count, en, zh);
+        CorpusStats.Write(paths.Stats, options, pkgStats, splits, unseen, cleaner.Dropped, kept.Count, glossary.Count, en, zh);
         log($"corpus written to {paths.Dir} in {sw.Elapsed.TotalSeconds:F1}s");
         return paths;
+    }
+
+    /// <summary>
+    /// The held-out pairs minus those whose normalised English (<see cref="CorpusSplitter.Normalise"/>) is in train,
+    /// so "unseen" is honest; ordered by the split hash (a fixed shuffle), so the first N of unseen.tsv — all an
+    /// evaluation capped at N sentences reads — sample every held-out package, not just the first.
+    /// </summary>
+    static UnseenSplit Unseen(List<(string Package, TranslationPair Pair)> heldOut, List<TranslationPair> train, Dictionary<string, PackageStats> byName)
+    {
+        var trainEnglish = train.Select(p => CorpusSplitter.Normalise(p.English)).ToHashSet(StringComparer.Ordinal);
+        var pairs = new List<(ulong Key, TranslationPair Pair)>();
+        int inTrain = 0;
+        foreach (var (pkg, p) in heldOut)
+        {
+            if (trainEnglish.Contains(CorpusSplitter.Normalise(p.English))) { inTrain++; byName[pkg].UnseenInTrain++; continue; }
+            pairs.Add((CorpusSplitter.Hash(p.English), p));
+            byName[pkg].Unseen++;
+        }
+        return new UnseenSplit(pairs.OrderBy(x => x.Key).ThenBy(x => x.Pair.English, StringComparer.Ordinal)
+            .ThenBy(x => x.Pair.Chinese, StringComparer.Ordinal).Select(x => x.Pair).ToList(), inTrain);
     }
 
     /// <summary>

@@ -3,11 +3,20 @@ namespace LightGlm.Text.Corpus;
 
 public sealed record CorpusOptions
 {
-    /// <summary>Pinned package list; default ../shared/data/debian-catalogs.txt beside the repository.</summary>
+    /// <summary>Pinned package list; default data/debian-catalogs.txt in the repository.</summary>
     public string? PackageList { get; init; }
 
     /// <summary>Cache of .debs, extracted catalogs and rendered manual pages; default $LIGHTGLM_CACHE or .cache/lightglm.</summary>
     public string? CacheDir { get; init; }
+
+    /// <summary>Only these packages of the list (null or empty = the whole list); a name the list lacks is an error.</summary>
+    public IReadOnlyList<string>? Packages { get; init; }
+
+    /// <summary>
+    /// Packages held out of train/dev/test: their pairs go to unseen.tsv (minus any whose English is in train), the
+    /// honest measure of generalisation to software the model never saw. Also the only place a libreoffice-* package may go.
+    /// </summary>
+    public IReadOnlyList<string> Holdout { get; init; } = [];
 
     /// <summary>Where the corpus files go; default {cache}/corpus.</summary>
     public string? OutputDir { get; init; }
@@ -42,6 +51,8 @@ public sealed record CorpusPaths(string Dir)
     public string Train => Path.Combine(Dir, "train.tsv");
     public string Dev => Path.Combine(Dir, "dev.tsv");
     public string Test => Path.Combine(Dir, "test.tsv");
+    /// <summary>Pairs of the held-out packages (same format as test.tsv; empty without a holdout).</summary>
+    public string Unseen => Path.Combine(Dir, "unseen.tsv");
     public string Stats => Path.Combine(Dir, "stats.json");
     public string Glossary => Path.Combine(Dir, "glossary.tsv");
     public string MonoEnglish => Path.Combine(Dir, "mono.en.txt");

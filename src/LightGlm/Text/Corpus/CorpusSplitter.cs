@@ -37,6 +37,13 @@ public static class CorpusSplitter
     /// <summary>u = FNV-1a-64(UTF-8 of normalised English) / 2^64; train if u &lt; r_train, dev if u &lt; r_train + r_dev, else test.</summary>
     public static Split Assign(string english, SplitRatios ratios)
     {
+        double u = (Hash(english) >> 11) * (1.0 / (1UL << 53));
+        return u < ratios.Train ? Split.Train : u < ratios.Train + ratios.Dev ? Split.Dev : Split.Test;
+    }
+
+    /// <summary>FNV-1a-64 of the UTF-8 of the normalised English, through a splitmix64 finaliser.</summary>
+    public static ulong Hash(string english)
+    {
         ulong h = 14695981039346656037UL;
         foreach (byte b in System.Text.Encoding.UTF8.GetBytes(Normalise(english)))
         {
@@ -45,8 +52,7 @@ public static class CorpusSplitter
         }
         // Finaliser (splitmix64) so short, similar strings spread uniformly.
         h ^= h >> 30; h *= 0xbf58476d1ce4e5b9UL; h ^= h >> 27; h *= 0x94d049bb133111ebUL; h ^= h >> 31;
-        double u = (h >> 11) * (1.0 / (1UL << 53));
-        return u < ratios.Train ? Split.Train : u < ratios.Train + ratios.Dev ? Split.Dev : Split.Test;
+        return h;
     }
 
     /// <summary>Splits pairs (order kept within each split).</summary>

@@ -13,13 +13,21 @@ public sealed class PackageStats
     public int Messages { get; set; }
     public int Pairs { get; set; }
     public int[] PerSplit { get; } = new int[3];
+    /// <summary>Held out of train/dev/test: its pairs went to unseen.tsv.</summary>
+    public bool Holdout { get; init; }
+    public int Unseen { get; set; }
+    /// <summary>Held-out pairs dropped because their English is in the training split.</summary>
+    public int UnseenInTrain { get; set; }
     public List<string> Errors { get; } = [];
 }
+
+/// <summary>unseen.tsv's pairs and how many held-out pairs were dropped for having their English in train.</summary>
+public sealed record UnseenSplit(List<TranslationPair> Pairs, int InTrain);
 
 public static class CorpusStats
 {
     public static void Write(string path, CorpusOptions o, List<PackageStats> packages, List<TranslationPair>[] splits,
-        IDictionary<string, int> dropped, int pairs, int glossary, MonoStats? en, MonoStats? zh)
+        UnseenSplit unseen, IDictionary<string, int> dropped, int pairs, int glossary, MonoStats? en, MonoStats? zh)
     {
         using var ms = new MemoryStream();
         using (var w = new Utf8JsonWriter(ms, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }))
@@ -41,6 +49,16 @@ public static class CorpusStats
                 w.WriteEndObject();
             }
             w.WriteEndObject();
+            // Kept apart from "splits" (train/dev/test partition the pool; unseen is another pool).
+            w.WriteStartObject("unseen");
+            w.WriteStartArray("packages");
+            foreach (var p in packages.Where(p => p.Holdout)) w.WriteStringValue(p.Name);
+            w.WriteEndArray();
+            w.WriteNumber("pairs", unseen.Pairs.Count);
+            w.WriteNumber("dropped_in_train", unseen.InTrain);
+            w.WriteNumber("english_chars", unseen.Pairs.Sum(p => (long)p.English.Length));
+            w.WriteNumber("chinese_chars", unseen.Pairs.Sum(p => (long)p.Chinese.Length));
+            w.WriteEndObject();
             w.WriteStartObject("dropped");
             foreach (var (k, v) in dropped.OrderBy(kv => kv.Key, StringComparer.Ordinal)) w.WriteNumber(k, v);
             w.WriteEndObject();
@@ -57,6 +75,12 @@ public static class CorpusStats
                 w.WriteNumber("train", p.PerSplit[0]);
                 w.WriteNumber("dev", p.PerSplit[1]);
                 w.WriteNumber("test", p.PerSplit[2]);
+                if (p.Holdout)
+                {
+                    w.WriteBoolean("holdout", true);
+                    w.WriteNumber("unseen", p.Unseen);
+                    w.WriteNumber("unseen_dropped_in_train", p.UnseenInTrain);
+                }
                 if (p.Errors.Count > 0)
                 {
                     w.WriteStartArray("errors");

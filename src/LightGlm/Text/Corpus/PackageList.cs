@@ -13,7 +13,7 @@ public static class PackageList
     public static List<PackageSpec> Read(string path)
     {
         if (!File.Exists(path))
-            throw new FileNotFoundException($"package list not found: {path}. The repository expects shared/ beside it (../shared/data/debian-catalogs.txt); pass --packages FILE to use another list, or --from-dir DIR to read installed catalogs.");
+            throw new FileNotFoundException($"package list not found: {path}. The default list is data/debian-catalogs.txt in the repository; pass --packages FILE to use another list, or --from-dir DIR to read installed catalogs.");
         var list = new List<PackageSpec>();
         int n = 0;
         foreach (var raw in File.ReadLines(path))
@@ -28,5 +28,32 @@ public static class PackageList
         }
         if (list.Count == 0) throw new InvalidDataException($"{path}: no packages listed.");
         return list;
+    }
+
+    /// <summary>True for LibreOffice's packages: reserved for judging generalisation, never trained on.</summary>
+    public static bool IsReservedForEvaluation(string package) => package.StartsWith("libreoffice", StringComparison.Ordinal);
+
+    /// <summary>
+    /// The packages a build reads: <paramref name="only"/> of the list (null or empty = all), with the holdout checked.
+    /// Every problem is reported at once: a name the list lacks, a held-out package not among those read, and a
+    /// libreoffice-* package that would be trained on (allowed only when held out, i.e. used for evaluation alone).
+    /// </summary>
+    public static List<PackageSpec> Select(List<PackageSpec> list, string path, IReadOnlyList<string>? only, IReadOnlyList<string> holdout)
+    {
+        var errors = new List<string>();
+        var byName = list.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First());
+        var chosen = only is { Count: > 0 } ? list.Where(p => only.Contains(p.Name)).ToList() : list;
+        foreach (var name in only ?? [])
+            if (!byName.ContainsKey(name)) errors.Add($"package '{name}' (corpus.packages) is not in {path}");
+        foreach (var name in holdout)
+            if (!chosen.Any(p => p.Name == name))
+                errors.Add($"held-out package '{name}' is not among the packages read from {path}" +
+                           (byName.ContainsKey(name) ? " (corpus.packages leaves it out)" : "") + "; add it or drop it from the holdout");
+        foreach (var p in chosen)
+            if (IsReservedForEvaluation(p.Name) && !holdout.Contains(p.Name))
+                errors.Add($"{path} lists {p.Name}: LibreOffice is reserved for judging generalisation and must never be trained on; " +
+                           $"remove it, or hold it out for evaluation only (--holdout {p.Name} / corpus.holdout_packages)");
+        if (errors.Count > 0) throw new InvalidDataException(string.Join("\n", errors));
+        return chosen;
     }
 }

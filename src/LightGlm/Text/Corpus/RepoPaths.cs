@@ -1,4 +1,4 @@
-// Where things live by default: the repository root, the shared package list beside it, and the cache.
+// Where things live by default: the repository root, the pinned package list inside it, and the cache.
 namespace LightGlm.Text.Corpus;
 
 public static class RepoPaths
@@ -19,20 +19,8 @@ public static class RepoPaths
         Environment.GetEnvironmentVariable("LIGHTGLM_CACHE") is { Length: > 0 } env ? env
         : Path.Combine(FindRepoRoot() ?? Directory.GetCurrentDirectory(), ".cache", "lightglm");
 
-    /// <summary>
-    /// `../shared/data/debian-catalogs.txt` relative to the repository root; for a git worktree nested one
-    /// level deeper the grandparent's `shared/` is tried too. Returns the first candidate when none exists.
-    /// </summary>
-    public static string DefaultPackageList
-    {
-        get
-        {
-            string root = FindRepoRoot() ?? Directory.GetCurrentDirectory();
-            string first = Path.GetFullPath(Path.Combine(root, "..", "shared", "data", "debian-catalogs.txt"));
-            string second = Path.GetFullPath(Path.Combine(root, "..", "..", "shared", "data", "debian-catalogs.txt"));
-            return File.Exists(first) || !File.Exists(second) ? first : second;
-        }
-    }
+    /// <summary>`data/debian-catalogs.txt` at the repository root: the pinned list ships with the code.</summary>
+    public static string DefaultPackageList => Path.Combine(FindRepoRoot() ?? Directory.GetCurrentDirectory(), "data", "debian-catalogs.txt");
 
     /// <summary>The default corpus folder: `{cache}/corpus`.</summary>
     public static string DefaultCorpusDir => Path.Combine(CacheDir, "corpus");
