@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# One point of the quality study (docs/QUALITY.md): trains a recipe's teacher with the given settings, then scores it
+# on the hash-split test set (first N pairs, both directions) and, when the corpus has one, on the unseen packages.
+# Resumable: run it again with the same arguments and it continues where it stopped.
+#   scripts/quality/teacher.sh NAME PRESET [--set key=value ...]
+# Writes runs/quality/NAME/{run/, eval-test.json, eval-unseen.json, bin/}. The binaries are copied first, so rebuilding
+# the repository while it runs does not disturb it. EVAL_SENTENCES (default 1000) pairs per direction are scored.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+name=$1; preset=$2; shift 2
+out="$root/runs/quality/$name"
+mkdir -p "$out"
+"$root/scripts/setup.sh"
+if [ ! -f "$out/bin/LightGlm.Cli.dll" ]; then
+  rm -rf "$out/bin.tmp" && cp -r "$root/src/LightGlm.Cli/bin/Release/net10.0" "$out/bin.tmp" && mv "$out/bin.tmp" "$out/bin"
+fi
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
+  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+cli() { (cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" "$@"); }
+echo "$(date -Is) $name: $preset $*" >> "$out/commands.log"
+cli run "$preset" --run-dir "$out/run" --until teacher "$@"
+n=${EVAL_SENTENCES:-1000}
+corpus="$out/run/corpus"
+if [ ! -f "$out/eval-test.json" ]; then
+  cli eval --model "$out/run/teacher" --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --max-sentences "$n" \
+    --max-new-tokens 64 --json > "$out/eval-test.json.tmp" && mv "$out/eval-test.json.tmp" "$out/eval-test.json"
+fi
+if [ -f "$corpus/unseen.tsv" ] && [ ! -f "$out/eval-unseen.json" ]; then
+  cli eval --model "$out/run/teacher" --test "$corpus/unseen.tsv" --max-sentences "$n" --max-new-tokens 64 --json \
+    > "$out/eval-unseen.json.tmp" && mv "$out/eval-unseen.json.tmp" "$out/eval-unseen.json"
+fi
+echo "$name done: $(date -Is)"
