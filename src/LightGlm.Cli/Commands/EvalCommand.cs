@@ -82,6 +82,6 @@ public sealed class EvalCommand : ICliCommand
         return Exists(System.IO.Path.Combine(LightGlm.Text.Corpus.RepoPaths.DefaultCorpusDir, name));
 
         static string Exists(string f) => File.Exists(f) ? f
-            : throw new CliException($"{f} not found: build the corpus (`lightglm corpus build`{(f.EndsWith("unseen.tsv", StringComparison.Ordinal) ? " --holdout PKG[,PKG]" : "")}) or pass --corpus DIR.");
+            : throw new CliException($"{f} not found: build the corpus (`lightglm corpus build{(f.EndsWith("unseen.tsv", StringComparison.Ordinal) ? " --holdout PKG[,PKG]" : "")}`) or pass --corpus DIR.");
     }
 }
