@@ -35,7 +35,7 @@ public sealed class EvalCommand : ICliCommand
             var pairs = ParallelTsv.Read(testFile);
             if (pairs.Count == 0)
                 throw new CliException(r.GetValue(splitOpt) == "unseen"
-                    ? $"{testFile} is empty: build the corpus with held-out packages (`lightglm corpus build --holdout meld,geany-common`, or a recipe's corpus.holdout_packages)."
+                    ? $"{testFile} is empty: build the corpus with held-out packages (`lightglm corpus build --holdout meld,geany-common,gnome-builder`, or a recipe's corpus.holdout_packages)."
                     : $"{testFile} has no pairs.");
             if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
@@ -82,6 +82,6 @@ public sealed class EvalCommand : ICliCommand
         return Exists(System.IO.Path.Combine(LightGlm.Text.Corpus.RepoPaths.DefaultCorpusDir, name));
 
         static string Exists(string f) => File.Exists(f) ? f
-            : throw new CliException($"{f} not found: build the corpus (`lightglm corpus build`{(f.EndsWith("unseen.tsv", StringComparison.Ordinal) ? " --holdout PKG[,PKG]" : "")}) or pass --corpus DIR.");
+            : throw new CliException($"{f} not found: build the corpus (`lightglm corpus build{(f.EndsWith("unseen.tsv", StringComparison.Ordinal) ? " --holdout PKG[,PKG]" : "")}`) or pass --corpus DIR.");
     }
 }

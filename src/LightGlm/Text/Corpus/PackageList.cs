@@ -44,11 +44,11 @@ public static class PackageList
         var byName = list.GroupBy(p => p.Name).ToDictionary(g => g.Key, g => g.First());
         var chosen = only is { Count: > 0 } ? list.Where(p => only.Contains(p.Name)).ToList() : list;
         foreach (var name in only ?? [])
-            if (!byName.ContainsKey(name)) errors.Add($"package '{name}' (corpus.packages) is not in {path}");
+            if (!byName.ContainsKey(name)) errors.Add($"package '{name}' (corpus.packages / --only) is not in {path}");
         foreach (var name in holdout)
             if (!chosen.Any(p => p.Name == name))
                 errors.Add($"held-out package '{name}' is not among the packages read from {path}" +
-                           (byName.ContainsKey(name) ? " (corpus.packages leaves it out)" : "") + "; add it or drop it from the holdout");
+                           (byName.ContainsKey(name) ? " (corpus.packages / --only leaves it out)" : "") + "; add it or drop it from the holdout");
         foreach (var p in chosen)
             if (IsReservedForEvaluation(p.Name) && !holdout.Contains(p.Name))
                 errors.Add($"{path} lists {p.Name}: LibreOffice is reserved for judging generalisation and must never be trained on; " +
