@@ -109,6 +109,22 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
                     Assert.All(row![col]!.AsArray(), v => Assert.InRange((double)v!, 0.0, 100.0));
         Assert.DoesNotContain("NaN", md);
 
+        // tiny trains its teacher on packed rows with label smoothing and logs the learning curve (BLEU on dev and on the
+        // held-out package at every validation point, against training CPU time and non-padding tokens).
+        var teacherResult = run.StageResult("teacher")!;
+        Assert.True((bool)teacherResult["packed"]!);
+        Assert.InRange((double)teacherResult["pad_fraction"]!, 0.0, 0.3);
+        Assert.True((double)teacherResult["examples_per_row"]! > 1.5, teacherResult.ToJsonString());
+        var lc = teacherResult["learning_curve"]!.AsArray();
+        Assert.True(lc.Count >= 2, teacherResult["learning_curve"]!.ToJsonString());
+        foreach (var p in lc)
+        {
+            Assert.InRange((double)p!["bleu_dev_en_zh"]!, 0.0, 100.0);
+            Assert.InRange((double)p["bleu_unseen_en_zh"]!, 0.0, 100.0);
+            Assert.True((double)p["cpu_s"]! > 0 && (long)p["real_tokens"]! > 0);
+        }
+        Assert.Contains("Learning curve", md);
+
         // Downstream distillation (Eq. 13): tiny's 6 steps from compression's student with the hybrid teacher, both students evaluated.
         var down = run.StageResult("downstream")!;
         output.WriteLine("downstream: " + down.ToJsonString());
@@ -139,7 +155,7 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
 
         // Charts are valid SVG documents with drawn content.
         var svgs = Directory.GetFiles(run.PathOf("figures"), "*.svg");
-        foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "downstream.svg", "teacher-loss.svg" })
+        foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "downstream.svg", "teacher-loss.svg", "learning-curve.svg" })
             Assert.Contains(svgs, s => Path.GetFileName(s) == name);
         foreach (var svg in svgs)
         {

@@ -72,6 +72,23 @@ public sealed class ReportStage : IRecipeStage
             var series = new List<ChartSeries> { Curve("train", teacher["curve"]) };
             if (teacher["valid_curve"] is JsonArray { Count: > 0 }) series.Add(Curve("dev", teacher["valid_curve"]));
             s.Figure(new ReportFigure("teacher-loss.svg", "Teacher loss over steps", SvgChart.Line("Teacher loss", "step", "loss", series)));
+            if (teacher["learning_curve"] is JsonArray { Count: > 0 } lc)
+            {
+                // BLEU against training CPU-minutes: what another hour of this machine buys (docs/QUALITY.md).
+                var pts = lc.OfType<JsonObject>().Where(p => p["cpu_s"] is not null).ToList();
+                var bleu = new List<ChartSeries>();
+                foreach (var (key, label) in new[] { ("bleu_dev_en_zh", "dev en→zh"), ("bleu_dev_zh_en", "dev zh→en"), ("bleu_unseen_en_zh", "unseen packages en→zh") })
+                {
+                    var xy = pts.Where(p => p[key] is not null).Select(p => ((double)p["cpu_s"]! / 60, (double)p[key]!)).ToList();
+                    if (xy.Count > 0) bleu.Add(new ChartSeries(label, xy));
+                }
+                if (bleu.Count > 0)
+                    s.Figure(new ReportFigure("learning-curve.svg", "Teacher BLEU against training CPU-minutes (greedy, first teacher.curve_pairs pairs)",
+                        SvgChart.Line("Teacher learning curve", "training CPU-minutes", "BLEU", bleu)));
+                s.Table(new ReportTable("Learning curve", ["step", "CPU-min", "non-pad tokens", "dev loss", "BLEU dev en→zh", "BLEU dev zh→en", "BLEU unseen en→zh"],
+                    lc.OfType<JsonObject>().Select(p => new[] { N(p["step"], "0"), p["cpu_s"] is { } cs ? N((double)cs / 60, "0.0") : "–",
+                        N(p["real_tokens"], "N0"), N(p["valid_loss"], "0.000"), N(p["bleu_dev_en_zh"], "0.0"), N(p["bleu_dev_zh_en"], "0.0"), N(p["bleu_unseen_en_zh"], "0.0") }).ToList()));
+            }
             s.Command($"{again} --redo teacher");
         }
         if (run.StageResult("parallel") is { } par) Figure3(report, par, again);

@@ -14,8 +14,10 @@ public sealed record TrainingCurve(IReadOnlyList<(int Step, double Loss)> Train,
 public static class StageTraining
 {
     /// <param name="validate">Optional validation loss, called every <paramref name="validEvery"/> steps and at the end.</param>
+    /// <param name="probe">Optional extra measurements at the validation points (e.g. BLEU of the model so far: the
+    /// learning curve); its fields join the metric record. Its CPU time is not counted as training (cpu_s).</param>
     public static TrainingCurve Run(StageContext c, string stage, Trainer trainer, string checkpointDir, int checkpointEvery,
-        Func<double>? validate = null, int validEvery = 0, string? tokenizerJson = null)
+        Func<double>? validate = null, int validEvery = 0, string? tokenizerJson = null, Func<JsonObject>? probe = null)
     {
         bool resumed = false;
         if (TrainingCheckpoint.LatestValid(checkpointDir, text => c.Progress.Report(0, text)) is { } latest)
@@ -40,6 +42,11 @@ public static class StageTraining
         }
         var sw = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var probeCpu = TimeSpan.Zero;
+        // Training CPU time carries on across attempts (resume): the last attempt's total is in the metrics.
+        double cpuBefore = c.Run.ReadMetrics(stage).Where(m => m["step"] is { } st && (int)st <= trainer.State.Step && m["cpu_s"] is not null)
+            .Select(m => (double)m["cpu_s"]!).DefaultIfEmpty(0).Max();
+        double TrainCpu() => cpuBefore + (Process.GetCurrentProcess().TotalProcessorTime - cpu0 - probeCpu).TotalSeconds;
         long tokens = 0, real = 0;
         int total = trainer.Options.Steps;
         while (!trainer.Done)
@@ -65,12 +72,18 @@ public static class StageTraining
                 double v = validate();
                 valid.Add((r.Step, v));
                 rec["valid_loss"] = Math.Round(v, 5);
+                if (probe is not null)
+                {
+                    var p0 = Process.GetCurrentProcess().TotalProcessorTime;
+                    foreach (var (k, val) in probe()) rec[k] = val?.DeepClone();
+                    probeCpu += Process.GetCurrentProcess().TotalProcessorTime - p0;
+                }
             }
             double tps = tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
             rec["tokens_per_s"] = Math.Round(tps);
             rec["real_tokens_per_s"] = Math.Round(real / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
             rec["real_tokens"] = trainer.State.RealTokensSeen;
-            rec["cpu_s"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds, 1);
+            rec["cpu_s"] = Math.Round(TrainCpu(), 1);
             if (r.Step % 10 == 0 || last || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
             c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", tps);
             if (last || (checkpointEvery > 0 && r.Step % checkpointEvery == 0))
@@ -79,8 +92,7 @@ public static class StageTraining
                 guard.Remember(trainer, onDisk: true);
             }
         }
-        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), tokens, real,
-            (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalSeconds);
+        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), tokens, real, TrainCpu());
     }
 
     public static JsonArray ToJson(IEnumerable<(int Step, double Loss)> curve) =>

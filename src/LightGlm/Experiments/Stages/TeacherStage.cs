@@ -30,6 +30,49 @@ public sealed class TeacherStage : IRecipeStage
         return engine.Description;
     }
 
+    /// <summary>
+    /// teacher.curve_pairs &gt; 0: at every validation point, greedy BLEU of the model so far on the first N dev pairs (both
+    /// directions) and the first N unseen-package pairs (en→zh) — the learning curve of the report and docs/QUALITY.md,
+    /// against the training CPU time and non-padding tokens logged beside it. Dev, not test: nothing is tuned on test.
+    /// </summary>
+    static Func<JsonObject>? LearningCurveProbe(StageContext c, GlmModel model, ITranslationTokenizer tok)
+    {
+        int n = c.Recipe.Get<int>("teacher.curve_pairs");
+        if (n <= 0) return null;
+        var dev = RunArtifacts.Pairs(c, "dev").Take(n).ToList();
+        var unseen = c.ResultOf("corpus")["unseen"] is JsonValue u && File.Exists((string)u!) ? ParallelTsv.Read((string)u!).Take(n).ToList() : [];
+        int maxNew = c.Recipe.Get<int>("eval.max_new_tokens");
+        return () =>
+        {
+            var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 16, MaxLength = Math.Min(256, model.Config.MaxPositionEmbeddings) });
+            double Bleu(IReadOnlyList<(string English, string Chinese)> pairs, Direction d)
+            {
+                var src = pairs.Select(p => d == Direction.EnToZh ? p.English : p.Chinese).ToList();
+                var refs = pairs.Select(p => d == Direction.EnToZh ? p.Chinese : p.English).ToList();
+                var hyps = translator.Translate(src, d, maxNew).Select(t => t.Text).ToList();
+                return Math.Round(Evaluation.Metrics.MetricSuite.ForTarget(d.TargetLanguage()).Corpus(hyps, refs).Bleu.Score, 2);
+            }
+            var o = new JsonObject { ["bleu_dev_en_zh"] = Bleu(dev, Direction.EnToZh), ["bleu_dev_zh_en"] = Bleu(dev, Direction.ZhToEn) };
+            if (unseen.Count > 0) o["bleu_unseen_en_zh"] = Bleu(unseen, Direction.EnToZh);
+            return o;
+        };
+    }
+
+    /// <summary>The probe's points from metrics.jsonl (every attempt of the stage), one per validation step.</summary>
+    static JsonArray LearningCurve(StageContext c)
+    {
+        var points = new SortedDictionary<int, JsonObject>();
+        foreach (var m in c.Run.ReadMetrics("teacher"))
+            if (m["step"] is { } st && m["bleu_dev_en_zh"] is not null)
+            {
+                var p = new JsonObject { ["step"] = (int)st };
+                foreach (var k in new[] { "cpu_s", "real_tokens", "valid_loss", "bleu_dev_en_zh", "bleu_dev_zh_en", "bleu_unseen_en_zh" })
+                    if (m[k] is { } v) p[k] = v.DeepClone();
+                points[(int)st] = p;
+            }
+        return new JsonArray(points.Values.Select(p => (JsonNode)p).ToArray());
+    }
+
     public JsonObject Run(StageContext c)
     {
         var r = c.Recipe;
@@ -57,7 +100,7 @@ public sealed class TeacherStage : IRecipeStage
         var dev = RunArtifacts.DevSource(c, tok, seq);
         var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
-            tokenizerJson: RunArtifacts.TokenizerPath(c));
+            tokenizerJson: RunArtifacts.TokenizerPath(c), probe: LearningCurveProbe(c, model, tok));
         string outDir = c.Run.PathOf("teacher");
         ModelDirectory.Save(model, outDir, RunArtifacts.TokenizerPath(c));
         return new JsonObject
@@ -78,6 +121,7 @@ public sealed class TeacherStage : IRecipeStage
             ["valid_loss"] = curve.Valid.Count > 0 ? Math.Round(curve.Valid[^1].Loss, 4) : null,
             ["curve"] = StageTraining.ToJson(curve.Train.Where((_, i) => i % 10 == 0)),
             ["valid_curve"] = StageTraining.ToJson(curve.Valid),
+            ["learning_curve"] = LearningCurve(c),
         };
     }
 }

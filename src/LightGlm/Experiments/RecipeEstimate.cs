@@ -1,0 +1,112 @@
+// `run RECIPE --dry-run`: how long the recipe would take on this machine, from a few timed training steps of its
+// teacher's real shape and a timed decode, multiplied out over the recipe's steps and sentences. Nothing is written.
+using System.Diagnostics;
+using LightGlm.Model;
+using LightGlm.Training;
+
+namespace LightGlm.Experiments;
+
+/// <summary>One line of the estimate: a stage, what it does (counted from the recipe), and its minutes.</summary>
+public sealed record StageEstimate(string Stage, string Work, double Minutes);
+
+public sealed record RecipeEstimateResult(IReadOnlyList<StageEstimate> Stages, double TeacherStepMs, double DecodeMsPerToken, long TeacherParams, int Threads)
+{
+    public double TotalMinutes => Stages.Sum(s => s.Minutes);
+}
+
+public static class RecipeEstimate
+{
+    /// <summary>Answer tokens per sentence assumed for evaluation (computer-language strings are short).</summary>
+    const int TokensPerSentence = 20;
+
+    /// <summary>
+    /// Times 3 optimizer steps (after one warm-up) of a randomly initialised teacher of the recipe's shape at its batch
+    /// size and sequence length, and 32 greedy decode steps; then every training stage costs steps × step time
+    /// (distillation: a student step scaled by the student's parameter share, plus a teacher forward ≈ ⅓ of a step) and
+    /// evaluation costs sentences × directions × models × <see cref="TokensPerSentence"/> tokens × decode time. The
+    /// corpus download (minutes on a fresh machine, seconds from the cache) and the tokenizer are not included.
+    /// </summary>
+    public static RecipeEstimateResult Measure(Recipes.Recipe r)
+    {
+        int vocab = r.Get<int>("tokenizer.vocab_size");
+        // The specials' ids do not matter for timing: the byte tokenizer's, inside any vocabulary of >= 262 ids.
+        var sp = Translation.SpecialTokens.From(Translation.ByteTranslationTokenizer.Instance);
+        var config = Stages.RunArtifacts.TeacherConfig(r, Math.Max(vocab, Translation.ByteTranslationTokenizer.Instance.VocabSize), sp);
+        var model = GlmModel.Create(config, seed: 1);
+        int B = r.Get<int>("teacher.batch_size"), T = r.Get<int>("teacher.seq_len");
+        var options = Stages.RunArtifacts.TrainerOptions(r, "teacher", 4);
+        var trainer = new Trainer(model, options, new RandomSource(vocab, T / 2));
+        trainer.Step(); // warm-up: caches, JIT
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < 3; i++) trainer.Step();
+        double stepMs = sw.Elapsed.TotalMilliseconds / 3;
+        double decodeMs = Stages.ModelEvaluator.SpeedProbe(model, Translation.ByteTranslationTokenizer.Instance, "Permission denied", tokens: 32).DecodeMsPerToken;
+
+        double studentShare = StudentShare(r, model);
+        double distillMs = stepMs * (studentShare + 1.0 / 3);
+        double Min(double steps, double ms) => steps * ms / 60000.0;
+        var stages = new List<StageEstimate>();
+        int teacherSteps = r.Get<int>("teacher.train_steps");
+        stages.Add(new("teacher", $"{teacherSteps:N0} steps × {stepMs:F0} ms ({B}×{T} tokens)", Min(teacherSteps, stepMs)));
+        if (r.Get<bool>("parallel.enabled"))
+        {
+            var sizes = r.Get<int[]>("parallel.batch_sizes");
+            int psteps = r.Get<int>("parallel.steps");
+            // Four strategies per batch size (single, data, model, pipeline), each psteps steps at that batch size.
+            double ms = sizes.Sum(b => 4.0 * psteps * stepMs * b / B);
+            stages.Add(new("parallel", $"4 strategies × {sizes.Length} batch sizes × {psteps} steps", ms / 60000.0));
+        }
+        if (r.Get<bool>("hybrid.enabled"))
+        {
+            int hs = r.Get<int>("hybrid.steps"), runs = r.Get<bool>("hybrid.compare") ? 3 : 1;
+            stages.Add(new("hybrid", $"{runs} fine-tunings × {hs:N0} steps", Min(runs * hs, stepMs)));
+        }
+        if (r.Get<bool>("compression.enabled"))
+        {
+            int ds = r.Get<int>("compression.distill_steps");
+            int students = 1 + (r.Get<bool>("compression.random_baseline") ? 1 : 0) + r.Get<double[]>("compression.levels").Length
+                           + r.Get<string[]>("compression.baselines").Count(b => b != "int8");
+            if (r.Get<bool>("compression.no_target_table")) students += 1 + r.Get<string[]>("compression.baselines").Count(b => b != "int8");
+            stages.Add(new("compression", $"{students} students × {ds:N0} distillation steps (student {studentShare:P0} of the teacher)", Min(students * ds, distillMs)));
+        }
+        if (r.Get<bool>("downstream.enabled"))
+        {
+            int s = r.Get<int>("downstream.steps");
+            stages.Add(new("downstream", $"{s:N0} distillation steps", Min(s, distillMs)));
+        }
+        int sentences = r.Get<int>("eval.max_sentences");
+        int models = 2 + (r.Get<bool>("compression.enabled") ? 4 + r.Get<double[]>("compression.levels").Length + r.Get<string[]>("compression.baselines").Length : 0);
+        double evalMs = (double)models * 2 * sentences * TokensPerSentence * decodeMs * (0.5 + 0.5 * studentShare);
+        stages.Add(new("eval", $"~{models} models × 2 directions × {sentences:N0} sentences × ~{TokensPerSentence} tokens", evalMs / 60000.0));
+        return new RecipeEstimateResult(stages, stepMs, decodeMs, model.Layout.TotalLength, Kernels.KernelParallel.Degree);
+    }
+
+    /// <summary>
+    /// The mixed student's parameter share of the teacher, from the compression settings: kept layers × hidden ratio ×
+    /// the mean of the head-dim and FFN ratios for the blocks, the hidden ratio alone for embedding and head.
+    /// </summary>
+    static double StudentShare(Recipes.Recipe r, GlmModel teacher)
+    {
+        var c = teacher.Config;
+        double layers = Math.Min(1.0, r.Get<int>("compression.keep_layers") / (double)c.L);
+        double hidden = r.Get<double>("compression.hidden_ratio");
+        double inner = 0.5 * (r.Get<double>("compression.head_dim_ratio") + r.Get<double>("compression.ffn_ratio"));
+        double outer = 2.0 * c.V * c.C / teacher.Layout.TotalLength; // embedding + LM head
+        return Math.Clamp(layers * hidden * inner * (1 - outer) + hidden * outer, 0.02, 1.0);
+    }
+
+    /// <summary>Random prompt/answer rows: the timing only needs the shapes and a loss.</summary>
+    sealed class RandomSource(int vocab, int prefix) : IBatchSource
+    {
+        public void Fill(Batch batch, long index)
+        {
+            var rng = new Rng((ulong)index + 1);
+            for (int i = 0; i < batch.Tokens.Length; i++)
+            {
+                batch.Tokens[i] = rng.NextInt(vocab);
+                batch.Targets[i] = i % batch.T < prefix ? -1 : rng.NextInt(vocab);
+            }
+            batch.PrefixLengths = Enumerable.Repeat(prefix, batch.B).ToArray();
+        }
+    }
+}
