@@ -168,4 +168,68 @@ public class CheckpointFuzzTests(ITestOutputHelper output)
         foreach (var (b, e) in ranges.OrderBy(r => r.Begin).ThenBy(r => r.End)) { if (b != at) return false; at = e; }
         return at == dataLength;
     }
+
+    /// <summary>
+    /// Every config field set to values of every JSON kind and to range edges, one or two fields at a time (issue 18,
+    /// class 2). A value of the wrong kind must be refused naming the field; an accepted config must build its model
+    /// or be refused for memory — never an OutOfMemoryException, an overflow or another exception type.
+    /// </summary>
+    [Fact]
+    public void ConfigsWithEveryFieldMutatedInKindAndRangeFailCleanly()
+    {
+        var valid = System.Text.Json.Nodes.JsonNode.Parse(Tiny().ToJson())!.AsObject();
+        valid["hidden_act"] = "silu";
+        string[] ints = ["vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "num_key_value_heads", "head_dim",
+                         "intermediate_size", "max_position_embeddings"];
+        string[] doubles = ["rms_norm_eps", "rope_theta", "partial_rotary_factor", "hidden_dropout"];
+        string[] bools = ["rope_interleaved", "attention_bias", "tie_word_embeddings", "prefix_lm"];
+        string[] strings = ["model_type", "hidden_act"];
+        string[] ids = ["bos_token_id", "eos_token_id", "pad_token_id"];
+        string[] nullable = ["num_key_value_heads", "head_dim", "hidden_act", .. ids];
+        string[] values = ["0", "-1", "1", "2", "3", "7", "64", "65536", "2147483647", "-2147483648", "2147483648", "9007199254740993",
+                           "0.5", "1.5", "-0.0", "1e-300", "1e300", "\"16\"", "\"\"", "\"gelu\"", "\"silu\"", "\"NaN\"", "true", "false",
+                           "null", "[]", "[1]", "[1,\"x\"]", "{}", "{\"a\":1}"];
+        var fields = ints.Concat(doubles).Concat(bools).Concat(strings).Concat(ids).ToArray();
+        bool KindOk(string field, string v)
+        {
+            var node = System.Text.Json.JsonDocument.Parse(v).RootElement;
+            if (node.ValueKind == System.Text.Json.JsonValueKind.Null) return nullable.Contains(field);
+            bool isInt = node.ValueKind == System.Text.Json.JsonValueKind.Number && node.TryGetInt32(out _);
+            if (ints.Contains(field)) return isInt;
+            if (ids.Contains(field)) return isInt || node.ValueKind == System.Text.Json.JsonValueKind.Array && node.EnumerateArray().All(x => x.ValueKind == System.Text.Json.JsonValueKind.Number && x.TryGetInt32(out _));
+            if (doubles.Contains(field)) return node.ValueKind == System.Text.Json.JsonValueKind.Number;
+            if (bools.Contains(field)) return node.ValueKind is System.Text.Json.JsonValueKind.True or System.Text.Json.JsonValueKind.False;
+            return node.ValueKind == System.Text.Json.JsonValueKind.String;
+        }
+        int cases = 0, refused = 0, accepted = 0;
+        var rng = new Random(31);
+        void Try(params (string Field, string Value)[] set)
+        {
+            set = set.GroupBy(x => x.Field).Select(g => g.Last()).ToArray(); // a field set twice holds its last value
+            var j = valid.DeepClone().AsObject();
+            foreach (var (f, v) in set) j[f] = System.Text.Json.Nodes.JsonNode.Parse(v);
+            bool kindsOk = set.All(x => KindOk(x.Field, x.Value));
+            cases++;
+            try
+            {
+                var c = ModelConfig.FromJson(j.ToJsonString(), "fuzz/config.json");
+                Assert.True(kindsOk, $"accepted a value of the wrong kind: {string.Join(", ", set)}");
+                try { _ = new GlmModel(c); }
+                catch (InvalidDataException e) { Assert.Contains("memory", e.Message); }
+                accepted++;
+            }
+            catch (InvalidDataException e)
+            {
+                Assert.Contains("fuzz/config.json", e.Message);
+                if (!kindsOk) Assert.Contains(set.First(x => !KindOk(x.Field, x.Value)).Field + ":", e.Message);
+                refused++;
+            }
+            catch (Exception e) { Assert.Fail($"{string.Join(", ", set)}: {e.GetType().Name}: {e.Message}"); }
+        }
+        foreach (var f in fields) foreach (var v in values) Try((f, v));
+        for (int i = 0; i < 1500; i++)
+            Try((fields[rng.Next(fields.Length)], values[rng.Next(values.Length)]), (fields[rng.Next(fields.Length)], values[rng.Next(values.Length)]));
+        output.WriteLine($"config field fuzz: {cases} cases, {refused} clear errors, {accepted} accepted (valid kinds, model built), 0 crashes");
+        Assert.True(refused > cases / 2, $"only {refused} refused");
+    }
 }
