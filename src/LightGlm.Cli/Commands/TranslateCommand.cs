@@ -48,6 +48,12 @@ public sealed class TranslateCommand : ICliCommand
                 string? line;
                 while ((line = Console.In.ReadLine()) is not null) inputs.Add(line);
             }
+            // An empty text has no translation: say so rather than print an empty line (blank lines inside a file or
+            // stdin stay blank in the output, one line per line).
+            for (int i = 0; i < texts.Length; i++)
+                if (texts[i].Trim().Length == 0) throw new CliException($"TEXT {(texts.Length > 1 ? $"#{i + 1} " : "")}is empty: nothing to translate");
+            if (inputs.All(x => x.Trim().Length == 0))
+                throw new CliException($"nothing to translate: {(file is not null ? $"--file '{file}' has" : "standard input had")} no non-blank line");
             int maxNew = r.GetValue(maxOpt);
             if (maxNew <= 0) throw new CliException($"--max-new-tokens {maxNew} must be positive");
             var to = r.GetValue(toOpt);
@@ -62,6 +68,10 @@ public sealed class TranslateCommand : ICliCommand
             foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => fixedDir ?? Directions.Detect(inputs[i])))
             {
                 var idx = group.Where(i => inputs[i].Trim().Length > 0).ToList();
+                foreach (int i in idx) // the model sees a window: say when a text does not fit, rather than translate part of it quietly
+                    if (translator.SourceFit(inputs[i], maxNew) is var (tokens, kept) && kept < tokens)
+                        Console.Error.WriteLine($"lightglm: warning: {(inputs.Count > 1 ? $"line {i + 1}" : "the text")} is {tokens} tokens; only the first {kept} fit " +
+                                                $"the model's window ({translator.MaxLength} positions with up to {maxNew} answer tokens): the rest is not translated");
                 var res = translator.Translate(idx.Select(i => inputs[i]).ToList(), group.Key, maxNew);
                 for (int k = 0; k < idx.Count; k++) outputs[idx[k]] = res[k].Text;
             }
