@@ -25,8 +25,9 @@ public sealed class EvalCommand : ICliCommand
         var maxOpt = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
         var jsonOpt = new Option<bool>("--json") { Description = "One JSON object instead of text." };
         var limitOpt = new Option<int>("--max-sentences") { Description = "Use only the first N pairs (0 = all).", DefaultValueFactory = _ => 0 };
+        var memoryOpt = new Option<string?>("--memory") { Description = "Translation memory (english<TAB>chinese TSV, e.g. the corpus's train.tsv): a source stored there gets its stored translation instead of the model's." };
         var decode = new DecodeOptions();
-        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt };
+        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt, memoryOpt };
         decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
@@ -39,6 +40,12 @@ public sealed class EvalCommand : ICliCommand
                     : $"{testFile} has no pairs.");
             if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
+            TranslationMemory? memory = null;
+            if (r.GetValue(memoryOpt) is { } mf)
+            {
+                try { memory = TranslationMemory.Load(mf); }
+                catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new CliException("--memory: " + e.Message); }
+            }
             string modelDir = r.GetValue(modelOpt)!;
             Console.Error.WriteLine($"eval: {pairs.Count} pairs from {testFile}");
             var (model, tok) = TranslationModel.Load(modelDir);
@@ -47,7 +54,7 @@ public sealed class EvalCommand : ICliCommand
             var translator = decode.Translator(r, model, tok, batchOverride: 1); // one at a time: per-sentence latency
             var report = ModelEvaluator.Evaluate(model, tok, modelDir, pairs, glossary, r.GetValue(maxOpt),
                 (f, what) => Console.Error.Write($"\r[{new string('#', (int)(30 * f)).PadRight(30)}] {what}   "), directions: dirs,
-                translator: translator);
+                translator: translator, memory: memory);
             Console.Error.WriteLine();
             if (r.GetValue(jsonOpt)) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else
@@ -57,7 +64,7 @@ public sealed class EvalCommand : ICliCommand
                     var x = report[d.Name()]!;
                     Console.WriteLine($"{d.Name()}: BLEU {(double)x["bleu"]!:F2}  chrF2 {(double)x["chrf"]!:F2}  chrF++ {(double)x["chrf2pp"]!:F2}  TER {(double)x["ter"]!:F2}  " +
                         $"term acc {(x["term_accuracy"] is { } ta ? ((double)ta).ToString("P1") : "n/a")}  translation acc {(double)x["translation_accuracy"]!:P1} " +
-                        $"(mean p {(double)x["mean_target_probability"]!:F3})  {x["sentences"]} sentences  latency p50 {(double)x["latency_p50_ms"]!:F1} ms p95 {(double)x["latency_p95_ms"]!:F1} ms  {(double)x["throughput_sentences_per_s"]!:F2} sent/s");
+                        $"(mean p {(double)x["mean_target_probability"]!:F3})  {x["sentences"]} sentences{(x["memory_hits"] is { } mh ? $" ({mh} from the memory)" : "")}  latency p50 {(double)x["latency_p50_ms"]!:F1} ms p95 {(double)x["latency_p95_ms"]!:F1} ms  {(double)x["throughput_sentences_per_s"]!:F2} sent/s");
                 }
                 Console.WriteLine($"weights {report["weights"]} (projections + head {(long)report["projection_bytes"]! / 1e6:F2} MB)  beam {report["beam"]}");
                 Console.WriteLine($"params {report["params"]}  checkpoint {report["checkpoint_bytes"]} bytes  peak RSS {report["peak_rss_mb"]?.ToString() ?? "n/a"} MB  {report["ms_per_generated_token"]} ms/token");

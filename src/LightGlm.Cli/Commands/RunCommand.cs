@@ -19,10 +19,12 @@ public sealed class RunCommand : ICliCommand
         var until = new Option<string?>("--until") { Description = "Stop after this stage." };
         var redo = new Option<string?>("--redo") { Description = "Forget this stage and every stage after it, then run them again (e.g. --redo compression)." };
         var set = RecipeCli.SetOption();
-        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, downstream distillation, evaluation, report.") { recipe, runDir, until, redo, set };
+        var dry = RecipeCli.DryRunOption();
+        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, downstream distillation, evaluation, report.") { recipe, runDir, until, redo, set, dry };
         cmd.SetAction(p =>
         {
             var r = RecipeCli.Load(p.GetValue(recipe)!, p.GetValue(set));
+            if (p.GetValue(dry)) return RecipeCli.DryRun(r);
             return RecipeCli.Execute(r, p.GetValue(runDir) ?? System.IO.Path.Combine("runs", r.Name), p.GetValue(until), p.GetValue(redo),
                 $"./lightglm run {p.GetValue(recipe)}");
         });
@@ -38,14 +40,29 @@ public sealed class QuickstartCommand : ICliCommand
     {
         var set = RecipeCli.SetOption();
         var runDir = new Option<string>("--run-dir") { Description = "Run directory.", DefaultValueFactory = _ => "runs/quickstart" };
-        var cmd = new Command("quickstart", "The whole LightChatGLM recipe on the default Debian data, in minutes: the README's first command.") { set, runDir };
-        cmd.SetAction(p => RecipeCli.Execute(RecipeCli.Load("quick", p.GetValue(set)), p.GetValue(runDir)!, null, null, "./lightglm quickstart", liveTranslations: true));
+        var dry = RecipeCli.DryRunOption();
+        var cmd = new Command("quickstart", "The whole LightChatGLM recipe on the default Debian data, in minutes: the README's first command.") { set, runDir, dry };
+        cmd.SetAction(p => p.GetValue(dry) ? RecipeCli.DryRun(RecipeCli.Load("quick", p.GetValue(set))) : RecipeCli.Execute(RecipeCli.Load("quick", p.GetValue(set)), p.GetValue(runDir)!, null, null, "./lightglm quickstart", liveTranslations: true));
         return cmd;
     }
 }
 
 static class RecipeCli
 {
+    public static Option<bool> DryRunOption() =>
+        new("--dry-run") { Description = "Print how long the recipe would take on this machine (a few timed steps of its teacher and a timed decode, multiplied out) and stop." };
+
+    public static int DryRun(Recipe r)
+    {
+        Console.Error.WriteLine($"dry run: timing 4 training steps and a decode of the '{r.Name}' teacher on this machine...");
+        var e = LightGlm.Experiments.RecipeEstimate.Measure(r);
+        Console.WriteLine($"recipe '{r.Name}': teacher {e.TeacherParams:N0} parameters, {e.TeacherStepMs:F0} ms per training step, {e.DecodeMsPerToken:F2} ms per decoded token ({e.Threads} threads)");
+        Console.WriteLine($"{"stage",-12} {"minutes",8}  work");
+        foreach (var s in e.Stages) Console.WriteLine($"{s.Stage,-12} {s.Minutes,8:F1}  {s.Work}");
+        Console.WriteLine($"{"total",-12} {e.TotalMinutes,8:F1}  (+ corpus download and tokenizer: minutes on a fresh machine, seconds from the cache; measured now, so a busy machine estimates high)");
+        return 0;
+    }
+
     public static Option<string[]> SetOption() =>
         new("--set") { Description = "Override a setting: --set teacher.train_steps=200 (repeatable)." };
 

@@ -31,8 +31,10 @@ public sealed class ServeCommand : ICliCommand
             var (app, queue) = TranslationServer.Build(decode.Translator(r, model, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
             using (queue)
             {
-                Console.Error.WriteLine($"lightglm serve: listening on {r.GetValue(urlsOpt)}");
-                app.Run();
+                // Bind first: a port in use fails here (IOException, exit 2) before we claim to be listening.
+                app.StartAsync().GetAwaiter().GetResult();
+                Console.Error.WriteLine($"lightglm serve: listening on {string.Join(", ", app.Urls)}");
+                app.WaitForShutdownAsync().GetAwaiter().GetResult();
             }
             return 0;
         });

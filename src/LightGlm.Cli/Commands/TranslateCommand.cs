@@ -17,9 +17,10 @@ public sealed class TranslateCommand : ICliCommand
         var maxOpt = new Option<int>("--max-new-tokens") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 128 };
         var poOpt = new Option<string?>("--po") { Description = "Fill the untranslated entries of this gettext catalog (en→zh), marked fuzzy; written in place unless --out." };
         var outOpt = new Option<string?>("--out") { Description = "With --po: write the filled catalog here instead." };
+        var memoryOpt = new Option<string?>("--memory") { Description = "Translation memory (english<TAB>chinese TSV, e.g. a corpus's train.tsv): a text stored there gets its stored translation; the rest go to the model." };
         var decode = new DecodeOptions();
         var textArg = new Argument<string[]>("text") { Description = "Texts to translate (none: read lines from stdin).", Arity = ArgumentArity.ZeroOrMore };
-        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, textArg };
+        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, memoryOpt, textArg };
         decode.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -48,6 +49,12 @@ public sealed class TranslateCommand : ICliCommand
                 string? line;
                 while ((line = Console.In.ReadLine()) is not null) inputs.Add(line);
             }
+            // An empty text has no translation: say so rather than print an empty line (blank lines inside a file or
+            // stdin stay blank in the output, one line per line).
+            for (int i = 0; i < texts.Length; i++)
+                if (texts[i].Trim().Length == 0) throw new CliException($"TEXT {(texts.Length > 1 ? $"#{i + 1} " : "")}is empty: nothing to translate");
+            if (inputs.All(x => x.Trim().Length == 0))
+                throw new CliException($"nothing to translate: {(file is not null ? $"--file '{file}' has" : "standard input had")} no non-blank line");
             int maxNew = r.GetValue(maxOpt);
             if (maxNew <= 0) throw new CliException($"--max-new-tokens {maxNew} must be positive");
             var to = r.GetValue(toOpt);
@@ -56,15 +63,30 @@ public sealed class TranslateCommand : ICliCommand
                 "zh" => Direction.EnToZh, "en" => Direction.ZhToEn,
                 _ => throw new CliException($"--to '{to}': use zh or en"),
             };
+            TranslationMemory? memory = null;
+            if (r.GetValue(memoryOpt) is { } mf)
+            {
+                try { memory = TranslationMemory.Load(mf); }
+                catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new CliException("--memory: " + e.Message); }
+            }
             var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
             var translator = decode.Translator(r, model, tok);
             var outputs = new string[inputs.Count];
+            int hits = 0;
             foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => fixedDir ?? Directions.Detect(inputs[i])))
             {
                 var idx = group.Where(i => inputs[i].Trim().Length > 0).ToList();
-                var res = translator.Translate(idx.Select(i => inputs[i]).ToList(), group.Key, maxNew);
+                foreach (int i in idx) // the model sees a window: say when a text does not fit, rather than translate part of it quietly
+                    if (translator.SourceFit(inputs[i], maxNew) is var (tokens, kept) && kept < tokens)
+                        Console.Error.WriteLine($"lightglm: warning: {(inputs.Count > 1 ? $"line {i + 1}" : "the text")} is {tokens} tokens; only the first {kept} fit " +
+                                                $"the model's window ({translator.MaxLength} positions with up to {maxNew} answer tokens): the rest is not translated");
+                var groupTexts = idx.Select(i => inputs[i]).ToList();
+                IReadOnlyList<TranslationResult> res;
+                if (memory is null) res = translator.Translate(groupTexts, group.Key, maxNew);
+                else { (res, int h) = memory.Translate(translator, groupTexts, group.Key, maxNew); hits += h; }
                 for (int k = 0; k < idx.Count; k++) outputs[idx[k]] = res[k].Text;
             }
+            if (memory is not null) Console.Error.WriteLine($"lightglm: {hits} of {inputs.Count(x => x.Trim().Length > 0)} text(s) from the translation memory ({memory.Count:N0} pairs)");
             // One output line per input line: a newline the model produced becomes a space.
             foreach (var o in outputs) Console.WriteLine((o ?? "").Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' '));
             return 0;

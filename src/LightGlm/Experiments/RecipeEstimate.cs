@@ -40,7 +40,8 @@ public static class RecipeEstimate
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < 3; i++) trainer.Step();
         double stepMs = sw.Elapsed.TotalMilliseconds / 3;
-        double decodeMs = Stages.ModelEvaluator.SpeedProbe(model, Translation.ByteTranslationTokenizer.Instance, "Permission denied", tokens: 32).DecodeMsPerToken;
+        var probe = Stages.ModelEvaluator.SpeedProbe(model, Translation.ByteTranslationTokenizer.Instance, "Permission denied", tokens: 32);
+        double decodeMs = probe.DecodeMsPerToken, prefillMs = probe.PrefillMs;
 
         double studentShare = StudentShare(r, model);
         double distillMs = stepMs * (studentShare + 1.0 / 3);
@@ -76,7 +77,8 @@ public static class RecipeEstimate
         }
         int sentences = r.Get<int>("eval.max_sentences");
         int models = 2 + (r.Get<bool>("compression.enabled") ? 4 + r.Get<double[]>("compression.levels").Length + r.Get<string[]>("compression.baselines").Length : 0);
-        double evalMs = (double)models * 2 * sentences * TokensPerSentence * decodeMs * (0.5 + 0.5 * studentShare);
+        // Per sentence: a prefill and ~TokensPerSentence decode steps, plus the teacher-forced accuracy pass (≈ a prefill).
+        double evalMs = (double)models * 2 * sentences * (2 * prefillMs + TokensPerSentence * decodeMs) * (0.5 + 0.5 * studentShare);
         stages.Add(new("eval", $"~{models} models × 2 directions × {sentences:N0} sentences × ~{TokensPerSentence} tokens", evalMs / 60000.0));
         return new RecipeEstimateResult(stages, stepMs, decodeMs, model.Layout.TotalLength, Kernels.KernelParallel.Degree);
     }

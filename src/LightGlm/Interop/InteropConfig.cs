@@ -47,36 +47,20 @@ public sealed class InteropConfig
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        NumberHandling = JsonNumberHandling.AllowReadingFromString,
     };
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
-    public static InteropConfig Load(string path)
-    {
-        if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config.json not found", path);
-        try
-        {
-            var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))?.AsObject()
-                       ?? throw new InvalidDataException($"{path}: config.json is not a JSON object");
-            foreach (var k in new[] { "bos_token_id", "eos_token_id", "pad_token_id" }) // lists (HF) -> first id
-                if (node[k] is System.Text.Json.Nodes.JsonArray a) node[k] = a.Count > 0 ? a[0]!.GetValue<int>() : null;
-            return node.Deserialize<InteropConfig>(Json)!.Check(path);
-        }
-        catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid config.json: {e.Message}"); }
-        catch (InvalidOperationException e) { throw new InvalidDataException($"{path}: not a valid config.json (a field has the wrong JSON type: {e.Message})"); }
-    }
+    /// <summary>A contract config.json, read and validated by <see cref="LightGlm.Model.ModelConfig"/> (the one validator).</summary>
+    public static InteropConfig Load(string path) =>
+        JsonSerializer.Deserialize<InteropConfig>(LightGlm.Model.ModelConfig.Load(path).ToJson(), Json)!;
 
-    /// <summary>Throws naming every field that is out of range.</summary>
+    /// <summary>Throws naming every problem, by the same rules as every other load path (LightGlm.Model.ModelConfig.Problems).</summary>
     public InteropConfig Check(string source)
     {
-        var p = new List<string>();
-        void Pos(string f, int v) { if (v <= 0) p.Add($"{f} = {v} must be > 0"); }
-        Pos("vocab_size", VocabSize); Pos("hidden_size", HiddenSize); Pos("num_hidden_layers", NumHiddenLayers);
-        Pos("num_attention_heads", NumAttentionHeads); Pos("intermediate_size", IntermediateSize); Pos("head_dim", D);
-        if (KV <= 0 || H % KV != 0) p.Add($"num_attention_heads = {H} must be a positive multiple of num_key_value_heads = {KV}");
-        if (PartialRotaryFactor is < 0 or > 1) p.Add($"partial_rotary_factor = {PartialRotaryFactor} must be in [0, 1]");
-        if (p.Count > 0) throw new InvalidDataException($"{source}: invalid model config:\n  - " + string.Join("\n  - ", p));
+        var model = JsonSerializer.Deserialize<LightGlm.Model.ModelConfig>(ToJson(), LightGlm.Model.ModelConfig.JsonOptions)!;
+        model.ModelType = "lightglm"; // the architecture was checked by name where it was detected
+        model.Validate(source);
         return this;
     }
 

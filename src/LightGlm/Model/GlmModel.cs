@@ -27,6 +27,7 @@ public sealed class GlmModel
     public GlmModel(ModelConfig config)
     {
         Config = config.Validate();
+        config.CheckFitsInMemory(Training.MemoryEstimate.AvailableBytes()); // before the arena, not an OutOfMemoryException inside it
         Layout = ParameterLayout.Build(config);
         Weights = new float[Layout.TotalLength];
         Rotary = new RotaryTable(config);

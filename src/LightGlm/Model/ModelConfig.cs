@@ -20,6 +20,9 @@ public sealed class ModelConfig
     /// <summary>Head dimension; null = hidden_size / num_attention_heads.</summary>
     public int? HeadDim { get; set; }
     public int IntermediateSize { get; set; }
+    /// <summary>The MLP's activation; null (absent) = silu. Read so that a config asking for another one is refused
+    /// on every load path instead of running as SwiGLU.</summary>
+    public string? HiddenAct { get; set; }
     public double RmsNormEps { get; set; } = 1e-5;
     public double RopeTheta { get; set; } = 10000;
     public double PartialRotaryFactor { get; set; } = 1.0;
@@ -53,7 +56,6 @@ public sealed class ModelConfig
         DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
         ReadCommentHandling = JsonCommentHandling.Skip,
         AllowTrailingCommas = true,
-        NumberHandling = JsonNumberHandling.AllowReadingFromString,
     };
 
     /// <summary>All problems with this config, each naming the field and its value; empty when valid.</summary>
@@ -63,6 +65,8 @@ public sealed class ModelConfig
         void Positive(string field, long value) { if (value <= 0) p.Add($"{field} = {value} must be > 0"); }
         string[] types = ["llama", "qwen2", "chatglm", "lightglm"];
         if (!types.Contains(ModelType)) p.Add($"model_type = '{ModelType}' is not one of {string.Join(", ", types)}");
+        if (HiddenAct is { } act && act != "silu")
+            p.Add($"hidden_act = '{act}' is not supported: LightGlm models use silu (SwiGLU) MLPs only");
         Positive("vocab_size", VocabSize);
         Positive("hidden_size", HiddenSize);
         Positive("num_hidden_layers", NumHiddenLayers);
@@ -91,7 +95,51 @@ public sealed class ModelConfig
         Token("bos_token_id", BosTokenId);
         Token("eos_token_id", EosTokenId);
         Token("pad_token_id", PadTokenId);
+        if (p.Count == 0) p.AddRange(SizeProblems());
         return p;
+    }
+
+    /// <summary>
+    /// Parameters of this config computed in floating point, so an absurd config (2³¹ − 1 layers) is measured without
+    /// building its layout: V·C + L·(2C + (H+2KV)·D·C [+ (H+2KV)·D bias] + C·H·D + 3·F·C) + C [+ V·C untied head].
+    /// </summary>
+    public double ParameterEstimate()
+    {
+        double c = C, qkv = (double)(H + 2.0 * KV) * D;
+        double block = 2 * c + qkv * c + (AttentionBias ? qkv : 0) + c * H * D + 3.0 * F * c;
+        return (double)V * c + L * block + c + (TieWordEmbeddings ? 0 : (double)V * c);
+    }
+
+    /// <summary>Sizes that no arena can hold: said with the number of parameters and bytes they would need.</summary>
+    List<string> SizeProblems()
+    {
+        var p = new List<string>();
+        double n = ParameterEstimate();
+        if (n > Array.MaxLength)
+            p.Add($"the model would have {n:N0} parameters ({Bytes(n * 4)} as fp32; num_hidden_layers = {L}, hidden_size = {C}, " +
+                  $"intermediate_size = {F}, vocab_size = {V}); a LightGlm model holds at most {Array.MaxLength:N0} parameters");
+        double rotary = (double)MaxPositionEmbeddings * R; // cos and sin tables of (max positions, R/2) floats each
+        if (rotary > Array.MaxLength)
+            p.Add($"max_position_embeddings = {MaxPositionEmbeddings} with {R} rotary dims needs a {Bytes(rotary * 4)} rotary table; at most {Array.MaxLength / Math.Max(1, R):N0} positions");
+        return p;
+    }
+
+    /// <summary>Bytes as MB/GB/TB for messages.</summary>
+    public static string Bytes(double b) => b switch
+    {
+        >= 1e12 => $"{b / 1e12:0.#} TB", >= 1e9 => $"{b / 1e9:0.#} GB", >= 1e6 => $"{b / 1e6:0.#} MB", _ => $"{b / 1e3:0.#} kB",
+    };
+
+    /// <summary>
+    /// Throws before a model of this config is allocated when its weights and rotary table alone exceed the memory this
+    /// process can have (<paramref name="available"/> bytes), saying how much would be needed.
+    /// </summary>
+    public void CheckFitsInMemory(long available, string source = "model config")
+    {
+        double need = ParameterEstimate() * 4 + (double)MaxPositionEmbeddings * R * 4;
+        if (need > available)
+            throw new InvalidDataException($"{source}: a model of this config needs {Bytes(need)} of memory for its weights alone " +
+                                           $"({ParameterEstimate():N0} parameters), but this machine has {Bytes(available)} available; use a smaller config");
     }
 
     /// <summary>Throws <see cref="InvalidDataException"/> listing every problem at once; <paramref name="source"/> names the file.</summary>
@@ -106,10 +154,64 @@ public sealed class ModelConfig
     public static ModelConfig FromJson(string json, string source = "model config")
     {
         ModelConfig? c;
-        try { c = JsonSerializer.Deserialize<ModelConfig>(json, JsonOptions); }
+        try
+        {
+            using (var doc = JsonDocument.Parse(json, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }))
+                CheckKinds(doc.RootElement, source);
+            c = JsonSerializer.Deserialize<ModelConfig>(json, JsonOptions);
+        }
         catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid config JSON: {e.Message}", e); }
         if (c is null) throw new InvalidDataException($"{source}: the JSON is null, expected an object with model fields");
         return c.Validate(source);
+    }
+
+    /// <summary>JSON field name → the kind its value must have (every settable property, by the snake_case policy).</summary>
+    static readonly Dictionary<string, (Type Type, bool Nullable)> FieldTypes = typeof(ModelConfig).GetProperties()
+        .Where(pr => pr.CanWrite && !Attribute.IsDefined(pr, typeof(JsonIgnoreAttribute)))
+        .ToDictionary(pr => JsonNamingPolicy.SnakeCaseLower.ConvertName(pr.Name),
+                      pr => (pr.PropertyType, new System.Reflection.NullabilityInfoContext().Create(pr).WriteState == System.Reflection.NullabilityState.Nullable));
+
+    /// <summary>
+    /// Every field of the wrong JSON kind, named with what was expected and what was found, all at once — checked before
+    /// binding, so "16" for hidden_size or 1.5 for num_hidden_layers is refused rather than coerced or reported as .NET text.
+    /// </summary>
+    public static void CheckKinds(JsonElement root, string source)
+    {
+        if (root.ValueKind != JsonValueKind.Object)
+            throw new InvalidDataException($"{source}: expected a JSON object of model fields, found {root.ValueKind.ToString().ToLowerInvariant()}");
+        var p = new List<string>();
+        foreach (var f in root.EnumerateObject())
+        {
+            if (!FieldTypes.TryGetValue(f.Name, out var field)) continue; // fields we do not read (architectures, torch_dtype, ...)
+            var (type, nullable) = field;
+            var v = f.Value;
+            var bare = Nullable.GetUnderlyingType(type) ?? type;
+            bool IsInt(JsonElement x) => x.ValueKind == JsonValueKind.Number && x.TryGetInt32(out _);
+            (bool ok, string want) = bare switch
+            {
+                _ when v.ValueKind == JsonValueKind.Null => (nullable, "a value"),
+                _ when bare == typeof(int) && f.Name.EndsWith("_token_id", StringComparison.Ordinal) =>
+                    (IsInt(v) || v.ValueKind == JsonValueKind.Array && v.EnumerateArray().All(IsInt), "an integer token id or a list of them"),
+                _ when bare == typeof(int) => (IsInt(v), $"an integer in [{int.MinValue}, {int.MaxValue}]"),
+                _ when bare == typeof(double) => (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d), "a finite number"),
+                _ when bare == typeof(bool) => (v.ValueKind is JsonValueKind.True or JsonValueKind.False, "true or false"),
+                _ => (v.ValueKind == JsonValueKind.String, "a string"),
+            };
+            if (!ok) p.Add($"{f.Name}: expected {want}, found {Found(v)}");
+        }
+        if (p.Count > 0)
+            throw new InvalidDataException($"{source}: invalid model config ({p.Count} field{(p.Count > 1 ? "s" : "")} of the wrong kind):\n  - " + string.Join("\n  - ", p));
+    }
+
+    static string Found(JsonElement v)
+    {
+        string raw = v.GetRawText();
+        if (raw.Length > 40) raw = raw[..40] + "…";
+        return v.ValueKind switch
+        {
+            JsonValueKind.Null => "null", JsonValueKind.Object => "an object", JsonValueKind.Array => $"an array {raw}",
+            JsonValueKind.String => $"a string {raw}", JsonValueKind.Number => $"the number {raw}", _ => $"the boolean {raw}",
+        };
     }
 
     public static ModelConfig Load(string path)

@@ -65,7 +65,14 @@ public sealed class RunConfig
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: run config not found", path);
         RunConfig? r;
-        try { r = JsonSerializer.Deserialize<RunConfig>(File.ReadAllText(path), JsonOptions); }
+        try
+        {
+            string text = File.ReadAllText(path);
+            using (var doc = JsonDocument.Parse(text, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true }))
+                if (doc.RootElement.ValueKind == JsonValueKind.Object && doc.RootElement.TryGetProperty("model", out var model) && model.ValueKind != JsonValueKind.Null)
+                    ModelConfig.CheckKinds(model, $"{path}: model"); // the same check as config.json's
+            r = JsonSerializer.Deserialize<RunConfig>(text, JsonOptions);
+        }
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid run config: {e.Message}", e); }
         if (r is null) throw new InvalidDataException($"{path}: the run config is empty");
         r.ResolvePaths(Path.GetDirectoryName(Path.GetFullPath(path))!);
@@ -93,7 +100,8 @@ public sealed class RunConfig
         if (Model is not null)
         {
             var probe = Model.Clone();
-            if (probe.VocabSize == 0) probe.VocabSize = 1 << 20; // filled from the tokenizer later
+            if (probe.VocabSize == 0) // filled from the tokenizer later; sized so the token ids given are in range
+                probe.VocabSize = 1 + Math.Max(0, new[] { probe.BosTokenId, probe.EosTokenId, probe.PadTokenId }.Max() ?? 0);
             p.AddRange(probe.Problems().Select(x => "model." + x));
         }
         if (Data.Train.Count == 0) p.Add("data.train lists no files");

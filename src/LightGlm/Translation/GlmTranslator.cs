@@ -90,11 +90,20 @@ public sealed class GlmTranslator
         return results;
     }
 
+    /// <summary>Source tokens of <paramref name="text"/> and how many of them the prompt keeps (fewer when the text is longer than the window allows).</summary>
+    public (int Tokens, int Kept) SourceFit(string text, int maxNewTokens)
+    {
+        int n = _tok.Encode(text).Length;
+        return (n, Math.Min(n, SourceRoom(maxNewTokens)));
+    }
+
+    int SourceRoom(int maxNewTokens) => Math.Max(1, MaxLength - 3 - Math.Min(maxNewTokens, MaxLength / 2));
+
     /// <summary>Prompt of one text; an over-long source is cut at the end so that a short answer still fits (docs/TRANSLATION.md).</summary>
     int[] Prompt(string text, Direction d, int maxNewTokens)
     {
         var src = _tok.Encode(text);
-        int room = Math.Max(1, MaxLength - 3 - Math.Min(maxNewTokens, MaxLength / 2));
+        int room = SourceRoom(maxNewTokens);
         if (src.Length > room) src = src[..room];
         return TaskFormat.Prompt(_sp, d, src);
     }

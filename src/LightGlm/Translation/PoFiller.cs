@@ -21,6 +21,7 @@ public static partial class PoFiller
     public static PoFillReport Fill(string inPath, string outPath, Func<IReadOnlyList<string>, IReadOnlyList<string>> translate)
     {
         var doc = PoDocument.Load(inPath);
+        doc.Catalog.RequireUniqueMessages(); // before any translation: filling one of two definitions would hide the conflict
         int nplurals = NPlurals(doc.Catalog.PluralForms);
         var todo = doc.Catalog.Messages.Where(e => e.IsUntranslated).ToList();
         // Each entry needs one text (singular; or msgid_plural when the language has one form, as Chinese) or, with

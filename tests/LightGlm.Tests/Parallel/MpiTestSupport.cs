@@ -58,3 +58,18 @@ internal static class MpiRun
         return new Result(p.ExitCode, stdout.Result, stderr.Result, watch.Elapsed);
     }
 }
+
+/// <summary>Timing-dependent conditions, checked until they hold or a deadline passes (never sampled once).</summary>
+public static class Eventually
+{
+    public static bool Holds(Func<bool> condition, TimeSpan deadline)
+    {
+        var watch = Stopwatch.StartNew();
+        while (true)
+        {
+            if (condition()) return true;
+            if (watch.Elapsed > deadline) return false;
+            Thread.Sleep(50);
+        }
+    }
+}

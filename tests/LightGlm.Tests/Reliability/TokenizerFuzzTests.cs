@@ -147,4 +147,84 @@ public class TokenizerFuzzTests(ITestOutputHelper output)
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>
+    /// Structure-aware tokenizer.json mutations (issue 18, class 3): any field of the file set to a value of another kind,
+    /// a vocabulary id given to a second token, dropout outside [0, 1]. Every refusal must be a clear error that names a
+    /// field (never .NET's dictionary or JsonElement text); duplicate ids and bad dropouts must be refused.
+    /// </summary>
+    [Fact]
+    public void TokenizerJsonFieldsMutatedInKindFailCleanly()
+    {
+        var texts = ParallelCorpusSample().SelectMany(p => new[] { p.English, p.Chinese }).ToList();
+        using var ms = new MemoryStream();
+        BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = 400 }, ms);
+        var valid = System.Text.Json.Nodes.JsonNode.Parse(ms.ToArray())!.AsObject();
+        valid["model"]!["dropout"] = null;
+        var slots = new List<string>();
+        void Walk(System.Text.Json.Nodes.JsonNode? n, string path)
+        {
+            slots.Add(path);
+            if (n is System.Text.Json.Nodes.JsonObject o) foreach (var (k, v) in o) { if (path == "model.vocab" && slots.Count % 7 != 0) continue; Walk(v, path + "." + k); }
+            else if (n is System.Text.Json.Nodes.JsonArray a) for (int i = 0; i < Math.Min(a.Count, 5); i++) Walk(a[i], path + "[" + i + "]");
+        }
+        foreach (var (k, v) in valid) Walk(v, k);
+        string[] kinds = ["null", "1", "-1", "1.5", "2147483648", "\"x\"", "\"\"", "true", "[]", "[1]", "{}", "{\"type\":\"Nope\"}"];
+        string[] dotnetText = ["given key", "requires an element", "invalid format", "Nullable object", "Object reference"];
+        int cases = 0, refused = 0, accepted = 0;
+        var rng = new Random(43);
+        var vocab = valid["model"]!["vocab"]!.AsObject().Select(kv => kv.Key).ToList();
+        for (int c = 0; c < 2500; c++)
+        {
+            var j = valid.DeepClone().AsObject();
+            bool mustRefuse = false;
+            switch (rng.Next(6))
+            {
+                case 0: // a second token takes an existing id
+                {
+                    string a = vocab[rng.Next(vocab.Count)], b = vocab[rng.Next(vocab.Count)];
+                    if (a == b) continue;
+                    j["model"]!["vocab"]![a] = j["model"]!["vocab"]![b]!.DeepClone();
+                    mustRefuse = true;
+                    break;
+                }
+                case 1: // dropout
+                {
+                    double[] ds = [-1, -1e-9, 0, 0.1, 1, 1.0000001, 2, 1e300];
+                    double d = ds[rng.Next(ds.Length)];
+                    j["model"]!["dropout"] = d;
+                    mustRefuse = d is < 0 or > 1;
+                    break;
+                }
+                default: // any field, any kind
+                {
+                    string path = slots[rng.Next(slots.Count)];
+                    var parts = System.Text.RegularExpressions.Regex.Matches(path, @"[^.\[\]]+|\[\d+\]").Select(m => m.Value).ToList();
+                    System.Text.Json.Nodes.JsonNode parent = j;
+                    foreach (var part in parts.SkipLast(1))
+                        parent = part.StartsWith('[') ? parent[int.Parse(part[1..^1])]! : parent[part]!;
+                    var value = System.Text.Json.Nodes.JsonNode.Parse(kinds[rng.Next(kinds.Length)]);
+                    string last = parts[^1];
+                    if (last.StartsWith('[')) parent[int.Parse(last[1..^1])] = value; else parent[last] = value;
+                    break;
+                }
+            }
+            cases++;
+            try
+            {
+                var tok = HfTokenizer.Create(new MemoryStream(Encoding.UTF8.GetBytes(j.ToJsonString())));
+                Assert.False(mustRefuse, $"case {c}: accepted a duplicate id or a dropout outside [0, 1]");
+                Exercise(tok);
+                accepted++;
+            }
+            catch (Exception e) when (e is InvalidDataException or NotSupportedException)
+            {
+                Assert.Contains("tokenizer.json", e.Message);
+                foreach (var t in dotnetText) Assert.False(e.Message.Contains(t, StringComparison.OrdinalIgnoreCase), $"case {c}: .NET text instead of a field: {e.Message}");
+                refused++;
+            }
+        }
+        output.WriteLine($"tokenizer.json field fuzz: {cases} cases, {refused} clear errors, {accepted} accepted (ignored or valid values), 0 crashes");
+        Assert.True(refused > cases / 3, $"only {refused} refused");
+    }
 }

@@ -126,3 +126,37 @@ public sealed class TranslatePoCommandTests
         finally { Directory.Delete(dir, true); Directory.Delete(model, true); }
     }
 }
+
+/// <summary>A catalog that defines a message twice is refused before translating, as msgfmt refuses it (issue 18, class 3).</summary>
+public sealed class PoFillerDuplicateTests : IDisposable
+{
+    readonly string _dir = Directory.CreateTempSubdirectory("lightglm-podup-").FullName;
+    public void Dispose() { try { Directory.Delete(_dir, true); } catch { } }
+
+    const string Header = "msgid \"\"\nmsgstr \"\"\n\"Content-Type: text/plain; charset=UTF-8\\n\"\n\n";
+
+    [Theory]
+    [InlineData("msgid \"Open\"\nmsgstr \"\"\n\nmsgid \"Open\"\nmsgstr \"\"\n", ".po:8: duplicate message definition of msgid \"Open\"; the first is at line 5")]
+    [InlineData("msgctxt \"menu\"\nmsgid \"Open\"\nmsgstr \"\"\n\nmsgctxt \"menu\"\nmsgid \"Open\"\nmsgstr \"x\"\n", "duplicate message definition of msgid \"Open\" (msgctxt \"menu\")")]
+    public void DuplicateMsgidsAreRefusedNamingBothLines(string body, string expected)
+    {
+        var po = Path.Combine(_dir, "a.po");
+        File.WriteAllText(po, Header + body);
+        byte[] before = File.ReadAllBytes(po);
+        bool called = false;
+        var e = Assert.Throws<InvalidDataException>(() => PoFiller.Fill(po, po, xs => { called = true; return xs; }));
+        Assert.Contains(po, e.Message);
+        Assert.Contains(expected, e.Message);
+        Assert.False(called);
+        Assert.Equal(before, File.ReadAllBytes(po));
+    }
+
+    [Fact]
+    public void TheSameMsgidInAnotherContextOrObsoleteIsNotADuplicate()
+    {
+        var po = Path.Combine(_dir, "b.po");
+        File.WriteAllText(po, Header + "msgid \"Open\"\nmsgstr \"\"\n\nmsgctxt \"menu\"\nmsgid \"Open\"\nmsgstr \"\"\n\n#~ msgid \"Open\"\n#~ msgstr \"x\"\n");
+        var r = PoFiller.Fill(po, po, xs => xs.Select(x => "打开").ToList());
+        Assert.Equal(2, r.Filled);
+    }
+}

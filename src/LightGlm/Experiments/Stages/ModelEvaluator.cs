@@ -16,7 +16,7 @@ public static class ModelEvaluator
     public static JsonObject Evaluate(GlmModel model, ITranslationTokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
-        GlmTranslator? translator = null)
+        GlmTranslator? translator = null, TranslationMemory? memory = null)
     {
         directions ??= Directions.Both;
         // Default: greedy fp32; `lightglm eval --beam/--quantize` passes its own (one sentence at a time either way).
@@ -41,9 +41,12 @@ public static class ModelEvaluator
             var refs = pairs.Select(p => d == Direction.EnToZh ? p.Chinese : p.English).ToList();
             var hyps = new List<string>(src.Count);
             var lat = new List<double>(src.Count);
+            int hits = 0;
             foreach (var s in src)
             {
                 cancel.ThrowIfCancellationRequested();
+                // With a translation memory, a stored translation answers first (no model call: not in the latencies).
+                if (memory?.Lookup(s, d) is { } stored) { hyps.Add(stored.Target); hits++; progress?.Invoke(++done / (double)total, $"{d.Name()} {done}/{total}"); continue; }
                 var t = translator.Translate([s], d, maxNewTokens)[0]; // one at a time: per-sentence latency
                 hyps.Add(t.Text);
                 lat.Add(t.Milliseconds);
@@ -65,6 +68,7 @@ public static class ModelEvaluator
                 ["translation_accuracy"] = Math.Round(tf.Accuracy, 4),
                 ["mean_target_probability"] = Math.Round(tf.MeanProbability, 4),
                 ["sentences"] = src.Count,
+                ["memory_hits"] = memory is null ? null : hits,
                 ["latency_p50_ms"] = Math.Round(Percentile(lat, 0.5), 2), ["latency_p95_ms"] = Math.Round(Percentile(lat, 0.95), 2),
                 ["throughput_sentences_per_s"] = Math.Round(src.Count / Math.Max(seconds, 1e-9), 3),
                 ["bleu_signature"] = suite.Bleu.Signature,

@@ -41,7 +41,14 @@ public sealed class CheckpointArchive : IDisposable
                 using var doc = JsonDocument.Parse(File.ReadAllText(index));
                 if (!doc.RootElement.TryGetProperty("weight_map", out var wm) || wm.ValueKind != JsonValueKind.Object)
                     throw new InvalidDataException($"{index}: no 'weight_map' object (tensor name -> shard file)");
-                weightMap = wm.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString() ?? "", StringComparer.Ordinal);
+                weightMap = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var p in wm.EnumerateObject())
+                {
+                    if (p.Value.ValueKind != JsonValueKind.String || p.Value.GetString() is not { Length: > 0 } file)
+                        throw new InvalidDataException($"{index}: weight_map['{p.Name}'] must be a shard file name (a string), found {p.Value.ValueKind} {p.Value.GetRawText()}");
+                    if (!weightMap.TryAdd(p.Name, file))
+                        throw new InvalidDataException($"{index}: weight_map lists tensor '{p.Name}' twice");
+                }
             }
             catch (JsonException e) { throw new InvalidDataException($"{index}: not valid JSON: {e.Message}"); }
             foreach (var group in weightMap.GroupBy(kv => kv.Value, StringComparer.Ordinal).OrderBy(g => g.Key, StringComparer.Ordinal))

@@ -20,7 +20,7 @@ public sealed record TensorEntry(string Name, string File, TensorDType DType, lo
 /// <summary>
 /// Format: u64 little-endian header length n; n bytes of JSON {name: {dtype, shape, data_offsets: [begin, end]},
 /// __metadata__}; then the data. Every problem (truncation, bad JSON, a dtype we do not read, size ≠ shape·dtype,
-/// overlap) is reported naming the file and the tensor. Tensor bytes stay in the page cache until read.
+/// overlap, gap, bytes past the last tensor) is reported naming the file and the tensor. Tensor bytes stay in the page cache until read.
 /// </summary>
 public sealed class SafeTensorsFile : IDisposable
 {
@@ -78,24 +78,58 @@ public sealed class SafeTensorsFile : IDisposable
             foreach (var p in doc.RootElement.EnumerateObject())
             {
                 if (p.Name == "__metadata__")
-                {
-                    if (p.Value.ValueKind == JsonValueKind.Object)
-                        foreach (var m in p.Value.EnumerateObject()) _metadata[m.Name] = m.Value.ToString();
+                {   // the format's metadata is a map of strings to strings; anything else is not a file we wrote or HF wrote
+                    if (p.Value.ValueKind != JsonValueKind.Object)
+                        throw new InvalidDataException($"{Path}: header field '__metadata__' must be an object of strings, found {Kind(p.Value)}");
+                    foreach (var m in p.Value.EnumerateObject())
+                    {
+                        if (m.Value.ValueKind != JsonValueKind.String)
+                            throw new InvalidDataException($"{Path}: header field '__metadata__.{m.Name}' must be a string, found {Kind(m.Value)}");
+                        _metadata[m.Name] = m.Value.GetString()!;
+                    }
                     continue;
                 }
                 if (!_tensors.TryAdd(p.Name, ParseEntry(p.Name, p.Value, dataLength)))
                     throw new InvalidDataException($"{Path}: tensor '{p.Name}' appears twice in the header");
             }
         }
-        // Data ranges must not overlap (a mislabelled offset usually shows up here).
+        ProveLayout(dataLength);
+    }
+
+    /// <summary>
+    /// The header must tile the data section exactly, as the reference reader (safetensors' validate) requires:
+    /// sorted by offset, the first tensor begins at 0, each begins where the previous one ends (no gap, no overlap),
+    /// and the last one ends at the end of the file. A header short of the data, or with a hole, would otherwise load
+    /// and run the model on shifted bytes.
+    /// </summary>
+    void ProveLayout(long dataLength)
+    {
+        long expected = 0;
         TensorEntry? prev = null;
         foreach (var t in _tensors.Values.OrderBy(t => t.Begin).ThenBy(t => t.End))
         {
-            if (prev is not null && t.Begin < prev.End && t.End > t.Begin)
-                throw new InvalidDataException($"{Path}: tensors '{prev.Name}' [{prev.Begin}, {prev.End}) and '{t.Name}' [{t.Begin}, {t.End}) overlap");
-            if (t.End > t.Begin) prev = t;
+            if (t.Begin < expected)
+                throw new InvalidDataException($"{Path}: tensors '{prev!.Name}' [{prev.Begin}, {prev.End}) and '{t.Name}' [{t.Begin}, {t.End}) overlap");
+            if (t.Begin > expected)
+                throw new InvalidDataException(prev is null
+                    ? $"{Path}: tensor '{t.Name}' begins at data offset {t.Begin}, expected 0 (the first {t.Begin} bytes belong to no tensor: a wrong header)"
+                    : $"{Path}: gap of {t.Begin - expected} bytes between tensor '{prev.Name}' (ends at {prev.End}) and tensor '{t.Name}' (begins at {t.Begin}): a wrong header");
+            expected = t.End;
+            prev = t;
         }
+        if (expected != dataLength)
+            throw new InvalidDataException(prev is null
+                ? $"{Path}: the header lists no tensors but the data section holds {dataLength} bytes"
+                : $"{Path}: the data section holds {dataLength} bytes but the tensors end at {expected} (last tensor '{prev.Name}'): "
+                  + "the header does not describe the data (bytes appended, or a header from another file)");
     }
+
+    static string Kind(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Object => "an object", JsonValueKind.Array => "an array", JsonValueKind.String => $"a string ({e.GetRawText()})",
+        JsonValueKind.Number => $"a number ({e.GetRawText()})", JsonValueKind.True or JsonValueKind.False => $"a boolean ({e.GetRawText()})",
+        _ => "null",
+    };
 
     TensorEntry ParseEntry(string name, JsonElement e, long dataLength)
     {
@@ -108,18 +142,21 @@ public sealed class SafeTensorsFile : IDisposable
         string dtypeName = dt.GetString()!;
         if (!TensorDTypes.TryParseHeader(dtypeName, out var dtype))
             throw new InvalidDataException($"{Where()}: dtype '{dtypeName}' is not one we read (F32, F16, BF16); convert the checkpoint, e.g. with torch, to one of them");
-        long[] shape;
-        try { shape = sh.EnumerateArray().Select(x => x.GetInt64()).ToArray(); }
-        catch (Exception ex) when (ex is FormatException or InvalidOperationException)
-        { throw new InvalidDataException($"{Where()}: shape {sh} is not a list of integers"); }
-        if (shape.Any(d => d < 0)) throw new InvalidDataException($"{Where()}: negative dimension in shape {sh}");
-        long begin = off[0].GetInt64(), end = off[1].GetInt64();
+        var shape = new long[sh.GetArrayLength()];
+        for (int i = 0; i < shape.Length; i++)
+            if (sh[i].ValueKind != JsonValueKind.Number || !sh[i].TryGetInt64(out shape[i]) || shape[i] < 0)
+                throw new InvalidDataException($"{Where()}: shape[{i}] must be a non-negative integer, found {Kind(sh[i])} in shape {sh.GetRawText()}");
+        long Offset(int i) => off[i].ValueKind == JsonValueKind.Number && off[i].TryGetInt64(out long v) && v >= 0 ? v
+            : throw new InvalidDataException($"{Where()}: data_offsets[{i}] must be a non-negative integer, found {Kind(off[i])}");
+        long begin = Offset(0), end = Offset(1);
         if (begin < 0 || end < begin) throw new InvalidDataException($"{Where()}: data_offsets [{begin}, {end}] are not an increasing pair");
         if (end > dataLength)
             throw new InvalidDataException($"{Where()}: data_offsets end {end} is past the {dataLength}-byte data section: the file is truncated");
         var info = new TensorEntry(name, Path, dtype, shape, begin, end);
-        if (checked(info.Elements * dtype.Size()) != end - begin)
-            throw new InvalidDataException($"{Where()}: {end - begin} bytes for {dtypeName}{info.ShapeText} (expected {info.Elements * dtype.Size()}): mislabelled dtype or shape");
+        // product(shape)·size in floating point first: a shape whose product overflows a long cannot match any file
+        double want = shape.Aggregate(1.0, (a, d) => a * d) * dtype.Size();
+        if (want > dataLength || info.Elements * dtype.Size() != end - begin)
+            throw new InvalidDataException($"{Where()}: {end - begin} bytes for {dtypeName}{info.ShapeText} (expected {want:0}): mislabelled dtype or shape");
         return info;
     }
 

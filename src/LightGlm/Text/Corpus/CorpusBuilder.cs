@@ -12,7 +12,7 @@ public static class CorpusBuilder
         options.Ratios.Validate();
         string cacheDir = options.ResolvedCacheDir;
         var paths = new CorpusPaths(options.ResolvedOutputDir);
-        Directory.CreateDirectory(paths.Dir);
+        RefuseForeignFiles(paths.Dir, cacheDir);
         var sw = Stopwatch.StartNew();
 
         // 1. Catalogs (and English manual pages) per package.
@@ -70,6 +70,13 @@ public static class CorpusBuilder
             pkgStats.Add(ps);
         }
         cleaner.Dropped["duplicate"] = duplicates;
+        if (kept.Count == 0) // nothing usable: an error, and the old corpus (if any) stays
+        {
+            int catalogs = pkgStats.Sum(p => p.Catalogs), unreadable = pkgStats.Sum(p => p.Errors.Count);
+            string first = pkgStats.SelectMany(p => p.Errors).FirstOrDefault() is { } e ? $"; first error: {e}" : "";
+            throw new InvalidDataException($"no usable translation pairs: {packages.Count} package(s), {catalogs} catalog(s), {unreadable} unreadable, " +
+                                           $"{pkgStats.Sum(p => p.Messages)} message(s), {cleaner.Dropped.Values.Sum()} dropped by cleaning{first}. Nothing was written to {paths.Dir}");
+        }
 
         // 3. Splits by hash of normalised English.
         var splits = new[] { new List<TranslationPair>(), new List<TranslationPair>(), new List<TranslationPair>() };
@@ -80,33 +87,39 @@ public static class CorpusBuilder
             splits[(int)s].Add(p);
             byName[pkg].PerSplit[(int)s]++;
         }
-        ParallelCorpus.WriteTsv(paths.Train, splits[0]);
-        ParallelCorpus.WriteTsv(paths.Dev, splits[1]);
-        ParallelCorpus.WriteTsv(paths.Test, splits[2]);
         var unseen = Unseen(heldOut, splits[0], byName);
-        ParallelCorpus.WriteTsv(paths.Unseen, unseen.Pairs);
+        // 4. Write everything under DIR.partial, then rename it into place: a killed build leaves the old corpus or the
+        // new one, never train/dev/test without stats.json.
         var glossary = GlossaryMiner.Mine(kept);
-        GlossaryMiner.Write(paths.Glossary, glossary);
         log($"{kept.Count} pairs (train {splits[0].Count}, dev {splits[1].Count}, test {splits[2].Count}), {glossary.Count} glossary terms, {sw.Elapsed.TotalSeconds:F1}s");
         if (options.Holdout.Count > 0)
             log($"unseen: {unseen.Pairs.Count} pairs from {string.Join(", ", options.Holdout)} ({unseen.InTrain} dropped: their English is in train)");
-
-        // 4. Monolingual text from manual pages.
-        MonoStats? en = null, zh = null;
-        if (options.Monolingual)
+        LightGlm.Experiments.AtomicDirectory.Write(paths.Dir, partial =>
         {
-            if (!Manpages.ManpageRenderer.Available) log("warning: groff not found; skipping mono.en.txt / mono.zh.txt (install groff-base).");
-            else
-            {
-                var enPages = packages.Where(p => !options.Holdout.Contains(p.Spec.Name)).SelectMany(p => p.Manpages.Select(f => (p.Spec.Name, f))).ToList();
-                en = MonoWriter.Write(paths.MonoEnglish, enPages, Path.Combine(cacheDir, "mono", "en"), options.MaxManpages, log);
-                var zhPages = ChineseManpages(cache, options, cacheDir, log);
-                zh = MonoWriter.Write(paths.MonoChinese, zhPages.Pages, Path.Combine(cacheDir, "mono", "zh"), options.MaxManpages, log);
-                zh = zh with { Package = zhPages.Spec?.ToString(), Sha256 = zhPages.Spec?.Sha256 };
-            }
-        }
+            var tmp = new CorpusPaths(partial);
+            ParallelCorpus.WriteTsv(tmp.Train, splits[0]);
+            ParallelCorpus.WriteTsv(tmp.Dev, splits[1]);
+            ParallelCorpus.WriteTsv(tmp.Test, splits[2]);
+            ParallelCorpus.WriteTsv(tmp.Unseen, unseen.Pairs);
+            if (options.Holdout.Count > 0) ParallelCorpus.WriteTsv(tmp.UnseenAll, unseen.All);
+            GlossaryMiner.Write(tmp.Glossary, glossary);
 
-        CorpusStats.Write(paths.Stats, options, pkgStats, splits, unseen, cleaner.Dropped, kept.Count, glossary.Count, en, zh);
+            // 5. Monolingual text from manual pages.
+            MonoStats? en = null, zh = null;
+            if (options.Monolingual)
+            {
+                if (!Manpages.ManpageRenderer.Available) log("warning: groff not found; skipping mono.en.txt / mono.zh.txt (install groff-base).");
+                else
+                {
+                    var enPages = packages.Where(p => !options.Holdout.Contains(p.Spec.Name)).SelectMany(p => p.Manpages.Select(f => (p.Spec.Name, f))).ToList();
+                    en = MonoWriter.Write(tmp.MonoEnglish, enPages, Path.Combine(cacheDir, "mono", "en"), options.MaxManpages, log);
+                    var zhPages = ChineseManpages(cache, options, cacheDir, log);
+                    zh = MonoWriter.Write(tmp.MonoChinese, zhPages.Pages, Path.Combine(cacheDir, "mono", "zh"), options.MaxManpages, log);
+                    zh = zh with { Package = zhPages.Spec?.ToString(), Sha256 = zhPages.Spec?.Sha256 };
+                }
+            }
+            CorpusStats.Write(tmp.Stats, options, pkgStats, splits, unseen, cleaner.Dropped, kept.Count, glossary.Count, en, zh);
+        });
         log($"corpus written to {paths.Dir} in {sw.Elapsed.TotalSeconds:F1}s");
         return paths;
     }
@@ -120,15 +133,35 @@ public static class CorpusBuilder
     {
         var trainEnglish = train.Select(p => CorpusSplitter.Normalise(p.English)).ToHashSet(StringComparer.Ordinal);
         var pairs = new List<(ulong Key, TranslationPair Pair)>();
+        var all = new List<(ulong Key, TranslationPair Pair)>();
         int inTrain = 0;
         foreach (var (pkg, p) in heldOut)
         {
+            all.Add((CorpusSplitter.Hash(p.English), p));
             if (trainEnglish.Contains(CorpusSplitter.Normalise(p.English))) { inTrain++; byName[pkg].UnseenInTrain++; continue; }
             pairs.Add((CorpusSplitter.Hash(p.English), p));
             byName[pkg].Unseen++;
         }
-        return new UnseenSplit(pairs.OrderBy(x => x.Key).ThenBy(x => x.Pair.English, StringComparer.Ordinal)
-            .ThenBy(x => x.Pair.Chinese, StringComparer.Ordinal).Select(x => x.Pair).ToList(), inTrain);
+        static List<TranslationPair> Ordered(List<(ulong Key, TranslationPair Pair)> xs) => xs.OrderBy(x => x.Key)
+            .ThenBy(x => x.Pair.English, StringComparer.Ordinal).ThenBy(x => x.Pair.Chinese, StringComparer.Ordinal).Select(x => x.Pair).ToList();
+        return new UnseenSplit(Ordered(pairs), inTrain, Ordered(all));
+    }
+
+    /// <summary>
+    /// The output directory is replaced whole when the build completes, so it may hold only a corpus: refuse one with
+    /// other files (--out . or --out $HOME would otherwise be swapped for the corpus) or one that holds the cache.
+    /// </summary>
+    static void RefuseForeignFiles(string dir, string cacheDir)
+    {
+        string full = Path.GetFullPath(dir).TrimEnd('/') + "/";
+        if ((Path.GetFullPath(cacheDir).TrimEnd('/') + "/").StartsWith(full, StringComparison.Ordinal))
+            throw new IOException($"--output {dir} holds the package cache {cacheDir}; the corpus directory is replaced whole when written: choose another --output");
+        if (!Directory.Exists(dir)) return;
+        string[] ours = ["train.tsv", "dev.tsv", "test.tsv", "unseen.tsv", "unseen-all.tsv", "glossary.tsv", "mono.en.txt", "mono.zh.txt", "stats.json"];
+        var foreign = Directory.EnumerateFileSystemEntries(dir).Select(Path.GetFileName).Where(n => !ours.Contains(n)).Take(3).ToList();
+        if (foreign.Count > 0)
+            throw new IOException($"--output {dir} holds files that are not a corpus ({string.Join(", ", foreign)}); the corpus directory is replaced " +
+                                  "whole when written: choose an empty or new directory");
     }
 
     /// <summary>

@@ -53,6 +53,8 @@ public sealed record CorpusPaths(string Dir)
     public string Test => Path.Combine(Dir, "test.tsv");
     /// <summary>Pairs of the held-out packages (same format as test.tsv; empty without a holdout).</summary>
     public string Unseen => Path.Combine(Dir, "unseen.tsv");
+    /// <summary>Every pair of the held-out packages, also those whose English is in train (translation-memory studies).</summary>
+    public string UnseenAll => Path.Combine(Dir, "unseen-all.tsv");
     public string Stats => Path.Combine(Dir, "stats.json");
     public string Glossary => Path.Combine(Dir, "glossary.tsv");
     public string MonoEnglish => Path.Combine(Dir, "mono.en.txt");

@@ -22,7 +22,9 @@ public sealed class PackageStats
 }
 
 /// <summary>unseen.tsv's pairs and how many held-out pairs were dropped for having their English in train.</summary>
-public sealed record UnseenSplit(List<TranslationPair> Pairs, int InTrain);
+/// <summary>Pairs = the held-out pairs whose English is not in train; All = every held-out pair (a new package as it comes,
+/// strings it shares with known software included: what a translation memory is measured on).</summary>
+public sealed record UnseenSplit(List<TranslationPair> Pairs, int InTrain, List<TranslationPair> All);
 
 public static class CorpusStats
 {

@@ -73,6 +73,25 @@ public sealed class GettextCatalog
     /// <summary>Messages a program would use: not the header, not obsolete.</summary>
     public IEnumerable<GettextEntry> Messages => Entries.Where(e => !e.IsHeader && !e.IsObsolete);
 
+    /// <summary>
+    /// Refuses a catalog that defines a message twice (same msgctxt and msgid, not obsolete), as msgfmt does
+    /// ("duplicate message definition"): which translation a program would get is then undefined. Names both lines.
+    /// </summary>
+    public GettextCatalog RequireUniqueMessages()
+    {
+        var first = new Dictionary<string, GettextEntry>(StringComparer.Ordinal);
+        foreach (var e in Entries.Where(e => !e.IsObsolete))
+            if (!first.TryAdd(e.Key, e))
+            {
+                var f = first[e.Key];
+                string what = e.IsHeader ? "the header (msgid \"\")" : $"msgid \"{Short(e.Id)}\"" + (e.Context is null ? "" : $" (msgctxt \"{Short(e.Context)}\")");
+                throw new InvalidDataException($"{SourcePath ?? "catalog"}:{e.Lines.Start + 1}: duplicate message definition of {what}; " +
+                                               $"the first is at line {f.Lines.Start + 1} (msgfmt refuses this file too): keep one of them");
+            }
+        return this;
+        static string Short(string s) => s.Length > 60 ? s[..60] + "…" : s;
+    }
+
     /// <summary>Reads a .mo or .po file, chosen by content (the .mo magic) rather than by extension.</summary>
     public static GettextCatalog Load(string path)
     {

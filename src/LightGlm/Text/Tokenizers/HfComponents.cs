@@ -12,23 +12,23 @@ internal abstract record HfNormalizer
     public static HfNormalizer? Parse(JsonElement e)
     {
         if (e.ValueKind == JsonValueKind.Null) return null;
-        string type = e.GetProperty("type").RequiredString("type");
+        string type = e.Field("type").RequiredString("type");
         return type switch
         {
-            "Sequence" => new Seq(e.GetProperty("normalizers").EnumerateArray().Select(x => Parse(x)!).ToArray()),
+            "Sequence" => new Seq(e.Field("normalizers").RequiredArray("normalizers").Select(x => Parse(x)!).ToArray()),
             "NFC" => new Unicode(NormalizationForm.FormC),
             "NFKC" => new Unicode(NormalizationForm.FormKC),
             "NFD" => new Unicode(NormalizationForm.FormD),
             "NFKD" => new Unicode(NormalizationForm.FormKD),
             "Lowercase" => new Lower(),
-            "Prepend" => new Prepend(e.GetProperty("prepend").RequiredString("prepend")),
-            "Replace" => new Replace(StringPattern(e, "normalizer"), e.GetProperty("content").RequiredString("content")),
+            "Prepend" => new Prepend(e.Field("prepend").RequiredString("prepend")),
+            "Replace" => new Replace(StringPattern(e, "normalizer"), e.Field("content").RequiredString("content")),
             _ => throw new NotSupportedException($"tokenizer.json: normalizer type '{type}' is not supported (supported: Sequence, NFC, NFKC, NFD, NFKD, Lowercase, Prepend, Replace)."),
         };
     }
 
     internal static string StringPattern(JsonElement e, string what) =>
-        e.GetProperty("pattern").TryGetProperty("String", out var s) ? s.RequiredString("pattern.String")
+        e.Field("pattern").RequiredObject("pattern").TryGetProperty("String", out var s) ? s.RequiredString("pattern.String")
         : throw new NotSupportedException($"tokenizer.json: {what} Replace with a Regex pattern is not supported (only String).");
 
     sealed record Seq(HfNormalizer[] Steps) : HfNormalizer
@@ -69,31 +69,31 @@ internal sealed class HfPreTokenizer
 
     void Add(JsonElement e)
     {
-        string type = e.GetProperty("type").RequiredString("type");
+        string type = e.Field("type").RequiredString("type");
         switch (type)
         {
             case "Sequence":
-                foreach (var x in e.GetProperty("pretokenizers").EnumerateArray()) Add(x);
+                foreach (var x in e.Field("pretokenizers").RequiredArray("pretokenizers")) Add(x);
                 break;
             case "Split":
                 string behavior = e.TryGetProperty("behavior", out var b) ? b.RequiredString("behavior") : "Isolated";
-                bool invert = e.TryGetProperty("invert", out var inv) && inv.GetBoolean();
+                bool invert = e.TryGetProperty("invert", out var inv) && inv.RequiredBool("invert");
                 if (behavior != "Isolated" || invert)
                     throw new NotSupportedException($"tokenizer.json: Split with behavior '{behavior}' invert={invert} is not supported (only Isolated, not inverted).");
-                var pat = e.GetProperty("pattern");
+                var pat = e.Field("pattern").RequiredObject("pattern");
                 Splits.Add(pat.TryGetProperty("Regex", out var rx) ? PreTokenizer.ForPattern(rx.RequiredString("pattern.Regex"))
-                    : PreTokenizer.ForPattern(System.Text.RegularExpressions.Regex.Escape(pat.GetProperty("String").RequiredString("pattern.String"))));
+                    : PreTokenizer.ForPattern(System.Text.RegularExpressions.Regex.Escape(pat.Field("String").RequiredString("pattern.String"))));
                 break;
             case "ByteLevel":
                 ByteLevel = true;
-                ByteLevelPrefixSpace = e.TryGetProperty("add_prefix_space", out var ap) && ap.GetBoolean();
-                if (!e.TryGetProperty("use_regex", out var ur) || ur.GetBoolean()) Splits.Add(PreTokenizer.ForPattern(PreTokenizer.Gpt2Pattern));
+                ByteLevelPrefixSpace = e.TryGetProperty("add_prefix_space", out var ap) && ap.RequiredBool("add_prefix_space");
+                if (!e.TryGetProperty("use_regex", out var ur) || ur.RequiredBool("use_regex")) Splits.Add(PreTokenizer.ForPattern(PreTokenizer.Gpt2Pattern));
                 break;
             case "Metaspace":
-                MetaspaceReplacement = e.GetProperty("replacement").RequiredString("replacement");
+                MetaspaceReplacement = e.Field("replacement").RequiredString("replacement");
                 MetaspacePrependScheme = e.TryGetProperty("prepend_scheme", out var ps) ? ps.RequiredString("prepend_scheme")
-                    : e.TryGetProperty("add_prefix_space", out var aps) && !aps.GetBoolean() ? "never" : "always";
-                MetaspaceSplit = !e.TryGetProperty("split", out var sp) || sp.GetBoolean();
+                    : e.TryGetProperty("add_prefix_space", out var aps) && !aps.RequiredBool("add_prefix_space") ? "never" : "always";
+                MetaspaceSplit = !e.TryGetProperty("split", out var sp) || sp.RequiredBool("split");
                 break;
             default:
                 throw new NotSupportedException($"tokenizer.json: pre_tokenizer type '{type}' is not supported (supported: Sequence, Split, ByteLevel, Metaspace).");
@@ -109,18 +109,18 @@ internal abstract record HfDecoder
     public static HfDecoder? Parse(JsonElement e)
     {
         if (e.ValueKind == JsonValueKind.Null) return null;
-        string type = e.GetProperty("type").RequiredString("type");
+        string type = e.Field("type").RequiredString("type");
         return type switch
         {
-            "Sequence" => new Seq(e.GetProperty("decoders").EnumerateArray().Select(x => Parse(x)!).ToArray()),
+            "Sequence" => new Seq(e.Field("decoders").RequiredArray("decoders").Select(x => Parse(x)!).ToArray()),
             "ByteLevel" => new ByteLevelDec(),
-            "Replace" => new ReplaceDec(HfNormalizer.StringPattern(e, "decoder"), e.GetProperty("content").RequiredString("content")),
+            "Replace" => new ReplaceDec(HfNormalizer.StringPattern(e, "decoder"), e.Field("content").RequiredString("content")),
             "ByteFallback" => new ByteFallbackDec(),
             "Fuse" => new FuseDec(),
-            "Strip" => new StripDec(e.GetProperty("content").RequiredString("content") is [var ch] ? ch
-                : throw new InvalidDataException("tokenizer.json: a Strip decoder's content must be one character."), e.GetProperty("start").GetInt32(), e.GetProperty("stop").GetInt32()),
-            "Metaspace" => new MetaspaceDec(e.GetProperty("replacement").RequiredString("replacement"),
-                e.TryGetProperty("prepend_scheme", out var ps) ? ps.GetString() != "never" : !e.TryGetProperty("add_prefix_space", out var a) || a.GetBoolean()),
+            "Strip" => new StripDec(e.Field("content").RequiredString("content") is [var ch] ? ch
+                : throw new InvalidDataException("tokenizer.json: a Strip decoder's content must be one character."), e.Field("start").RequiredInt("decoder Strip.start"), e.Field("stop").RequiredInt("decoder Strip.stop")),
+            "Metaspace" => new MetaspaceDec(e.Field("replacement").RequiredString("replacement"),
+                e.TryGetProperty("prepend_scheme", out var ps) ? ps.RequiredString("prepend_scheme") != "never" : !e.TryGetProperty("add_prefix_space", out var a) || a.RequiredBool("add_prefix_space")),
             _ => throw new NotSupportedException($"tokenizer.json: decoder type '{type}' is not supported (supported: Sequence, ByteLevel, Replace, ByteFallback, Fuse, Strip, Metaspace)."),
         };
     }

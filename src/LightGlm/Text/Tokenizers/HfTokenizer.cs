@@ -24,19 +24,43 @@ public sealed class HfTokenizer : ITokenizer
 
     HfTokenizer(JsonElement root)
     {
-        var model = root.GetProperty("model");
+        var model = root.RequiredObject("the top level").Field("model").RequiredObject("model");
         string type = model.TryGetProperty("type", out var t) ? t.RequiredString("model.type") : "BPE";
         if (type != "BPE") throw new NotSupportedException($"tokenizer.json: model type '{type}' is not supported (BPE only; use SentencePieceTokenizer for Unigram .model files).");
         foreach (var k in new[] { "continuing_subword_prefix", "end_of_word_suffix" })
             if (model.TryGetProperty(k, out var v) && v.ValueKind == JsonValueKind.String && v.GetString()!.Length > 0)
                 throw new NotSupportedException($"tokenizer.json: BPE {k} '{v.GetString()}' is not supported.");
+        // BPE-dropout is a probability (tokenizers' BPE::builder refuses others); null or absent = none
+        if (model.TryGetProperty("dropout", out var dropout) && dropout.ValueKind != JsonValueKind.Null
+            && !(dropout.ValueKind == JsonValueKind.Number && dropout.TryGetDouble(out double rate) && rate is >= 0 and <= 1))
+            throw new InvalidDataException($"tokenizer.json: model.dropout must be null or a number in [0, 1], found {HfJson.Found(dropout)}.");
 
+        // Token -> id must be one-to-one: a token listed twice, or two tokens on one id, makes decode ambiguous.
         _vocab = new Dictionary<string, int>(StringComparer.Ordinal);
-        foreach (var p in model.GetProperty("vocab").EnumerateObject()) _vocab[p.Name] = p.Value.GetInt32();
+        var byId = new Dictionary<int, string>();
+        foreach (var p in model.Field("vocab").RequiredObject("model.vocab").EnumerateObject())
+        {
+            int id = p.Value.RequiredInt($"model.vocab['{p.Name}']");
+            if (!_vocab.TryAdd(p.Name, id)) throw new InvalidDataException($"tokenizer.json: model.vocab lists token '{p.Name}' twice (ids {_vocab[p.Name]} and {id}).");
+            if (!byId.TryAdd(id, p.Name)) throw new InvalidDataException($"tokenizer.json: model.vocab gives id {id} to two tokens, '{byId[id]}' and '{p.Name}'.");
+        }
         var added = new List<(string Content, int Id, bool Special)>();
-        if (root.TryGetProperty("added_tokens", out var at))
-            foreach (var a in at.EnumerateArray())
-                added.Add((a.GetProperty("content").RequiredString("added_tokens content"), a.GetProperty("id").GetInt32(), a.TryGetProperty("special", out var sp) && sp.GetBoolean()));
+        if (root.TryGetProperty("added_tokens", out var at) && at.ValueKind != JsonValueKind.Null)
+        {
+            int i = 0;
+            foreach (var a in at.RequiredArray("added_tokens"))
+            {
+                string where = $"added_tokens[{i++}]";
+                a.RequiredObject(where);
+                var token = (a.Field("content").RequiredString(where + ".content"), a.Field("id").RequiredInt(where + ".id"),
+                             a.TryGetProperty("special", out var sp) && sp.RequiredBool(where + ".special"));
+                // an added token may restate a vocabulary entry (same content, same id), never take another token's id
+                if (byId.TryGetValue(token.Item2, out var holder) && holder != token.Item1)
+                    throw new InvalidDataException($"tokenizer.json: {where} '{token.Item1}' has id {token.Item2}, which is already token '{holder}'.");
+                byId[token.Item2] = token.Item1;
+                added.Add(token);
+            }
+        }
         // Ids index arrays: refuse negative or absurd ones (a corrupt file) before allocating.
         const int MaxId = 1 << 24;
         foreach (var (tok, id) in _vocab.Select(kv => (kv.Key, kv.Value)).Concat(added.Select(a => (a.Content, a.Id))))
@@ -53,7 +77,7 @@ public sealed class HfTokenizer : ITokenizer
 
         var pairs = new Dictionary<long, (float, int)>();
         int rank = 0;
-        foreach (var m in model.GetProperty("merges").EnumerateArray())
+        foreach (var m in model.Field("merges").RequiredArray("model.merges"))
         {
             string a, b;
             if (m.ValueKind == JsonValueKind.Array)
@@ -76,9 +100,9 @@ public sealed class HfTokenizer : ITokenizer
             rank++;
         }
         _merger = new BpeMerger(pairs);
-        _byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.GetBoolean();
-        _fuseUnk = model.TryGetProperty("fuse_unk", out var fu) && fu.GetBoolean();
-        _ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.GetBoolean();
+        _byteFallback = model.TryGetProperty("byte_fallback", out var bf) && bf.RequiredBool("byte_fallback");
+        _fuseUnk = model.TryGetProperty("fuse_unk", out var fu) && fu.RequiredBool("fuse_unk");
+        _ignoreMerges = model.TryGetProperty("ignore_merges", out var im) && im.RequiredBool("ignore_merges");
         if (model.TryGetProperty("unk_token", out var unk) && unk.ValueKind == JsonValueKind.String && _vocab.TryGetValue(unk.GetString()!, out int unkId)) _unk = unkId;
 
         _normalizer = root.TryGetProperty("normalizer", out var n) ? HfNormalizer.Parse(n) : null;
@@ -278,5 +302,39 @@ internal static class HfJson
     /// <summary>The string value of <paramref name="e"/>; null or a non-string is a corrupt file (GetString() would return null or throw).</summary>
     public static string RequiredString(this JsonElement e, string what) => e.ValueKind == JsonValueKind.String
         ? e.GetString()!
-        : throw new InvalidDataException($"tokenizer.json: {what} must be a string, got {e.ValueKind}.");
+        : throw new InvalidDataException($"tokenizer.json: {what} must be a string, found {Found(e)}.");
+
+    /// <summary>A required field of an object, named when missing (not .NET's "the given key was not present").</summary>
+    public static JsonElement Field(this JsonElement e, string name) =>
+        e.RequiredObject($"the object holding '{name}'").TryGetProperty(name, out var v) ? v
+        : throw new InvalidDataException($"tokenizer.json: field '{name}' is missing (in {Snippet(e)}).");
+
+    public static JsonElement RequiredObject(this JsonElement e, string what) => e.ValueKind == JsonValueKind.Object ? e
+        : throw new InvalidDataException($"tokenizer.json: {what} must be an object, found {Found(e)}.");
+
+    public static JsonElement.ArrayEnumerator RequiredArray(this JsonElement e, string what) => e.ValueKind == JsonValueKind.Array ? e.EnumerateArray()
+        : throw new InvalidDataException($"tokenizer.json: {what} must be an array, found {Found(e)}.");
+
+    public static int RequiredInt(this JsonElement e, string what) => e.ValueKind == JsonValueKind.Number && e.TryGetInt32(out int v) ? v
+        : throw new InvalidDataException($"tokenizer.json: {what} must be a 32-bit integer, found {Found(e)}.");
+
+    public static bool RequiredBool(this JsonElement e, string what) => e.ValueKind switch
+    {
+        JsonValueKind.True => true, JsonValueKind.False => false,
+        _ => throw new InvalidDataException($"tokenizer.json: {what} must be true or false, found {Found(e)}."),
+    };
+
+    /// <summary>What a value is, for messages: its kind and (short) text.</summary>
+    public static string Found(JsonElement e) => e.ValueKind switch
+    {
+        JsonValueKind.Null => "null", JsonValueKind.Undefined => "nothing",
+        JsonValueKind.Object => "an object", JsonValueKind.Array => "an array",
+        JsonValueKind.String => "a string " + Snippet(e), JsonValueKind.Number => "the number " + Snippet(e), _ => "the boolean " + Snippet(e),
+    };
+
+    static string Snippet(JsonElement e)
+    {
+        string raw = e.ValueKind == JsonValueKind.Undefined ? "" : e.GetRawText();
+        return raw.Length > 60 ? raw[..60] + "…" : raw;
+    }
 }
