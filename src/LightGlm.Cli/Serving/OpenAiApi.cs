@@ -22,13 +22,14 @@ public static class OpenAiApi
     {
         string id = service.Options.ModelId;
         var model = new { id, @object = "model", created = Started, owned_by = "lightglm" };
-        app.MapGet("/v1/models", (HttpContext ctx) =>
+        // Lambdas typed IResult / Task<IResult>: a bare (HttpContext) => Task would bind as a RequestDelegate and drop the result.
+        app.MapGet("/v1/models", IResult (HttpContext ctx) =>
             service.Authorize(ctx.Request) is { } denied ? Error(denied) : Ok(new { @object = "list", data = new[] { model } }));
-        app.MapGet("/v1/models/{name}", (string name, HttpContext ctx) =>
+        app.MapGet("/v1/models/{name}", IResult (string name, HttpContext ctx) =>
             service.Authorize(ctx.Request) is { } denied ? Error(denied)
             : name == id ? Ok(model) : Error(service.Refuse(404, $"the model '{name}' does not exist; this server serves '{id}'", "model")));
-        app.MapPost("/v1/chat/completions", (HttpContext ctx) => Handle(ctx, service, ChatAsync));
-        app.MapPost("/v1/completions", (HttpContext ctx) => Handle(ctx, service, CompleteAsync));
+        app.MapPost("/v1/chat/completions", Task<IResult> (HttpContext ctx) => Handle(ctx, service, ChatAsync));
+        app.MapPost("/v1/completions", Task<IResult> (HttpContext ctx) => Handle(ctx, service, CompleteAsync));
         return app;
     }
 
@@ -101,13 +102,14 @@ public static class OpenAiApi
         if (text.Length == 0) throw new FieldException("messages", "the user message holds an instruction but no text to translate after it");
         var direction = Direction(body) ?? fromHead ?? fromSystem ?? Directions.Detect(text);
         string maxParam = body.TryGetProperty("max_completion_tokens", out _) ? "max_completion_tokens" : "max_tokens";
+        bool stream = Bool(body, "stream") == true, includeUsage = IncludeUsage(body); // read before the decode: a bad field costs no translation
         var outcome = await service.TranslateAsync([text], [direction], Int(body, "beam"), Int(body, maxParam), ctx.RequestAborted, "messages", maxParam);
         if (outcome.Error is { } e) return Error(e);
         var r = outcome.Results![0];
         string id = "chatcmpl-" + Guid.NewGuid().ToString("N"), model = service.Options.ModelId, finish = r.Stopped ? "stop" : "length";
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var usage = Usage(service, [text], [r]);
-        if (Bool(body, "stream") != true)
+        if (!stream)
             return Ok(new
             {
                 id, @object = "chat.completion", created, model,
@@ -120,7 +122,7 @@ public static class OpenAiApi
             Chunk(new { index = 0, delta = new { content = r.Text }, finish_reason = (string?)null }),
             Chunk(new { index = 0, delta = new { }, finish_reason = finish, direction = direction.Name() }),
         };
-        if (IncludeUsage(body)) chunks.Add(new { id, @object = "chat.completion.chunk", created, model, choices = Array.Empty<object>(), usage });
+        if (includeUsage) chunks.Add(new { id, @object = "chat.completion.chunk", created, model, choices = Array.Empty<object>(), usage });
         return new EventStream(chunks);
 
         object Chunk(object choice) => new { id, @object = "chat.completion.chunk", created, model, choices = new[] { choice } };
@@ -141,6 +143,7 @@ public static class OpenAiApi
         var split = prompts.Select(TranslationInstruction.SplitHead).ToArray();
         var texts = split.Select(s => s.Text).ToArray();
         var directions = split.Select(s => asked ?? s.Direction ?? Directions.Detect(s.Text)).ToArray();
+        bool stream = Bool(body, "stream") == true, includeUsage = IncludeUsage(body);
         var outcome = await service.TranslateAsync(texts, directions, Int(body, "beam"), Int(body, "max_tokens"), ctx.RequestAborted, "prompt", "max_tokens");
         if (outcome.Error is { } e) return Error(e);
         var results = outcome.Results!;
@@ -148,7 +151,7 @@ public static class OpenAiApi
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         string Finish(int k) => results[k].Stopped ? "stop" : "length";
         var usage = Usage(service, texts, results);
-        if (Bool(body, "stream") != true)
+        if (!stream)
             return Ok(new
             {
                 id, @object = "text_completion", created, model,
@@ -161,7 +164,7 @@ public static class OpenAiApi
             chunks.Add(Chunk(new { index = k, text = results[k].Text, logprobs = (object?)null, finish_reason = (string?)null }));
             chunks.Add(Chunk(new { index = k, text = "", logprobs = (object?)null, finish_reason = (string?)Finish(k), direction = directions[k].Name() }));
         }
-        if (IncludeUsage(body)) chunks.Add(new { id, @object = "text_completion", created, model, choices = Array.Empty<object>(), usage });
+        if (includeUsage) chunks.Add(new { id, @object = "text_completion", created, model, choices = Array.Empty<object>(), usage });
         return new EventStream(chunks);
 
         object Chunk(object choice) => new { id, @object = "text_completion", created, model, choices = new[] { choice } };
