@@ -14,7 +14,7 @@ public sealed class TokenizerTrainCommand : ICliCommand
     {
         var corpus = new Option<string?>("--corpus") { Description = "Corpus folder (default .cache/lightglm/corpus): trains on both sides of train.tsv (+ mono text with --mono)" };
         // Never the working directory by default: a command run from a source tree must not drop files into it.
-        var output = new Option<string?>("--output", "-o") { Description = "tokenizer.json to write (default: $LIGHTGLM_CACHE/tokenizer/tokenizer.json, i.e. .cache/lightglm/tokenizer/ at the repository root)" };
+        var output = new Option<string?>("--output", "-o") { Description = "tokenizer.json to write (default: {cache}/tokenizer/tokenizer.json; the cache is $LIGHTGLM_CACHE, else .cache/lightglm at the repository root, else ~/.cache/lightglm; never the working directory)" };
         var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size including 6 special and 256 byte tokens", DefaultValueFactory = _ => 16000 };
         var mono = new Option<bool>("--mono") { Description = "Also train on mono.en.txt and mono.zh.txt" };
         var cmd = new Command("train", "Train our byte-level BPE tokenizer on the corpus and write a Hugging Face tokenizer.json.") { corpus, output, vocab, mono };
