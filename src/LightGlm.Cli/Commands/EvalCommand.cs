@@ -2,6 +2,7 @@
 // terminology and translation accuracy per direction, plus size, peak memory, latency and throughput.
 using System.CommandLine;
 using System.Text.Json;
+using LightGlm.Cli.Progress;
 using LightGlm.Evaluation.Metrics;
 using LightGlm.Experiments.Stages;
 using LightGlm.Translation;
@@ -52,10 +53,10 @@ public sealed class EvalCommand : ICliCommand
             var dirs = r.GetValue(dirOpt) == "both" ? Directions.Both : [Directions.Parse(r.GetValue(dirOpt)!)];
             // The same scoring as the recipe's eval stage (one path: ModelEvaluator).
             var translator = decode.Translator(r, model, tok, batchOverride: 1); // one at a time: per-sentence latency
-            var report = ModelEvaluator.Evaluate(model, tok, modelDir, pairs, glossary, r.GetValue(maxOpt),
-                (f, what) => Console.Error.Write($"\r[{new string('#', (int)(30 * f)).PadRight(30)}] {what}   "), directions: dirs,
+            var progress = ProgressLine.ForStandardError(); // plain lines every few seconds when stderr is a log file
+            var report = ModelEvaluator.Evaluate(model, tok, modelDir, pairs, glossary, r.GetValue(maxOpt), progress.Report, directions: dirs,
                 translator: translator, memory: memory);
-            Console.Error.WriteLine();
+            progress.Finish();
             if (r.GetValue(jsonOpt)) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else
             {

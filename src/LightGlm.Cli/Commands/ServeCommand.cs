@@ -18,16 +18,20 @@ public sealed class ServeCommand : ICliCommand
         var batchOpt = new Option<int>("--max-batch") { DefaultValueFactory = _ => 8, Description = "Texts decoded together." };
         var queueOpt = new Option<int>("--queue") { DefaultValueFactory = _ => 64, Description = "Waiting texts before 429." };
         var timeoutOpt = new Option<int>("--timeout-seconds") { DefaultValueFactory = _ => 30 };
+        var nameOpt = new Option<string?>("--model-name") { Description = "The model's id on the OpenAI-compatible endpoints (default: the model directory's name)." };
         var decode = new DecodeOptions(defaultMaxBeam: 4);
-        var cmd = new Command("serve", "Serve translations over HTTP: POST /v1/translate, GET /healthz, GET /metrics.") { modelOpt, urlsOpt, remoteOpt, tokenOpt, batchOpt, queueOpt, timeoutOpt };
+        var cmd = new Command("serve", "Serve translations over HTTP: POST /v1/translate, the OpenAI-compatible POST /v1/chat/completions, POST /v1/completions " +
+            "and GET /v1/models, GET /healthz, GET /metrics.") { modelOpt, urlsOpt, remoteOpt, tokenOpt, batchOpt, queueOpt, timeoutOpt, nameOpt };
         decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
             int batch = r.GetValue(batchOpt), queueCap = r.GetValue(queueOpt), timeout = r.GetValue(timeoutOpt);
             if (batch < 1 || queueCap < 1 || timeout < 1) throw new CliException("--max-batch, --queue and --timeout-seconds must be positive");
-            var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
+            string modelDir = r.GetValue(modelOpt)!;
+            var (model, tok) = TranslationModel.Load(modelDir);
             var o = new ServeOptions(QueueCapacity: queueCap, Timeout: TimeSpan.FromSeconds(timeout),
-                BearerToken: r.GetValue(tokenOpt) ?? Environment.GetEnvironmentVariable("LIGHTGLM_TOKEN"));
+                BearerToken: r.GetValue(tokenOpt) ?? Environment.GetEnvironmentVariable("LIGHTGLM_TOKEN"),
+                ModelId: r.GetValue(nameOpt) ?? ModelId(modelDir));
             var (app, queue) = TranslationServer.Build(decode.Translator(r, model, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
             using (queue)
             {
@@ -40,4 +44,7 @@ public sealed class ServeCommand : ICliCommand
         });
         return cmd;
     }
+
+    /// <summary>"runs/quick/student/" → "student": the last folder name of the model directory.</summary>
+    static string ModelId(string modelDir) => new DirectoryInfo(System.IO.Path.GetFullPath(modelDir)).Name is { Length: > 0 } name ? name : "lightglm";
 }

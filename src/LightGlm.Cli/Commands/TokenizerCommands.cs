@@ -13,7 +13,8 @@ public sealed class TokenizerTrainCommand : ICliCommand
     public Command Build()
     {
         var corpus = new Option<string?>("--corpus") { Description = "Corpus folder (default .cache/lightglm/corpus): trains on both sides of train.tsv (+ mono text with --mono)" };
-        var output = new Option<string>("--output", "-o") { Description = "tokenizer.json to write", DefaultValueFactory = _ => "tokenizer.json" };
+        // Never the working directory by default: a command run from a source tree must not drop files into it.
+        var output = new Option<string?>("--output", "-o") { Description = "tokenizer.json to write (default: {cache}/tokenizer/tokenizer.json; the cache is $LIGHTGLM_CACHE, else .cache/lightglm at the repository root, else ~/.cache/lightglm; never the working directory)" };
         var vocab = new Option<int>("--vocab-size") { Description = "Vocabulary size including 6 special and 256 byte tokens", DefaultValueFactory = _ => 16000 };
         var mono = new Option<bool>("--mono") { Description = "Also train on mono.en.txt and mono.zh.txt" };
         var cmd = new Command("train", "Train our byte-level BPE tokenizer on the corpus and write a Hugging Face tokenizer.json.") { corpus, output, vocab, mono };
@@ -27,7 +28,9 @@ public sealed class TokenizerTrainCommand : ICliCommand
             if (r.GetValue(mono))
                 foreach (var f in new[] { paths.MonoEnglish, paths.MonoChinese }) if (File.Exists(f)) texts.AddRange(File.ReadLines(f));
             var sw = Stopwatch.StartNew();
-            string outPath = r.GetValue(output)!, tmp = outPath + ".tmp-" + Environment.ProcessId;
+            string outPath = System.IO.Path.GetFullPath(r.GetValue(output) ?? System.IO.Path.Combine(RepoPaths.CacheDir, "tokenizer", "tokenizer.json"));
+            string tmp = outPath + ".tmp-" + Environment.ProcessId;
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(outPath)!);
             using (var fs = File.Create(tmp)) BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = v }, fs);
             File.Move(tmp, outPath, true);
             double secs = sw.Elapsed.TotalSeconds;

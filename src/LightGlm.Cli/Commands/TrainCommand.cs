@@ -121,8 +121,8 @@ public sealed class TrainCommand : ICliCommand
 
     internal sealed class LineProgress : ITrainingProgress
     {
-        readonly System.Diagnostics.Stopwatch _sw = System.Diagnostics.Stopwatch.StartNew();
-        double _next, _tps;
+        readonly Progress.ReportThrottle _throttle = new(Progress.ReportThrottle.LogInterval);
+        double _tps;
         int _startStep;
         public void Started(Trainer t, int tokens, bool resumed)
         {
@@ -132,9 +132,8 @@ public sealed class TrainCommand : ICliCommand
         public void Stepped(Trainer t, StepResult s)
         {
             _tps = _tps == 0 ? s.Tokens / s.Seconds : 0.9 * _tps + 0.1 * s.Tokens / s.Seconds;
-            double el = _sw.Elapsed.TotalSeconds;
-            if (el < _next && s.Step != t.Options.Steps) return;
-            _next = el + 5;
+            if (!_throttle.Admit(final: s.Step == t.Options.Steps)) return;
+            double el = _throttle.Elapsed.TotalSeconds;
             double eta = (t.Options.Steps - s.Step) * el / Math.Max(1, s.Step - _startStep);
             Console.WriteLine($"step {s.Step}/{t.Options.Steps}  loss {s.Loss:F4}  lr {s.Lr:G3}  {_tps:F0} tok/s  elapsed {el:F0} s  ETA {eta:F0} s");
         }

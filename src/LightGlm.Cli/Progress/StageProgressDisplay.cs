@@ -1,6 +1,5 @@
 // Shows the progress of recipe stages: a live Spectre.Console bar per stage on a terminal
 // (what it does, how far, tokens/s, ETA), and plain timestamped lines when output is redirected (CI, logs).
-using System.Diagnostics;
 using LightGlm.Experiments;
 using Spectre.Console;
 
@@ -48,14 +47,12 @@ public sealed class StageProgressDisplay
     /// <summary>At most one line every few seconds, plus the last one.</summary>
     sealed class LineProgress(string name) : IStageProgress
     {
-        readonly Stopwatch _clock = Stopwatch.StartNew();
-        double _lastPrint = -10;
+        readonly ReportThrottle _throttle = new(ReportThrottle.LogInterval);
 
         public void Report(double fraction, string detail, double? tokensPerSecond = null)
         {
-            double now = _clock.Elapsed.TotalSeconds;
-            if (fraction < 1 && now - _lastPrint < 5) return;
-            _lastPrint = now;
+            if (!_throttle.Admit(final: fraction >= 1)) return;
+            double now = _throttle.Elapsed.TotalSeconds;
             string eta = fraction is > 0.001 and < 1 ? $", ETA {TimeSpan.FromSeconds(now / fraction - now):mm\\:ss}" : "";
             string tps = tokensPerSecond is { } t ? $", {t:N0} tok/s" : "";
             Console.WriteLine($"  {name}: {fraction * 100,5:F1}% {detail}{tps}{eta}");

@@ -18,6 +18,8 @@ public sealed class TranslationQueue : IDisposable
     /// <summary>Widest beam a request may ask for, and the beam of a request that names none.</summary>
     public int MaxBeam => _translator.Options.MaxBeam;
     public int DefaultBeam => _translator.Options.Beam;
+    /// <summary>Tokens of a text in the model's vocabulary (the tokenizers keep their scratch per thread).</summary>
+    public int CountTokens(string text) => _translator.Tokenizer.Encode(text).Length;
 
     public TranslationQueue(GlmTranslator translator, int capacity)
     {

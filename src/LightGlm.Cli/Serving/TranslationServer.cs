@@ -1,4 +1,5 @@
-// Builds the Kestrel app for `lightglm serve`: loopback by default, body size limit, ProblemDetails.
+// Builds the Kestrel app for `lightglm serve`: loopback by default, body size limit, /v1/translate with ProblemDetails
+// and the OpenAI-compatible endpoints beside it, both over one TranslationService.
 using LightGlm.Translation;
 
 namespace LightGlm.Cli.Serving;
@@ -25,6 +26,7 @@ public static class TranslationServer
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         var queue = new TranslationQueue(translator, o.QueueCapacity);
+        var service = new TranslationService(queue, o);
         app.Use(async (ctx, next) =>
         {
             long? length = ctx.Request.ContentLength;
@@ -49,16 +51,17 @@ public static class TranslationServer
                 await next(ctx);
                 return;
             }
-            Interlocked.Increment(ref queue.Metrics.Requests);
-            Interlocked.Increment(ref queue.Metrics.BadRequests);
+            service.Received();
+            var tooLarge = service.Refuse(413, $"the request body has {(ctx.Request.ContentLength is null ? "more than " + limit : length)} bytes; the limit is {limit} " +
+                                               $"({o.MaxTexts} texts of at most {o.MaxChars} characters); split the request");
             // Read and drop the rest, so the client, still sending, can read our answer; past the drain cap, close instead.
             try { await ctx.Request.Body.CopyToAsync(Stream.Null, ctx.RequestAborted); }
             catch (Microsoft.AspNetCore.Http.BadHttpRequestException) { ctx.Response.Headers.Connection = "close"; }
-            await TypedResults.Problem(statusCode: 413, title: "Request body too large",
-                detail: $"the request body has {(ctx.Request.ContentLength is null ? "more than " + limit : length)} bytes; the limit is {limit} " +
-                        $"({o.MaxTexts} texts of at most {o.MaxChars} characters); split the request").ExecuteAsync(ctx);
+            if (OpenAiApi.Owns(ctx.Request.Path)) await OpenAiApi.Error(tooLarge).ExecuteAsync(ctx);
+            else await TypedResults.Problem(statusCode: 413, title: "Request body too large", detail: tooLarge.Message).ExecuteAsync(ctx);
         });
-        app.MapTranslateApi(queue, o);
+        app.MapTranslateApi(service);
+        app.MapOpenAiApi(service);
         return (app, queue);
     }
 

@@ -10,7 +10,10 @@ internal static class CliProcess
 
     public static Result Run(string? stdin, params string[] args) => Run(TimeSpan.FromMinutes(3), stdin, args);
 
-    public static Result Run(TimeSpan timeout, string? stdin, params string[] args)
+    public static Result Run(TimeSpan timeout, string? stdin, params string[] args) => Run(timeout, stdin, null, null, args);
+
+    /// <summary>Runs in <paramref name="workingDirectory"/> with <paramref name="environment"/> added to this process's.</summary>
+    public static Result Run(TimeSpan timeout, string? stdin, string? workingDirectory, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var psi = new ProcessStartInfo("dotnet")
         {
@@ -18,6 +21,8 @@ internal static class CliProcess
             UseShellExecute = false,
             StandardOutputEncoding = System.Text.Encoding.UTF8, StandardErrorEncoding = System.Text.Encoding.UTF8,
         };
+        if (workingDirectory is not null) psi.WorkingDirectory = workingDirectory;
+        foreach (var (k, v) in environment ?? new Dictionary<string, string>()) psi.Environment[k] = v;
         psi.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "LightGlm.Cli.dll"));
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;

@@ -14,10 +14,13 @@ public static class RepoPaths
         return null;
     }
 
-    /// <summary>`$LIGHTGLM_CACHE`, else `.cache/lightglm` at the repository root, else under the working directory.</summary>
+    /// <summary>`$LIGHTGLM_CACHE`, else `.cache/lightglm` at the repository root, else (an installed tool run outside a
+    /// checkout) the user's cache, `$XDG_CACHE_HOME/lightglm` or `~/.cache/lightglm` — never the working directory.</summary>
     public static string CacheDir =>
         Environment.GetEnvironmentVariable("LIGHTGLM_CACHE") is { Length: > 0 } env ? env
-        : Path.Combine(FindRepoRoot() ?? Directory.GetCurrentDirectory(), ".cache", "lightglm");
+        : FindRepoRoot() is { } root ? Path.Combine(root, ".cache", "lightglm")
+        : Path.Combine(Environment.GetEnvironmentVariable("XDG_CACHE_HOME") is { Length: > 0 } xdg ? xdg
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache"), "lightglm");
 
     /// <summary>`data/debian-catalogs.txt` at the repository root: the pinned list ships with the code.</summary>
     public static string DefaultPackageList => Path.Combine(FindRepoRoot() ?? Directory.GetCurrentDirectory(), "data", "debian-catalogs.txt");
