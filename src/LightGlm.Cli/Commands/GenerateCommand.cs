@@ -57,11 +57,16 @@ public sealed class GenerateCommand : ICliCommand
         catch (ArgumentException e) { throw new CliException(e.Message); }
     }
 
-    /// <summary>The model's tokenizer: the byte-level fallback when the directory has no tokenizer.json.</summary>
+    /// <summary>The model's tokenizer: its tokenizer.json, or the byte-level fallback when the directory has none.</summary>
     internal static ITokenizer TokenizerFor(string dir, ModelConfig c)
     {
         if (ModelDirectory.TokenizerPath(dir) is { } path)
-            throw new CliException($"{path}: tokenizer.json models are not supported by `generate` yet (only the byte-level tokenizer)");
+        {
+            var tok = TokenizerAdapter.Load(path);
+            if (tok.VocabSize > c.VocabSize)
+                throw new CliException($"{path} has {tok.VocabSize} ids but the model's vocab_size is {c.VocabSize}: they do not belong together");
+            return tok;
+        }
         if (c.VocabSize != ByteTokenizer.Size)
             throw new CliException($"{dir}: no tokenizer.json, and vocab_size = {c.VocabSize} is not the byte tokenizer's {ByteTokenizer.Size}");
         return ByteTokenizer.Instance;

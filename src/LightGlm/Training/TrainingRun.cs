@@ -40,7 +40,8 @@ public static class TrainingRun
     public static ITokenizer LoadTokenizer(string spec)
     {
         if (spec == "byte") return ByteTokenizer.Instance;
-        throw new InvalidDataException($"data.tokenizer = '{spec}': only \"byte\" is supported by the trainer so far");
+        if (!File.Exists(spec)) throw new FileNotFoundException($"data.tokenizer = '{spec}': not found; give \"byte\" or the path of a tokenizer.json (e.g. `lightglm tokenizer train`'s output)", spec);
+        return TokenizerAdapter.Load(spec);
     }
 
     /// <summary>The model config the run will train (from "model" with the tokenizer's sizes, or init_from's config.json).</summary>

@@ -174,6 +174,7 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         Assert.Contains("With its weights in int8 (student-int8)", md);
         // tiny's compression.levels = [0.5]: the mixed student at half the hidden width is scored in Table 4 too.
         Assert.Contains("| student-h0.5 |", md);
+        Assert.Contains("| student-depth |", md); // tiny's compression.depth_variant: one layer fewer, wider, equal size
         Assert.Contains("student-hX rows: the mixed student pruned to hidden ratio X", md);
     }
 

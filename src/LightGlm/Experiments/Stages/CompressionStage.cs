@@ -32,6 +32,7 @@ public sealed class CompressionStage : IRecipeStage
         ["distilbert"] = "DistilBERT-style: every other layer + KD",
         ["int8"] = "teacher INT8 (ChatGLM-6B's quantization)",
         ["random_pruned"] = "random pruning + KD",
+        ["depth"] = "LightChatGLM, depth + width: one layer fewer, wider, equal size (importance pruning + KD)",
     };
 
     public JsonObject Run(StageContext c)
@@ -58,6 +59,9 @@ public sealed class CompressionStage : IRecipeStage
         if (r.Get<bool>("compression.random_baseline")) mixedMethods.Add("random_pruned");
         // compression.levels: more mixed students at other hidden ratios (Table 4 at several compression levels).
         mixedMethods.AddRange(Levels(r).Select(LevelMethod));
+        // compression.depth_variant: the paper's "mixed" pruning also drops layers; at the width-only student's size, one
+        // layer fewer and wider (Table 4 compares the two at equal size).
+        if (r.Get<bool>("compression.depth_variant")) mixedMethods.Add("depth");
         mixedMethods.AddRange(baselines);
         var hybrid = c.Run.StageResult("hybrid");
         settings.Add(("mixed", hybrid is null ? "teacher" : "teacher-hybrid", RunArtifacts.CurrentTeacher(c), target, mixedMethods));
@@ -84,7 +88,7 @@ public sealed class CompressionStage : IRecipeStage
             foreach (var method in methods)
             {
                 string name = setting == "mixed"
-                    ? method switch { "int8" => "teacher-int8", "student" => DownstreamStage.CompressedStudentName(r), _ when Level(method) is { } l => LevelName(l), _ => method }
+                    ? method switch { "int8" => "teacher-int8", "student" => DownstreamStage.CompressedStudentName(r), "depth" => "student-depth", _ when Level(method) is { } l => LevelName(l), _ => method }
                     : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
                 string sub = $"{Name}.{name}";
                 JsonObject? result = c.Run.StageResult(sub);
@@ -168,10 +172,10 @@ public sealed class CompressionStage : IRecipeStage
         var calibration = source.Take(nCal - Math.Min(nCal / 2, target.Count)).Concat(target.Take(nCal / 2)).ToList();
         var kd = new DistillationWeights(Soft: (float)r.Get<double>("compression.logit_weight"), Hard: (float)r.Get<double>("compression.hard_weight"),
             Hidden: (float)r.Get<double>("compression.hidden_weight"), Cosine: 0, Temperature: (float)r.Get<double>("compression.temperature"));
-        var targets = Targets(r, t, Level(method));
+        var targets = method == "depth" ? DepthTargets(r, t) : Targets(r, t, Level(method));
         var (plan, weights) = method switch
         {
-            _ when method == "student" || Level(method) is not null => (PlanBuilder.Build(t, WithLayerChoice(r, Importance(r, teacherFiles, calibration), teacherFiles, calibration, targets), targets), kd),
+            _ when method is "student" or "depth" || Level(method) is not null => (PlanBuilder.Build(t, WithLayerChoice(r, Importance(r, teacherFiles, calibration), teacherFiles, calibration, targets), targets), kd),
             "random_pruned" => (PlanBuilder.Build(t, WeightImportance.Random(t, r.Get<int>("seed") + 1), targets), kd),
             "layer_drop" => (PlanBuilder.TopLayerDrop(t, LayerDropKeep(r, t, studentParams)), kd),
             // DistilBERT: soft + hard labels and a cosine loss on the hidden states, no projection (same width).
@@ -263,6 +267,23 @@ public sealed class CompressionStage : IRecipeStage
         Ffn = Math.Max(1, (int)Math.Round(t.F * r.Get<double>("compression.ffn_ratio"))),
         Hidden = (hiddenRatio ?? r.Get<double>("compression.hidden_ratio")) is var h && h < 1 ? (int)Math.Round(t.C * h) : null,
     };
+
+    /// <summary>
+    /// The depth + width student: one layer fewer than the width-only student (compression.keep_layers, at most the
+    /// teacher's), the same head and FFN widths, and the hidden width (a multiple of 8, up to the teacher's) whose
+    /// parameter count is nearest the width-only student's — the two at equal size.
+    /// </summary>
+    public static PruningTargets DepthTargets(Recipes.Recipe r, ModelShape t)
+    {
+        var w = Targets(r, t);
+        int layers = Math.Min(t.L, w.Layers ?? t.L);
+        if (layers < 2) throw new InvalidDataException($"compression.depth_variant needs a width-only student of at least 2 layers (it has {layers})");
+        int d = w.HeadDim ?? t.D, f = w.Ffn ?? t.F;
+        long size = t.Resized(l: layers, c: w.Hidden ?? t.C, d: d, f: f).ParameterCount();
+        int best = Enumerable.Range(1, t.C / 8).Select(k => 8 * k)
+            .MinBy(c => Math.Abs(t.Resized(l: layers - 1, c: c, d: d, f: f).ParameterCount() - size));
+        return w with { Layers = layers - 1, Hidden = best < t.C ? best : null };
+    }
 
     /// <summary>compression.layer_importance: "block_influence" keeps the importance method's layer scores (ShortGPT's 1 − cos
     /// for activation); "loss" chooses the kept layers by the calibration loss without them (greedy backward elimination,
