@@ -90,6 +90,8 @@ public sealed class CompressionStage : IRecipeStage
                 string name = setting == "mixed"
                     ? method switch { "int8" => "teacher-int8", "student" => DownstreamStage.CompressedStudentName(r), "depth" => "student-depth", _ when Level(method) is { } l => LevelName(l), _ => method }
                     : (method == "int8" ? "teacher-int8-no-target" : method + "-no-target");
+                // A width-only student of one layer has no depth to give: the depth + width variant is skipped.
+                if (method == "depth" && Math.Min(teacherFiles.Shape.L, r.Get<int>("compression.keep_layers")) < 2) { done++; continue; }
                 string sub = $"{Name}.{name}";
                 JsonObject? result = c.Run.StageResult(sub);
                 if (result is not null && StaleStudent(teacherFiles.Shape, result) is { } why)
