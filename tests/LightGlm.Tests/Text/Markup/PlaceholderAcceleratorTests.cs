@@ -1,7 +1,7 @@
 // Placeholder extraction/checks and accelerator handling on real-style gettext messages.
-using LightGlm.Translation;
+using LightGlm.Text.Markup;
 
-namespace LightGlm.Tests.Translation;
+namespace LightGlm.Tests.Text.Markup;
 
 public sealed class PlaceholderAcceleratorTests
 {
