@@ -20,7 +20,6 @@ using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
 using LightGlm.Translation;
-using SpecialTokens = LightGlm.Translation.SpecialTokens;
 
 namespace LightGlm.Experiments.Hybrid;
 
@@ -91,7 +90,7 @@ public static class HybridExperiment
         log($"data: {train.Count} train pairs, {devPairs.Count} dev, {testPairs.Count} test, {mono.Count} monolingual lines from {o.CorpusDir}");
         LightGlm.Model.Checkpoints.AtomicFile.Write(tokPath, s => BpeTrainer.Train(train.SelectMany(p => new[] { p.English, p.Chinese }).Concat(mono), new BpeTrainerOptions { VocabSize = o.Vocab }, s));
         var hf = HfTokenizer.Create(tokPath);
-        var tok = new TranslationTokenizer(hf);
+        ITokenizer tok = hf;
         var sp = SpecialTokens.From(tok);
 
         var sets = HybridData.Split(train, tok, o.SeqLen, src, tgt, o.TargetFraction);
@@ -328,7 +327,7 @@ public static class HybridExperiment
         return report;
     }
 
-    static IBatchSource DevSource(ITranslationTokenizer tok, List<(string English, string Chinese)> pairs, int seq, Direction d, SpecialTokens sp) =>
+    static IBatchSource DevSource(ITokenizer tok, List<(string English, string Chinese)> pairs, int seq, Direction d, SpecialTokens sp) =>
         HybridBatchSource.Plain(new TranslationBatcher(tok, pairs, seq, [d]).Examples, sp.Pad, seed: 99);
 
     static List<CalibrationSample> Samples(IEnumerable<TaskExample> ex) => ex.Select(e => new CalibrationSample(e.Tokens, e.Targets, e.PrefixLength)).ToList();
