@@ -9,22 +9,23 @@ public static partial class Placeholders
 {
     // Order matters: %% is an escaped percent (not a placeholder); %(name)s before plain printf; printf before tags so
     // that %<PRIuMAX> (gettext's system-dependent directive) is one printf placeholder. The printf space flag is left
-    // out on purpose: "50% of" is prose far more often than a "% o" directive.
+    // out on purpose: "50% of" is prose far more often than a "% o" directive. A '$' inside an ASCII word ("lbr$set_module")
+    // starts no variable; after a Chinese character it does ("启用$cfg"). A tag never spans a '%', so "<string table index: %3ld>" yields its %3ld.
     [GeneratedRegex(@"%%" +
         @"|%\(\w+\)[-+#0]*\d*(?:\.\d+)?[diouxXeEfFgGcrsa]" +
         @"|%(?:(?<pos>\d+)\$)?[-+#0']*(?:\d+|\*)?(?:\.(?:\d+|\*))?(?:hh|h|ll|l|L|q|j|z|Z|t|I)?(?:[diouxXeEfFgGaAcspnmC]|<PRI\w+>)" +
-        @"|\$\{[A-Za-z_][A-Za-z0-9_]*\}|\$[A-Za-z_][A-Za-z0-9_]*" +
+        @"|(?<![A-Za-z0-9_$])\$\{[A-Za-z_][A-Za-z0-9_]*\}|(?<![A-Za-z0-9_$])\$[A-Za-z_][A-Za-z0-9_]*" +
         @"|\{\w*(?:[:!][^{}]*)?\}" +
-        @"|<(?<close>/)?(?<tag>[A-Za-z][A-Za-z0-9]*)(?<attrs>\s[^<>]*)?(?<self>/)?>", RegexOptions.CultureInvariant)]
+        @"|<(?<close>/)?(?<tag>[A-Za-z][A-Za-z0-9]*)(?<rest>\s[^<>%]*?)?(?<self>/)?>", RegexOptions.CultureInvariant)]
     private static partial Regex Pattern();
 
     static readonly HashSet<string> VoidElements = new(["br", "hr", "img", "wbr"], StringComparer.OrdinalIgnoreCase);
 
     /// <summary>
-    /// The placeholders of <paramref name="text"/> in order of appearance (<c>%%</c> excluded). A bare
-    /// <c>&lt;word&gt;</c> is markup only when it is closed in the same text, self-closing, has attributes or is a void
-    /// element (<c>&lt;br&gt;</c>); otherwise it is a metavariable that translators translate (git's
-    /// "&lt;pathspec&gt;" → "&lt;路径规格&gt;"), not a placeholder.
+    /// The placeholders of <paramref name="text"/> in order of appearance (<c>%%</c> excluded). A
+    /// <c>&lt;word …&gt;</c> is markup only when it is closed in the same text, self-closing, has attributes
+    /// (<c>name=</c>) or is a void element (<c>&lt;br&gt;</c>); otherwise it is a metavariable that translators translate
+    /// (git's "&lt;pathspec&gt;" → "&lt;路径规格&gt;", e2fsck's "&lt;The journal inode&gt;"), not a placeholder.
     /// </summary>
     public static List<string> Extract(string text)
     {
@@ -40,7 +41,7 @@ public static partial class Placeholders
     }
 
     static bool IsMarkup(string text, Match m) =>
-        m.Groups["close"].Success || m.Groups["self"].Success || m.Groups["attrs"].Success
+        m.Groups["close"].Success || m.Groups["self"].Success || m.Groups["rest"].Value.Contains('=')
         || VoidElements.Contains(m.Groups["tag"].Value)
         || text.Contains("</" + m.Groups["tag"].Value + ">", StringComparison.OrdinalIgnoreCase);
 

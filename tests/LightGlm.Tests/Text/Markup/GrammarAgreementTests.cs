@@ -28,6 +28,9 @@ public sealed class GrammarAgreementTests
         { "Fill empt&y lines", "填补空行(&Y)", "", "&y", "Fill empty lines" },
         { "&Open %s", "打开 %s(&O)", "%s", "&O", "Open %s" },
         { "file_name is %s", "file_name 是 %s", "%s", "", "file_name is %s" },
+        { "<string table index: %3ld>", "<字串表索引：%3ld>", "%3ld", "", "<string table index: %3ld>" },
+        // strftime directives are not placeholders (neither grammar ever knew them); "%_H" is not a mnemonic
+        { "%k hour, space padded ( 0..23); same as %_H", "%k 小时，以空格填充 ( 0..23)；等于 %_H", "", "", "%k hour, space padded ( 0..23); same as %_H" },
         { "AT&T modem", "AT&T 调制解调器", "", "", "AT&T modem" },
     };
 
