@@ -113,7 +113,7 @@ public static class HybridExperiment
         var sw = Stopwatch.StartNew();
         if (o.PretrainSteps > 0)
         {
-            var stream = mono.SelectMany(l => (IEnumerable<int>)[.. hf.Encode(l), sp.Eos]).ToArray();
+            var stream = mono.SelectMany(l => (IEnumerable<int>)[.. tok.EncodeText(l), sp.Eos]).ToArray();
             if (stream.Length <= o.SeqLen + 1) throw new InvalidDataException($"{o.CorpusDir}: too little monolingual text for pre-training ({stream.Length} tokens); use --pretrain-steps 0");
             var pre = new Trainer(baseModel, Options(o, o.PretrainSteps, o.LearningRate), new TokenStreamSource(stream, (ulong)o.Seed));
             HybridFineTuning.Run(pre, null, 0, (s, _) => { if (s.Step % 20 == 0 || pre.Done) run.LogMetric(Stage, new JsonObject { ["variant"] = "base", ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5) }); }, cancel);
