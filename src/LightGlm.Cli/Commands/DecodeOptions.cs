@@ -2,6 +2,7 @@
 using System.CommandLine;
 using LightGlm.Model;
 using LightGlm.Model.Inference;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Cli.Commands;
@@ -47,7 +48,7 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
         };
     }
 
-    public GlmTranslator Translator(ParseResult r, GlmModel model, ITranslationTokenizer tok, int? batchOverride = null)
+    public GlmTranslator Translator(ParseResult r, GlmModel model, ITokenizer tok, int? batchOverride = null)
     {
         var o = Read(r, batchOverride);
         // The KV cache holds batch × beam slots of every position: refuse before allocating what the machine lacks.

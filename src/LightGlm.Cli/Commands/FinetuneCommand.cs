@@ -46,8 +46,8 @@ public sealed class FinetuneCommand : ICliCommand
             ModelThreads.Apply(r.GetValue(threads));
             string modelDir = r.GetValue(model)!;
             var tokPath = ModelDirectory.TokenizerPath(modelDir) ?? throw new CliException($"{modelDir} has no tokenizer.json: fine-tuning needs the model's tokenizer");
-            var tok = new TranslationTokenizer(HfTokenizer.Create(tokPath));
-            var sp = LightGlm.Translation.SpecialTokens.From(tok);
+            var tok = HfTokenizer.Create(tokPath);
+            var sp = LightGlm.Text.Tokenizers.SpecialTokens.From(tok);
             int T = r.GetValue(seq), B = r.GetValue(batch), S = r.GetValue(steps);
             new OptionChecks().AtLeast("--steps", S, 1).AtLeast("--batch", B, 1).AtLeast("--seq-len", T, 2).Positive("--lr", r.GetValue(lr))
                 .InRange("--weight-decay", r.GetValue(wd), 0).InRange("--warmup", r.GetValue(warm), 0, 1).InRange("--target-fraction", r.GetValue(fraction), 0, 1)

@@ -3,6 +3,7 @@ using System.CommandLine;
 using LightGlm.Generation;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Cli.Commands;
 
@@ -57,18 +58,20 @@ public sealed class GenerateCommand : ICliCommand
         catch (ArgumentException e) { throw new CliException(e.Message); }
     }
 
-    /// <summary>The model's tokenizer: its tokenizer.json, or the byte-level fallback when the directory has none.</summary>
+    /// <summary>The model's tokenizer: its tokenizer.json, or the byte tokenizer when the directory has none (a
+    /// translation model's 262 ids, or the 259 of a model `train --tokenizer byte` wrote before December: same ids).</summary>
     internal static ITokenizer TokenizerFor(string dir, ModelConfig c)
     {
         if (ModelDirectory.TokenizerPath(dir) is { } path)
         {
-            var tok = TokenizerAdapter.Load(path);
+            var tok = TokenizerLoader.Load(path);
             if (tok.VocabSize > c.VocabSize)
                 throw new CliException($"{path} has {tok.VocabSize} ids but the model's vocab_size is {c.VocabSize}: they do not belong together");
             return tok;
         }
-        if (c.VocabSize != ByteTokenizer.Size)
-            throw new CliException($"{dir}: no tokenizer.json, and vocab_size = {c.VocabSize} is not the byte tokenizer's {ByteTokenizer.Size}");
+        if (!ByteTokenizer.Fits(c.VocabSize))
+            throw new CliException($"{dir}: no tokenizer.json, and vocab_size = {c.VocabSize} is not the byte tokenizer's " +
+                $"{ByteTokenizer.Size} (or {ByteTokenizer.LegacyGenerationSize} for older byte models): add the model's tokenizer.json");
         return ByteTokenizer.Instance;
     }
 }

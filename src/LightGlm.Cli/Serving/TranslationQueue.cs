@@ -1,6 +1,7 @@
 // Dynamic batching for the server: requests wait in a bounded queue; one worker takes whatever is waiting
 // (up to the batch size, same direction) and translates it in one batched decode.
 using System.Threading.Channels;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Cli.Serving;
@@ -19,7 +20,7 @@ public sealed class TranslationQueue : IDisposable
     public int MaxBeam => _translator.Options.MaxBeam;
     public int DefaultBeam => _translator.Options.Beam;
     /// <summary>Tokens of a text in the model's vocabulary (the tokenizers keep their scratch per thread).</summary>
-    public int CountTokens(string text) => _translator.Tokenizer.Encode(text).Length;
+    public int CountTokens(string text) => _translator.Tokenizer.EncodeText(text).Length;
 
     public TranslationQueue(GlmTranslator translator, int capacity)
     {

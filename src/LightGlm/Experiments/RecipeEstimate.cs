@@ -30,8 +30,8 @@ public static class RecipeEstimate
     {
         int vocab = r.Get<int>("tokenizer.vocab_size");
         // The specials' ids do not matter for timing: the byte tokenizer's, inside any vocabulary of >= 262 ids.
-        var sp = Translation.SpecialTokens.From(Translation.ByteTranslationTokenizer.Instance);
-        var config = Stages.RunArtifacts.TeacherConfig(r, Math.Max(vocab, Translation.ByteTranslationTokenizer.Instance.VocabSize), sp);
+        var sp = Text.Tokenizers.SpecialTokens.From(Text.Tokenizers.ByteTokenizer.Instance);
+        var config = Stages.RunArtifacts.TeacherConfig(r, Math.Max(vocab, Text.Tokenizers.ByteTokenizer.Instance.VocabSize), sp);
         var model = GlmModel.Create(config, seed: 1);
         int B = r.Get<int>("teacher.batch_size"), T = r.Get<int>("teacher.seq_len");
         var options = Stages.RunArtifacts.TrainerOptions(r, "teacher", 4);
@@ -40,7 +40,7 @@ public static class RecipeEstimate
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < 3; i++) trainer.Step();
         double stepMs = sw.Elapsed.TotalMilliseconds / 3;
-        var probe = Stages.ModelEvaluator.SpeedProbe(model, Translation.ByteTranslationTokenizer.Instance, "Permission denied", tokens: 32);
+        var probe = Stages.ModelEvaluator.SpeedProbe(model, Text.Tokenizers.ByteTokenizer.Instance, "Permission denied", tokens: 32);
         double decodeMs = probe.DecodeMsPerToken, prefillMs = probe.PrefillMs;
 
         double studentShare = StudentShare(r, model);

@@ -1,6 +1,7 @@
 // Text generation over a KV cache: batched prompts of different lengths (each its own slot and positions), greedy or sampled.
 using LightGlm.Model;
 using LightGlm.Model.Inference;
+using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Generation;
 
@@ -75,9 +76,9 @@ public static class Generator
     {
         var ids = prompts.Select(p =>
         {
-            var e = tokenizer.Encode(p);
+            var e = tokenizer.EncodeText(p);
             return tokenizer.BosId is { } bos ? [bos, .. e] : e;
         }).ToList();
-        return Generate(model, ids, options).Select(g => tokenizer.Decode(g.Tokens)).ToList();
+        return Generate(model, ids, options).Select(g => tokenizer.DecodeText(g.Tokens)).ToList();
     }
 }

@@ -67,7 +67,7 @@ public static class TokenizerFiles
         }
         string? Named(int? id, string ours) => id is { } i && added.TryGetValue(i, out var t) ? t : added.ContainsValue(ours) ? ours : null;
         var map = new System.Text.Json.Nodes.JsonObject();
-        foreach (var (key, id, ours) in new[] { ("bos_token", c.BosTokenId, Text.Tokenizers.SpecialTokens.Bos), ("eos_token", c.EosTokenId, Text.Tokenizers.SpecialTokens.Eos), ("pad_token", c.PadTokenId, Text.Tokenizers.SpecialTokens.Pad) })
+        foreach (var (key, id, ours) in new[] { ("bos_token", c.BosTokenId, Text.Tokenizers.SpecialTokens.BosText), ("eos_token", c.EosTokenId, Text.Tokenizers.SpecialTokens.EosText), ("pad_token", c.PadTokenId, Text.Tokenizers.SpecialTokens.PadText) })
             if (Named(id, ours) is { } t) map[key] = t;
         var config = (System.Text.Json.Nodes.JsonObject)map.DeepClone();
         config["tokenizer_class"] = "PreTrainedTokenizerFast";

@@ -1,5 +1,5 @@
 // Where micro-batches come from: a source fills micro-batch number i deterministically, so resuming = remembering i.
-using LightGlm.Generation;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Model;
 
 namespace LightGlm.Training;
@@ -51,7 +51,7 @@ public sealed class TokenStreamSource : IBatchSource
         {
             if (!File.Exists(f)) throw new FileNotFoundException($"{f}: training text file not found", f);
             if (tokenizer.BosId is { } bos) all.Add(bos);
-            all.AddRange(tokenizer.Encode(File.ReadAllText(f)));
+            all.AddRange(tokenizer.EncodeText(File.ReadAllText(f)));
             if (tokenizer.EosId is { } eos) all.Add(eos);
         }
         return all.ToArray();

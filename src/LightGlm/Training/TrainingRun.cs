@@ -3,7 +3,7 @@
 // metrics.jsonl, evaluate, save.
 using System.Diagnostics;
 using System.Text.Json.Nodes;
-using LightGlm.Generation;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Pipeline;
@@ -41,7 +41,7 @@ public static class TrainingRun
     {
         if (spec == "byte") return ByteTokenizer.Instance;
         if (!File.Exists(spec)) throw new FileNotFoundException($"data.tokenizer = '{spec}': not found; give \"byte\" or the path of a tokenizer.json (e.g. `lightglm tokenizer train`'s output)", spec);
-        return TokenizerAdapter.Load(spec);
+        return TokenizerLoader.Load(spec);
     }
 
     /// <summary>The model config the run will train (from "model" with the tokenizer's sizes, or init_from's config.json).</summary>

@@ -1,4 +1,6 @@
 // Translation directions and their task tags: en→zh (<|en2zh|>) and zh→en (<|zh2en|>), one model for both.
+using LightGlm.Text.Tokenizers;
+
 namespace LightGlm.Translation;
 
 public enum Direction { EnToZh, ZhToEn }
@@ -12,6 +14,9 @@ public static class Directions
 
     /// <summary>The special token that tells the model which way to translate.</summary>
     public static string Tag(this Direction d) => d == Direction.EnToZh ? SpecialTokens.En2ZhText : SpecialTokens.Zh2EnText;
+
+    /// <summary>The id of that token in a tokenizer's special tokens.</summary>
+    public static int Tag(this SpecialTokens sp, Direction d) => d == Direction.EnToZh ? sp.En2Zh : sp.Zh2En;
 
     public static string SourceLanguage(this Direction d) => d == Direction.EnToZh ? "en" : "zh";
     public static string TargetLanguage(this Direction d) => d == Direction.EnToZh ? "zh" : "en";

@@ -5,6 +5,7 @@ using System.Diagnostics;
 using LightGlm.Generation;
 using LightGlm.Model;
 using LightGlm.Model.Inference;
+using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Translation;
 
@@ -41,7 +42,7 @@ public sealed record TranslatorOptions
 public sealed class GlmTranslator
 {
     readonly GlmModel _model;
-    readonly ITranslationTokenizer _tok;
+    readonly ITokenizer _tok;
     readonly SpecialTokens _sp;
     readonly InferenceSession _session;
     readonly float[] _logits;
@@ -51,13 +52,13 @@ public sealed class GlmTranslator
     public int MaxBatch => Options.MaxBatch;
     public int MaxLength { get; }
     public GlmModel Model => _model;
-    public ITranslationTokenizer Tokenizer => _tok;
+    public ITokenizer Tokenizer => _tok;
     public InferenceWeights Weights => _session.Weights;
 
-    public GlmTranslator(GlmModel model, ITranslationTokenizer tokenizer, int maxBatch = 8, int maxLength = 256)
+    public GlmTranslator(GlmModel model, ITokenizer tokenizer, int maxBatch = 8, int maxLength = 256)
         : this(model, tokenizer, new TranslatorOptions { MaxBatch = maxBatch, MaxLength = maxLength }) { }
 
-    public GlmTranslator(GlmModel model, ITranslationTokenizer tokenizer, TranslatorOptions options, InferenceWeights? weights = null)
+    public GlmTranslator(GlmModel model, ITokenizer tokenizer, TranslatorOptions options, InferenceWeights? weights = null)
     {
         options.Validate();
         if (tokenizer.VocabSize > model.Config.VocabSize)
@@ -93,7 +94,7 @@ public sealed class GlmTranslator
     /// <summary>Source tokens of <paramref name="text"/> and how many of them the prompt keeps (fewer when the text is longer than the window allows).</summary>
     public (int Tokens, int Kept) SourceFit(string text, int maxNewTokens)
     {
-        int n = _tok.Encode(text).Length;
+        int n = _tok.EncodeText(text).Length;
         return (n, Math.Min(n, SourceRoom(maxNewTokens)));
     }
 
@@ -102,7 +103,7 @@ public sealed class GlmTranslator
     /// <summary>Prompt of one text; an over-long source is cut at the end so that a short answer still fits (docs/TRANSLATION.md).</summary>
     int[] Prompt(string text, Direction d, int maxNewTokens)
     {
-        var src = _tok.Encode(text);
+        var src = _tok.EncodeText(text);
         int room = SourceRoom(maxNewTokens);
         if (src.Length > room) src = src[..room];
         return TaskFormat.Prompt(_sp, d, src);
@@ -189,5 +190,5 @@ public sealed class GlmTranslator
         return Enumerable.Range(0, n).Select(i => { var b = searches[i].Best(); return Result(b.Tokens, b.Stopped, ms[i]); }).ToList();
     }
 
-    TranslationResult Result(int[] ids, bool stopped, double ms) => new(_tok.Decode(ids).Trim(), ids, stopped, ms);
+    TranslationResult Result(int[] ids, bool stopped, double ms) => new(_tok.DecodeText(ids).Trim(), ids, stopped, ms);
 }

@@ -2,6 +2,7 @@
 // msgstr lines (and a "fuzzy" flag) of the filled entries change; every other byte of the file stays.
 using System.Text.RegularExpressions;
 using LightGlm.Text.Gettext;
+using LightGlm.Text.Markup;
 
 namespace LightGlm.Translation;
 

@@ -1,5 +1,7 @@
 // The translation task as GLM prefix-LM sequences: prompt = <|bos|> <|tag|> source <|sep|> (bidirectional),
 // answer = target <|eos|> (causal), loss on the answer only.
+using LightGlm.Text.Tokenizers;
+
 namespace LightGlm.Translation;
 
 /// <summary>One training sequence: input ids, next-token targets (−1 = no loss) and the prompt length P.</summary>

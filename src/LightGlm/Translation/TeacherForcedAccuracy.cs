@@ -2,6 +2,7 @@
 // and the mean probability the model gives the reference token (Eq. 14's mean probability, per token).
 using LightGlm.Model;
 using LightGlm.Model.Inference;
+using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Translation;
 
@@ -16,7 +17,7 @@ public static class TeacherForcedAccuracy
 {
     /// <summary>Runs each pair through the model with the task's prefix mask (no generation) and compares the
     /// next-token distribution at every target position with the reference token.</summary>
-    public static TeacherForcedResult Compute(GlmModel model, ITranslationTokenizer tok, Direction d,
+    public static TeacherForcedResult Compute(GlmModel model, ITokenizer tok, Direction d,
         IReadOnlyList<(string Source, string Reference)> pairs, int maxLength = 256, InferenceWeights? weights = null)
     {
         if (weights is { Format: not WeightFormat.Fp32 }) return ComputeWithSession(weights, tok, d, pairs, maxLength);
@@ -26,7 +27,7 @@ public static class TeacherForcedAccuracy
         long correct = 0, count = 0; double psum = 0;
         foreach (var (src, reference) in pairs)
         {
-            var s = tok.Encode(src); var t = tok.Encode(reference);
+            var s = tok.EncodeText(src); var t = tok.EncodeText(reference);
             int limit = Math.Min(maxLength, model.Config.MaxPositionEmbeddings);
             if (s.Length + t.Length + 2 > limit) { s = s[..Math.Min(s.Length, limit / 2)]; t = t[..Math.Min(t.Length, limit - s.Length - 3)]; }
             var ex = TaskFormat.Example(sp, d, s, t);
@@ -60,7 +61,7 @@ public static class TeacherForcedAccuracy
     /// The same measure through an inference session (for int8/int4 weights, which only the session runs): the prompt is
     /// prefilled bidirectionally, then each reference token is fed (teacher forcing) and the next logits scored.
     /// </summary>
-    static TeacherForcedResult ComputeWithSession(InferenceWeights weights, ITranslationTokenizer tok, Direction d,
+    static TeacherForcedResult ComputeWithSession(InferenceWeights weights, ITokenizer tok, Direction d,
         IReadOnlyList<(string Source, string Reference)> pairs, int maxLength)
     {
         var model = weights.Model;
@@ -71,7 +72,7 @@ public static class TeacherForcedAccuracy
         long correct = 0, count = 0; double psum = 0;
         foreach (var (src, reference) in pairs)
         {
-            var s = tok.Encode(src); var t = tok.Encode(reference);
+            var s = tok.EncodeText(src); var t = tok.EncodeText(reference);
             if (s.Length + t.Length + 2 > limit) { s = s[..Math.Min(s.Length, limit / 2)]; t = t[..Math.Min(t.Length, limit - s.Length - 3)]; }
             var ex = TaskFormat.Example(sp, d, s, t);
             session.Cache.ResetAll();

@@ -1,5 +1,7 @@
 // Turns English–Chinese pairs into padded training batches of the translation task (both directions):
 // (B, T) ids, next-token targets (−1 on prompt and padding) and per-row GLM prefix lengths.
+using LightGlm.Text.Tokenizers;
+
 namespace LightGlm.Translation;
 
 /// <summary>One batch in the model's layout: row-major (B, T) arrays, right padding with &lt;|pad|&gt;.</summary>
@@ -28,7 +30,7 @@ public sealed class TranslationBatcher
     /// <paramref name="maxLength"/> is dropped, not truncated: a truncated target would teach the model to stop
     /// mid-sentence. Pairs with an empty side are dropped too.
     /// </summary>
-    public TranslationBatcher(ITranslationTokenizer tokenizer, IEnumerable<(string English, string Chinese)> pairs,
+    public TranslationBatcher(ITokenizer tokenizer, IEnumerable<(string English, string Chinese)> pairs,
         int maxLength, IReadOnlyList<Direction>? directions = null)
     {
         if (maxLength < 8) throw new ArgumentOutOfRangeException(nameof(maxLength), $"max length {maxLength} is too short for a prompt and an answer (>= 8)");
@@ -44,7 +46,7 @@ public sealed class TranslationBatcher
             for (int i = a; i < b; i++)
             {
                 var (en, zh) = list[i];
-                if (en.Trim().Length > 0 && zh.Trim().Length > 0) encoded[i] = (tokenizer.Encode(en), tokenizer.Encode(zh));
+                if (en.Trim().Length > 0 && zh.Trim().Length > 0) encoded[i] = (tokenizer.EncodeText(en), tokenizer.EncodeText(zh));
             }
         });
         foreach (var e in encoded)

@@ -10,6 +10,7 @@ using System.Text;
 using LightGlm.Cli.Serving;
 using LightGlm.Tests.Reliability;
 using LightGlm.Tests.Translation;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -103,7 +104,7 @@ public sealed class HttpBodyFuzzTests(ITestOutputHelper output)
     {
         int cases = int.TryParse(Environment.GetEnvironmentVariable("LIGHTGLM_HTTPFUZZ_CASES"), out int n) ? n : 3000;
         var o = new ServeOptions(MaxTexts: 4, MaxChars: 200, MaxNewTokens: 4, QueueCapacity: 64, Timeout: TimeSpan.FromSeconds(30));
-        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = 2 });
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = 2 });
         var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o);
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

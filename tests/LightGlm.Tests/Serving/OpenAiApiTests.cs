@@ -8,6 +8,7 @@ using System.Text;
 using System.Text.Json;
 using LightGlm.Cli.Serving;
 using LightGlm.Tests.Translation;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,13 +22,13 @@ namespace LightGlm.Tests.Serving;
 public sealed class OpenAiApiTests
 {
     const int MaxNew = 8;
-    static readonly GlmTranslator Reference = new(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 1);
+    static readonly GlmTranslator Reference = new(TranslatorTests.TinyModel(), ByteTokenizer.Instance, maxBatch: 1);
 
     static string Expected(string text, Direction d) => Reference.Translate([text], d, MaxNew)[0].Text;
 
     static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Http, string Url)> Start(ServeOptions? o = null)
     {
-        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBatch = 4 });
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4 });
         var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o ?? new ServeOptions(MaxNewTokens: MaxNew, ModelId: "tiny"));
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();

@@ -5,6 +5,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using LightGlm.Cli.Serving;
 using LightGlm.Tests.Translation;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -18,7 +19,7 @@ public sealed class ServerTests
 {
     static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1)
     {
-        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = maxBeam });
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = maxBeam });
         var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o);
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
@@ -59,7 +60,7 @@ public sealed class ServerTests
             string[] texts = ["Open file", "Permission denied", "Save as", "Quit", "Cannot read %s", "Retry"];
             var tasks = Enumerable.Range(0, 12).Select(i => http.PostAsJsonAsync("/v1/translate", new { text = texts[i % texts.Length], direction = "en-zh" })).ToList();
             var responses = await Task.WhenAll(tasks);
-            var reference = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 1);
+            var reference = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, maxBatch: 1);
             for (int i = 0; i < responses.Length; i++)
             {
                 Assert.Equal(HttpStatusCode.OK, responses[i].StatusCode);
@@ -135,7 +136,7 @@ public sealed class ServerTests
     [Fact]
     public void NonLoopbackNeedsAllowRemote()
     {
-        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 1);
+        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, maxBatch: 1);
         Assert.Throws<LightGlm.Cli.CliException>(() => TranslationServer.Build(tr, "http://0.0.0.0:8080", new ServeOptions()));
     }
 
@@ -147,7 +148,7 @@ public sealed class ServerTests
         {
             string[] texts = ["Open file", "Permission denied", "Quit"];
             var rs = await Task.WhenAll(texts.Select(t => http.PostAsJsonAsync("/v1/translate", new { text = t, direction = "en-zh", beam = 2 })));
-            var reference = new GlmTranslator(TranslatorTests.TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBatch = 1, MaxBeam = 2 });
+            var reference = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 1, MaxBeam = 2 });
             for (int i = 0; i < texts.Length; i++)
             {
                 Assert.Equal(HttpStatusCode.OK, rs[i].StatusCode);

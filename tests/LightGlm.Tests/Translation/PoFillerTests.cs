@@ -2,6 +2,7 @@
 // blanked: filled back, valid for `msgfmt -c`, placeholders intact, nothing else in the file changed.
 using System.Diagnostics;
 using LightGlm.Text.Gettext;
+using LightGlm.Text.Markup;
 using LightGlm.Translation;
 
 namespace LightGlm.Tests.Translation;

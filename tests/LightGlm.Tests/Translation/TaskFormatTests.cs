@@ -1,4 +1,5 @@
 // The translation task layout (prompt, targets, prefix) and the batcher that pads it for the trainer.
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Tests.Translation;
@@ -11,8 +12,8 @@ public sealed class TaskFormatTests
     [Fact]
     public void ExampleHasPromptPrefixAndLossOnTargetOnly()
     {
-        var src = Tok.Encode("open file");
-        var tgt = Tok.Encode("打开文件");
+        var src = Tok.EncodeText("open file");
+        var tgt = Tok.EncodeText("打开文件");
         var ex = TaskFormat.Example(Sp, Direction.EnToZh, src, tgt);
         int P = src.Length + 3;
         Assert.Equal(P, ex.PrefixLength);
@@ -65,11 +66,13 @@ public sealed class TaskFormatTests
         Assert.Contains("<|sep|>", e.Message);
     }
 
-    sealed class NoSpecials : ITranslationTokenizer
+    sealed class NoSpecials : ITokenizer
     {
         public int VocabSize => 10;
-        public int[] Encode(string text) => [];
-        public string Decode(ReadOnlySpan<int> ids) => "";
-        public int? SpecialTokenId(string token) => token == SpecialTokens.PadText ? 0 : null;
+        public IReadOnlyDictionary<string, int> SpecialTokens { get; } = new Dictionary<string, int> { [LightGlm.Text.Tokenizers.SpecialTokens.PadText] = 0 };
+        public int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true) => [];
+        public string Decode(ReadOnlySpan<int> ids, bool skipSpecialTokens = false) => "";
+        public string? IdToToken(int id) => null;
+        public int? TokenToId(string token) => null;
     }
 }

@@ -1,6 +1,7 @@
 // Translation memory: exact (whitespace/case-normalised) lookups, the established translation wins, misses go to the model.
 using LightGlm.Model;
 using LightGlm.Tests.Model;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Tests.Translation;
@@ -27,9 +28,9 @@ public class TranslationMemoryTests
     [Fact]
     public void HitsComeFromTheMemoryAndMissesFromTheModelInInputOrder()
     {
-        var c = TinyModels.Glm(vocab: ByteTranslationTokenizer.Instance.VocabSize);
+        var c = TinyModels.Glm(vocab: ByteTokenizer.Instance.VocabSize);
         var model = GlmModel.Create(c, seed: 3);
-        var translator = new GlmTranslator(model, ByteTranslationTokenizer.Instance, maxBatch: 4, maxLength: 64);
+        var translator = new GlmTranslator(model, ByteTokenizer.Instance, maxBatch: 4, maxLength: 64);
         var tm = new TranslationMemory(Pairs);
         var texts = new[] { "Disk full", "Cancel", "permission denied" };
         var (results, hits) = tm.Translate(translator, texts, Direction.EnToZh, maxNewTokens: 4);

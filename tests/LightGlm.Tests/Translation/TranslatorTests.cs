@@ -5,6 +5,7 @@ using LightGlm.Generation;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Tests.Translation;
@@ -15,7 +16,7 @@ public sealed class TranslatorTests
     {
         var c = new ModelConfig
         {
-            VocabSize = ByteTranslationTokenizer.Instance.VocabSize, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 4,
+            VocabSize = ByteTokenizer.Instance.VocabSize, HiddenSize = 32, NumHiddenLayers = 2, NumAttentionHeads = 4,
             NumKeyValueHeads = 2, IntermediateSize = 64, PrefixLm = true, MaxPositionEmbeddings = 256,
         };
         return GlmModel.Create(c, seed, std: 0.5); // large init: peaked, input-dependent outputs
@@ -33,7 +34,7 @@ public sealed class TranslatorTests
     [Fact]
     public void BatchedEqualsOneAtATime()
     {
-        var tr = new GlmTranslator(TinyModel(), ByteTranslationTokenizer.Instance, maxBatch: 4);
+        var tr = new GlmTranslator(TinyModel(), ByteTokenizer.Instance, maxBatch: 4);
         var batched = tr.Translate(Inputs, Direction.EnToZh, maxNewTokens: 12);
         for (int i = 0; i < Inputs.Length; i++)
             Assert.Equal(tr.Translate([Inputs[i]], Direction.EnToZh, 12)[0].Ids, batched[i].Ids);
@@ -46,7 +47,7 @@ public sealed class TranslatorTests
     public void TeacherForcingOnOwnGreedyOutputIsPerfect()
     {
         var model = TinyModel();
-        var tok = ByteTranslationTokenizer.Instance;
+        var tok = ByteTokenizer.Instance;
         var tr = new GlmTranslator(model, tok, maxBatch: 4);
         foreach (var d in Directions.Both)
         {
@@ -62,23 +63,25 @@ public sealed class TranslatorTests
         }
     }
 
-    static TeacherForcedResult TeacherForcedOnIds(GlmModel m, ITranslationTokenizer tok, Direction d, string src, int[] ids) =>
+    static TeacherForcedResult TeacherForcedOnIds(GlmModel m, ITokenizer tok, Direction d, string src, int[] ids) =>
         TeacherForcedAccuracy.Compute(m, new FixedIds(tok, ids), d, [(src, "\u0000ids")]);
 
     /// <summary>Encodes the marker reference to the given ids, everything else as the inner tokenizer does.</summary>
-    sealed class FixedIds(ITranslationTokenizer inner, int[] ids) : ITranslationTokenizer
+    sealed class FixedIds(ITokenizer inner, int[] ids) : ITokenizer
     {
         public int VocabSize => inner.VocabSize;
-        public int[] Encode(string text) => text == "\u0000ids" ? ids : inner.Encode(text);
-        public string Decode(ReadOnlySpan<int> x) => inner.Decode(x);
-        public int? SpecialTokenId(string token) => inner.SpecialTokenId(token);
+        public IReadOnlyDictionary<string, int> SpecialTokens => inner.SpecialTokens;
+        public int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true) => text.SequenceEqual("\u0000ids") ? ids : inner.Encode(text, parseSpecialTokens);
+        public string Decode(ReadOnlySpan<int> x, bool skipSpecialTokens = false) => inner.Decode(x, skipSpecialTokens);
+        public string? IdToToken(int id) => inner.IdToToken(id);
+        public int? TokenToId(string token) => inner.TokenToId(token);
     }
 
     [Fact]
     public void VocabularyMismatchIsRefused()
     {
         var c = new ModelConfig { VocabSize = 100, HiddenSize = 16, NumHiddenLayers = 1, NumAttentionHeads = 2, IntermediateSize = 32, MaxPositionEmbeddings = 64 };
-        var e = Assert.Throws<InvalidDataException>(() => new GlmTranslator(GlmModel.Create(c), ByteTranslationTokenizer.Instance));
+        var e = Assert.Throws<InvalidDataException>(() => new GlmTranslator(GlmModel.Create(c), ByteTokenizer.Instance));
         Assert.Contains("vocab_size", e.Message);
     }
 
@@ -88,14 +91,14 @@ public sealed class TranslatorTests
     public void BatchedBeamEqualsSinglePromptBeamSearch(int k, float penalty)
     {
         var model = TinyModel();
-        var tok = ByteTranslationTokenizer.Instance;
+        var tok = ByteTokenizer.Instance;
         var sp = SpecialTokens.From(tok);
         var tr = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 4, MaxBeam = 4, Beam = k, LengthPenalty = penalty, MaxLength = 64 });
         var batched = tr.Translate(Inputs, Direction.EnToZh, maxNewTokens: 10);
         var o = new GenerationOptions { MaxNewTokens = 10, BeamWidth = k, LengthPenalty = penalty, StopTokens = [sp.Eos], BidirectionalPrompt = true };
         for (int i = 0; i < Inputs.Length; i++)
         {
-            var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(Inputs[i]));
+            var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.EncodeText(Inputs[i]));
             var single = BeamSearch.Run(model, prompt, o);
             Assert.Equal(single.Tokens, batched[i].Ids);
             Assert.Equal(single.Stopped, batched[i].Stopped);
@@ -109,9 +112,9 @@ public sealed class TranslatorTests
     [Fact]
     public void BeamWiderThanTheTranslatorAllowsIsRefused()
     {
-        var tr = new GlmTranslator(TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { MaxBeam = 2 });
+        var tr = new GlmTranslator(TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBeam = 2 });
         Assert.Throws<ArgumentOutOfRangeException>(() => tr.Translate(["x"], Direction.EnToZh, 4, beam: 3));
-        Assert.Throws<ArgumentException>(() => new GlmTranslator(TinyModel(), ByteTranslationTokenizer.Instance, new TranslatorOptions { Beam = 2, MaxBeam = 1 }));
+        Assert.Throws<ArgumentException>(() => new GlmTranslator(TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { Beam = 2, MaxBeam = 1 }));
     }
 
     [Theory]
@@ -120,7 +123,7 @@ public sealed class TranslatorTests
     public void QuantizedTranslatorRunsTheQuantizedWeights(WeightFormat f, int beam)
     {
         var model = TinyModel();
-        var tok = ByteTranslationTokenizer.Instance;
+        var tok = ByteTokenizer.Instance;
         var q = new GlmTranslator(model, tok, new TranslatorOptions { Weights = f, MaxBeam = 2, Beam = beam });
         Assert.Equal(f, q.Weights.Format);
         Assert.True(q.Weights.ProjectionBytes < InferenceWeights.Fp32(model).ProjectionBytes / 3);

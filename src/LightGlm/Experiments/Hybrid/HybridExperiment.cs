@@ -20,7 +20,6 @@ using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
 using LightGlm.Translation;
-using SpecialTokens = LightGlm.Translation.SpecialTokens;
 
 namespace LightGlm.Experiments.Hybrid;
 
@@ -91,7 +90,7 @@ public static class HybridExperiment
         log($"data: {train.Count} train pairs, {devPairs.Count} dev, {testPairs.Count} test, {mono.Count} monolingual lines from {o.CorpusDir}");
         LightGlm.Model.Checkpoints.AtomicFile.Write(tokPath, s => BpeTrainer.Train(train.SelectMany(p => new[] { p.English, p.Chinese }).Concat(mono), new BpeTrainerOptions { VocabSize = o.Vocab }, s));
         var hf = HfTokenizer.Create(tokPath);
-        var tok = new TranslationTokenizer(hf);
+        ITokenizer tok = hf;
         var sp = SpecialTokens.From(tok);
 
         var sets = HybridData.Split(train, tok, o.SeqLen, src, tgt, o.TargetFraction);
@@ -114,7 +113,7 @@ public static class HybridExperiment
         var sw = Stopwatch.StartNew();
         if (o.PretrainSteps > 0)
         {
-            var stream = mono.SelectMany(l => (IEnumerable<int>)[.. hf.Encode(l), sp.Eos]).ToArray();
+            var stream = mono.SelectMany(l => (IEnumerable<int>)[.. tok.EncodeText(l), sp.Eos]).ToArray();
             if (stream.Length <= o.SeqLen + 1) throw new InvalidDataException($"{o.CorpusDir}: too little monolingual text for pre-training ({stream.Length} tokens); use --pretrain-steps 0");
             var pre = new Trainer(baseModel, Options(o, o.PretrainSteps, o.LearningRate), new TokenStreamSource(stream, (ulong)o.Seed));
             HybridFineTuning.Run(pre, null, 0, (s, _) => { if (s.Step % 20 == 0 || pre.Done) run.LogMetric(Stage, new JsonObject { ["variant"] = "base", ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5) }); }, cancel);
@@ -328,7 +327,7 @@ public static class HybridExperiment
         return report;
     }
 
-    static IBatchSource DevSource(ITranslationTokenizer tok, List<(string English, string Chinese)> pairs, int seq, Direction d, SpecialTokens sp) =>
+    static IBatchSource DevSource(ITokenizer tok, List<(string English, string Chinese)> pairs, int seq, Direction d, SpecialTokens sp) =>
         HybridBatchSource.Plain(new TranslationBatcher(tok, pairs, seq, [d]).Examples, sp.Pad, seed: 99);
 
     static List<CalibrationSample> Samples(IEnumerable<TaskExample> ex) => ex.Select(e => new CalibrationSample(e.Tokens, e.Targets, e.PrefixLength)).ToList();

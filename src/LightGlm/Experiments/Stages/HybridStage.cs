@@ -3,6 +3,7 @@
 // With hybrid.compare, the same steps also fine-tune on D_s only and on D_d only (Figure 5).
 using System.Text.Json.Nodes;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
 using LightGlm.Translation;
@@ -60,7 +61,7 @@ public sealed class HybridStage : IRecipeStage
     }
 
     /// <summary>D_s and D_d from the training split (<see cref="HybridData.Split"/>): no string in both.</summary>
-    public static (List<TaskExample> Ds, List<TaskExample> Dd) Split(StageContext c, ITranslationTokenizer tok, int seq)
+    public static (List<TaskExample> Ds, List<TaskExample> Dd) Split(StageContext c, ITokenizer tok, int seq)
     {
         var r = c.Recipe;
         var sets = HybridData.Split(RunArtifacts.Pairs(c, "train"), tok, seq, Directions.Parse(r.Get<string>("hybrid.source_direction")),
@@ -68,6 +69,6 @@ public sealed class HybridStage : IRecipeStage
         return (sets.Source, sets.Target);
     }
 
-    static IBatchSource TargetDev(StageContext c, ITranslationTokenizer tok, int seq, Direction d, SpecialTokens sp) =>
+    static IBatchSource TargetDev(StageContext c, ITokenizer tok, int seq, Direction d, SpecialTokens sp) =>
         HybridBatchSource.Plain(new TranslationBatcher(tok, RunArtifacts.Pairs(c, "dev"), seq, [d]).Examples, sp.Pad, seed: 99);
 }

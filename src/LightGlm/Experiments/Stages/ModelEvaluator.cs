@@ -7,13 +7,14 @@ using LightGlm.Evaluation.Metrics;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
 
 public static class ModelEvaluator
 {
-    public static JsonObject Evaluate(GlmModel model, ITranslationTokenizer tok, string modelDir,
+    public static JsonObject Evaluate(GlmModel model, ITokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
         GlmTranslator? translator = null, TranslationMemory? memory = null)
@@ -94,11 +95,11 @@ public static class ModelEvaluator
     /// actually ran, which preemption on a shared machine does not inflate — comparisons between models (the
     /// headline's time ratio) use it.
     /// </summary>
-    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITranslationTokenizer tok, string text, int tokens = 64,
+    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITokenizer tok, string text, int tokens = 64,
         LightGlm.Model.Inference.InferenceWeights? weights = null)
     {
         var sp = SpecialTokens.From(tok);
-        var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.Encode(text).Take(24).ToArray());
+        var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.EncodeText(text).Take(24).ToArray());
         return DecodeProbe(model, prompt, tokens, weights);
     }
 

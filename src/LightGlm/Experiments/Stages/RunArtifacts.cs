@@ -19,7 +19,7 @@ public static class RunArtifacts
 
     public static string TokenizerPath(StageContext c) => (string)c.ResultOf("tokenizer")["path"]!;
 
-    public static ITranslationTokenizer Tokenizer(StageContext c) => new TranslationTokenizer(HfTokenizer.Create(TokenizerPath(c)));
+    public static ITokenizer Tokenizer(StageContext c) => HfTokenizer.Create(TokenizerPath(c));
 
     /// <summary>The pairs of a corpus split ("train", "dev", "test"), capped by the recipe where it says so.</summary>
     public static List<(string English, string Chinese)> Pairs(StageContext c, string split)
@@ -29,7 +29,7 @@ public static class RunArtifacts
         return cap > 0 && pairs.Count > cap ? pairs.GetRange(0, cap) : pairs;
     }
 
-    public static ModelConfig TeacherConfig(Recipes.Recipe r, int vocab, LightGlm.Translation.SpecialTokens sp) => new()
+    public static ModelConfig TeacherConfig(Recipes.Recipe r, int vocab, LightGlm.Text.Tokenizers.SpecialTokens sp) => new()
     {
         ModelType = "chatglm",
         VocabSize = vocab,
@@ -66,9 +66,9 @@ public static class RunArtifacts
             : new ScheduleOptions { WarmupSteps = Math.Max(1, (int)(steps * r.Get<double>("teacher.warmup_fraction"))) },
     };
 
-    public static IBatchSource DevSource(StageContext c, ITranslationTokenizer tok, int seq)
+    public static IBatchSource DevSource(StageContext c, ITokenizer tok, int seq)
     {
-        var sp = LightGlm.Translation.SpecialTokens.From(tok);
+        var sp = LightGlm.Text.Tokenizers.SpecialTokens.From(tok);
         return HybridBatchSource.Plain(new TranslationBatcher(tok, Pairs(c, "dev"), seq).Examples, sp.Pad, seed: 99);
     }
 }

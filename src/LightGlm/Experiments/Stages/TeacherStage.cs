@@ -4,6 +4,7 @@ using System.Text.Json.Nodes;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Pipeline;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
 using LightGlm.Translation;
@@ -35,7 +36,7 @@ public sealed class TeacherStage : IRecipeStage
     /// directions) and the first N unseen-package pairs (en→zh) — the learning curve of the report and docs/QUALITY.md,
     /// against the training CPU time and non-padding tokens logged beside it. Dev, not test: nothing is tuned on test.
     /// </summary>
-    static Func<JsonObject>? LearningCurveProbe(StageContext c, GlmModel model, ITranslationTokenizer tok)
+    static Func<JsonObject>? LearningCurveProbe(StageContext c, GlmModel model, ITokenizer tok)
     {
         int n = c.Recipe.Get<int>("teacher.curve_pairs");
         if (n <= 0) return null;

@@ -29,9 +29,9 @@ public sealed class TokenizerStage : IRecipeStage
             BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = c.Recipe.Get<int>("tokenizer.vocab_size") }, fs);
         File.Move(tmp, outPath, overwrite: true);
         double seconds = sw.Elapsed.TotalSeconds;
-        var tok = new TranslationTokenizer(HfTokenizer.Create(outPath));
-        LightGlm.Translation.SpecialTokens.From(tok); // every special token the task needs is there
-        double tokensPerPair = pairs.Take(2000).Average(p => tok.Encode(p.English).Length + tok.Encode(p.Chinese).Length);
+        var tok = HfTokenizer.Create(outPath);
+        LightGlm.Text.Tokenizers.SpecialTokens.From(tok); // every special token the task needs is there
+        double tokensPerPair = pairs.Take(2000).Average(p => tok.EncodeText(p.English).Length + tok.EncodeText(p.Chinese).Length);
         c.Progress.Report(1, $"{tok.VocabSize} tokens in {seconds:F1}s");
         return new JsonObject
         {

@@ -1,5 +1,7 @@
 // Mines a terminology glossary from the corpus: short terms whose Chinese rendering agrees across packages
 // ("Permission denied" -> "权限不够"), used by the terminology-accuracy measure.
+using LightGlm.Text.Markup;
+
 namespace LightGlm.Text.Corpus;
 
 public sealed record GlossaryEntry(string English, string Chinese, int Packages, double Agreement);

@@ -1,5 +1,6 @@
 // Turns raw catalog messages into clean training pairs, counting what each rule dropped (for stats.json).
 using System.Text;
+using LightGlm.Text.Markup;
 
 namespace LightGlm.Text.Corpus;
 
@@ -21,9 +22,8 @@ public sealed class PairCleaner
     public IEnumerable<TranslationPair> Clean(string english, string chinese)
     {
         if (english.Trim().Length == 0 || chinese.Trim().Length == 0) { Drop("empty-or-untranslated"); yield break; }
-        var (en, zh) = Accelerators.Strip(english, chinese);
-        en = en.Replace("\r\n", "\n").Trim('\n', ' ', '\t');
-        zh = zh.Replace("\r\n", "\n").Trim('\n', ' ', '\t');
+        string en = english.Replace("\r\n", "\n").Trim('\n', ' ', '\t');
+        string zh = chinese.Replace("\r\n", "\n").Trim('\n', ' ', '\t');
         if (en.Contains('\n') || zh.Contains('\n'))
         {
             var el = en.Split('\n');
@@ -39,15 +39,17 @@ public sealed class PairCleaner
         if (CleanLine(en, zh) is { } single) yield return single;
     }
 
+    /// <summary>One line: accelerators stripped (one grammar with the translator, <see cref="Accelerators"/>), then the rules.</summary>
     TranslationPair? CleanLine(string english, string chinese)
     {
-        string en = NormalizeWhitespace(english), zh = NormalizeWhitespace(chinese);
+        var (stripEn, stripZh) = Accelerators.Strip(english, chinese);
+        string en = NormalizeWhitespace(stripEn), zh = NormalizeWhitespace(stripZh);
         if (en.Length == 0 || zh.Length == 0) { Drop("empty-or-untranslated"); return null; }
         if (HasControl(en) || HasControl(zh)) { Drop("control-characters"); return null; }
         if (en == zh) { Drop("identical"); return null; }
         if (!ContainsHan(zh)) { Drop("no-chinese"); return null; }
         if (!en.Any(char.IsAsciiLetter)) { Drop("no-english-letters"); return null; }
-        if (!Placeholders.Match(en, zh)) { Drop("placeholder-mismatch"); return null; }
+        if (!Placeholders.Preserved(en, zh)) { Drop("placeholder-mismatch"); return null; }
         if (en.Length > MaxEnglishChars) { Drop("too-long"); return null; }
         double r = (double)zh.Length / en.Length;
         if (en.Length >= 12 && (r < MinRatio || r > MaxRatio) || en.Length < 12 && zh.Length > 40) { Drop("length-ratio"); return null; }

@@ -14,7 +14,7 @@ public interface ITokenizer
     /// <summary>
     /// Encodes text. With <paramref name="parseSpecialTokens"/> (the Hugging Face default) the literal text of
     /// a special token becomes its id; without, it is encoded as ordinary text (safe for untrusted input).
-    /// No BOS/EOS is added: the prompt template adds them (see <see cref="TranslationPrompt"/>).
+    /// No BOS/EOS is added: the prompt template adds them (see <c>Translation/TaskFormat</c>).
     /// </summary>
     int[] Encode(ReadOnlySpan<char> text, bool parseSpecialTokens = true);
 

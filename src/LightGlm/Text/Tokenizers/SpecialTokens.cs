@@ -1,53 +1,26 @@
-// Our reserved special tokens and their fixed ids in tokenizers trained by LightGlm (BpeTrainer).
+// The special tokens of the translation task and their ids in one tokenizer: names fixed here, ids looked up once.
+// BpeTrainer reserves them as ids 0..5; the byte tokenizer puts them after the 256 bytes (256..261).
 namespace LightGlm.Text.Tokenizers;
 
-public static class SpecialTokens
+public sealed record SpecialTokens(int Pad, int Bos, int Eos, int En2Zh, int Zh2En, int Sep)
 {
-    public const string Pad = "<|pad|>";
-    public const string Bos = "<|bos|>";
-    public const string Eos = "<|eos|>";
-    public const string En2Zh = "<|en2zh|>";
-    public const string Zh2En = "<|zh2en|>";
-    public const string Sep = "<|sep|>";
+    public const string PadText = "<|pad|>", BosText = "<|bos|>", EosText = "<|eos|>",
+        En2ZhText = "<|en2zh|>", Zh2EnText = "<|zh2en|>", SepText = "<|sep|>";
 
-    /// <summary>In this order they take ids 0..5 of every tokenizer BpeTrainer writes.</summary>
-    public static readonly string[] All = [Pad, Bos, Eos, En2Zh, Zh2En, Sep];
+    /// <summary>In this order they take ids 0..5 of every tokenizer BpeTrainer writes, and 256..261 of <see cref="ByteTokenizer"/>.</summary>
+    public static readonly string[] All = [PadText, BosText, EosText, En2ZhText, Zh2EnText, SepText];
 
-    public const int PadId = 0, BosId = 1, EosId = 2, En2ZhId = 3, Zh2EnId = 4, SepId = 5;
-}
+    /// <summary>The ids BpeTrainer gives them.</summary>
+    public static readonly SpecialTokens Reserved = new(0, 1, 2, 3, 4, 5);
 
-/// <summary>
-/// The translation prompt built from the special tokens:
-/// <c>&lt;|bos|&gt; &lt;|en2zh|&gt; source-ids &lt;|sep|&gt; target-ids &lt;|eos|&gt;</c> (or &lt;|zh2en|&gt;).
-/// The prompt (up to and including &lt;|sep|&gt;) is the GLM prefix; the loss covers the target and &lt;|eos|&gt;.
-/// </summary>
-public static class TranslationPrompt
-{
-    /// <summary>Ids of the prompt: bos, direction, source, sep. Throws if the tokenizer lacks our specials.</summary>
-    public static int[] Prompt(ITokenizer tok, string source, bool englishToChinese)
+    /// <summary>Looks every special token up in <paramref name="tok"/>; names each missing one.</summary>
+    public static SpecialTokens From(ITokenizer tok)
     {
-        var src = tok.Encode(source, parseSpecialTokens: false);
-        var ids = new int[src.Length + 3];
-        ids[0] = Id(tok, SpecialTokens.Bos);
-        ids[1] = Id(tok, englishToChinese ? SpecialTokens.En2Zh : SpecialTokens.Zh2En);
-        src.CopyTo(ids, 2);
-        ids[^1] = Id(tok, SpecialTokens.Sep);
-        return ids;
+        var missing = All.Where(t => !tok.SpecialTokens.ContainsKey(t)).ToList();
+        if (missing.Count > 0)
+            throw new InvalidDataException($"the tokenizer lacks the special token(s) {string.Join(' ', missing)} that translation needs; " +
+                $"train one with `lightglm tokenizer train` (it reserves {string.Join(' ', All)})");
+        int Id(string t) => tok.SpecialTokens[t];
+        return new SpecialTokens(Id(PadText), Id(BosText), Id(EosText), Id(En2ZhText), Id(Zh2EnText), Id(SepText));
     }
-
-    /// <summary>A full training example: prompt ids, then target ids and eos. PromptLength = prefix length P.</summary>
-    public static (int[] Ids, int PromptLength) Example(ITokenizer tok, string source, string target, bool englishToChinese)
-    {
-        var p = Prompt(tok, source, englishToChinese);
-        var t = tok.Encode(target, parseSpecialTokens: false);
-        var ids = new int[p.Length + t.Length + 1];
-        p.CopyTo(ids, 0);
-        t.CopyTo(ids, p.Length);
-        ids[^1] = Id(tok, SpecialTokens.Eos);
-        return (ids, p.Length);
-    }
-
-    static int Id(ITokenizer tok, string special) =>
-        tok.SpecialTokens.TryGetValue(special, out int id) ? id
-        : throw new InvalidOperationException($"the tokenizer has no {special} token; train one with `lightglm tokenizer train` (it reserves {string.Join(" ", SpecialTokens.All)}).");
 }

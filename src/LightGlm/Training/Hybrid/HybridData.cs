@@ -1,6 +1,7 @@
 // The two labelled sets of hybrid-data fine-tuning from one parallel corpus: D_s = the plentiful direction over most
 // pairs, D_d = the scarce direction over a small share of *other* pairs (no string in both), so the low-resource
 // setting is real. Also the high-resource reference of Figure 6: the target direction over D_s's pairs.
+using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
 namespace LightGlm.Training.Hybrid;
@@ -14,7 +15,7 @@ public static class HybridData
     /// Pairs ordered by a stable hash of their English; the first n_d = round(|pairs|·f/(1+f)) give D_d in the target
     /// direction (so |D_d| ≈ f·|D_s|), the rest D_s in the source direction. Pairs too long for <paramref name="seqLen"/> drop.
     /// </summary>
-    public static HybridSets Split(IReadOnlyList<(string English, string Chinese)> pairs, ITranslationTokenizer tok, int seqLen,
+    public static HybridSets Split(IReadOnlyList<(string English, string Chinese)> pairs, ITokenizer tok, int seqLen,
         Direction source, Direction target, double targetFraction)
     {
         if (targetFraction <= 0 || double.IsNaN(targetFraction))

@@ -1,5 +1,6 @@
 // The cleaning rules of the corpus builder, each shown on real-looking catalog strings.
 using LightGlm.Text.Corpus;
+using LightGlm.Text.Markup;
 
 namespace LightGlm.Tests.Text.Corpus;
 
@@ -14,7 +15,9 @@ public sealed class CleaningTests
     [InlineData("~Format", "格式(~O)", "Format", "格式")]
     [InlineData("file_name is %s", "file_name 是 %s", "file_name is %s", "file_name 是 %s")]
     [InlineData("_NET_WM_NAME", "_NET_WM_NAME 属性", "_NET_WM_NAME", "_NET_WM_NAME 属性")]
-    [InlineData("Tom &amp; Jerry && more", "汤姆 &amp; 杰瑞", "Tom &amp; Jerry & more", "汤姆 &amp; 杰瑞")]
+    [InlineData("Tom &amp; Jerry && more", "汤姆 &amp; 杰瑞", "Tom &amp; Jerry && more", "汤姆 &amp; 杰瑞")] // "&&" is Qt's escape only in a label with a mnemonic
+    [InlineData("Search && &Replace", "查找和替换(&R)", "Search & Replace", "查找和替换")]
+    [InlineData("AT&T modem", "AT&T 调制解调器", "AT&T modem", "AT&T 调制解调器")]
     public void Accelerators_AreStripped_IdentifiersKept(string en, string zh, string wantEn, string wantZh) =>
         Assert.Equal((wantEn, wantZh), Accelerators.Strip(en, zh));
 
@@ -28,7 +31,7 @@ public sealed class CleaningTests
     [InlineData("cannot open %s", "无法打开", false)]
     [InlineData("%d files", "%s 个文件", false)]
     [InlineData("{0} and {1}", "{0}", false)]
-    public void Placeholders_MustMatch(string en, string zh, bool match) => Assert.Equal(match, Placeholders.Match(en, zh));
+    public void Placeholders_MustMatch(string en, string zh, bool match) => Assert.Equal(match, Placeholders.Preserved(en, zh));
 
     [Fact]
     public void Cleaner_SplitsAlignedHelpText_AndCountsEveryDrop()

@@ -4,6 +4,7 @@ using FsCheck;
 using FsCheck.Fluent;
 using LightGlm.Text.Gettext;
 using LightGlm.Text.Tokenizers;
+using LightGlm.Translation;
 
 namespace LightGlm.Tests.Text.Tokenizers;
 
@@ -32,10 +33,13 @@ public sealed class BpeTrainerTests
         // Frequent words of the catalog became single tokens.
         Assert.True(tok.Encode("file").Length <= 2);
         Assert.True(tok.Encode("文件").Length < 6);
-        var (ids, p) = TranslationPrompt.Example(tok, "cannot open file", "无法打开文件", englishToChinese: true);
-        Assert.Equal([SpecialTokens.BosId, SpecialTokens.En2ZhId], ids[..2]);
-        Assert.Equal(SpecialTokens.SepId, ids[p - 1]);
-        Assert.Equal(SpecialTokens.EosId, ids[^1]);
+        Assert.Equal(SpecialTokens.Reserved, SpecialTokens.From(tok));
+        var ex = TaskFormat.Example(SpecialTokens.From(tok), Direction.EnToZh, tok.EncodeText("cannot open file"), tok.EncodeText("无法打开文件"));
+        int[] ids = [.. ex.Tokens, ex.Targets[^1]];
+        int p = ex.PrefixLength;
+        Assert.Equal([SpecialTokens.Reserved.Bos, SpecialTokens.Reserved.En2Zh], ids[..2]);
+        Assert.Equal(SpecialTokens.Reserved.Sep, ids[p - 1]);
+        Assert.Equal(SpecialTokens.Reserved.Eos, ids[^1]);
         Assert.Equal("无法打开文件", tok.Decode(ids[p..^1]));
     }
 

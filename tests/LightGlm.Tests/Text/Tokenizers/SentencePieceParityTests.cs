@@ -4,6 +4,7 @@ using System.IO.Compression;
 using System.Text.Json;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Text.Tokenizers.SentencePiece;
+using LightGlm.Translation;
 
 namespace LightGlm.Tests.Text.Tokenizers;
 
@@ -92,14 +93,16 @@ public sealed class SentencePieceParityTests
     }
 
     [Fact]
-    public void ControlPieces_AreSpecialTokens_AndTheTranslationPromptUsesThem()
+    public void ControlPieces_AreSpecialTokens_AndTheTaskFormatUsesThem()
     {
         var tok = Load("unigram"); // trained with our six specials: <|pad|> <|bos|> <|eos|> as pad/bos/eos, the rest as control symbols
         foreach (var s in LightGlm.Text.Tokenizers.SpecialTokens.All) Assert.True(tok.SpecialTokens.ContainsKey(s), s);
         int sep = tok.SpecialTokens["<|sep|>"];
         Assert.Contains(sep, tok.Encode("a<|sep|>b"));
         Assert.DoesNotContain(sep, tok.Encode("a<|sep|>b", parseSpecialTokens: false));
-        var (ids, p) = TranslationPrompt.Example(tok, "File not found", "找不到文件", englishToChinese: true);
+        var ex = TaskFormat.Example(LightGlm.Text.Tokenizers.SpecialTokens.From(tok), Direction.EnToZh, tok.EncodeText("File not found"), tok.EncodeText("找不到文件"));
+        int[] ids = [.. ex.Tokens, ex.Targets[^1]];
+        int p = ex.PrefixLength;
         Assert.Equal(tok.SpecialTokens["<|bos|>"], ids[0]);
         Assert.Equal(tok.SpecialTokens["<|en2zh|>"], ids[1]);
         Assert.Equal(sep, ids[p - 1]);

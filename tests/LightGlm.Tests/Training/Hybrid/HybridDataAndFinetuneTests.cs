@@ -25,12 +25,12 @@ public class HybridDataAndFinetuneTests
         return list;
     }
 
-    static ITranslationTokenizer Tokenizer(string path, IEnumerable<(string English, string Chinese)> pairs)
+    static ITokenizer Tokenizer(string path, IEnumerable<(string English, string Chinese)> pairs)
     {
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using (var fs = File.Create(path))
             BpeTrainer.Train(pairs.SelectMany(p => new[] { p.English, p.Chinese }), new BpeTrainerOptions { VocabSize = 320 }, fs);
-        return new TranslationTokenizer(HfTokenizer.Create(path));
+        return HfTokenizer.Create(path);
     }
 
     [Fact]
@@ -62,7 +62,7 @@ public class HybridDataAndFinetuneTests
         {
             var pairs = Pairs(300, 2);
             var tok = Tokenizer(Path.Combine(dir, "tok", "tokenizer.json"), pairs);
-            var sp = LightGlm.Translation.SpecialTokens.From(tok);
+            var sp = LightGlm.Text.Tokenizers.SpecialTokens.From(tok);
             var model = LightGlm.Model.GlmModel.Create(new LightGlm.Model.ModelConfig
             {
                 ModelType = "chatglm", VocabSize = tok.VocabSize, HiddenSize = 32, NumHiddenLayers = 1, NumAttentionHeads = 4, NumKeyValueHeads = 2,

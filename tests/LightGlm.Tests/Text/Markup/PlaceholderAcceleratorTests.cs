@@ -1,7 +1,7 @@
 // Placeholder extraction/checks and accelerator handling on real-style gettext messages.
-using LightGlm.Translation;
+using LightGlm.Text.Markup;
 
-namespace LightGlm.Tests.Translation;
+namespace LightGlm.Tests.Text.Markup;
 
 public sealed class PlaceholderAcceleratorTests
 {
@@ -13,6 +13,12 @@ public sealed class PlaceholderAcceleratorTests
     [InlineData("%(name)s is %(size)d bytes", "%(name)s,%(size)d")]
     [InlineData("50% of the disk, $PATH unset, <b>bold</b>", "$PATH,<b>,</b>")]
     [InlineData("plain text", "")]
+    [InlineData("<string table index: %3ld>", "%3ld")]                    // a metavariable, not a tag; its placeholder counts
+    [InlineData("usage: git add [<options>] <pathspec>", "")]
+    [InlineData("<a href=\"%s\">link</a> <br>", "%s,</a>,<br>")]
+    [InlineData("lbr$set_module() failed, status = %d", "%d")]
+    [InlineData("请在配置中启用$cfg['x']", "$cfg")]
+    [InlineData("%d of %m, %<PRIu64> total", "%d,%m,%<PRIu64>")]
     public void ExtractsPlaceholders(string text, string expected) =>
         Assert.Equal(expected, string.Join(',', Placeholders.Extract(text)));
 
@@ -40,6 +46,13 @@ public sealed class PlaceholderAcceleratorTests
     [InlineData("Use &amp; here")]
     [InlineData("a_b_c")]
     [InlineData("no marker")]
+    [InlineData("KP_Begin")]
+    [InlineData("SCSI_host host device")]
+    [InlineData("Sampling_step: %u")]
+    [InlineData("same as %_H")]
+    [InlineData("-K, --backup-converted back up as X_orig")]
+    [InlineData("AT&T")]
+    [InlineData("~/config")]
     public void IgnoresNonAccelerators(string text) => Assert.Null(Accelerators.Detect(text));
 
     [Theory]
