@@ -1,6 +1,7 @@
 // A directory written whole or not at all: the files go to DIR.partial, which then takes DIR's place by renames.
-// A crash leaves DIR as it was (or, between the two renames, DIR.old beside DIR.partial, both cleaned up by the next
-// write) — and a stage marks itself done only after, so a crash means the stage runs again.
+// A crash leaves DIR as it was, or — between the two renames — no DIR but DIR.old (the old state) beside a complete
+// DIR.partial (the new one): the next write (or Recover) first puts the new one in place, so nothing is lost. A stage
+// marks itself done only after, so a crash means the stage runs again.
 namespace LightGlm.Experiments;
 
 public static class AtomicDirectory
@@ -10,6 +11,7 @@ public static class AtomicDirectory
     {
         dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar));
         string partial = dir + ".partial", old = dir + ".old";
+        Recover(dir);
         if (Directory.Exists(partial)) Directory.Delete(partial, true); // left by an interrupted write
         Directory.CreateDirectory(partial);
         write(partial);
@@ -17,5 +19,18 @@ public static class AtomicDirectory
         if (Directory.Exists(dir)) Directory.Move(dir, old);
         Directory.Move(partial, dir);
         if (Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>
+    /// Finishes a swap a crash interrupted: with no DIR but DIR.old, the crash came between the two renames, when
+    /// DIR.partial was already complete — it becomes DIR (else DIR.old goes back). Then DIR.old is removed.
+    /// </summary>
+    public static void Recover(string dir)
+    {
+        dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar));
+        string partial = dir + ".partial", old = dir + ".old";
+        if (!Directory.Exists(dir) && Directory.Exists(old))
+            Directory.Move(Directory.Exists(partial) ? partial : old, dir);
+        if (Directory.Exists(dir) && Directory.Exists(old)) Directory.Delete(old, true);
     }
 }
