@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
 # Installs what LightGlm needs on a fresh Debian 12 machine, then restores and builds.
-# Idempotent: a second run only rebuilds what changed. Called by ./lightglm and scripts/test.sh.
+# Idempotent: a second run only rebuilds what changed. Called by ./lightglm (the main job's packages) and by
+# scripts/test.sh with --tests (also the test- and benchmark-only ones).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-# Debian packages: OpenBLAS (GEMM), Open MPI (distributed), gettext (catalog tests),
-# groff (manual pages), PyTorch + sentencepiece (reference scripts and benchmarks only).
-need=(libopenblas0-pthread openmpi-bin libopenmpi-dev gettext groff-base man-db python3-torch
-      python3-sentencepiece sentencepiece python3-nltk iproute2 dpkg-dev chromium)
+# Debian packages the main job needs: OpenBLAS (GEMM), Open MPI (distributed), gettext (catalogs), groff + man-db
+# (manual pages), dpkg-dev (package downloads), iproute2 (MPI's interface discovery).
+need=(libopenblas0-pthread openmpi-bin libopenmpi-dev gettext groff-base man-db iproute2 dpkg-dev)
+# `setup.sh --tests` (scripts/test.sh) also installs what only tests and peer benchmarks use: PyTorch + sentencepiece
+# (reference scripts, golden files, `bench --vs-pytorch`), NLTK, and Chromium (the report's charts checked in a browser).
+if [ "${1:-}" = "--tests" ]; then
+  need+=(python3-torch python3-sentencepiece sentencepiece python3-nltk chromium)
+fi
 missing=()
 for p in "${need[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

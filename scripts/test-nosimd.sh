@@ -3,7 +3,7 @@
 # Extra arguments go to `dotnet test` (default filter: the kernel tests).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --tests
 cd "$root"
 filter=(--filter "FullyQualifiedName~LightGlm.Tests.Kernels")
 [ "$#" -gt 0 ] && filter=("$@")

@@ -3,7 +3,7 @@
 # Extra arguments go to `dotnet test` (e.g. --filter "FullyQualifiedName~Kernels").
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-"$root/scripts/setup.sh"
+"$root/scripts/setup.sh" --tests
 cd "$root"
 log=$(mktemp)
 set +e
