@@ -30,7 +30,7 @@ internal static class BenchCommand
 {
     public static Command Build(string what, string description)
     {
-        var config = new Option<string>("--config") { Description = "Bench model: tiny or small (issue 2)", DefaultValueFactory = _ => "tiny" };
+        var config = new Option<string>("--config") { Description = "Bench model: tiny or small", DefaultValueFactory = _ => "tiny" };
         var threads = new Option<int>("--threads") { Description = "Threads for our engine (GEMM and kernels); PyTorch always runs at its best setting", DefaultValueFactory = _ => Environment.ProcessorCount };
         var vsPytorch = new Option<bool>("--vs-pytorch") { Description = "Also run tests/reference/bench_pytorch.py on the same model in this run" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table" };
