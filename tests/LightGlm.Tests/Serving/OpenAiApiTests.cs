@@ -28,11 +28,8 @@ public sealed class OpenAiApiTests
 
     static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Http, string Url)> Start(ServeOptions? o = null)
     {
-        var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4 });
-        var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o ?? new ServeOptions(MaxNewTokens: MaxNew, ModelId: "tiny"));
-        await app.StartAsync();
-        var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
-        return (app, queue, new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) }, url);
+        var (app, queue, http) = await ServerTests.Start(o ?? new ServeOptions(MaxNewTokens: MaxNew, ModelId: "tiny"));
+        return (app, queue, http, http.BaseAddress!.ToString().TrimEnd('/'));
     }
 
     static IChatClient Client(string url, string key = "unused") =>

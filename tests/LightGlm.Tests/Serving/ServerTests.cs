@@ -17,7 +17,8 @@ namespace LightGlm.Tests.Serving;
 [Collection(nameof(ProcessHeapOwners))]
 public sealed class ServerTests
 {
-    static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1)
+    /// <summary>A server on the tiny model at a free local port (also OpenAiApiTests'); the client's BaseAddress is its URL.</summary>
+    internal static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1)
     {
         var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = maxBeam });
         var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o);
