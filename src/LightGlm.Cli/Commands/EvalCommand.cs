@@ -26,9 +26,9 @@ public sealed class EvalCommand : ICliCommand
         var maxOpt = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 128 };
         var jsonOpt = new Option<bool>("--json") { Description = "One JSON object instead of text." };
         var limitOpt = new Option<int>("--max-sentences") { Description = "Use only the first N pairs (0 = all).", DefaultValueFactory = _ => 0 };
-        var memoryOpt = new Option<string?>("--memory") { Description = "Translation memory (english<TAB>chinese TSV, e.g. the corpus's train.tsv): a source stored there gets its stored translation instead of the model's." };
+        var memoryOpt = new MemoryOption();
         var decode = new DecodeOptions();
-        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt, memoryOpt };
+        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt, memoryOpt.Option };
         decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
@@ -41,12 +41,7 @@ public sealed class EvalCommand : ICliCommand
                     : $"{testFile} has no pairs.");
             if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
-            TranslationMemory? memory = null;
-            if (r.GetValue(memoryOpt) is { } mf)
-            {
-                try { memory = TranslationMemory.Load(mf); }
-                catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new CliException("--memory: " + e.Message); }
-            }
+            var memory = memoryOpt.Load(r);
             string modelDir = r.GetValue(modelOpt)!;
             Console.Error.WriteLine($"eval: {pairs.Count} pairs from {testFile}");
             var (model, tok) = TranslationModel.Load(modelDir);

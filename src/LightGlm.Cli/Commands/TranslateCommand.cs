@@ -17,10 +17,10 @@ public sealed class TranslateCommand : ICliCommand
         var maxOpt = new Option<int>("--max-new-tokens") { Description = "Longest answer in tokens.", DefaultValueFactory = _ => 128 };
         var poOpt = new Option<string?>("--po") { Description = "Fill the untranslated entries of this gettext catalog (en→zh), marked fuzzy; written in place unless --out." };
         var outOpt = new Option<string?>("--out") { Description = "With --po: write the filled catalog here instead." };
-        var memoryOpt = new Option<string?>("--memory") { Description = "Translation memory (english<TAB>chinese TSV, e.g. a corpus's train.tsv): a text stored there gets its stored translation; the rest go to the model." };
+        var memoryOpt = new MemoryOption();
         var decode = new DecodeOptions();
         var textArg = new Argument<string[]>("text") { Description = "Texts to translate (none: read lines from stdin).", Arity = ArgumentArity.ZeroOrMore };
-        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, memoryOpt, textArg };
+        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, memoryOpt.Option, textArg };
         decode.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -63,12 +63,7 @@ public sealed class TranslateCommand : ICliCommand
                 "zh" => Direction.EnToZh, "en" => Direction.ZhToEn,
                 _ => throw new CliException($"--to '{to}': use zh or en"),
             };
-            TranslationMemory? memory = null;
-            if (r.GetValue(memoryOpt) is { } mf)
-            {
-                try { memory = TranslationMemory.Load(mf); }
-                catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { throw new CliException("--memory: " + e.Message); }
-            }
+            var memory = memoryOpt.Load(r);
             var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
             var translator = decode.Translator(r, model, tok);
             var outputs = new string[inputs.Count];
