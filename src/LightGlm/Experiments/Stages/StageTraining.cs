@@ -7,9 +7,12 @@ using LightGlm.Training;
 
 namespace LightGlm.Experiments.Stages;
 
-/// <summary>Tokens and RealTokens (non-padding) count this attempt's steps; CpuSeconds is the process's CPU time over them.</summary>
+/// <summary>Tokens and RealTokens (non-padding) count this attempt's steps; CpuSeconds is the training CPU time of every
+/// attempt. Points = the metric records of the validation steps (all attempts): step, cpu_s, real_tokens, valid_loss and
+/// the probe's fields — the learning curve.</summary>
 public sealed record TrainingCurve(IReadOnlyList<(int Step, double Loss)> Train, IReadOnlyList<(int Step, double Loss)> Valid,
-    double Seconds, double TokensPerSecond, long Tokens = 0, long RealTokens = 0, double CpuSeconds = 0);
+    double Seconds, double TokensPerSecond, long Tokens = 0, long RealTokens = 0, double CpuSeconds = 0,
+    IReadOnlyList<JsonObject>? Points = null);
 
 public static class StageTraining
 {
@@ -31,6 +34,9 @@ public static class StageTraining
         guard.Remember(trainer, onDisk: resumed);
         var train = new List<(int, double)>();
         var valid = new List<(int, double)>();
+        var points = new List<JsonObject>();
+        // Training CPU time carries on across attempts (resume): the last attempt's total is in the metrics.
+        double cpuBefore = 0;
         // Earlier attempts of this stage logged their curve already: keep it so the figures are whole.
         foreach (var m in c.Run.ReadMetrics(stage))
         {
@@ -38,14 +44,12 @@ public static class StageTraining
             int s = (int)m["step"]!;
             if (s > trainer.State.Step) continue;
             if (m["loss"] is { } l) train.Add((s, (double)l));
-            if (m["valid_loss"] is { } v) valid.Add((s, (double)v));
+            if (m["valid_loss"] is { } v) { valid.Add((s, (double)v)); points.Add(m); }
+            if (m["cpu_s"] is { } cs) cpuBefore = Math.Max(cpuBefore, (double)cs);
         }
         var sw = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var probeCpu = TimeSpan.Zero;
-        // Training CPU time carries on across attempts (resume): the last attempt's total is in the metrics.
-        double cpuBefore = c.Run.ReadMetrics(stage).Where(m => m["step"] is { } st && (int)st <= trainer.State.Step && m["cpu_s"] is not null)
-            .Select(m => (double)m["cpu_s"]!).DefaultIfEmpty(0).Max();
         double TrainCpu() => cpuBefore + (Process.GetCurrentProcess().TotalProcessorTime - cpu0 - probeCpu).TotalSeconds;
         long tokens = 0, real = 0;
         int total = trainer.Options.Steps;
@@ -84,6 +88,7 @@ public static class StageTraining
             rec["real_tokens_per_s"] = Math.Round(real / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
             rec["real_tokens"] = trainer.State.RealTokensSeen;
             rec["cpu_s"] = Math.Round(TrainCpu(), 1);
+            if (rec.ContainsKey("valid_loss")) points.Add((JsonObject)rec.DeepClone());
             if (r.Step % 10 == 0 || last || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
             c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", tps);
             if (last || (checkpointEvery > 0 && r.Step % checkpointEvery == 0))
@@ -92,7 +97,7 @@ public static class StageTraining
                 guard.Remember(trainer, onDisk: true);
             }
         }
-        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), tokens, real, TrainCpu());
+        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), tokens, real, TrainCpu(), points);
     }
 
     public static JsonArray ToJson(IEnumerable<(int Step, double Loss)> curve) =>

@@ -59,20 +59,15 @@ public sealed class TeacherStage : IRecipeStage
         };
     }
 
-    /// <summary>The probe's points from metrics.jsonl (every attempt of the stage), one per validation step.</summary>
-    static JsonArray LearningCurve(StageContext c)
+    /// <summary>The probe's points (every attempt of the stage), one per validation step (the last, after a rollback).</summary>
+    static JsonArray LearningCurve(TrainingCurve curve) => new(curve.Points!.Where(m => m["bleu_dev_en_zh"] is not null)
+        .GroupBy(m => (int)m["step"]!).Select(g => g.Last()).OrderBy(m => (int)m["step"]!).Select(m =>
     {
-        var points = new SortedDictionary<int, JsonObject>();
-        foreach (var m in c.Run.ReadMetrics("teacher"))
-            if (m["step"] is { } st && m["bleu_dev_en_zh"] is not null)
-            {
-                var p = new JsonObject { ["step"] = (int)st };
-                foreach (var k in new[] { "cpu_s", "real_tokens", "valid_loss", "bleu_dev_en_zh", "bleu_dev_zh_en", "bleu_unseen_en_zh" })
-                    if (m[k] is { } v) p[k] = v.DeepClone();
-                points[(int)st] = p;
-            }
-        return new JsonArray(points.Values.Select(p => (JsonNode)p).ToArray());
-    }
+        var p = new JsonObject { ["step"] = m["step"]!.DeepClone() };
+        foreach (var k in new[] { "cpu_s", "real_tokens", "valid_loss", "bleu_dev_en_zh", "bleu_dev_zh_en", "bleu_unseen_en_zh" })
+            if (m[k] is { } v) p[k] = v.DeepClone();
+        return (JsonNode)p;
+    }).ToArray());
 
     public JsonObject Run(StageContext c)
     {
@@ -122,7 +117,7 @@ public sealed class TeacherStage : IRecipeStage
             ["valid_loss"] = curve.Valid.Count > 0 ? Math.Round(curve.Valid[^1].Loss, 4) : null,
             ["curve"] = StageTraining.ToJson(curve.Train.Where((_, i) => i % 10 == 0)),
             ["valid_curve"] = StageTraining.ToJson(curve.Valid),
-            ["learning_curve"] = LearningCurve(c),
+            ["learning_curve"] = LearningCurve(curve),
         };
     }
 }
