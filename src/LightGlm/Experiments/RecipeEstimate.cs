@@ -66,6 +66,7 @@ public static class RecipeEstimate
         {
             int ds = r.Get<int>("compression.distill_steps");
             int students = 1 + (r.Get<bool>("compression.random_baseline") ? 1 : 0) + r.Get<double[]>("compression.levels").Length
+                           + (r.Get<bool>("compression.depth_variant") ? 1 : 0)
                            + r.Get<string[]>("compression.baselines").Count(b => b != "int8");
             if (r.Get<bool>("compression.no_target_table")) students += 1 + r.Get<string[]>("compression.baselines").Count(b => b != "int8");
             stages.Add(new("compression", $"{students} students × {ds:N0} distillation steps (student {studentShare:P0} of the teacher)", Min(students * ds, distillMs)));
@@ -83,18 +84,14 @@ public static class RecipeEstimate
         return new RecipeEstimateResult(stages, stepMs, decodeMs, model.Layout.TotalLength, Kernels.KernelParallel.Degree);
     }
 
-    /// <summary>
-    /// The mixed student's parameter share of the teacher, from the compression settings: kept layers × hidden ratio ×
-    /// the mean of the head-dim and FFN ratios for the blocks, the hidden ratio alone for embedding and head.
-    /// </summary>
+    /// <summary>The mixed student's parameter share of the teacher: the compression stage's own targets
+    /// (<see cref="Stages.CompressionStage.Targets"/>) applied to the teacher's shape.</summary>
     static double StudentShare(Recipes.Recipe r, GlmModel teacher)
     {
-        var c = teacher.Config;
-        double layers = Math.Min(1.0, r.Get<int>("compression.keep_layers") / (double)c.L);
-        double hidden = r.Get<double>("compression.hidden_ratio");
-        double inner = 0.5 * (r.Get<double>("compression.head_dim_ratio") + r.Get<double>("compression.ffn_ratio"));
-        double outer = 2.0 * c.V * c.C / teacher.Layout.TotalLength; // embedding + LM head
-        return Math.Clamp(layers * hidden * inner * (1 - outer) + hidden * outer, 0.02, 1.0);
+        var t = new Compression.ModelShape((System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(teacher.Config.ToJson())!, "recipe teacher");
+        var x = Stages.CompressionStage.Targets(r, t);
+        long student = t.Resized(l: x.Layers, c: x.Hidden, d: x.HeadDim, f: x.Ffn).ParameterCount();
+        return student / (double)t.ParameterCount();
     }
 
     /// <summary>Random prompt/answer rows: the timing only needs the shapes and a loss.</summary>
