@@ -3,6 +3,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using LightGlm.Interop;
 using LightGlm.Interop.Inference;
+using LightGlm.Model.Inference;
 
 namespace LightGlm.Cli.Commands;
 
@@ -15,10 +16,11 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
         var model = new Option<string>("--model") { Description = "A LightGlm model directory or a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2)", Required = true };
         var steps = new Option<int>("--steps") { Description = "Decode steps to time after the first (default 3)", DefaultValueFactory = _ => 3 };
         var prompt = new Option<string>("--prompt-ids") { Description = "Comma-separated token ids fed before timing decode (default 1,2,3)", DefaultValueFactory = _ => "1,2,3" };
-        var engine = new Option<bool>("--engine") { Description = "Load into the model engine instead (ModelDirectory.Load: one fp32 arena, ≤ 2^31 values) and decode with its InferenceSession" };
-        var cmd = new Command("mapped-decode", "Measure loading and decoding with memory-mapped weights in their stored dtype (bf16/fp16/fp32), fp32 compute per block.")
+        var engine = new Option<bool>("--engine") { Description = "Load into the model engine's fp32 arena instead (ModelDirectory.Load: ≤ 2^31 values) — the same forward pass over in-memory weights" };
+        var quantize = new Option<string>("--quantize") { Description = "Quantize the projections and head after loading: int8, int4 or none (weight-only, group 32)", DefaultValueFactory = _ => "none" };
+        var cmd = new Command("mapped-decode", "Measure loading, prefill and decode of a checkpoint with its weights memory-mapped in their stored dtype (bf16/fp16/fp32), through the one forward pass (InferenceSession).")
         {
-            model, steps, prompt, engine,
+            model, steps, prompt, engine, quantize,
         };
         cmd.SetAction(r => ImportCommand.Guard(() =>
         {
@@ -31,64 +33,57 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
             catch (FormatException) { throw new CliException($"--prompt-ids '{r.GetValue(prompt)}': expected comma-separated integers"); }
             if (ids.Length == 0) throw new CliException("--prompt-ids: give at least one token id");
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores, .NET {Environment.Version} (timings are noisy when the machine is shared)");
-            if (r.GetValue(engine)) return Engine(dir, ids, n);
+            var format = LightGlm.Model.Inference.InferenceWeights.ParseFormat(r.GetValue(quantize)!);
             var sw = Stopwatch.StartNew();
-            using var w = MappedWeights.Open(dir);
-            var d = new MappedDecoder(w, ids.Length + n + 1);
-            double load = sw.Elapsed.TotalSeconds;
-            var c = w.Config;
-            long stored = w.Archive.Tensors.Values.Sum(t => t.End - t.Begin);
-            Console.WriteLine($"model: {(w.Architecture?.FormatName() ?? "lightglm")}, L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; " +
-                              $"{stored / 1e9:F2} GB stored in {w.Archive.Files.Count} file(s), dtypes {string.Join("/", w.Archive.Tensors.Values.Select(t => t.DType).Distinct())}");
-            Console.WriteLine($"load (open + validate shards, map, read norms/biases): {load:F2} s; {Memory()}");
-            sw.Restart();
-            int next = 0;
-            ReadOnlySpan<float> logits = default;
-            foreach (var t in ids) logits = d.Step(t);
-            double prefill = sw.Elapsed.TotalSeconds;
-            next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
-            Console.WriteLine($"first {ids.Length} token(s) (pages weights in from disk as they are touched): {prefill:F2} s ({prefill / ids.Length:F2} s/token); {Memory()}");
-            var times = new List<double>();
-            var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-            for (int i = 0; i < n; i++)
+            MappedWeights? mapped = null;
+            InferenceWeights weights;
+            try
             {
-                sw.Restart();
-                logits = d.Step(next);
-                times.Add(sw.Elapsed.TotalSeconds);
-                next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
+                if (r.GetValue(engine))
+                {
+                    var m = LightGlm.Model.Checkpoints.ModelDirectory.Load(dir);
+                    Console.WriteLine($"engine model: {m.Layout.TotalLength:N0} parameters, {m.Layout.TotalLength * 4L / 1e9:F2} GB fp32 arena");
+                    weights = InferenceWeights.Fp32(m);
+                }
+                else
+                {
+                    mapped = MappedWeights.Open(dir);
+                    long stored = mapped.Archive.Tensors.Values.Sum(t => t.End - t.Begin);
+                    Console.WriteLine($"mapped model: {(mapped.Architecture?.FormatName() ?? "lightglm")}, {stored / 1e9:F2} GB stored in {mapped.Archive.Files.Count} file(s), " +
+                                      $"dtypes {string.Join("/", mapped.Archive.Tensors.Values.Select(t => t.DType).Distinct())}");
+                    weights = MappedInferenceWeights.Create(mapped);
+                }
+                double load = sw.Elapsed.TotalSeconds;
+                var c = weights.Config;
+                Console.WriteLine($"L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; load ({(r.GetValue(engine) ? "read + widen into the arena" : "open + validate shards, map, read norms/biases")}): {load:F2} s; {Memory()}");
+                if (format != WeightFormat.Fp32)
+                {
+                    sw.Restart();
+                    weights = InferenceWeights.Quantize(weights, format);
+                    Console.WriteLine($"quantize projections + head to {InferenceWeights.Name(format)} (group 32): {sw.Elapsed.TotalSeconds:F2} s, {weights.ProjectionBytes / 1e9:F2} GB; {Memory()}");
+                }
+                return Decode(weights, ids, n);
             }
-            if (times.Count > 0)
-                Console.WriteLine($"decode: {times.Count} step(s), median {times.Order().ElementAt(times.Count / 2):F2} s/token (min {times.Min():F2}, max {times.Max():F2}), " +
-                                  $"CPU {CpuSince(cpu0) / times.Count:F2} s/token; {Memory()}");
-            Console.WriteLine($"greedy token after the last step: {next}");
-            return 0;
+            finally { mapped?.Dispose(); }
         }));
         return cmd;
     }
 
-    /// <summary>The same measurement through the model engine: fp32 arena loaded whole, InferenceSession prefill + decode.</summary>
-    static int Engine(string dir, int[] ids, int n)
+    /// <summary>Prefill of the prompt (one GEMM per projection over its rows) and <paramref name="n"/> timed greedy decode steps.</summary>
+    static int Decode(InferenceWeights weights, int[] ids, int n)
     {
+        var dec = new SequenceDecoder(weights, ids.Length + n + 1);
         var sw = Stopwatch.StartNew();
-        var m = LightGlm.Model.Checkpoints.ModelDirectory.Load(dir);
-        double load = sw.Elapsed.TotalSeconds;
-        var c = m.Config;
-        Console.WriteLine($"engine model: L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; {m.Layout.TotalLength:N0} parameters, {m.Layout.TotalLength * 4L / 1e9:F2} GB fp32 arena");
-        Console.WriteLine($"load (read + widen into the arena): {load:F2} s; {Memory()}");
-        var session = new LightGlm.Model.Inference.InferenceSession(m, 1, ids.Length + n + 1);
-        var logits = new float[c.V];
-        sw.Restart();
-        session.Prefill(0, ids, logits);
-        Console.WriteLine($"prefill {ids.Length} token(s): {sw.Elapsed.TotalSeconds:F2} s; {Memory()}");
-        int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
+        int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Forward(ids));
+        double prefill = sw.Elapsed.TotalSeconds;
+        Console.WriteLine($"prefill {ids.Length} token(s) (the first touch pages mapped weights in from disk): {prefill:F3} s; {Memory()}");
         var times = new List<double>();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         for (int i = 0; i < n; i++)
         {
             sw.Restart();
-            session.Decode([0], [next], logits);
+            next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Step(next));
             times.Add(sw.Elapsed.TotalSeconds);
-            next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(logits);
         }
         if (times.Count > 0)
             Console.WriteLine($"decode: {times.Count} step(s), median {times.Order().ElementAt(times.Count / 2):F3} s/token (min {times.Min():F3}, max {times.Max():F3}), " +

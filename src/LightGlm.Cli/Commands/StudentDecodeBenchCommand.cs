@@ -1,10 +1,8 @@
 // `lightglm bench student-decode`: teacher vs pruned student (fp32, int8, int4) decode speed and weight bytes, same run, same decoder.
-// Default decoder: the engine's (InferenceSession + InferenceWeights — what translate, eval and serve run); --decoder compact
-// times compression's CompactDecoder instead.
+// The decoder: the one forward pass (InferenceSession over InferenceWeights — what translate, eval and serve run).
 using System.CommandLine;
 using System.Diagnostics;
 using LightGlm.Compression;
-using LightGlm.Compression.Quantization;
 using LightGlm.Experiments.Stages;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Model.Checkpoints;
@@ -24,47 +22,36 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
         var reps = new Option<int>("--reps") { Description = "Repetitions after a warm-up; the best is reported.", DefaultValueFactory = _ => 5 };
         var formats = new Option<string>("--formats") { Description = "Student variants: comma list of fp32, int8, int4.", DefaultValueFactory = _ => "fp32,int8" };
         var threads = new Option<int>("--threads") { Description = "Kernel threads while timing the engine (the eval stage's probe uses 1).", DefaultValueFactory = _ => 1 };
-        var decoder = new Option<string>("--decoder") { Description = "engine (InferenceSession, what translate/eval/serve run) or compact (compression's CompactDecoder).", DefaultValueFactory = _ => "engine" };
         var cmd = new Command("student-decode", "Decode speed at batch 1 of the teacher and of the student in fp32 / int8 / int4 (weight-only, group 32), one decoder for all, rows measured in the same run.")
-        { teacher, student, tokens, reps, formats, threads, decoder };
+        { teacher, student, tokens, reps, formats, threads };
         cmd.SetAction(r =>
         {
             int n = r.GetValue(tokens), k = r.GetValue(reps), th = r.GetValue(threads);
-            string how = r.GetValue(decoder)!;
             if (n < 2 || k < 1 || th < 1) throw new CliException("--tokens must be ≥ 2, --reps ≥ 1 and --threads ≥ 1");
-            if (how is not ("engine" or "compact")) throw new CliException($"--decoder: '{how}' is not engine or compact");
             var formatList = r.GetValue(formats)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
             foreach (var f in formatList)
                 if (f is not ("fp32" or "int8" or "int4")) throw new CliException($"--formats: '{f}' is not fp32, int8 or int4");
             var rows = new List<(string Name, long Params, long Bytes, double Ms, double CpuMs)>();
-            Console.WriteLine($"machine: {Environment.ProcessorCount} cores; decoder: {how}" + (how == "engine" ? $", {th} kernel thread(s)" : "") +
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {th} kernel thread(s)" +
                               $"; {n} greedy tokens at batch 1, best of {k} rounds after a warm-up round; rows measured in this run");
-            if (how == "engine")
-            {
-                // Every model warms up first (the JIT's tiers: the same model timed cold ran up to 1.4x slower than when
-                // timed after the others), then the rounds go model by model so drift on the machine touches all rows alike.
-                var s = ModelDirectory.Load(r.GetValue(student)!);
-                var engines = new List<(string Name, LightGlm.Model.GlmModel Model, InferenceWeights Weights)>();
-                var t = ModelDirectory.Load(r.GetValue(teacher)!);
-                engines.Add(("teacher fp32 (baseline)", t, InferenceWeights.Fp32(t)));
-                foreach (var f in formatList) engines.Add(($"student {f}", s, InferenceWeights.Create(s, InferenceWeights.ParseFormat(f))));
-                var prompt = Enumerable.Range(0, 16).Select(i => (i * 7 + 3) % Math.Min(t.Config.V, s.Config.V)).ToArray();
-                foreach (var e in engines) ModelEvaluator.DecodeProbe(e.Model, prompt, n, e.Weights, reps: 20, threads: th);
-                var best = engines.Select(_ => (Ms: double.MaxValue, Cpu: double.MaxValue)).ToArray();
-                for (int round = 0; round < k; round++)
-                    for (int i = 0; i < engines.Count; i++)
-                    {
-                        var (_, ms, cpu) = ModelEvaluator.DecodeProbe(engines[i].Model, prompt, n, engines[i].Weights, reps: 1, threads: th);
-                        best[i] = (Math.Min(best[i].Ms, ms), Math.Min(best[i].Cpu, cpu));
-                    }
+            // Every model warms up first (the JIT's tiers: the same model timed cold ran up to 1.4x slower than when
+            // timed after the others), then the rounds go model by model so drift on the machine touches all rows alike.
+            var s = ModelDirectory.Load(r.GetValue(student)!);
+            var engines = new List<(string Name, LightGlm.Model.GlmModel Model, InferenceWeights Weights)>();
+            var t = ModelDirectory.Load(r.GetValue(teacher)!);
+            engines.Add(("teacher fp32 (baseline)", t, InferenceWeights.Fp32(t)));
+            foreach (var f in formatList) engines.Add(($"student {f}", s, InferenceWeights.Create(s, InferenceWeights.ParseFormat(f))));
+            var prompt = Enumerable.Range(0, 16).Select(i => (i * 7 + 3) % Math.Min(t.Config.V, s.Config.V)).ToArray();
+            foreach (var e in engines) ModelEvaluator.DecodeProbe(e.Model, prompt, n, e.Weights, reps: 20, threads: th);
+            var best = engines.Select(_ => (Ms: double.MaxValue, Cpu: double.MaxValue)).ToArray();
+            for (int round = 0; round < k; round++)
                 for (int i = 0; i < engines.Count; i++)
-                    rows.Add((engines[i].Name, engines[i].Model.Layout.TotalLength, engines[i].Weights.HeldBytes, best[i].Ms, best[i].Cpu));
-            }
-            else
-            {
-                rows.Add(Compact("teacher fp32 (baseline)", r.GetValue(teacher)!, "fp32", n, k));
-                foreach (var f in formatList) rows.Add(Compact($"student {f}", r.GetValue(student)!, f, n, k));
-            }
+                {
+                    var (_, ms, cpu) = ModelEvaluator.DecodeProbe(engines[i].Model, prompt, n, engines[i].Weights, reps: 1, threads: th);
+                    best[i] = (Math.Min(best[i].Ms, ms), Math.Min(best[i].Cpu, cpu));
+                }
+            for (int i = 0; i < engines.Count; i++)
+                rows.Add((engines[i].Name, engines[i].Model.Layout.TotalLength, engines[i].Weights.HeldBytes, best[i].Ms, best[i].Cpu));
             var b = rows[0];
             Console.WriteLine("| model | params | weight MB | ms/token | CPU ms/token | tok/s | speedup | speedup (CPU) | weight bytes vs teacher |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
@@ -75,32 +62,23 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
         return cmd;
     }
 
-    /// <summary>CompactDecoder: wall = best of the reps; CPU = the process's CPU over all reps per token (a mean, warm-up included).</summary>
-    static (string Name, long Params, long Bytes, double Ms, double CpuMs) Compact(string name, string dir, string format, int tokens, int reps)
-    {
-        var m = ModelFiles.Load(dir);
-        QuantFormat? q = format switch { "int8" => QuantFormat.Int8, "int4" => QuantFormat.Int4, _ => null };
-        double cpu0 = LightGlm.Evaluation.Bench.CpuClock.ProcessMs();
-        var (tps, bytes) = DecodeSpeed(m, q, tokens, reps);
-        double cpuPerToken = (LightGlm.Evaluation.Bench.CpuClock.ProcessMs() - cpu0) / (reps * (double)tokens); // all reps, warm-up token included
-        return (name, m.Shape.ParameterCount(), bytes, 1000 / tps, cpuPerToken);
-    }
-
-    /// <summary>Greedy decode at batch 1 with one <see cref="CompactDecoder"/>: the best of <paramref name="reps"/> runs of
-    /// <paramref name="tokens"/> − 1 timed steps (after a first, untimed token), in tokens/s; and the decoder's weight bytes.</summary>
+    /// <summary>Greedy decode at batch 1 of a model's named tensors (optionally quantized) through the one forward pass:
+    /// the best of <paramref name="reps"/> runs of <paramref name="tokens"/> − 1 timed steps (after a first, untimed
+    /// token), in tokens/s; and the weight bytes held.</summary>
     public static (double TokensPerSecond, long WeightBytes) DecodeSpeed(ModelFiles m, QuantFormat? q, int tokens, int reps)
     {
-        var dec = new CompactDecoder(m, q, 32, maxT: tokens + 1);
+        var weights = InferenceWeights.Quantize(m.InferenceWeights(),
+            q switch { QuantFormat.Int8 => WeightFormat.Int8, QuantFormat.Int4 => WeightFormat.Int4, _ => WeightFormat.Fp32 });
+        var dec = new SequenceDecoder(weights, tokens + 1);
         double best = 0;
         for (int rep = 0; rep < reps; rep++)
         {
             dec.Reset();
-            var z = dec.Forward([1 % m.Shape.V]);
-            int tok = Array.IndexOf(z, z.Max());
+            int tok = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Forward([1 % m.Shape.V]));
             var sw = Stopwatch.StartNew();
-            for (int i = 0; i < tokens - 1; i++) { z = dec.Forward([tok]); tok = Array.IndexOf(z, z.Max()); }
+            for (int i = 0; i < tokens - 1; i++) tok = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Forward([tok]));
             best = Math.Max(best, (tokens - 1) / sw.Elapsed.TotalSeconds);
         }
-        return (best, dec.WeightBytes);
+        return (best, weights.HeldBytes);
     }
 }

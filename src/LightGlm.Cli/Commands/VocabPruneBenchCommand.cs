@@ -66,8 +66,8 @@ public sealed class VocabPruneBenchCommand : ICliCommand
             // The pruned model computes the same logits on the kept ids (checked here on one step, before timing).
             var map = plan.NewIds();
             int first = plan.Kept[Math.Min(plan.Kept.Length - 1, 300)];
-            var a = new Compression.Quantization.CompactDecoder(full, maxT: 2).Forward([first]);
-            var b = new Compression.Quantization.CompactDecoder(pruned, maxT: 2).Forward([map[first]]);
+            var a = new LightGlm.Model.Inference.SequenceDecoder(full.InferenceWeights(), 2).Forward([first]).ToArray();
+            var b = new LightGlm.Model.Inference.SequenceDecoder(pruned.InferenceWeights(), 2).Forward([map[first]]).ToArray();
             double maxDiff = plan.Kept.Select((id, i) => Math.Abs(a[id] - b[i])).Max();
             Console.WriteLine($"logits on the kept ids, pruned vs full: max |difference| {maxDiff:E2} (one step)");
 

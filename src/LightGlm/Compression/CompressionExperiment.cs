@@ -1,13 +1,13 @@
 // `experiment compression`: Figure 4 (validation loss over steps, mixed vs random pruning and layer baselines, same steps)
 // and Table 4 (size, params, memory, decode/prefill latency, quality) for teacher, students and their int8/int4 versions.
 using System.Diagnostics;
+using System.Numerics.Tensors;
 using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
-using LightGlm.Compression.Quantization;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Model;
 
@@ -103,8 +103,9 @@ public static class CompressionExperiment
     /// <summary>Size, latency and quality of one model (optionally quantized) on the validation split.</summary>
     static JsonObject Measure(string name, ModelFiles m, QuantFormat? q, List<CalibrationSample> valid, CompressionExperimentOptions o)
     {
-        var dec = new CompactDecoder(m, q, 32, maxT: Math.Max(o.MaxLen, o.DecodeTokens) + 1);
-        int V = m.Shape.V;
+        var weights = Model.Inference.InferenceWeights.Quantize(m.InferenceWeights(),
+            q switch { QuantFormat.Int8 => Model.Inference.WeightFormat.Int8, QuantFormat.Int4 => Model.Inference.WeightFormat.Int4, _ => Model.Inference.WeightFormat.Fp32 });
+        var dec = new Model.Inference.SequenceDecoder(weights, Math.Max(o.MaxLen, o.DecodeTokens) + 1);
         // Quality: next-token loss and top-1 accuracy over the validation sequences, through the same (quantized) decoder.
         double loss = 0; long right = 0, n = 0;
         foreach (var s in valid.Take(24))
@@ -116,28 +117,27 @@ public static class CompressionExperiment
                 var z = dec.Forward(s.Tokens.AsSpan(i, 1));
                 int y = s.Targets[i];
                 if (y < 0) continue;
-                float max = z.Max();
-                double lse = Math.Log(z.Sum(v => Math.Exp(v - max))) + max;
-                loss += lse - z[y];
-                if (Array.IndexOf(z, max) == y) right++;
+                float max = TensorPrimitives.Max(z);
+                double lse = 0;
+                foreach (var v in z) lse += Math.Exp(v - max);
+                loss += Math.Log(lse) + max - z[y];
+                if (TensorPrimitives.IndexOfMax(z) == y) right++;
                 n++;
             }
         }
         // Speed: prefill of MaxLen tokens, then DecodeTokens single-token steps (batch 1), best of 3.
         var prompt = valid[0].Tokens.Take(o.MaxLen).ToArray();
         double prefillMs = double.MaxValue, tokS = 0;
-        long before = GC.GetAllocatedBytesForCurrentThread();
         for (int rep = 0; rep < 3; rep++)
         {
             dec.Reset();
             var sw = Stopwatch.StartNew();
-            var z = dec.Forward(prompt);
+            int tok = TensorPrimitives.IndexOfMax(dec.Forward(prompt));
             prefillMs = Math.Min(prefillMs, sw.Elapsed.TotalMilliseconds);
             dec.Reset();
             dec.Forward(prompt.AsSpan(0, 1));
-            int tok = Array.IndexOf(z, z.Max());
             sw.Restart();
-            for (int i = 0; i < o.DecodeTokens - 1; i++) { var zz = dec.Forward([tok]); tok = Array.IndexOf(zz, zz.Max()); }
+            for (int i = 0; i < o.DecodeTokens - 1; i++) tok = TensorPrimitives.IndexOfMax(dec.Forward([tok]));
             tokS = Math.Max(tokS, (o.DecodeTokens - 1) / sw.Elapsed.TotalSeconds);
         }
         long kvBytes = 2L * m.Shape.L * (Math.Max(o.MaxLen, o.DecodeTokens) + 1) * m.Shape.KV * m.Shape.D * 4;
@@ -145,8 +145,8 @@ public static class CompressionExperiment
         {
             ["method"] = name,
             ["params"] = (double)m.Shape.ParameterCount(),
-            ["weight_bytes"] = (double)dec.WeightBytes,
-            ["peak_bytes"] = (double)(dec.WeightBytes + kvBytes),
+            ["weight_bytes"] = (double)weights.HeldBytes,
+            ["peak_bytes"] = (double)(weights.HeldBytes + kvBytes),
             ["decode_tok_s"] = Math.Round(tokS, 2),
             ["prefill_ms"] = Math.Round(prefillMs, 2),
             ["valid_loss"] = Math.Round(loss / Math.Max(1, n), 4),

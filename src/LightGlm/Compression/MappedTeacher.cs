@@ -1,5 +1,6 @@
 // A teacher used in place from a memory-mapped checkpoint (ours in any dtype or sharded, or a Hugging Face directory):
 // importance and pruning read one block at a time in fp32, so a 6B teacher never needs its 25 GB fp32 copy.
+using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.Compression.Tensors;
 using LightGlm.Interop;

@@ -18,6 +18,12 @@ public sealed record ModelFiles(ModelShape Shape, TensorSet Weights)
         return new ModelFiles(shape, weights);
     }
 
+    /// <summary>The model as an inference weight source (its tensors in place, no copy): what measuring a student runs on.</summary>
+    public Model.Inference.InferenceWeights InferenceWeights() =>
+        Model.Inference.InferenceWeights.Named(Model.ModelConfig.FromJson(Shape.Json.ToJsonString(), "model shape"),
+            name => Weights.TryGet(name) is { } t && t.Shape.Length == 2 ? new Model.Inference.ArrayRows(t.Data, t.Rows, t.Cols) : null,
+            name => Weights.TryGet(name)?.Data);
+
     /// <summary>Writes config.json and model.safetensors (F32, tensors in name order) into dir (created), copying the tokenizer files (tokenizer.json, tokenizer.model, …) from tokenizerFrom if given.</summary>
     public void Save(string dir, string? tokenizerFrom = null, IReadOnlyDictionary<string, string>? metadata = null)
     {

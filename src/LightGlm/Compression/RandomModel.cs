@@ -1,6 +1,6 @@
 // A model of any shape with seeded random weights in the contract layout: for benchmarks of shapes we cannot download
 // (e.g. a 150k-vocabulary model's head), never for quality.
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 using LightGlm.Compression.Tensors;
 
 namespace LightGlm.Compression;

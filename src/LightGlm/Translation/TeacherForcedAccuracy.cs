@@ -64,10 +64,9 @@ public static class TeacherForcedAccuracy
     static TeacherForcedResult ComputeWithSession(InferenceWeights weights, ITokenizer tok, Direction d,
         IReadOnlyList<(string Source, string Reference)> pairs, int maxLength)
     {
-        var model = weights.Model;
         var sp = SpecialTokens.From(tok);
-        int V = model.Config.VocabSize, limit = Math.Min(maxLength, model.Config.MaxPositionEmbeddings);
-        var session = new InferenceSession(model, 1, limit, weights: weights);
+        int V = weights.Config.VocabSize, limit = Math.Min(maxLength, weights.Config.MaxPositionEmbeddings);
+        var session = new InferenceSession(weights, 1, limit);
         var logits = new float[V];
         long correct = 0, count = 0; double psum = 0;
         foreach (var (src, reference) in pairs)

@@ -3,7 +3,7 @@ using LightGlm.Compression;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
 using LightGlm.Model;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Tests.Compression;
 

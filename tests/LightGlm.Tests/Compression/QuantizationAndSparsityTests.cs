@@ -1,9 +1,10 @@
-// The compact decoder (fp32 = reference forward; int8/int4 close to it), and the unstructured sparsity baselines.
+// The one forward pass over a model's named tensors (fp32 = the reference forward; int8/int4 close to it), and the
+// unstructured sparsity baselines.
+using LightGlm.Model;
 using LightGlm.Compression;
 using LightGlm.Compression.Baselines;
 using LightGlm.Compression.Importance;
-using LightGlm.Compression.Quantization;
-using LightGlm.Kernels.Quantized;
+using LightGlm.Model.Inference;
 
 namespace LightGlm.Tests.Compression;
 
@@ -18,27 +19,27 @@ public class QuantizationAndSparsityTests
         var tokens = TinyTeacher.Tokens(10, m.Shape.V);
         var reference = new ReferenceForward(m).Logits(tokens);
         int V = m.Shape.V;
-        var dec = new CompactDecoder(m, maxT: 16);
-        var prefill = dec.Forward(tokens.AsSpan(0, 6));
+        var dec = new SequenceDecoder(m.InferenceWeights(), 16);
+        var prefill = dec.Forward(tokens.AsSpan(0, 6)).ToArray();
         TinyTeacher.AssertClose(reference[(5 * V)..(6 * V)], prefill);
         for (int i = 6; i < 10; i++)
-            TinyTeacher.AssertClose(reference[(i * V)..((i + 1) * V)], dec.Forward(tokens.AsSpan(i, 1)));
+            TinyTeacher.AssertClose(reference[(i * V)..((i + 1) * V)], dec.Forward(tokens.AsSpan(i, 1)).ToArray());
     }
 
     [Theory]
-    [InlineData(QuantFormat.Int8, 0.02)]
-    [InlineData(QuantFormat.Int4, 0.25)]
-    public void QuantizedDecoderStaysCloseAndIsSmaller(QuantFormat f, double relTol)
+    [InlineData(WeightFormat.Int8, 0.02)]
+    [InlineData(WeightFormat.Int4, 0.25)]
+    public void QuantizedDecoderStaysCloseAndIsSmaller(WeightFormat f, double relTol)
     {
         var m = TinyTeacher.Create(glm: true, seed: 42, C: 64, H: 4, KV: 2, D: 16, F: 96, V: 50);
         var tokens = TinyTeacher.Tokens(8, m.Shape.V);
-        var fp = new CompactDecoder(m, maxT: 8);
-        var q = new CompactDecoder(m, f, 32, maxT: 8);
-        var a = fp.Forward(tokens); var b = q.Forward(tokens);
+        var fp = new SequenceDecoder(m.InferenceWeights(), 8);
+        var q = new SequenceDecoder(InferenceWeights.Quantize(m.InferenceWeights(), f), 8);
+        var a = fp.Forward(tokens).ToArray(); var b = q.Forward(tokens).ToArray();
         double err = Math.Sqrt(a.Zip(b, (x, y) => (double)(x - y) * (x - y)).Sum()), norm = Math.Sqrt(a.Sum(x => (double)x * x));
         Assert.True(err / norm < relTol, $"{f}: relative logit error {err / norm}");
         Assert.True(err > 0);
-        Assert.True(q.WeightBytes < fp.WeightBytes);
+        Assert.True(q.Weights.HeldBytes < fp.Weights.HeldBytes);
     }
 
     [Fact]

@@ -9,7 +9,7 @@ using LightGlm.Interop;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Tests.Interop;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Tests.Compression;
 

@@ -1,8 +1,9 @@
 // Random tiny teachers in the contract layout for compression tests (no training, no files unless asked).
+using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Compression.Tensors;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Tests.Compression;
 

@@ -106,7 +106,10 @@ public class VocabPruneBenchTests
             int kept = int.Parse(m.Groups[1].Value.Replace(",", "")), used = int.Parse(m.Groups[2].Value.Replace(",", ""));
             Assert.InRange(used, 10, 60);
             Assert.InRange(kept, 257, 5000);
-            Assert.Contains("max |difference| 0.00E+000", text);
+            // The same rows of the same head, multiplied by BLAS in blocks of another size: equal to rounding.
+            var diff = System.Text.RegularExpressions.Regex.Match(text, @"max \|difference\| ([0-9.E+-]+)");
+            Assert.True(diff.Success, text);
+            Assert.InRange(double.Parse(diff.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), 0, 1e-5);
             Assert.Contains("| vocabulary pruned | " + kept.ToString("N0"), text);
         }
         finally

@@ -75,7 +75,7 @@ public sealed class RoundTripTests
         Assert.True(rep.WeightFiles.Count(f => f.StartsWith("model-")) >= 3);
         Assert.False(File.Exists(Path.Combine(tmp.Sub("hf"), "model.safetensors")));
         using var w = MappedWeights.Open(tmp.Sub("hf"));
-        var d = new LightGlm.Interop.Inference.MappedDecoder(w, 32);
+        var d = HfGoldenTests.Mapped(w);
         Assert.Equal(g.Greedy, d.Greedy(g.InputIds, g.Greedy.Length));
     }
 
@@ -141,7 +141,7 @@ public sealed class RoundTripTests
         using (var w = MappedWeights.Open(tmp.Sub("inter")))
         {
             Assert.True(w.Config.RopeInterleaved);
-            var d = new LightGlm.Interop.Inference.MappedDecoder(w, 32);
+            var d = HfGoldenTests.Mapped(w);
             d.Reset();
             var logits = g.InputIds.Select(t => d.Step(t).ToArray()).ToArray();
             Assert.True(HfGolden.MaxDiff(g.Logits, logits) < 2e-4f);

@@ -1,6 +1,7 @@
 // Unstructured sparsity baselines: magnitude and Wanda (|w|·‖x_in‖), zeroing a fraction of each linear weight's entries.
+using LightGlm.Model;
 using LightGlm.Compression.Importance;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Compression.Baselines;
 

@@ -1,6 +1,7 @@
 // A plain fp32 forward of the docs/ENGINE.md model with structure masks and observer hooks: calibration and the masked teacher.
+using LightGlm.Model;
 using System.Numerics.Tensors;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Compression.Importance;
 

@@ -1,6 +1,7 @@
 // Weight-based importance: magnitude |w| (a baseline), first-order Taylor |w·∂L/∂w| (LLM-Pruner), and random (seeded).
+using LightGlm.Model;
 using LightGlm.Compression.Tensors;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Compression.Importance;
 

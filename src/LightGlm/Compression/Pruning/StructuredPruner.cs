@@ -1,7 +1,7 @@
 // Writes a real smaller dense model from a teacher and a resolved plan: every matrix gathered down to the kept rows/columns.
 using LightGlm.Compression.Tensors;
 using LightGlm.Model.Checkpoints;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Compression.Pruning;
 

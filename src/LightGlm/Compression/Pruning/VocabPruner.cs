@@ -3,7 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LightGlm.Compression.Tensors;
 using LightGlm.Text.Tokenizers;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Compression.Pruning;
 

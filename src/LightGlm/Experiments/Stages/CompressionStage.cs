@@ -11,7 +11,7 @@ using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Translation;
-using static LightGlm.Compression.TensorNames;
+using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Experiments.Stages;
 

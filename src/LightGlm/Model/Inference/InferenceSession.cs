@@ -16,8 +16,8 @@ namespace LightGlm.Model.Inference;
 /// </summary>
 public sealed class InferenceSession
 {
-    public GlmModel Model { get; }
     public InferenceWeights Weights { get; }
+    public ModelConfig Config => Weights.Config;
     public KvCache Cache { get; }
     public int MaxRows { get; }
     readonly float[] _x, _ln, _qkv, _att, _branch, _gu, _act, _rstd, _out;
@@ -26,13 +26,19 @@ public sealed class InferenceSession
     float[] _probs = [];
     int _segments;
 
+    /// <summary>A session over a model's own fp32 weights (or <paramref name="weights"/> made from it).</summary>
     public InferenceSession(GlmModel model, int slots, int maxLength, int maxRows = 0, InferenceWeights? weights = null)
+        : this(weights ?? InferenceWeights.Fp32(model), slots, maxLength, maxRows)
+    {
+        if (weights is not null && !SameShape(weights.Config, model.Config)) throw new ArgumentException("the inference weights were made from a model of another shape");
+    }
+
+    /// <summary>A session over any weight source: <paramref name="slots"/> sequences of up to <paramref name="maxLength"/> positions.</summary>
+    public InferenceSession(InferenceWeights weights, int slots, int maxLength, int maxRows = 0)
     {
         if (slots < 1) throw new ArgumentOutOfRangeException(nameof(slots), slots, "an inference session needs at least one slot");
-        if (weights is not null && !ReferenceEquals(weights.Model, model)) throw new ArgumentException("the inference weights were made from another model");
-        Model = model;
-        Weights = weights ?? InferenceWeights.Fp32(model);
-        var c = model.Config;
+        Weights = weights;
+        var c = weights.Config;
         Cache = new KvCache(c, slots, maxLength);
         MaxRows = Math.Max(maxRows > 0 ? maxRows : maxLength, slots);
         int R = MaxRows;
@@ -49,8 +55,10 @@ public sealed class InferenceSession
         _pos = new int[R];
         _segRow = new int[R + 1];
         _filled = new int[slots];
-        _scratch = new ProjectionScratch(Math.Min(R, QuantizedProjection.SmallRows), Weights.MaxPaddedIn);
+        _scratch = new ProjectionScratch(Math.Min(R, Projection.SmallRows), Weights.MaxPaddedIn);
     }
+
+    static bool SameShape(ModelConfig a, ModelConfig b) => (a.C, a.L, a.V, a.H, a.KV, a.D, a.F) == (b.C, b.L, b.V, b.H, b.KV, b.D, b.F);
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to <paramref name="slot"/> (from its current length) and writes the logits of the
@@ -83,7 +91,7 @@ public sealed class InferenceSession
     /// </summary>
     public void Prefill(ReadOnlySpan<int> slots, IReadOnlyList<int[]> prompts, Span<float> logits, bool bidirectional = false)
     {
-        int V = Model.Config.V, S = slots.Length;
+        int V = Config.V, S = slots.Length;
         if (prompts.Count != S) throw new ArgumentException($"{S} slots for {prompts.Count} prompts");
         if (logits.Length < S * V) throw new ArgumentException($"logits span holds {logits.Length} floats, needs {S}·{V}");
         var tokens = new int[Math.Min(MaxRows, prompts.Sum(p => p.Length))];
@@ -144,12 +152,11 @@ public sealed class InferenceSession
     /// <summary>Rows [0, rows) in segments _segRow; logits of each segment's last row (if requested).</summary>
     void Run(ReadOnlySpan<int> tokens, int rows, Span<float> logits)
     {
-        var m = Model;
         var wts = Weights;
-        var c = m.Config;
+        var c = wts.Config;
+        var rotary = wts.Rotary;
         int C = c.C, H = c.H, KV = c.KV, D = c.D, W = c.QkvDim, F = c.F, HD = H * D, V = c.V;
         float eps = (float)c.RmsNormEps;
-        var lo = m.Layout;
         for (int r = 0; r < rows; r++)
         {
             if ((uint)tokens[r] >= (uint)V) throw new ArgumentException($"token id {tokens[r]} is outside the vocabulary [0, {V})");
@@ -164,27 +171,26 @@ public sealed class InferenceSession
         var branch = _branch.AsSpan(0, rows * C);
         var gu = _gu.AsSpan(0, rows * 2 * F);
         var act = _act.AsSpan(0, rows * F);
-        Pointwise.EmbeddingForward(x, tokens[..rows], m.W(lo.Embedding, V * C), C);
+        wts.Embed(tokens[..rows], x);
         for (int l = 0; l < c.L; l++)
         {
-            var o = lo.Blocks[l];
-            Pointwise.RmsNormForward(ln, _rstd, x, m.W(o.InputNorm, C), rows, C, eps);
-            wts.Qkv[l].Forward(qkv, ln, rows, _scratch);
+            Pointwise.RmsNormForward(ln, _rstd, x, wts.InputNorm(l), rows, C, eps);
+            wts.Qkv(l).Forward(qkv, ln, rows, _scratch);
             for (int r = 0; r < rows; r++)
             {
                 var row = qkv.Slice(r * W, W);
-                m.Rotary.Apply(row[..((H + KV) * D)], H + KV, D, _pos[r]);
+                rotary.Apply(row[..((H + KV) * D)], H + KV, D, _pos[r]);
                 int off = Cache.Offset(l, _slots[r], _pos[r]);
                 row.Slice(HD, KV * D).CopyTo(Cache.K.AsSpan(off, KV * D));
                 row.Slice(HD + KV * D, KV * D).CopyTo(Cache.V.AsSpan(off, KV * D));
             }
             Attend(l);
-            wts.O[l].Forward(branch, att, rows, _scratch);
+            wts.O(l).Forward(branch, att, rows, _scratch);
             TensorPrimitives.Add(x, branch, x);
-            Pointwise.RmsNormForward(ln, _rstd, x, m.W(o.PostNorm, C), rows, C, eps);
-            wts.GateUp[l].Forward(gu, ln, rows, _scratch);
+            Pointwise.RmsNormForward(ln, _rstd, x, wts.PostNorm(l), rows, C, eps);
+            wts.GateUp(l).Forward(gu, ln, rows, _scratch);
             Pointwise.SwiGluForward(act, gu, rows, F);
-            wts.Down[l].Forward(branch, act, rows, _scratch);
+            wts.Down(l).Forward(branch, act, rows, _scratch);
             TensorPrimitives.Add(x, branch, x);
         }
         for (int r = 0; r < rows; r++) Cache.Length[_slots[r]] = _filled[_slots[r]];
@@ -192,7 +198,7 @@ public sealed class InferenceSession
         // Final norm of each segment's last row, then the head over those rows (sgemv for one).
         int S = _segments;
         for (int s = 0; s < S; s++) x.Slice((_segRow[s + 1] - 1) * C, C).CopyTo(_out.AsSpan(s * C, C));
-        Pointwise.RmsNormForward(_ln.AsSpan(0, S * C), _rstd, _out.AsSpan(0, S * C), m.W(lo.FinalNorm, C), S, C, eps);
+        Pointwise.RmsNormForward(_ln.AsSpan(0, S * C), _rstd, _out.AsSpan(0, S * C), wts.FinalNorm, S, C, eps);
         wts.Head.Forward(logits[..(S * V)], _ln.AsSpan(0, S * C), S, _scratch);
     }
 
@@ -203,7 +209,7 @@ public sealed class InferenceSession
     /// </summary>
     void Attend(int layer)
     {
-        var c = Model.Config;
+        var c = Config;
         int H = c.H, KV = c.KV, D = c.D, W = c.QkvDim, HD = H * D, L = Cache.MaxLength, KD = KV * D;
         for (int s = 0; s < _segments; s++)
         {

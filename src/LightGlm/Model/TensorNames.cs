@@ -1,5 +1,5 @@
-// Contract tensor names (docs/ENGINE.md), in one place for compression.
-namespace LightGlm.Compression;
+// Contract tensor names (docs/ENGINE.md), in one place: inference, compression and interop spell them from here.
+namespace LightGlm.Model;
 
 public static class TensorNames
 {
