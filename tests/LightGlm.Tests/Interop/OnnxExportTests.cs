@@ -5,6 +5,7 @@ using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
 using LightGlm.Tests.Model;
+using Ort = Microsoft.ML.OnnxRuntime;
 
 namespace LightGlm.Tests.Interop;
 
@@ -97,6 +98,75 @@ public sealed class OnnxExportTests
         double d = 0;
         for (int i = 0; i < c.V; i++) d = Math.Max(d, Math.Abs(bi[i] - causal[i]));
         Assert.True(d > 1e-2, $"first-row logits differ by only {d}");
+    }
+
+    [Fact]
+    public void ABatchWithLeftPaddingMatchesEachSequenceAlone()
+    {
+        // Batch 2 through the raw graph: sequence 1 is left-padded (2 pads), its positions start at 0 on its first real
+        // token, pad keys carry −1e9; GLM prefix over each real prompt. Then one decode step for both.
+        var c = Config("glm-gqa-bias-prefix");
+        var m = RandomModel(c);
+        using var tmp = HfGolden.Temp();
+        OnnxExporter.Write(m, tmp.Sub("m.onnx"));
+        int[][] prompts = [[3, 9, 4, 1, 15], [7, 2, 11]];
+        int T = 5, V = c.V, L = c.L, KV = c.KV, D = c.D;
+        var ids = new long[2 * T];
+        var pos = new long[2 * T];
+        var bias = new float[2 * T * T];
+        for (int b = 0; b < 2; b++)
+        {
+            int pad = T - prompts[b].Length;
+            for (int t = 0; t < T; t++)
+            {
+                ids[b * T + t] = t < pad ? 0 : prompts[b][t - pad];
+                pos[b * T + t] = Math.Max(0, t - pad);
+                for (int j = 0; j < T; j++) bias[(b * T + t) * T + j] = j < pad ? OnnxDecoder.Hidden : 0f;
+            }
+        }
+        using var ort = new Ort.InferenceSession(tmp.Sub("m.onnx"));
+        var inputs = new Dictionary<string, Ort.OrtValue>
+        {
+            ["input_ids"] = Ort.OrtValue.CreateTensorValueFromMemory(ids, [2, T]),
+            ["position_ids"] = Ort.OrtValue.CreateTensorValueFromMemory(pos, [2, T]),
+            ["attention_bias"] = Ort.OrtValue.CreateTensorValueFromMemory(bias, [2, 1, T, T]),
+        };
+        for (int l = 0; l < L; l++)
+        {
+            inputs[OnnxDecoderGraph.PastKey(l)] = Ort.OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [2, KV, 0, D]);
+            inputs[OnnxDecoderGraph.PastValue(l)] = Ort.OrtValue.CreateTensorValueFromMemory(Array.Empty<float>(), [2, KV, 0, D]);
+        }
+        var names = ort.OutputNames.ToArray();
+        using var run = new Ort.RunOptions();
+        using var first = ort.Run(run, inputs.Keys.ToArray(), inputs.Values.ToArray(), names);
+        var logits = first[0].GetTensorDataAsSpan<float>().ToArray();
+
+        var session = new InferenceSession(m, 2, 16);
+        var ours = new float[2 * V];
+        session.Prefill([0, 1], prompts, ours, bidirectional: true);
+        for (int b = 0; b < 2; b++)
+            AssertClose(ours.AsSpan(b * V, V), logits.AsSpan((b * T + T - 1) * V, V), $"padded batch prefill, sequence {b}");
+
+        // Decode: sequence 0 at position 5, sequence 1 at position 3 (its pads stay hidden).
+        int[] next = [4, 8];
+        session.Decode([0, 1], next, ours);
+        var step = new Dictionary<string, Ort.OrtValue>
+        {
+            ["input_ids"] = Ort.OrtValue.CreateTensorValueFromMemory(new long[] { next[0], next[1] }, [2, 1]),
+            ["position_ids"] = Ort.OrtValue.CreateTensorValueFromMemory(new long[] { 5, 3 }, [2, 1]),
+            ["attention_bias"] = Ort.OrtValue.CreateTensorValueFromMemory(
+                new float[] { 0, 0, 0, 0, 0, 0, OnnxDecoder.Hidden, OnnxDecoder.Hidden, 0, 0, 0, 0 }, [2, 1, 1, T + 1]),
+        };
+        for (int l = 0; l < L; l++)
+        {
+            step[OnnxDecoderGraph.PastKey(l)] = first[1 + 2 * l];
+            step[OnnxDecoderGraph.PastValue(l)] = first[2 + 2 * l];
+        }
+        using var second = ort.Run(run, step.Keys.ToArray(), step.Values.ToArray(), names);
+        var decoded = second[0].GetTensorDataAsSpan<float>().ToArray();
+        for (int b = 0; b < 2; b++) AssertClose(ours.AsSpan(b * V, V), decoded.AsSpan(b * V, V), $"padded batch decode, sequence {b}");
+        foreach (var v in inputs.Values) v.Dispose();
+        foreach (var k in new[] { "input_ids", "position_ids", "attention_bias" }) step[k].Dispose();
     }
 
     [Fact]
