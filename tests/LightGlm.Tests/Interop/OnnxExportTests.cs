@@ -79,6 +79,8 @@ public sealed class OnnxExportTests
             AssertClose(logits, ort.Decode(token), $"{name} decode step {step}");
         }
         Assert.Equal(prompt.Length + 3, ort.Length);
+        var e = Assert.Throws<InvalidOperationException>(() => ort.Prefill(new int[c.MaxPositionEmbeddings]));
+        Assert.Contains("max_position_embeddings", e.Message);
     }
 
     [Fact]

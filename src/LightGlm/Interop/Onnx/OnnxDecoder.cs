@@ -15,7 +15,7 @@ public sealed class OnnxDecoder : IDisposable
 
     readonly InferenceSession _session;
     readonly RunOptions _run = new();
-    readonly int _layers, _kv, _d, _vocab;
+    readonly int _layers, _kv, _d, _vocab, _maxPositions;
     readonly string[] _inputNames, _outputNames;
     OrtValue[] _past;
     IDisposableReadOnlyCollection<OrtValue>? _lastOutputs;
@@ -41,6 +41,9 @@ public sealed class OnnxDecoder : IDisposable
             .. Enumerable.Range(0, _layers).SelectMany(l => new[] { OnnxDecoderGraph.PastKey(l), OnnxDecoderGraph.PastValue(l) })];
         _outputNames = [OnnxDecoderGraph.Logits,
             .. Enumerable.Range(0, _layers).SelectMany(l => new[] { OnnxDecoderGraph.PresentKey(l), OnnxDecoderGraph.PresentValue(l) })];
+        // The exporter stores our config in the metadata; without it (another exporter's graph) positions go unchecked.
+        _maxPositions = _session.ModelMetadata.CustomMetadataMap.TryGetValue("lightglm.config", out var json)
+            ? Model.ModelConfig.FromJson(json, $"{path} metadata").MaxPositionEmbeddings : int.MaxValue;
         _past = EmptyPast();
     }
 
@@ -73,6 +76,8 @@ public sealed class OnnxDecoder : IDisposable
     float[] Run(ReadOnlySpan<int> tokens, bool bidirectional)
     {
         int n = tokens.Length, past = Length, total = past + n;
+        if (total > _maxPositions)
+            throw new InvalidOperationException($"{total} tokens exceed max_position_embeddings = {_maxPositions} (the rotary tables of the graph)");
         var ids = new long[n];
         var pos = new long[n];
         for (int i = 0; i < n; i++) { ids[i] = tokens[i]; pos[i] = past + i; }
