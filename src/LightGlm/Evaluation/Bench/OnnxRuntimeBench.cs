@@ -16,14 +16,13 @@ public static class OnnxRuntimeBench
 
     /// <summary>
     /// The model of EngineBench.Decode (seed 1) exported to a temp .onnx; batch 1, a causal prompt of spec.PromptLength
-    /// random tokens (same seed), then spec.GenLength greedy tokens through the KV cache (argmax included). One warm-up
+    /// random tokens (EngineBench.Prompt), then spec.GenLength greedy tokens through the KV cache (argmax included). One warm-up
     /// run, then the best of 3, for each intra-op thread count in <paramref name="threadSettings"/>.
     /// </summary>
     public static Result Decode(BenchSpec spec, IReadOnlyList<int> threadSettings)
     {
         var model = GlmModel.Create(spec.Config, seed: 1);
-        var rng = new Random(0);
-        var prompt = Enumerable.Range(0, spec.PromptLength).Select(_ => rng.Next(spec.Config.V)).ToArray();
+        var prompt = EngineBench.Prompt(spec);
         var path = Path.Combine(Path.GetTempPath(), $"lightglm-bench-{Environment.ProcessId}-{Guid.NewGuid():N}.onnx");
         try
         {
