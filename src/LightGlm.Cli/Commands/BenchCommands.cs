@@ -1,5 +1,6 @@
 // `lightglm bench train|decode|all`: our engine and (with --vs-pytorch) the PyTorch reference on the same model, in the
-// same run, side by side (Spectre.Console table) or as one JSON object (--json). `lightglm bench tokenizer`: our
+// same run, side by side (Spectre.Console table) or as one JSON object (--json); with --vs-onnxruntime, decoding also
+// runs our ONNX export of the same model in ONNX Runtime. `lightglm bench tokenizer`: our
 // tokenizers and their reference implementations on the same texts, the same way.
 using System.CommandLine;
 using LightGlm.Evaluation.Bench;
@@ -39,9 +40,11 @@ internal static class BenchCommand
         var script = new Option<string?>("--pytorch-script") { Description = $"Path of {PyTorchBench.ScriptRelative} (default: found above the working directory)" };
         var setting = new Option<string>("--pytorch-setting") { Description = "PyTorch thread setting: best (probe all) or t1, t1-blas2, t2, t2-passive", DefaultValueFactory = _ => "best" };
         var profile = new Option<bool>("--profile") { Description = "Also print our training step's wall time per op (a stopwatch around each op)" };
+        var vsOrt = new Option<bool>("--vs-onnxruntime") { Description = "Also export the bench model with `export --format onnx` and decode it in ONNX Runtime (in process) in this run" };
         var quantize = new Option<string>("--quantize") { Description = "Also decode with weight-only int8 and/or int4 (comma list: int8,int4; none = off)", DefaultValueFactory = _ => "none" };
         var cmd = new Command(what, description) { config, threads, vsPytorch, json, steps, python, script, setting, quantize };
         if (what is "train" or "all") cmd.Options.Add(profile);
+        if (what is "decode" or "all") cmd.Options.Add(vsOrt);
         cmd.SetAction(r =>
         {
             var problems = new List<string>();
@@ -58,7 +61,8 @@ internal static class BenchCommand
             }
             if (problems.Count > 0) throw new CliException(string.Join("; ", problems));
             var report = Run(BenchSpec.Get(name), what, n, s, r.GetValue(json), formats,
-                r.GetValue(vsPytorch) ? (r.GetValue(python)!, r.GetValue(script), r.GetValue(setting)!) : null);
+                r.GetValue(vsPytorch) ? (r.GetValue(python)!, r.GetValue(script), r.GetValue(setting)!) : null,
+                what is "decode" or "all" && r.GetValue(vsOrt));
             if (r.GetValue(json)) Console.WriteLine(report.ToJson());
             else Print(report, what, n);
             if (what is "train" or "all" && r.GetValue(profile)) PrintProfile(BenchSpec.Get(name), s);
@@ -68,7 +72,7 @@ internal static class BenchCommand
     }
 
     static BenchReport Run(BenchSpec spec, string what, int threads, int steps, bool quiet, List<LightGlm.Model.Inference.WeightFormat> formats,
-        (string Python, string? Script, string Setting)? torch)
+        (string Python, string? Script, string Setting)? torch, bool onnxRuntime)
     {
         void Say(string m) { if (!quiet) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(m)}[/]"); }
         EngineBench.SetThreads(threads);
@@ -113,7 +117,21 @@ internal static class BenchCommand
             try { theirs = PyTorchBench.Run(spec, what, steps, t.Python, t.Script, t.Setting); }
             catch (InvalidOperationException e) { throw new CliException(e.Message); }
         }
-        return new BenchReport(spec, peak, ours, theirs);
+        SideResult? ort = null;
+        if (onnxRuntime)
+        {
+            int[] settings = threads == 1 ? [1] : [1, threads];
+            Say($"ONNX Runtime: exporting {spec.Name} to ONNX and decoding it, intra-op threads {string.Join(" and ", settings)} ...");
+            var o = OnnxRuntimeBench.Decode(spec, settings);
+            ort = new SideResult
+            {
+                PrefillMs = o.PrefillMs, DecodeMsPerToken = o.DecodeMsPerToken,
+                Note = $"ONNX Runtime {OnnxRuntimeVersion()}: our `export --format onnx` graph ({o.FileBytes / 1e6:F1} MB, fp32, all graph optimisations), " +
+                       $"decode at {o.DecodeThreads} intra-op thread(s), prefill at {o.PrefillThreads}; greedy tokens equal to ours: {o.TokensAgreeing}/{o.Tokens}; " +
+                       "its prefill computes the logits of every prompt row (the graph's output), ours only the last row's; same process, so peak memory is shared",
+            };
+        }
+        return new BenchReport(spec, peak, ours, theirs) { OnnxRuntime = ort };
     }
 
     static void Print(BenchReport r, string what, int threads)
@@ -122,15 +140,19 @@ internal static class BenchCommand
             .Title($"[bold]{r.Spec.Name}[/] (B {r.Spec.Batch}, T {r.Spec.Seq})")
             .Caption($"V {r.Spec.Config.V}, C {r.Spec.Config.C}, L {r.Spec.Config.L}, H {r.Spec.Config.H}, KV {r.Spec.Config.KV}, F {r.Spec.Config.F}, untied, full rotary")
             .AddColumn("metric").AddColumn(new TableColumn("LightGlm").RightAligned());
-        bool vs = r.PyTorch is not null;
-        if (vs) table.AddColumn(new TableColumn("PyTorch").RightAligned()).AddColumn(new TableColumn("advantage").RightAligned());
+        var peers = new List<(string Name, SideResult Side)>();
+        if (r.PyTorch is not null) peers.Add(("PyTorch", r.PyTorch));
+        if (r.OnnxRuntime is not null) peers.Add(("ONNX Runtime", r.OnnxRuntime));
+        bool vs = peers.Count > 0;
+        foreach (var (name, _) in peers)
+            table.AddColumn(new TableColumn(name).RightAligned()).AddColumn(new TableColumn(peers.Count > 1 ? $"vs {name}" : "advantage").RightAligned());
         void Row(string metric, Func<SideResult, double?> get, string fmt, bool higherIsBetter)
         {
             var a = get(r.LightGlm);
             var cells = new List<string> { metric, Fmt(a, fmt) };
-            if (vs)
+            foreach (var (_, side) in peers)
             {
-                var b = get(r.PyTorch!);
+                var b = get(side);
                 cells.Add(Fmt(b, fmt));
                 // > 1 = LightGlm better (faster, more throughput, less memory).
                 cells.Add(a is { } x && b is { } y && x > 0 && y > 0 ? $"{(higherIsBetter ? x / y : y / x):0.00}×" : "");
@@ -160,7 +182,7 @@ internal static class BenchCommand
         AnsiConsole.Write(table);
         if (vs) AnsiConsole.MarkupLine("[grey]advantage = how many times better LightGlm is (faster, more throughput, less memory); > 1 = LightGlm ahead.[/]");
         AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.LightGlm.Note)}[/]");
-        if (vs) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(r.PyTorch!.Note)}[/]");
+        foreach (var (_, side) in peers) AnsiConsole.MarkupLine($"[grey]{Markup.Escape(side.Note)}[/]");
         AnsiConsole.MarkupLine($"[grey]FLOPs/step = tokens·(6·N + 12·L·H·D·T), N = {BenchSpec.MatmulParams(r.Spec.Config):N0} matmul parameters; sgemm peak = best of 7 × 1024³ with {threads} threads.[/]");
     }
 
@@ -176,6 +198,9 @@ internal static class BenchCommand
                 (100 * ms / total).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture), calls.ToString());
         AnsiConsole.Write(table);
     }
+
+    static string OnnxRuntimeVersion() =>
+        Microsoft.ML.OnnxRuntime.OrtEnv.Instance().GetVersionString();
 
     static string Fmt(double? x, string fmt) => x is { } v && double.IsFinite(v) ? v.ToString(fmt, System.Globalization.CultureInfo.InvariantCulture) : "—";
 }

@@ -1,6 +1,8 @@
-// `lightglm export --model DIR --format hf-llama|hf-chatglm|hf-qwen2 --out DIR`: a LightGlm model as a Hugging Face checkpoint.
+// `lightglm export --model DIR --format hf-llama|hf-chatglm|hf-qwen2|onnx --out DIR`: a LightGlm model as a Hugging Face
+// checkpoint, or as an ONNX decoder graph with a KV cache (model.onnx + config.json + tokenizer files).
 using System.CommandLine;
 using LightGlm.Interop;
+using LightGlm.Interop.Onnx;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
@@ -12,11 +14,11 @@ public sealed class ExportCommand : ICliCommand
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "LightGlm model directory (teacher, pruned student, imported model)", Required = true };
-        var format = new Option<string>("--format") { Description = "hf-llama, hf-chatglm (THUDM remote code, GLM-4 style) or hf-qwen2", Required = true };
-        var output = new Option<string>("--out") { Description = "New directory for the Hugging Face checkpoint", Required = true };
-        var dtype = new Option<string>("--dtype") { Description = "Stored dtype: fp32 (default), bf16 or fp16", DefaultValueFactory = _ => "fp32" };
+        var format = new Option<string>("--format") { Description = "hf-llama, hf-chatglm (THUDM remote code, GLM-4 style), hf-qwen2, or onnx (KV-cache decoder graph for ONNX Runtime; fp32)", Required = true };
+        var output = new Option<string>("--out") { Description = "New directory for the Hugging Face checkpoint or model.onnx", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "Stored dtype: fp32 (default), bf16 or fp16 (onnx: fp32 only)", DefaultValueFactory = _ => "fp32" };
         var shard = new Option<long>("--max-shard-mb") { Description = "Largest safetensors file in MB before sharding (default 5000, as transformers)", DefaultValueFactory = _ => 5000 };
-        var cmd = new Command("export", "Export a LightGlm model as a Hugging Face checkpoint (config.json, safetensors, tokenizer files).")
+        var cmd = new Command("export", "Export a LightGlm model as a Hugging Face checkpoint (config.json, safetensors, tokenizer files) or as ONNX (model.onnx, config.json, tokenizer files).")
         {
             model, format, output, dtype, shard,
         };
@@ -27,6 +29,7 @@ public sealed class ExportCommand : ICliCommand
             if (Directory.Exists(dst) && Directory.EnumerateFileSystemEntries(dst).Any())
                 throw new CliException($"--out {dst}: directory exists and is not empty; choose a new one");
             if (r.GetValue(shard) <= 0) throw new CliException($"--max-shard-mb {r.GetValue(shard)} must be > 0");
+            if (r.GetValue(format) == "onnx") return ExportOnnx(src, dst, r.GetValue(dtype)!);
             var target = HfArchitectures.ParseFormat(r.GetValue(format)!);
             var dt = TensorDTypes.Parse(r.GetValue(dtype)!, "--dtype");
             var sw = System.Diagnostics.Stopwatch.StartNew();
@@ -39,5 +42,19 @@ public sealed class ExportCommand : ICliCommand
             return 0;
         }));
         return cmd;
+    }
+
+    static int ExportOnnx(string src, string dst, string dtype)
+    {
+        if (dtype != "fp32") throw new CliException($"--dtype {dtype}: ONNX export writes fp32 weights only; omit --dtype or pass fp32");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        OnnxExportReport rep;
+        try { rep = OnnxExporter.Export(src, dst); }
+        catch (NotSupportedException e) { throw new CliException(e.Message); }
+        Console.WriteLine($"exported {src} as ONNX (opset {OnnxGraph.Opset}, fp32, {rep.Parameters:N0} parameters, {rep.Bytes / 1e6:F1} MB) -> {rep.ModelPath} in {sw.Elapsed.TotalSeconds:F1} s");
+        foreach (var (n, k) in rep.TokenizerFiles) Console.WriteLine($"  copied {n} ({k})");
+        Console.WriteLine("  inputs: input_ids, position_ids (batch, seq) int64; attention_bias (batch, 1, seq, past_seq + seq) float; past_key_values.N.key/value (batch, kv_heads, past_seq, head_dim)");
+        Console.WriteLine("  outputs: logits (batch, seq, vocab); present.N.key/value (batch, kv_heads, past_seq + seq, head_dim) — see docs/INTEROP.md (ONNX)");
+        return 0;
     }
 }

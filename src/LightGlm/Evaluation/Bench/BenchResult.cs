@@ -43,13 +43,22 @@ public sealed record SideResult
 /// <summary>Everything one bench run measured.</summary>
 public sealed record BenchReport(BenchSpec Spec, double SgemmPeakGflops, SideResult LightGlm, SideResult? PyTorch)
 {
-    /// <summary>Exactly one object: {"sgemm_peak_gflops", "lightglm": {...}, "pytorch": {...} or null}.</summary>
-    public string ToJson() => new JsonObject
+    /// <summary>Our ONNX export decoded in ONNX Runtime (`--vs-onnxruntime`); null = not measured.</summary>
+    public SideResult? OnnxRuntime { get; init; }
+
+    /// <summary>Exactly one object: {"sgemm_peak_gflops", "lightglm": {...}, "pytorch": {...} or null}, plus
+    /// "onnxruntime": {...} when it was measured.</summary>
+    public string ToJson()
     {
-        ["sgemm_peak_gflops"] = Math.Round(SgemmPeakGflops, 3),
-        ["lightglm"] = LightGlm.ToJson(),
-        ["pytorch"] = PyTorch?.ToJson(),
-    }.ToJsonString();
+        var o = new JsonObject
+        {
+            ["sgemm_peak_gflops"] = Math.Round(SgemmPeakGflops, 3),
+            ["lightglm"] = LightGlm.ToJson(),
+            ["pytorch"] = PyTorch?.ToJson(),
+        };
+        if (OnnxRuntime is not null) o["onnxruntime"] = OnnxRuntime.ToJson();
+        return o.ToJsonString();
+    }
 
     /// <summary>Training GFLOP/s of a side: <see cref="BenchSpec.TrainFlopsPerStep"/> / step time.</summary>
     public double? Gflops(SideResult s) => s.TrainMsPerStep is { } ms ? Spec.TrainFlopsPerStep() / (ms / 1e3) / 1e9 : null;

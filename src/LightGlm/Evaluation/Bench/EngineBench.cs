@@ -98,8 +98,7 @@ public static class EngineBench
 
     static (double PrefillMs, double DecodeMsPerToken) DecodeOnce(BenchSpec spec, GlmModel model, InferenceWeights weights)
     {
-        var rng = new Random(0);
-        var prompt = Enumerable.Range(0, spec.PromptLength).Select(_ => rng.Next(spec.Config.V)).ToArray();
+        var prompt = Prompt(spec);
         var logits = new float[spec.Config.V];
         (double, double) Run()
         {
@@ -119,6 +118,13 @@ public static class EngineBench
         Run();
         var runs = Enumerable.Range(0, 3).Select(_ => Run()).ToArray();
         return (runs.Min(r => r.Item1), runs.Min(r => r.Item2));
+    }
+
+    /// <summary>The decode benchmark's prompt: spec.PromptLength random tokens (seed 0), the same for every peer.</summary>
+    internal static int[] Prompt(BenchSpec spec)
+    {
+        var rng = new Random(0);
+        return Enumerable.Range(0, spec.PromptLength).Select(_ => rng.Next(spec.Config.V)).ToArray();
     }
 
     /// <summary>Threads for everything our engine runs: GEMM/GEMV (OpenBLAS or managed) and every other loop (KernelParallel).</summary>
