@@ -46,7 +46,16 @@ public sealed class ActivationCache
     // Head: final-norm output, its rstd, logits (become dlogits in place), per-row loss and loss scale.
     public TensorView NormOut { get; }        // (N, C)
     internal TensorView RstdF;                // (N)
-    public TensorView Logits { get; }         // (N, V)
+    public TensorView Logits { get; }         // (N, V); with an objective, rows [0, ActiveCount) for the rows in ActiveRows
+    /// <summary>
+    /// With a training objective the head runs only on rows that have a target (the source side of a prefix-LM pair
+    /// has none, about half the tokens): Logits row m is row ActiveRows[m] of the batch, for m &lt; ActiveCount.
+    /// −1 = the head ran on every row (no objective), Logits row n is row n.
+    /// </summary>
+    public int ActiveCount { get; internal set; } = -1;
+    internal readonly int[] ActiveRowIndex;   // (N)
+    /// <summary>The batch row of each logits row (all rows when <see cref="ActiveCount"/> is −1).</summary>
+    public ReadOnlySpan<int> ActiveRows => ActiveRowIndex.AsSpan(0, ActiveCount < 0 ? N : ActiveCount);
     public readonly double[] RowLoss;         // (N) unscaled CE per row (0 when ignored)
     public readonly float[] RowScale;         // (N) loss scale per row
     internal readonly float[] RowLossF;       // (N) scratch: the kernel's per-row loss in float
@@ -94,6 +103,8 @@ public sealed class ActivationCache
         RowLossF = new float[N];
         Positions = new int[N];
         for (int n = 0; n < N; n++) Positions[n] = n % t;
+        ActiveRowIndex = new int[N];
+        for (int n = 0; n < N; n++) ActiveRowIndex[n] = n;
         DropoutEnabled = dropout;
     }
 

@@ -75,7 +75,8 @@ public sealed class GlmModel
     /// <summary>
     /// Runs the range's forward on one micro-batch. Stage 0 (range.Embedding) reads batch.Tokens; others read
     /// cache.Hidden(FirstBlock), which the caller filled. With the head and an objective, returns the loss and leaves
-    /// dLoss/dlogits in cache.Logits (ready for <see cref="Backward"/>); with no objective, cache.Logits keeps the logits
+    /// dLoss/dlogits in cache.Logits (ready for <see cref="Backward"/>; with an objective the head runs only on rows with a
+    /// target, cache.ActiveRows says which); with no objective, cache.Logits keeps the logits of every row
     /// and NaN is returned. Without the head, the output is cache.Hidden(EndBlock) and NaN is returned.
     /// </summary>
     public double Forward(ActivationCache cache, Batch batch, ILossObjective? objective = null, LayerRange? range = null)
@@ -86,11 +87,17 @@ public sealed class GlmModel
         if (r.Embedding) Embedding.Forward(cache, batch);
         for (int i = r.FirstBlock; i < r.EndBlock; i++) Blocks[i].Forward(cache, batch);
         if (!r.Head) return double.NaN;
-        Head.Forward(cache);
+        Head.Forward(cache, objective is null || !HeadOnTargetRowsOnly ? null : batch);
         if (objective is null) return double.NaN;
         cache.GradHidden.Span.Clear();
         return objective.Compute(cache, batch);
     }
+
+    /// <summary>
+    /// With an objective, run the LM head only on rows that have a target (default): the same loss and gradients at a
+    /// fraction of the head's GEMMs and softmax when half the rows are a prompt. Off: every row, as a check.
+    /// </summary>
+    public bool HeadOnTargetRowsOnly { get; set; } = true;
 
     /// <summary>Forward with hard-label cross-entropy over the whole model: the usual training call; returns the loss.</summary>
     public double ForwardLoss(ActivationCache cache, Batch batch) => Forward(cache, batch, CrossEntropyObjective.Instance);

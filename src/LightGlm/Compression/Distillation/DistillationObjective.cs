@@ -78,12 +78,14 @@ public sealed class DistillationObjective(DistillationWeights w, Projection? pro
         var dh = cache.GradHidden.Span;
         var dz = new float[V];
         double total = 0;
-        for (int n = 0; n < N; n++)
+        var rows = cache.ActiveRows;
+        for (int m = 0; m < rows.Length; m++)
         {
-            if (batch.Targets[n] < 0) { logits.Slice(n * V, V).Clear(); continue; }
+            int n = rows[m];
+            if (batch.Targets[n] < 0) { logits.Slice(m * V, V).Clear(); continue; }
             float scale = batch.LossScale * (batch.SampleWeights?[n / cache.T] ?? 1f);
             bool source = SourceRows?[n / cache.T] ?? true;
-            var z = logits.Slice(n * V, V);
+            var z = logits.Slice(m * V, V);
             Array.Clear(dz);
             if (source || SoftOnTarget)
             {
