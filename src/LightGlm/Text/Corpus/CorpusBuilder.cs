@@ -189,7 +189,7 @@ public static class CorpusBuilder
                 used = u;
                 if (Directory.Exists(dir)) Directory.Delete(dir, true);
                 DebCache.Extract(deb, dir, Manpages.ManpageRenderer.IsChinesePage);
-                File.WriteAllText(Path.Combine(dir, ".done"), u.Sha256);
+                AtomicFile.WriteAllText(Path.Combine(dir, ".done"), u.Sha256);
             }
             else used = spec with { Sha256 = File.ReadAllText(Path.Combine(dir, ".done")).Trim() };
             var pages = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)
