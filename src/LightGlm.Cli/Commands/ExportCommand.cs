@@ -1,6 +1,7 @@
 // `lightglm export --model DIR --format hf-llama|hf-chatglm|hf-qwen2 --out DIR`: a LightGlm model as a Hugging Face checkpoint.
 using System.CommandLine;
 using LightGlm.Interop;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
@@ -30,7 +31,10 @@ public sealed class ExportCommand : ICliCommand
             var target = HfArchitectures.ParseFormat(r.GetValue(format)!);
             var dt = TensorDTypes.Parse(r.GetValue(dtype)!, "--dtype");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var rep = HfExporter.Export(src, target, dst, dt, r.GetValue(shard) * 1_000_000);
+            // Written whole or not at all (--out is new or empty, so replacing it loses nothing): a killed export leaves no
+            // half checkpoint that a rerun would then refuse as "not empty".
+            ExportReport rep = null!;
+            AtomicDirectory.Write(dst, partial => rep = HfExporter.Export(src, target, partial, dt, r.GetValue(shard) * 1_000_000));
             Console.WriteLine($"exported {src} as {target.FormatName()} [{dt.TorchName()}] -> {dst} in {sw.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"  weights: {string.Join(", ", rep.WeightFiles)}");
             foreach (var (n, k) in rep.TokenizerFiles) Console.WriteLine($"  copied {n} ({k})");
