@@ -85,13 +85,14 @@ public sealed class AtomicWriteKillTests(ITestOutputHelper output) : IDisposable
         for (int round = 0; round < Rounds; round++)
         {
             if (KillWhileWriting(Args(killed), () => Written(killed), full - Math.Max(0, started), round, Rounds)) interrupted++;
-            if (Directory.Exists(killed) && Directory.EnumerateFileSystemEntries(killed).Any())
+            bool written = Directory.Exists(killed) && Directory.EnumerateFileSystemEntries(killed).Any();
+            if (written)
             {
                 AssertSameFiles(expected, killed, $"round {round}");
                 complete++;
                 Directory.Delete(killed, true); // the next round writes it again
             }
-            output.WriteLine($"round {round}: {(Directory.Exists(killed) ? "complete checkpoint" : "no checkpoint")}");
+            output.WriteLine($"round {round}: {(written ? "complete checkpoint" : "no checkpoint")}");
         }
         output.WriteLine($"{interrupted} of {Rounds} exports killed mid-run, {complete} complete outputs");
         Assert.True(interrupted >= Rounds / 3, $"only {interrupted} kills landed mid-export");
