@@ -4,6 +4,7 @@ using System.Text.Json;
 using LightGlm.Compression;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Pruning;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
@@ -85,7 +86,7 @@ public sealed class DistillCommand : ICliCommand
                 Console.WriteLine);
             ModelDirectory.Save(s, r.GetValue(output)!, ModelDirectory.TokenizerPath(r.GetValue(student)!));
             if (r.GetValue(log) is { } lp)
-                File.WriteAllText(lp, JsonSerializer.Serialize(curve.Select(c => new { step = c.Step, valid_loss = double.IsNaN(c.ValLoss) ? (double?)null : c.ValLoss })));
+                AtomicFile.WriteAllText(lp, JsonSerializer.Serialize(curve.Select(c => new { step = c.Step, valid_loss = double.IsNaN(c.ValLoss) ? (double?)null : c.ValLoss })));
             return 0;
         });
         return cmd;

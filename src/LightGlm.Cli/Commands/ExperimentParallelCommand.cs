@@ -5,6 +5,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
+using LightGlm.IO;
 using LightGlm.Model;
 using LightGlm.Pipeline;
 using LightGlm.Pipeline.Planning;
@@ -122,7 +123,7 @@ public sealed class ExperimentParallelCommand : ICliCommand
         foreach (var r in rows)
             csv.AppendLine(string.Join(',', r.Mode, r.Batch, r.Stages, r.MicroBatches, r.Replicas, r.Steps,
                 F(r.EpochSeconds), F(r.StepSeconds), F(r.SpeedUp), F(r.Utilisation), F(r.IdealEfficiency), r.PeakActivationBytes));
-        PlanCommand.AtomicWrite(System.IO.Path.Combine(dir, "parallel.csv"), csv.ToString());
+        AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "parallel.csv"), csv.ToString());
         var json = JsonSerializer.Serialize(new
         {
             experiment = "figure3-parallel", machine = new { cores = Environment.ProcessorCount, note = "shared machine: timings are noisy" },
@@ -134,7 +135,7 @@ public sealed class ExperimentParallelCommand : ICliCommand
                 ideal_efficiency = r.IdealEfficiency, peak_activation_bytes = r.PeakActivationBytes,
             }),
         }, new JsonSerializerOptions { WriteIndented = true });
-        PlanCommand.AtomicWrite(System.IO.Path.Combine(dir, "parallel.json"), json);
+        AtomicFile.WriteAllText(System.IO.Path.Combine(dir, "parallel.json"), json);
         Console.WriteLine($"experiment parallel: wrote {System.IO.Path.Combine(dir, "parallel.json")} and parallel.csv");
     }
 

@@ -3,6 +3,7 @@
 using System.CommandLine;
 using LightGlm.Interop;
 using LightGlm.Interop.Onnx;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
@@ -33,7 +34,10 @@ public sealed class ExportCommand : ICliCommand
             var target = HfArchitectures.ParseFormat(r.GetValue(format)!);
             var dt = TensorDTypes.Parse(r.GetValue(dtype)!, "--dtype");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var rep = HfExporter.Export(src, target, dst, dt, r.GetValue(shard) * 1_000_000);
+            // Written whole or not at all (--out is new or empty, so replacing it loses nothing): a killed export leaves no
+            // half checkpoint that a rerun would then refuse as "not empty".
+            ExportReport rep = null!;
+            AtomicDirectory.Write(dst, partial => rep = HfExporter.Export(src, target, partial, dt, r.GetValue(shard) * 1_000_000));
             Console.WriteLine($"exported {src} as {target.FormatName()} [{dt.TorchName()}] -> {dst} in {sw.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"  weights: {string.Join(", ", rep.WeightFiles)}");
             foreach (var (n, k) in rep.TokenizerFiles) Console.WriteLine($"  copied {n} ({k})");
@@ -48,10 +52,12 @@ public sealed class ExportCommand : ICliCommand
     {
         if (dtype != "fp32") throw new CliException($"--dtype {dtype}: ONNX export writes fp32 weights only; omit --dtype or pass fp32");
         var sw = System.Diagnostics.Stopwatch.StartNew();
-        OnnxExportReport rep;
-        try { rep = OnnxExporter.Export(src, dst); }
+        OnnxExportReport rep = null!;
+        // Written whole or not at all, as the Hugging Face export.
+        try { AtomicDirectory.Write(dst, partial => rep = OnnxExporter.Export(src, partial)); }
         catch (NotSupportedException e) { throw new CliException(e.Message); }
-        Console.WriteLine($"exported {src} as ONNX (opset {OnnxGraph.Opset}, fp32, {rep.Parameters:N0} parameters, {rep.Bytes / 1e6:F1} MB) -> {rep.ModelPath} in {sw.Elapsed.TotalSeconds:F1} s");
+        Console.WriteLine($"exported {src} as ONNX (opset {OnnxGraph.Opset}, fp32, {rep.Parameters:N0} parameters, {rep.Bytes / 1e6:F1} MB) -> " +
+                          $"{System.IO.Path.Combine(dst, System.IO.Path.GetFileName(rep.ModelPath))} in {sw.Elapsed.TotalSeconds:F1} s");
         foreach (var (n, k) in rep.TokenizerFiles) Console.WriteLine($"  copied {n} ({k})");
         Console.WriteLine("  inputs: input_ids, position_ids (batch, seq) int64; attention_bias (batch, 1, seq, past_seq + seq) float; past_key_values.N.key/value (batch, kv_heads, past_seq, head_dim)");
         Console.WriteLine("  outputs: logits (batch, seq, vocab); present.N.key/value (batch, kv_heads, past_seq + seq, head_dim) — see docs/INTEROP.md (ONNX)");

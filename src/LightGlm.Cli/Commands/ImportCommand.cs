@@ -1,6 +1,7 @@
 // `lightglm import --from DIR --out DIR`: a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2) -> a LightGlm model directory.
 using System.CommandLine;
 using LightGlm.Interop;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Cli.Commands;
@@ -28,7 +29,9 @@ public sealed class ImportCommand : ICliCommand
             if (r.GetValue(shard) <= 0) throw new CliException($"--max-shard-mb {r.GetValue(shard)} must be > 0");
             var dt = TensorDTypes.Parse(r.GetValue(dtype)!, "--dtype");
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var rep = HfImporter.Import(src, dst, dt, r.GetValue(shard) * 1_000_000);
+            // Written whole or not at all, as export: --out is new or empty, so replacing it loses nothing.
+            ImportReport rep = null!;
+            AtomicDirectory.Write(dst, partial => rep = HfImporter.Import(src, partial, dt, r.GetValue(shard) * 1_000_000));
             Console.WriteLine($"imported {rep.Architecture.FormatName()} ({rep.SourceDType ?? "dtype not stated"}) -> {dst} [{dt.TorchName()}] in {sw.Elapsed.TotalSeconds:F1} s");
             var c = rep.Config;
             Console.WriteLine($"  {rep.Parameters:N0} parameters: L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}, rotary R={c.R} ({(c.RopeInterleaved ? "interleaved pairs" : "half-split pairs")}, theta={c.RopeTheta}), qkv bias={c.AttentionBias}, tied head={c.TieWordEmbeddings}");

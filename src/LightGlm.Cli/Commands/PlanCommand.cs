@@ -4,6 +4,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using LightGlm.IO;
 using LightGlm.Model;
 using LightGlm.Pipeline;
 using LightGlm.Pipeline.Planning;
@@ -56,7 +57,7 @@ public sealed class PlanCommand : ICliCommand
                 foreach (var p in plans.Take(3)) measured[p] = PlanMeasurement.Measure(config, p, B, T, steps);
             PrintPlans(plans.Take(Math.Max(1, r.GetValue(top))).ToList(), measured, plans[0]);
             if (r.GetValue(json) is { } jsonPath)
-                AtomicWrite(jsonPath, JsonSerializer.Serialize(new { profile, plans = plans.Select(p => PlanJson(p, measured.GetValueOrDefault(p, double.NaN))) },
+                AtomicFile.WriteAllText(jsonPath, JsonSerializer.Serialize(new { profile, plans = plans.Select(p => PlanJson(p, measured.GetValueOrDefault(p, double.NaN))) },
                     new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
             return 0;
         });
@@ -95,14 +96,5 @@ public sealed class PlanCommand : ICliCommand
         Console.WriteLine($"plan: --pipeline-stages {best.Config.Stages} --micro-batches {best.Config.MicroBatches} --data-parallel {best.Config.Replicas} " +
                           $"--stage-split {best.Split} --schedule {PipelineSchedule.Name(best.Config.Schedule)}  (predicted {best.StepSeconds:F4} s/step: " +
                           $"compute {best.ComputeSeconds:F4}, comm {best.CommSeconds:F4}, all-reduce {best.AllReduceSeconds:F4}, update {best.UpdateSeconds:F4})");
-    }
-
-    internal static void AtomicWrite(string path, string text)
-    {
-        var full = System.IO.Path.GetFullPath(path);
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(full)!);
-        var tmp = full + ".tmp";
-        File.WriteAllText(tmp, text);
-        File.Move(tmp, full, overwrite: true);
     }
 }

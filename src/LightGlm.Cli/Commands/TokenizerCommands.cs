@@ -1,6 +1,7 @@
 // `lightglm tokenizer train|encode|decode`: our byte-level BPE on the corpus, and any supported tokenizer file.
 using System.CommandLine;
 using System.Diagnostics;
+using LightGlm.IO;
 using LightGlm.Text.Corpus;
 using LightGlm.Text.Tokenizers;
 
@@ -29,10 +30,7 @@ public sealed class TokenizerTrainCommand : ICliCommand
                 foreach (var f in new[] { paths.MonoEnglish, paths.MonoChinese }) if (File.Exists(f)) texts.AddRange(File.ReadLines(f));
             var sw = Stopwatch.StartNew();
             string outPath = System.IO.Path.GetFullPath(r.GetValue(output) ?? System.IO.Path.Combine(RepoPaths.CacheDir, "tokenizer", "tokenizer.json"));
-            string tmp = outPath + ".tmp-" + Environment.ProcessId;
-            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(outPath)!);
-            using (var fs = File.Create(tmp)) BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = v }, fs);
-            File.Move(tmp, outPath, true);
+            AtomicFile.Write(outPath, fs => BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = v }, fs));
             double secs = sw.Elapsed.TotalSeconds;
             var tok = HfTokenizer.Create(outPath);
             sw.Restart();

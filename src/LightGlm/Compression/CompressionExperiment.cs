@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
+using LightGlm.IO;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Model;
 
@@ -90,13 +91,13 @@ public static class CompressionExperiment
             ["table4"] = new JsonArray(rows.Select(r => (JsonNode)r).ToArray()),
             ["note"] = "Measured on a shared 2-core CPU under load; quality = next-token accuracy and loss on the validation split (BLEU needs the translation pipeline).",
         };
-        File.WriteAllText(Path.Combine(outDir, "compression.json"), result.ToJsonString(new() { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "compression.json"), result.ToJsonString(new() { WriteIndented = true }));
         var csv = new StringBuilder("method,params,weight_bytes,peak_bytes,decode_tok_s,decode_speedup,prefill_ms,valid_loss,next_token_accuracy,accuracy_vs_teacher\n");
         foreach (var r in rows)
             csv.AppendLine(string.Join(",", new[] { "method", "params", "weight_bytes", "peak_bytes", "decode_tok_s", "decode_speedup", "prefill_ms", "valid_loss", "next_token_accuracy", "accuracy_vs_teacher" }
                 .Select(k => k == "method" ? "\"" + r[k]!.GetValue<string>() + "\"" : Convert.ToString(r[k]!.GetValue<double>(), CultureInfo.InvariantCulture))));
-        File.WriteAllText(Path.Combine(outDir, "table4.csv"), csv.ToString());
-        File.WriteAllText(Path.Combine(outDir, "figure4.svg"), Experiments.Reporting.SvgChart.Line("Figure 4: validation loss while distilling (same steps)", "step", "validation loss", chart));
+        AtomicFile.WriteAllText(Path.Combine(outDir, "table4.csv"), csv.ToString());
+        AtomicFile.WriteAllText(Path.Combine(outDir, "figure4.svg"), Experiments.Reporting.SvgChart.Line("Figure 4: validation loss while distilling (same steps)", "step", "validation loss", chart));
         return result;
     }
 

@@ -1,6 +1,7 @@
 // The sizes of a GLM/LLaMA model read from its config.json (docs/ENGINE.md names), and the config of a resized student.
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LightGlm.IO;
 
 namespace LightGlm.Compression;
 
@@ -76,7 +77,7 @@ public sealed class ModelShape
 
     public void Save(string path)
     {
-        LightGlm.Model.Checkpoints.AtomicFile.WriteAllText(path, Json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(path, Json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>Parameter count implied by the config (tied head counted once).</summary>

@@ -5,6 +5,7 @@ using System.Text.Json.Nodes;
 using LightGlm.Experiments.Recipes;
 using LightGlm.Experiments.Reporting;
 using LightGlm.Experiments.Stages;
+using LightGlm.IO;
 
 namespace LightGlm.Experiments;
 

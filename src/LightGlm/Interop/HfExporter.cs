@@ -1,5 +1,6 @@
 // `lightglm export`: a LightGlm model directory -> a Hugging Face checkpoint of the matching architecture.
 using System.Text.Json.Nodes;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;

@@ -1,5 +1,6 @@
 // `lightglm import`: a Hugging Face checkpoint directory -> a normal LightGlm model directory.
 using System.Text.Json.Nodes;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;

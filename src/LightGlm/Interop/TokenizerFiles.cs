@@ -1,4 +1,6 @@
 // Which tokenizer files travel with a checkpoint, and what kind each is (the loaders live in LightGlm.Text).
+using LightGlm.IO;
+
 namespace LightGlm.Interop;
 
 public static class TokenizerFiles
@@ -37,7 +39,7 @@ public static class TokenizerFiles
             string src = Path.Combine(from, n);
             string dst = Path.Combine(to, n);
             if (!File.Exists(src) || Path.GetFullPath(src) == Path.GetFullPath(dst)) continue;
-            Model.Checkpoints.AtomicFile.Copy(src, dst);
+            AtomicFile.Copy(src, dst);
             copied.Add((n, Kind(src)));
         }
         return copied;
@@ -74,8 +76,8 @@ public static class TokenizerFiles
         config["model_max_length"] = c.MaxPositionEmbeddings;
         config["clean_up_tokenization_spaces"] = false;
         var opts = new System.Text.Json.JsonSerializerOptions { WriteIndented = true };
-        Model.Checkpoints.AtomicFile.WriteAllText(cfg, config.ToJsonString(opts) + "\n");
-        Model.Checkpoints.AtomicFile.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), map.ToJsonString(opts) + "\n");
+        AtomicFile.WriteAllText(cfg, config.ToJsonString(opts) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(dir, "special_tokens_map.json"), map.ToJsonString(opts) + "\n");
         return [("tokenizer_config.json", "configuration (written)"), ("special_tokens_map.json", "configuration (written)")];
     }
 }

@@ -2,6 +2,7 @@
 // resume the file is rewritten (atomically) without the lines past the checkpoint, so the curve has no repeated steps.
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Training;

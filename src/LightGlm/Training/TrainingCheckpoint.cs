@@ -1,6 +1,7 @@
 // Training checkpoints: model dir + optimizer.safetensors + trainer_state.json + checksums, written to a temp dir then renamed.
 using System.Security.Cryptography;
 using System.Text.Json;
+using LightGlm.IO;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 
@@ -45,10 +46,10 @@ public static class TrainingCheckpoint
         AtomicFile.WriteAllText(Path.Combine(tmp, ChecksumFile), string.Concat(
             Directory.GetFiles(tmp).Select(Path.GetFileName).Where(f => f != ChecksumFile && !f!.StartsWith('.')).Order(StringComparer.Ordinal)
                 .Select(f => $"{Sha256(Path.Combine(tmp, f!))}  {f}\n")));
-        FsyncDirectory(tmp);
+        AtomicFile.FsyncDirectory(tmp);
         if (Directory.Exists(final)) Directory.Delete(final, true);
         Directory.Move(tmp, final);
-        FsyncDirectory(checkpointDir);
+        AtomicFile.FsyncDirectory(checkpointDir);
         AtomicFile.WriteAllText(Path.Combine(checkpointDir, LatestFile), name + "\n");
         foreach (var old in Directory.GetDirectories(checkpointDir, "step-*").Order(StringComparer.Ordinal).SkipLast(Math.Max(1, keep)))
             Directory.Delete(old, true);
@@ -71,13 +72,6 @@ public static class TrainingCheckpoint
         return Convert.ToHexStringLower(SHA256.HashData(f));
     }
 
-    /// <summary>Makes renames inside <paramref name="dir"/> durable (fsync of the directory; Linux/macOS only).</summary>
-    static void FsyncDirectory(string dir)
-    {
-        if (OperatingSystem.IsWindows()) return;
-        try { using var h = File.OpenHandle(dir, FileMode.Open, FileAccess.Read); RandomAccess.FlushToDisk(h); }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException) { } // best effort: not every file system allows it
-    }
 
     /// <summary>Checks every file against checksums.sha256; throws naming the damaged or missing file. A checkpoint
     /// written before checksums existed (no such file) is accepted as is.</summary>

@@ -6,6 +6,7 @@ using System.Text.Json.Nodes;
 using LightGlm.Experiments;
 using LightGlm.Experiments.Recipes;
 using LightGlm.Experiments.Stages;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Tests.Text;
 using LightGlm.Text.Gettext;

@@ -1,6 +1,6 @@
 using System.Diagnostics;
-using LightGlm.Experiments;
 using LightGlm.Experiments.Reporting;
+using LightGlm.IO;
 
 namespace LightGlm.Tests.Reliability;
 

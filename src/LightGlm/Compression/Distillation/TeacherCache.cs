@@ -7,6 +7,7 @@ using System.Runtime.InteropServices;
 using System.Security.Cryptography;
 using System.Text;
 using LightGlm.Compression.Importance;
+using LightGlm.IO;
 using LightGlm.Model;
 
 namespace LightGlm.Compression.Distillation;
@@ -125,7 +126,7 @@ public sealed class TeacherCache : IDisposable
         long at = HeaderBytes + 12L * samples.Count;
         for (int i = 0; i < samples.Count; i++) { offsets[i] = at; at += recordBytes(positions[i].Length); }
 
-        AtomicFile(path, fs =>
+        AtomicFile.Write(path, fs =>
         {
             var header = new byte[HeaderBytes + 12 * samples.Count];
             Magic.CopyTo(header, 0);
@@ -173,8 +174,6 @@ public sealed class TeacherCache : IDisposable
             if (fs.Position != at) throw new InvalidOperationException($"teacher cache writer: wrote {fs.Position} bytes, planned {at}");
         });
     }
-
-    static void AtomicFile(string path, Action<Stream> write) => LightGlm.Model.Checkpoints.AtomicFile.Write(path, write);
 
     static TeacherCache? TryOpen(string path, byte[] th, byte[] dh, int V, int k, int ct, int maxLen, int count, out string why)
     {

@@ -1,6 +1,7 @@
 // A pruning plan: which teacher layers, heads, KV groups, head-dim channels, FFN neurons and hidden channels survive.
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using LightGlm.IO;
 
 namespace LightGlm.Compression.Pruning;
 
@@ -44,12 +45,7 @@ public sealed class PruningPlan
         catch (JsonException e) { throw new InvalidDataException($"{path}: not a valid pruning plan: {e.Message}", e); }
     }
 
-    public void Save(string path)
-    {
-        var tmp = path + ".tmp-" + Environment.ProcessId;
-        File.WriteAllText(tmp, JsonSerializer.Serialize(this, JsonOptions));
-        File.Move(tmp, path, overwrite: true);
-    }
+    public void Save(string path) => AtomicFile.WriteAllText(path, JsonSerializer.Serialize(this, JsonOptions));
 }
 
 /// <summary>What survives inside one kept layer.</summary>

@@ -2,6 +2,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using LightGlm.Compression.Tensors;
+using LightGlm.IO;
 using LightGlm.Text.Tokenizers;
 using static LightGlm.Model.TensorNames;
 
@@ -174,7 +175,7 @@ public static class VocabPruner
         var plan = Plan(tokJson, counts, m.Shape.V, ConfigTokenIds(m.Shape), minCount);
         var pruned = Prune(m, plan);
         pruned.Save(outDir);
-        Model.Checkpoints.AtomicFile.WriteAllText(Path.Combine(outDir, "tokenizer.json"),
+        AtomicFile.WriteAllText(Path.Combine(outDir, "tokenizer.json"),
             RemapTokenizer(tokJson, plan).ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
         return plan;
     }

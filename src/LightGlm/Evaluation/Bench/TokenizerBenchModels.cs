@@ -4,6 +4,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text;
+using LightGlm.IO;
 using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Evaluation.Bench;
@@ -29,9 +30,7 @@ public static class TokenizerBenchModels
         Directory.CreateDirectory(CacheDir);
         say($"training our byte-level BPE (vocab {vocabSize}) on {texts.Count} texts -> {path} ...");
         var sw = Stopwatch.StartNew();
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var fs = File.Create(tmp)) BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = vocabSize }, fs);
-        File.Move(tmp, path, overwrite: true);
+        AtomicFile.Write(path, fs => BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = vocabSize }, fs));
         return (path, Record(path, $"trained by BpeTrainer in {sw.Elapsed.TotalSeconds:F1} s on {texts.Count} texts"));
     }
 
@@ -67,7 +66,7 @@ public static class TokenizerBenchModels
                 p.WaitForExit();
                 if (p.ExitCode != 0) throw new InvalidOperationException($"spm_train exited with {p.ExitCode}: {err.Result.Trim()}");
             }
-            File.Move(prefix + ".model", path, overwrite: true);
+            AtomicFile.Copy(prefix + ".model", path); // spm_train's own file is written in place: published by our helper (the temp is removed below)
         }
         finally
         {
@@ -79,7 +78,7 @@ public static class TokenizerBenchModels
     /// <summary>How a cached file was made is kept beside it (path.origin.txt), so a rerun can still say it.</summary>
     static string Record(string path, string origin)
     {
-        File.WriteAllText(path + ".origin.txt", origin + $", {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
+        AtomicFile.WriteAllText(path + ".origin.txt", origin + $", {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC");
         return origin;
     }
 

@@ -14,6 +14,7 @@ using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
 using LightGlm.Experiments.Reporting;
 using LightGlm.Experiments.Stages;
+using LightGlm.IO;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Text.Tokenizers;
@@ -88,7 +89,7 @@ public static class HybridExperiment
         foreach (var f in new[] { "mono.en.txt", "mono.zh.txt" })
             if (File.Exists(Path.Combine(o.CorpusDir, f))) mono.AddRange(File.ReadLines(Path.Combine(o.CorpusDir, f)).Where(l => l.Trim().Length > 0).Take(o.MonoLines));
         log($"data: {train.Count} train pairs, {devPairs.Count} dev, {testPairs.Count} test, {mono.Count} monolingual lines from {o.CorpusDir}");
-        LightGlm.Model.Checkpoints.AtomicFile.Write(tokPath, s => BpeTrainer.Train(train.SelectMany(p => new[] { p.English, p.Chinese }).Concat(mono), new BpeTrainerOptions { VocabSize = o.Vocab }, s));
+        AtomicFile.Write(tokPath, s => BpeTrainer.Train(train.SelectMany(p => new[] { p.English, p.Chinese }).Concat(mono), new BpeTrainerOptions { VocabSize = o.Vocab }, s));
         var hf = HfTokenizer.Create(tokPath);
         ITokenizer tok = hf;
         var sp = SpecialTokens.From(tok);

@@ -5,6 +5,7 @@ using System.Reflection;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using YamlDotNet.Serialization;
+using LightGlm.IO;
 
 namespace LightGlm.Experiments.Recipes;
 

@@ -2,6 +2,7 @@
 // rendered to Markdown and to one self-contained HTML page (figures inlined as data URIs).
 using System.Text;
 using System.Text.Json.Nodes;
+using LightGlm.IO;
 
 namespace LightGlm.Experiments.Reporting;
 

@@ -9,6 +9,7 @@ using LightGlm.Compression;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
+using LightGlm.IO;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Translation;
 using static LightGlm.Model.TensorNames;

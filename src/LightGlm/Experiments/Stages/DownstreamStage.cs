@@ -8,6 +8,7 @@ using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
+using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Translation;
 

@@ -2,6 +2,7 @@
 // text), written as Hugging Face tokenizer.json with the translation task's special tokens.
 using System.Diagnostics;
 using System.Text.Json.Nodes;
+using LightGlm.IO;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Translation;
 
@@ -24,10 +25,7 @@ public sealed class TokenizerStage : IRecipeStage
         Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
         var sw = Stopwatch.StartNew();
         c.Progress.Report(0.1, $"training on {texts.Count:N0} texts");
-        string tmp = outPath + ".tmp";
-        using (var fs = File.Create(tmp))
-            BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = c.Recipe.Get<int>("tokenizer.vocab_size") }, fs);
-        File.Move(tmp, outPath, overwrite: true);
+        AtomicFile.Write(outPath, fs => BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = c.Recipe.Get<int>("tokenizer.vocab_size") }, fs));
         double seconds = sw.Elapsed.TotalSeconds;
         var tok = HfTokenizer.Create(outPath);
         LightGlm.Text.Tokenizers.SpecialTokens.From(tok); // every special token the task needs is there

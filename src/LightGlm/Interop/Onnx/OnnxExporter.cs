@@ -1,5 +1,6 @@
 // `lightglm export --format onnx`: a LightGlm model directory as model.onnx (KV-cache decoder graph, fp32 weights
 // inside the file) + config.json + its tokenizer files, each written atomically.
+using LightGlm.IO;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 

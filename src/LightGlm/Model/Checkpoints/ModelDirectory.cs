@@ -1,4 +1,6 @@
 // A model directory: config.json + model.safetensors or shards + index (+ tokenizer.json). Save atomically per file; load with named errors.
+using LightGlm.IO;
+
 namespace LightGlm.Model.Checkpoints;
 
 public static class ModelDirectory

@@ -1,6 +1,7 @@
 // The one safetensors writer: F32/F16/BF16, rows pulled from a callback (streamed), one file or HF-style shards + index.
 using System.Text;
 using System.Text.Json;
+using LightGlm.IO;
 
 namespace LightGlm.Model.Checkpoints;
 

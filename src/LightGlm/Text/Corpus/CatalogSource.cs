@@ -1,5 +1,6 @@
 // Where catalogs come from: pinned .debs (fetched, verified, extracted once into the cache) or an installed tree.
 using System.Text.RegularExpressions;
+using LightGlm.IO;
 
 namespace LightGlm.Text.Corpus;
 
@@ -30,7 +31,7 @@ public static partial class CatalogSource
             {
                 if (Directory.Exists(dir)) Directory.Delete(dir, recursive: true);
                 DebCache.Extract(deb, dir, p => IsChineseCatalog(p) || manpages && Manpages.ManpageRenderer.IsEnglishPage(p));
-                File.WriteAllText(doneFile, used.Sha256 + (manpages ? "+man" : ""));
+                AtomicFile.WriteAllText(doneFile, used.Sha256 + (manpages ? "+man" : ""));
             }
         }
         string root = Path.GetDirectoryName(doneFile)!;

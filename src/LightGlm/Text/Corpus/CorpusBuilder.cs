@@ -1,6 +1,7 @@
 // `lightglm corpus build`: pinned Debian packages -> zh_CN catalogs -> cleaned, deduplicated, split parallel
 // corpus + glossary + monolingual manual-page text + stats.json. Same inputs give byte-identical files.
 using System.Diagnostics;
+using LightGlm.IO;
 
 namespace LightGlm.Text.Corpus;
 
@@ -94,7 +95,7 @@ public static class CorpusBuilder
         log($"{kept.Count} pairs (train {splits[0].Count}, dev {splits[1].Count}, test {splits[2].Count}), {glossary.Count} glossary terms, {sw.Elapsed.TotalSeconds:F1}s");
         if (options.Holdout.Count > 0)
             log($"unseen: {unseen.Pairs.Count} pairs from {string.Join(", ", options.Holdout)} ({unseen.InTrain} dropped: their English is in train)");
-        LightGlm.Experiments.AtomicDirectory.Write(paths.Dir, partial =>
+        AtomicDirectory.Write(paths.Dir, partial =>
         {
             var tmp = new CorpusPaths(partial);
             ParallelCorpus.WriteTsv(tmp.Train, splits[0]);
@@ -188,7 +189,7 @@ public static class CorpusBuilder
                 used = u;
                 if (Directory.Exists(dir)) Directory.Delete(dir, true);
                 DebCache.Extract(deb, dir, Manpages.ManpageRenderer.IsChinesePage);
-                File.WriteAllText(Path.Combine(dir, ".done"), u.Sha256);
+                AtomicFile.WriteAllText(Path.Combine(dir, ".done"), u.Sha256);
             }
             else used = spec with { Sha256 = File.ReadAllText(Path.Combine(dir, ".done")).Trim() };
             var pages = Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)

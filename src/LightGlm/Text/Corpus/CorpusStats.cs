@@ -1,6 +1,7 @@
 // stats.json of a built corpus: packages (version, sha256, catalogs, pairs per split), splits (pairs,
 // characters per language), what each cleaning rule dropped, glossary and monolingual sizes. No timestamps.
 using System.Text.Json;
+using LightGlm.IO;
 
 namespace LightGlm.Text.Corpus;
 
@@ -106,6 +107,6 @@ public static class CorpusStats
             }
             w.WriteEndObject();
         }
-        ParallelCorpus.WriteAtomically(path, tw => tw.Write(System.Text.Encoding.UTF8.GetString(ms.ToArray()) + "\n"));
+        AtomicFile.WriteText(path, tw => tw.Write(System.Text.Encoding.UTF8.GetString(ms.ToArray()) + "\n"));
     }
 }

@@ -1,5 +1,6 @@
 // Mines a terminology glossary from the corpus: short terms whose Chinese rendering agrees across packages
 // ("Permission denied" -> "权限不够"), used by the terminology-accuracy measure.
+using LightGlm.IO;
 using LightGlm.Text.Markup;
 
 namespace LightGlm.Text.Corpus;
@@ -49,7 +50,7 @@ public static class GlossaryMiner
     }
 
     public static void Write(string path, IEnumerable<GlossaryEntry> entries) =>
-        ParallelCorpus.WriteAtomically(path, w =>
+        AtomicFile.WriteText(path, w =>
         {
             w.Write("english\tchinese\tpackages\tagreement\n");
             foreach (var e in entries)

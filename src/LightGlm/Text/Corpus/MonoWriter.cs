@@ -1,6 +1,7 @@
 // Writes monolingual text (mono.en.txt / mono.zh.txt): each manual page rendered once (cached by content
 // hash), cleaned, one paragraph per line, pages separated by a blank line, in a fixed order.
 using System.Security.Cryptography;
+using LightGlm.IO;
 
 namespace LightGlm.Text.Corpus;
 
@@ -32,9 +33,7 @@ public static class MonoWriter
                 else
                 {
                     lines = Manpages.ManpageRenderer.Clean(Manpages.ManpageRenderer.Render(src));
-                    string tmp = cached + ".tmp-" + Environment.CurrentManagedThreadId;
-                    File.WriteAllLines(tmp, lines);
-                    File.Move(tmp, cached, true);
+                    AtomicFile.WriteText(cached, w => { foreach (var l in lines) w.WriteLine(l); });
                 }
                 if (lines.Count >= 3) texts[i] = lines; else Interlocked.Increment(ref skipped);
             }
@@ -47,7 +46,7 @@ public static class MonoWriter
         });
         long nLines = 0, chars = 0;
         int written = 0;
-        ParallelCorpus.WriteAtomically(outPath, w =>
+        AtomicFile.WriteText(outPath, w =>
         {
             foreach (var t in texts)
             {

@@ -1,5 +1,6 @@
 // The parallel corpus on disk: UTF-8 TSV files of `english<TAB>chinese` lines, read and written here.
 using System.Text;
+using LightGlm.IO;
 
 namespace LightGlm.Text.Corpus;
 
@@ -33,7 +34,7 @@ public static class ParallelCorpus
     /// <summary>Writes pairs as TSV (temp file, then rename). Tabs/newlines inside a string are an error: the builder removes them.</summary>
     public static void WriteTsv(string path, IEnumerable<TranslationPair> pairs)
     {
-        WriteAtomically(path, w =>
+        AtomicFile.WriteText(path, w =>
         {
             foreach (var p in pairs)
             {
@@ -99,15 +100,5 @@ public static class ParallelCorpus
         if (s.Length > MaxLineChars)
             throw new InvalidDataException($"{path}:{lineNo}: line longer than {MaxLineChars} characters; not a line-oriented text file?");
         return s;
-    }
-
-    /// <summary>Writes through a temp file in the same folder and renames it, so readers never see half a file.</summary>
-    public static void WriteAtomically(string path, Action<TextWriter> write)
-    {
-        string? dir = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (dir is not null) Directory.CreateDirectory(dir);
-        string tmp = path + ".tmp-" + Environment.ProcessId;
-        using (var w = new StreamWriter(tmp, false, new UTF8Encoding(false)) { NewLine = "\n" }) write(w);
-        File.Move(tmp, path, overwrite: true);
     }
 }

@@ -1,6 +1,7 @@
 // A .po file kept line for line (with its line endings) next to its parsed entries, so a filler can
 // replace the msgstr lines of untranslated entries and leave every other byte of the file unchanged.
 using System.Text;
+using LightGlm.IO;
 
 namespace LightGlm.Text.Gettext;
 
@@ -81,13 +82,11 @@ public sealed class PoDocument
     public void Save(string outPath, IEnumerable<(LineSpan Span, IReadOnlyList<string> NewLines)> replacements)
     {
         string text = Render(replacements);
-        string tmp = outPath + ".tmp-" + Environment.ProcessId;
         var bytes = Encoding.GetBytes(text);
-        using (var fs = File.Create(tmp))
+        AtomicFile.Write(outPath, fs =>
         {
             if (_bom) fs.Write(Bom);
             fs.Write(bytes);
-        }
-        File.Move(tmp, outPath, overwrite: true);
+        });
     }
 }

@@ -1,8 +1,9 @@
-// A directory written whole or not at all: the files go to DIR.partial, which then takes DIR's place by renames.
-// A crash leaves DIR as it was, or — between the two renames — no DIR but DIR.old (the old state) beside a complete
-// DIR.partial (the new one): the next write (or Recover) first puts the new one in place, so nothing is lost. A stage
-// marks itself done only after, so a crash means the stage runs again.
-namespace LightGlm.Experiments;
+// A directory written whole or not at all, on AtomicFile's conventions: the files go to DIR.partial beside it, are
+// fsynced, and DIR.partial then takes DIR's place by renames; a failed write removes DIR.partial. A crash leaves DIR as
+// it was, or — between the two renames — no DIR but DIR.old (the old state) beside a complete DIR.partial (the new
+// one): the next write (or Recover) first puts the new one in place, so nothing is lost. A stage marks itself done
+// only after, so a crash means the stage runs again.
+namespace LightGlm.IO;
 
 public static class AtomicDirectory
 {
@@ -10,14 +11,24 @@ public static class AtomicDirectory
     public static void Write(string dir, Action<string> write)
     {
         dir = Path.GetFullPath(dir.TrimEnd(Path.DirectorySeparatorChar));
-        string partial = dir + ".partial", old = dir + ".old";
+        string partial = dir + ".partial", old = dir + ".old", parent = Path.GetDirectoryName(dir)!;
         Recover(dir);
         if (Directory.Exists(partial)) Directory.Delete(partial, true); // left by an interrupted write
         Directory.CreateDirectory(partial);
-        write(partial);
+        try
+        {
+            write(partial);
+            FsyncTree(partial);
+        }
+        catch
+        {
+            try { Directory.Delete(partial, true); } catch { /* best effort: DIR is untouched either way */ }
+            throw;
+        }
         if (Directory.Exists(old)) Directory.Delete(old, true);
         if (Directory.Exists(dir)) Directory.Move(dir, old);
         Directory.Move(partial, dir);
+        AtomicFile.FsyncDirectory(parent);
         if (Directory.Exists(old)) Directory.Delete(old, true);
     }
 
@@ -32,5 +43,13 @@ public static class AtomicDirectory
         if (!Directory.Exists(dir) && Directory.Exists(old))
             Directory.Move(Directory.Exists(partial) ? partial : old, dir);
         if (Directory.Exists(dir) && Directory.Exists(old)) Directory.Delete(old, true);
+    }
+
+    /// <summary>Every file and folder under <paramref name="dir"/> on disk before the rename that publishes it.</summary>
+    static void FsyncTree(string dir)
+    {
+        foreach (var f in Directory.EnumerateFiles(dir, "*", SearchOption.AllDirectories)) AtomicFile.FsyncFile(f);
+        foreach (var d in Directory.EnumerateDirectories(dir, "*", SearchOption.AllDirectories)) AtomicFile.FsyncDirectory(d);
+        AtomicFile.FsyncDirectory(dir);
     }
 }

@@ -1,7 +1,7 @@
 // A directory written whole or not at all, also when the process dies between the two renames of the swap.
-using LightGlm.Experiments;
+using LightGlm.IO;
 
-namespace LightGlm.Tests.Experiments;
+namespace LightGlm.Tests.IO;
 
 public class AtomicDirectoryTests
 {
