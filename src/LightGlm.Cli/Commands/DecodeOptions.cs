@@ -48,11 +48,14 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
         };
     }
 
-    public GlmTranslator Translator(ParseResult r, GlmModel model, ITokenizer tok, int? batchOverride = null)
+    public GlmTranslator Translator(ParseResult r, GlmModel model, ITokenizer tok, int? batchOverride = null) =>
+        Translator(r, InferenceWeights.Fp32(model), tok, batchOverride);
+
+    public GlmTranslator Translator(ParseResult r, InferenceWeights weights, ITokenizer tok, int? batchOverride = null)
     {
         var o = Read(r, batchOverride);
         // The KV cache holds batch × beam slots of every position: refuse before allocating what the machine lacks.
-        var c = model.Config;
+        var c = weights.Config;
         long slots = (long)o.MaxBatch * (o.MaxBeam == 1 ? 1 : 2 * o.MaxBeam);
         long kvBytes = 2L * 4 * c.L * slots * Math.Min(o.MaxLength, c.MaxPositionEmbeddings) * c.KV * c.D;
         long available = LightGlm.Training.MemoryEstimate.AvailableBytes();
@@ -60,10 +63,10 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
             throw new CliException($"--batch {o.MaxBatch} with beam up to {o.MaxBeam} needs a KV cache of {LightGlm.Training.MemoryEstimate.Mb(kvBytes)} " +
                                    $"({slots} slots × {Math.Min(o.MaxLength, c.MaxPositionEmbeddings)} positions × {c.L} layers); " +
                                    $"{LightGlm.Training.MemoryEstimate.Mb(available)} is available: lower --batch or --max-beam");
-        var t = new GlmTranslator(model, tok, o);
+        var t = new GlmTranslator(weights, tok, o);
         if (o.Weights != WeightFormat.Fp32)
             Console.Error.WriteLine($"lightglm: {InferenceWeights.Name(o.Weights)} weights (group {o.GroupSize}): projections + head {t.Weights.ProjectionBytes / 1e6:F2} MB " +
-                                    $"(fp32: {InferenceWeights.Fp32(model).ProjectionBytes / 1e6:F2} MB)");
+                                    $"(as loaded: {weights.ProjectionBytes / 1e6:F2} MB)");
         return t;
     }
 }

@@ -44,12 +44,13 @@ public sealed class EvalCommand : ICliCommand
             var memory = memoryOpt.Load(r);
             string modelDir = r.GetValue(modelOpt)!;
             Console.Error.WriteLine($"eval: {pairs.Count} pairs from {testFile}");
-            var (model, tok) = TranslationModel.Load(modelDir);
+            using var opened = TranslationModel.Open(modelDir);
+            var (weights, tok) = (opened.Weights, opened.Tokenizer);
             var dirs = r.GetValue(dirOpt) == "both" ? Directions.Both : [Directions.Parse(r.GetValue(dirOpt)!)];
             // The same scoring as the recipe's eval stage (one path: ModelEvaluator).
-            var translator = decode.Translator(r, model, tok, batchOverride: 1); // one at a time: per-sentence latency
+            var translator = decode.Translator(r, weights, tok, batchOverride: 1); // one at a time: per-sentence latency
             var progress = ProgressLine.ForStandardError(); // plain lines every few seconds when stderr is a log file
-            var report = ModelEvaluator.Evaluate(model, tok, modelDir, pairs, glossary, r.GetValue(maxOpt), progress.Report, directions: dirs,
+            var report = ModelEvaluator.Evaluate(weights, tok, modelDir, pairs, glossary, r.GetValue(maxOpt), progress.Report, directions: dirs,
                 translator: translator, memory: memory);
             progress.Finish();
             if (r.GetValue(jsonOpt)) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));

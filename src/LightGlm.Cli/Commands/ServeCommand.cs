@@ -28,11 +28,12 @@ public sealed class ServeCommand : ICliCommand
             int batch = r.GetValue(batchOpt), queueCap = r.GetValue(queueOpt), timeout = r.GetValue(timeoutOpt);
             if (batch < 1 || queueCap < 1 || timeout < 1) throw new CliException("--max-batch, --queue and --timeout-seconds must be positive");
             string modelDir = r.GetValue(modelOpt)!;
-            var (model, tok) = TranslationModel.Load(modelDir);
+            using var opened = TranslationModel.Open(modelDir);
+            var (weights, tok) = (opened.Weights, opened.Tokenizer);
             var o = new ServeOptions(QueueCapacity: queueCap, Timeout: TimeSpan.FromSeconds(timeout),
                 BearerToken: r.GetValue(tokenOpt) ?? Environment.GetEnvironmentVariable("LIGHTGLM_TOKEN"),
                 ModelId: r.GetValue(nameOpt) ?? ModelId(modelDir));
-            var (app, queue) = TranslationServer.Build(decode.Translator(r, model, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
+            var (app, queue) = TranslationServer.Build(decode.Translator(r, weights, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
             using (queue)
             {
                 // Bind first: a port in use fails here (IOException, exit 2) before we claim to be listening.

@@ -29,8 +29,8 @@ public sealed class TranslateCommand : ICliCommand
             {
                 if (texts.Length > 0 || r.GetValue(fileOpt) is not null) throw new CliException("--po fills a catalog: give no TEXT and no --file with it");
                 if (!File.Exists(po)) throw new CliException($"--po '{po}' does not exist");
-                var (pm, pt) = TranslationModel.Load(r.GetValue(modelOpt)!);
-                var ptr = decode.Translator(r, pm, pt);
+                using var po_ = TranslationModel.Open(r.GetValue(modelOpt)!);
+                var ptr = decode.Translator(r, po_.Weights, po_.Tokenizer);
                 var rep = PoFiller.Fill(po, r.GetValue(outOpt) ?? po, src => ptr.Translate(src, Direction.EnToZh, r.GetValue(maxOpt)).Select(x => x.Text).ToList());
                 Console.Error.WriteLine($"{po}: {rep.Untranslated} untranslated, {rep.Filled} filled (fuzzy), {rep.LeftPlaceholders} left untranslated because a placeholder was lost, {rep.LeftEmpty} left because the answer was empty");
                 return 0;
@@ -64,8 +64,9 @@ public sealed class TranslateCommand : ICliCommand
                 _ => throw new CliException($"--to '{to}': use zh or en"),
             };
             var memory = memoryOpt.Load(r);
-            var (model, tok) = TranslationModel.Load(r.GetValue(modelOpt)!);
-            var translator = decode.Translator(r, model, tok);
+            using var opened = TranslationModel.Open(r.GetValue(modelOpt)!);
+            var (weights, tok) = (opened.Weights, opened.Tokenizer);
+            var translator = decode.Translator(r, weights, tok);
             var outputs = new string[inputs.Count];
             int hits = 0;
             foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => fixedDir ?? Directions.Detect(inputs[i])))

@@ -30,20 +30,8 @@ public sealed class MappedTeacher : IDisposable
         catch { w.Dispose(); throw; }
     }
 
-    /// <summary>
-    /// True when <paramref name="dir"/> should be used mapped rather than loaded whole: a Hugging Face directory, shards,
-    /// 16-bit weights, or more than <paramref name="maxInMemoryParams"/> parameters.
-    /// </summary>
-    public static bool ShouldStream(string dir, long maxInMemoryParams = 500_000_000)
-    {
-        string cfg = Path.Combine(dir, "config.json");
-        if (!File.Exists(cfg) || Model.Checkpoints.JsonFile.Read(cfg) is not JsonObject raw) return false;
-        if (!MappedWeights.IsLightGlmConfig(raw) || File.Exists(Path.Combine(dir, Model.Checkpoints.CheckpointArchive.IndexFile))) return true;
-        string single = Path.Combine(dir, Model.Checkpoints.CheckpointArchive.SingleFile);
-        if (!File.Exists(single)) return false;
-        using var f = new Model.Checkpoints.SafeTensorsFile(single);
-        return f.Tensors.Values.Any(e => e.DType != Model.Checkpoints.TensorDType.F32) || f.Tensors.Values.Sum(e => e.Elements) > maxInMemoryParams;
-    }
+    /// <summary>True when <paramref name="dir"/> should be used mapped rather than loaded whole (<see cref="MappedWeights.ShouldMap"/>).</summary>
+    public static bool ShouldStream(string dir, long maxInMemoryParams = 500_000_000) => MappedWeights.ShouldMap(dir, maxInMemoryParams);
 
     /// <summary>The tensors of block <paramref name="layer"/> (our names, fp32): what one step of a streamed pass holds.</summary>
     public TensorSet LoadLayer(int layer)

@@ -54,6 +54,21 @@ public sealed class MappedWeights : IDisposable
     public static bool IsLightGlmConfig(JsonObject cfg) =>
         cfg["model_type"]?.GetValue<string>() == "lightglm" || cfg.ContainsKey("rope_interleaved");
 
+    /// <summary>
+    /// True when <paramref name="dir"/> should be used mapped rather than loaded whole into the engine's fp32 arena: a
+    /// Hugging Face directory, shards, 16-bit weights, or more than <paramref name="maxInMemoryParams"/> parameters.
+    /// </summary>
+    public static bool ShouldMap(string dir, long maxInMemoryParams = 500_000_000)
+    {
+        string cfg = Path.Combine(dir, "config.json");
+        if (!File.Exists(cfg) || JsonFile.Read(cfg) is not JsonObject raw) return false;
+        if (!IsLightGlmConfig(raw) || File.Exists(Path.Combine(dir, CheckpointArchive.IndexFile))) return true;
+        string single = Path.Combine(dir, CheckpointArchive.SingleFile);
+        if (!File.Exists(single)) return false;
+        using var f = new SafeTensorsFile(single);
+        return f.Tensors.Values.Any(e => e.DType != TensorDType.F32) || f.Tensors.Values.Sum(e => e.Elements) > maxInMemoryParams;
+    }
+
     /// <summary>Opens a LightGlm model directory or a Hugging Face checkpoint directory and checks every tensor.</summary>
     public static MappedWeights Open(string dir) => new(dir);
 

@@ -41,7 +41,6 @@ public sealed record TranslatorOptions
 /// <summary>One model's translator; one instance per thread (the session's buffers are reused).</summary>
 public sealed class GlmTranslator
 {
-    readonly GlmModel _model;
     readonly ITokenizer _tok;
     readonly SpecialTokens _sp;
     readonly InferenceSession _session;
@@ -51,26 +50,35 @@ public sealed class GlmTranslator
     public TranslatorOptions Options { get; }
     public int MaxBatch => Options.MaxBatch;
     public int MaxLength { get; }
-    public GlmModel Model => _model;
+    public ModelConfig Config => _session.Config;
     public ITokenizer Tokenizer => _tok;
     public InferenceWeights Weights => _session.Weights;
 
     public GlmTranslator(GlmModel model, ITokenizer tokenizer, int maxBatch = 8, int maxLength = 256)
         : this(model, tokenizer, new TranslatorOptions { MaxBatch = maxBatch, MaxLength = maxLength }) { }
 
+    /// <summary>A translator over a model's own weights, or <paramref name="weights"/> made from it.</summary>
     public GlmTranslator(GlmModel model, ITokenizer tokenizer, TranslatorOptions options, InferenceWeights? weights = null)
+        : this(weights ?? InferenceWeights.Fp32(model), tokenizer, options) { }
+
+    /// <summary>
+    /// A translator over any weight source (the fp32 arena, a memory-mapped checkpoint, …); fp32 weights are quantized
+    /// here when the options ask for int8/int4.
+    /// </summary>
+    public GlmTranslator(InferenceWeights weights, ITokenizer tokenizer, TranslatorOptions options)
     {
         options.Validate();
-        if (tokenizer.VocabSize > model.Config.VocabSize)
-            throw new InvalidDataException($"tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {model.Config.VocabSize}: they do not belong together");
-        _model = model; _tok = tokenizer; _sp = SpecialTokens.From(tokenizer);
+        var c = weights.Config;
+        if (tokenizer.VocabSize > c.VocabSize)
+            throw new InvalidDataException($"tokenizer has {tokenizer.VocabSize} ids but the model's vocab_size is {c.VocabSize}: they do not belong together");
+        _tok = tokenizer; _sp = SpecialTokens.From(tokenizer);
         Options = options;
-        MaxLength = Math.Min(options.MaxLength, model.Config.MaxPositionEmbeddings);
-        weights ??= InferenceWeights.Create(model, options.Weights, options.GroupSize);
+        MaxLength = Math.Min(options.MaxLength, c.MaxPositionEmbeddings);
+        if (weights.Format == WeightFormat.Fp32) weights = InferenceWeights.Quantize(weights, options.Weights, options.GroupSize);
         int slotsPerText = options.MaxBeam == 1 ? 1 : 2 * options.MaxBeam;
         int rows = Math.Max(MaxLength, options.MaxBatch * slotsPerText);
-        _session = new InferenceSession(model, options.MaxBatch * slotsPerText, MaxLength, rows, weights);
-        _logits = new float[Math.Max(options.MaxBatch * options.MaxBeam, options.MaxBatch) * model.Config.VocabSize];
+        _session = new InferenceSession(weights, options.MaxBatch * slotsPerText, MaxLength, rows);
+        _logits = new float[Math.Max(options.MaxBatch * options.MaxBeam, options.MaxBatch) * c.VocabSize];
         _rowSlots = new int[options.MaxBatch * Math.Max(1, options.MaxBeam)];
         _rowTokens = new int[_rowSlots.Length];
         _stop = [_sp.Eos];
@@ -114,7 +122,7 @@ public sealed class GlmTranslator
 
     List<TranslationResult> Greedy(List<string> texts, Direction d, int maxNewTokens)
     {
-        int n = texts.Count, V = _model.Config.VocabSize;
+        int n = texts.Count, V = Config.VocabSize;
         var sw = Stopwatch.StartNew();
         _session.Cache.ResetAll();
         var prompts = texts.Select(t => Prompt(t, d, maxNewTokens)).ToList();
@@ -153,7 +161,7 @@ public sealed class GlmTranslator
     /// <summary>Beam search for every text of the batch at once: text i owns slots [2k·i, 2k·(i+1)); all live beams decode together.</summary>
     List<TranslationResult> Beam(List<string> texts, Direction d, int maxNewTokens, int k)
     {
-        int n = texts.Count, V = _model.Config.VocabSize, per = 2 * Options.MaxBeam;
+        int n = texts.Count, V = Config.VocabSize, per = 2 * Options.MaxBeam;
         var sw = Stopwatch.StartNew();
         _session.Cache.ResetAll();
         var prompts = texts.Select(t => Prompt(t, d, maxNewTokens)).ToList();

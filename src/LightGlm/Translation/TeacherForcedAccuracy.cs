@@ -15,12 +15,18 @@ public readonly record struct TeacherForcedResult(long Correct, long Tokens, dou
 
 public static class TeacherForcedAccuracy
 {
+    /// <summary>The measure for any weight source: the training engine's forward for a loaded model's fp32 arena, the
+    /// inference session for anything else (quantized, memory-mapped).</summary>
+    public static TeacherForcedResult Compute(InferenceWeights weights, ITokenizer tok, Direction d,
+        IReadOnlyList<(string Source, string Reference)> pairs, int maxLength = 256) =>
+        weights is ArenaWeights a ? Compute(a.Model, tok, d, pairs, maxLength) : ComputeWithSession(weights, tok, d, pairs, maxLength);
+
     /// <summary>Runs each pair through the model with the task's prefix mask (no generation) and compares the
     /// next-token distribution at every target position with the reference token.</summary>
     public static TeacherForcedResult Compute(GlmModel model, ITokenizer tok, Direction d,
         IReadOnlyList<(string Source, string Reference)> pairs, int maxLength = 256, InferenceWeights? weights = null)
     {
-        if (weights is { Format: not WeightFormat.Fp32 }) return ComputeWithSession(weights, tok, d, pairs, maxLength);
+        if (weights is not null && weights is not ArenaWeights) return ComputeWithSession(weights, tok, d, pairs, maxLength);
         var sp = SpecialTokens.From(tok);
         var caches = new Dictionary<int, ActivationCache>();
         int V = model.Config.VocabSize;

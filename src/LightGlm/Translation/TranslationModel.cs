@@ -1,9 +1,23 @@
-// Opens a model directory for translation: config.json + model.safetensors, and its tokenizer.
+// Opens a model directory for translation: its weights (loaded, or memory-mapped when large, 16-bit or Hugging Face's)
+// and its tokenizer.
+using LightGlm.Interop;
+using LightGlm.Interop.Inference;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model.Inference;
 using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Translation;
+
+/// <summary>A model opened for inference: its weights, its tokenizer, and what must stay open while they are used.</summary>
+public sealed class OpenedModel(InferenceWeights weights, ITokenizer tokenizer, IDisposable? mapping) : IDisposable
+{
+    public InferenceWeights Weights { get; } = weights;
+    public ITokenizer Tokenizer { get; } = tokenizer;
+    /// <summary>True when the weights are memory-mapped in their stored dtype rather than loaded into the fp32 arena.</summary>
+    public bool Mapped => mapping is not null;
+    public void Dispose() => mapping?.Dispose();
+}
 
 public static class TranslationModel
 {
@@ -12,17 +26,43 @@ public static class TranslationModel
     public static (GlmModel Model, ITokenizer Tokenizer) Load(string dir)
     {
         var model = ModelDirectory.Load(dir);
+        return (model, Tokenizer(dir, model.Config));
+    }
+
+    /// <summary>
+    /// Any model directory the project writes or imports, for inference: a LightGlm directory with fp32 weights is loaded
+    /// into the engine's arena; a Hugging Face directory, shards, bf16/fp16 weights or a model above 500M parameters is
+    /// memory-mapped in place (<see cref="MappedWeights.ShouldMap"/>). The same forward pass runs over either.
+    /// </summary>
+    public static OpenedModel Open(string dir)
+    {
+        if (!MappedWeights.ShouldMap(dir))
+        {
+            var (model, tok) = Load(dir);
+            return new OpenedModel(InferenceWeights.Fp32(model), tok, null);
+        }
+        var mapped = MappedWeights.Open(dir);
+        try
+        {
+            var weights = MappedInferenceWeights.Create(mapped);
+            return new OpenedModel(weights, Tokenizer(dir, weights.Config), mapped);
+        }
+        catch { mapped.Dispose(); throw; }
+    }
+
+    static ITokenizer Tokenizer(string dir, ModelConfig config)
+    {
         if (ModelDirectory.TokenizerPath(dir) is { } tj)
         {
             var bpe = HfTokenizer.Create(tj);
             SpecialTokens.From(bpe); // names any special token the task needs and the tokenizer lacks
-            if (model.Config.VocabSize < bpe.VocabSize)
-                throw new InvalidDataException($"{dir}: vocab_size {model.Config.VocabSize} is smaller than {tj}'s {bpe.VocabSize} ids");
-            return (model, bpe);
+            if (config.VocabSize < bpe.VocabSize)
+                throw new InvalidDataException($"{dir}: vocab_size {config.VocabSize} is smaller than {tj}'s {bpe.VocabSize} ids");
+            return bpe;
         }
         var tok = ByteTokenizer.Instance;
-        if (model.Config.VocabSize < tok.VocabSize)
-            throw new InvalidDataException($"{dir}: vocab_size {model.Config.VocabSize} is smaller than the byte tokenizer's {tok.VocabSize} ids");
-        return (model, tok);
+        if (config.VocabSize < tok.VocabSize)
+            throw new InvalidDataException($"{dir}: vocab_size {config.VocabSize} is smaller than the byte tokenizer's {tok.VocabSize} ids");
+        return tok;
     }
 }

@@ -26,6 +26,41 @@ public sealed class TranslateEvalCommandTests
         finally { Directory.Delete(dir, true); }
     }
 
+    /// <summary>
+    /// translate and eval on a Hugging Face directory (our model exported as hf-llama): opened memory-mapped in place and
+    /// run by the same forward pass — f32 gives the original's outputs, bf16 runs with its weights left in bf16.
+    /// </summary>
+    [Fact]
+    public void TranslateAndEvalRunOnAHuggingFaceDirectoryInPlace()
+    {
+        var dir = TranslatorTests.SaveTinyModel();
+        try
+        {
+            string f32 = Path.Combine(dir, "hf-f32"), bf16 = Path.Combine(dir, "hf-bf16");
+            foreach (var (outDir, dtype) in new[] { (f32, "f32"), (bf16, "bf16") })
+            {
+                var e = CliProcess.Run(null, "export", "--model", dir, "--format", "hf-llama", "--out", outDir, "--dtype", dtype);
+                Assert.True(e.ExitCode == 0, e.Stderr);
+            }
+            Assert.True(LightGlm.Interop.MappedWeights.ShouldMap(f32));
+            Assert.False(LightGlm.Interop.MappedWeights.ShouldMap(dir));
+            string[] args = ["--to", "zh", "--max-new-tokens", "8", "Open file", "Permission denied"];
+            var original = CliProcess.Run(null, ["translate", "--model", dir, .. args]);
+            var mapped = CliProcess.Run(null, ["translate", "--model", f32, .. args]);
+            Assert.True(mapped.ExitCode == 0, mapped.Stderr);
+            Assert.Equal(original.Stdout, mapped.Stdout);
+            var half = CliProcess.Run(null, ["translate", "--model", bf16, "--quantize", "int8", .. args]);
+            Assert.True(half.ExitCode == 0, half.Stderr);
+            Assert.Equal(2, half.Stdout.Split('\n').Length - 1);
+            var test = Path.Combine(dir, "test.tsv");
+            File.WriteAllText(test, "Cannot open file\t无法打开文件\nPermission denied\t权限不足\n");
+            var ev = CliProcess.Run(null, "eval", "--model", bf16, "--test", test, "--max-new-tokens", "8", "--json");
+            Assert.True(ev.ExitCode == 0, ev.Stderr);
+            Assert.Equal(TranslatorTests.TinyModel().Layout.TotalLength, JsonDocument.Parse(ev.Stdout).RootElement.GetProperty("params").GetInt64());
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void EvalJsonHasTheIssueKeys()
     {

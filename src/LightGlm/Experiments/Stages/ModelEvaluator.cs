@@ -17,14 +17,21 @@ public static class ModelEvaluator
     public static JsonObject Evaluate(GlmModel model, ITokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
+        GlmTranslator? translator = null, TranslationMemory? memory = null) =>
+        Evaluate(InferenceWeights.Fp32(model), tok, modelDir, pairs, glossary, maxNewTokens, progress, cancel, directions, translator, memory);
+
+    /// <summary>The same scores for any weight source (a loaded model, a memory-mapped checkpoint, quantized weights).</summary>
+    public static JsonObject Evaluate(InferenceWeights weights, ITokenizer tok, string modelDir,
+        IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
+        Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
         GlmTranslator? translator = null, TranslationMemory? memory = null)
     {
         directions ??= Directions.Both;
         // Default: greedy fp32; `lightglm eval --beam/--quantize` passes its own (one sentence at a time either way).
-        translator ??= new GlmTranslator(model, tok, maxBatch: 1);
+        translator ??= new GlmTranslator(weights, tok, new TranslatorOptions { MaxBatch = 1 });
         var result = new JsonObject
         {
-            ["params"] = model.Layout.TotalLength,
+            ["params"] = weights.Config.ParameterCount(),
             ["checkpoint_bytes"] = ModelBytes(modelDir),
             ["beam"] = translator.Options.Beam,
             ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Options.Weights),
@@ -58,7 +65,7 @@ public static class ModelEvaluator
             double seconds = clock.Elapsed.TotalSeconds;
             var suite = MetricSuite.ForTarget(d.TargetLanguage());
             var m = suite.Corpus(hyps, refs);
-            var tf = TeacherForcedAccuracy.Compute(model, tok, d, src.Zip(refs).ToList(), weights: translator.Weights);
+            var tf = TeacherForcedAccuracy.Compute(translator.Weights, tok, d, src.Zip(refs).ToList());
             double? term = glossary is null ? null : TerminologyAccuracy.Compute(glossary, d == Direction.EnToZh, src, hyps, refs).Accuracy;
             lat.Sort();
             result[d.Name()] = new JsonObject
@@ -77,7 +84,7 @@ public static class ModelEvaluator
             };
         }
         result["ms_per_generated_token"] = newTokens > 0 ? Math.Round(decodeMs / newTokens, 3) : null;
-        var (prefill, decode, decodeCpu) = SpeedProbe(model, tok, pairs.Count > 0 ? pairs[0].English : "Permission denied", weights: translator.Weights);
+        var (prefill, decode, decodeCpu) = SpeedProbe(translator.Weights, tok, pairs.Count > 0 ? pairs[0].English : "Permission denied");
         result["prefill_ms"] = Math.Round(prefill, 3);
         result["decode_ms_per_token"] = Math.Round(decode, 4);
         result["decode_cpu_ms_per_token"] = Math.Round(decodeCpu, 4);
@@ -96,22 +103,28 @@ public static class ModelEvaluator
     /// headline's time ratio) use it.
     /// </summary>
     public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(GlmModel model, ITokenizer tok, string text, int tokens = 64,
-        LightGlm.Model.Inference.InferenceWeights? weights = null)
+        InferenceWeights? weights = null) => SpeedProbe(weights ?? InferenceWeights.Fp32(model), tok, text, tokens);
+
+    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) SpeedProbe(InferenceWeights weights, ITokenizer tok, string text, int tokens = 64)
     {
         var sp = SpecialTokens.From(tok);
         var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.EncodeText(text).Take(24).ToArray());
-        return DecodeProbe(model, prompt, tokens, weights);
+        return DecodeProbe(weights, prompt, tokens);
     }
 
     /// <summary>The probe behind <see cref="SpeedProbe"/> for any prompt ids (also `bench student-decode`): bidirectional prefill of
     /// <paramref name="prompt"/>, then <paramref name="tokens"/> greedy decode steps through one engine session, best of
     /// <paramref name="reps"/> after a warm-up, with the kernels on <paramref name="threads"/> threads (restored afterwards).</summary>
     public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) DecodeProbe(GlmModel model, int[] prompt, int tokens,
-        LightGlm.Model.Inference.InferenceWeights? weights = null, int reps = 5, int threads = 1)
+        InferenceWeights? weights = null, int reps = 5, int threads = 1) =>
+        DecodeProbe(weights ?? InferenceWeights.Fp32(model), prompt, tokens, reps, threads);
+
+    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) DecodeProbe(InferenceWeights weights, int[] prompt, int tokens,
+        int reps = 5, int threads = 1)
     {
         if (tokens < 1 || reps < 1 || threads < 1) throw new ArgumentOutOfRangeException(nameof(tokens), "tokens, reps and threads must be ≥ 1");
-        int V = model.Config.V;
-        var session = new InferenceSession(model, 1, Math.Min(model.Config.MaxPositionEmbeddings, prompt.Length + tokens + 1), weights: weights);
+        int V = weights.Config.V;
+        var session = new InferenceSession(weights, 1, Math.Min(weights.Config.MaxPositionEmbeddings, prompt.Length + tokens + 1));
         var logits = new float[V];
         int[] slot = [0], next = [0];
         double prefill = double.MaxValue, wall = double.MaxValue, cpu = double.MaxValue;
