@@ -8,13 +8,14 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 old=$1; steps=${2:-400}
 out="$root/runs/quality/head-rows"
+rm -rf "$out/all-rows" "$out/target-rows"
 mkdir -p "$out"
 "$root/scripts/setup.sh"
 rm -rf "$out/new-bin" && cp -r "$root/src/LightGlm.Cli/bin/Release/net10.0" "$out/new-bin"
 if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
   if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
-run() { (cd "$root" && dotnet "$1/LightGlm.Cli.dll" run quick --run-dir "$2" --until teacher --set threads=1 --set teacher.train_steps="$steps" --set teacher.curve_pairs=0 > "$2.log" 2>&1); }
+run() { (cd "$root" && dotnet "$1/LightGlm.Cli.dll" run quick --run-dir "$2" --until teacher --set threads=1 --set teacher.train_steps="$steps" --set teacher.curve_pairs=0 --set corpus.max_train_pairs=0 --set teacher.pack=true --set teacher.label_smoothing=0.1 > "$2.log" 2>&1); }
 run "$old" "$out/all-rows" & a=$!
 run "$out/new-bin" "$out/target-rows" & b=$!
 wait $a; wait $b

@@ -1,4 +1,6 @@
 // THE one place where our tensor names (= HF LLaMA names, docs/ENGINE.md) meet each HF architecture's names and layouts.
+using LightGlm.Model;
+
 namespace LightGlm.Interop;
 
 /// <summary>Our tensor <see cref="Ours"/> = rows <see cref="HfRows"/> of HF tensor <see cref="Hf"/> (row r of ours is HF row HfRows[r]).</summary>
@@ -27,12 +29,12 @@ public static class ArchitectureMap
     /// When our rotary pairing differs from the architecture's (ChatGLM: interleaved (2j,2j+1); LLaMA/Qwen2:
     /// rotate_half (j, j+R/2)), q and k rows inside each head are permuted so the math stays the same.
     /// </summary>
-    public static ArchitectureLayout For(HfArchitecture arch, InteropConfig c, bool perHeadQkv = false) => Build(arch, c, perHeadQkv, false);
+    public static ArchitectureLayout For(HfArchitecture arch, ModelConfig c, bool perHeadQkv = false) => Build(arch, c, perHeadQkv, false);
 
     /// <summary>Our own directory: every tensor under its own name (the LLaMA names), rows as they are.</summary>
-    public static ArchitectureLayout Ours(InteropConfig c) => Build(HfArchitecture.Llama, c, false, true);
+    public static ArchitectureLayout Ours(ModelConfig c) => Build(HfArchitecture.Llama, c, false, true);
 
-    static ArchitectureLayout Build(HfArchitecture arch, InteropConfig c, bool perHeadQkv, bool identity)
+    static ArchitectureLayout Build(HfArchitecture arch, ModelConfig c, bool perHeadQkv, bool identity)
     {
         int H = c.H, KV = c.KV, D = c.D, C = c.C, F = c.F, V = c.V;
         var maps = new List<TensorMapping>();

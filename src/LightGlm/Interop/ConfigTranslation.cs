@@ -1,11 +1,12 @@
 // Hugging Face config.json <-> our config (docs/ENGINE.md), per architecture, with each field's HF default.
+using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop;
 
 /// <summary>The result of reading an HF config: our config, the fused-qkv layout, and what defaults were taken.</summary>
-public sealed record HfConfigReading(HfArchitecture Architecture, InteropConfig Config, bool PerHeadQkv, TensorLayoutNotes Notes);
+public sealed record HfConfigReading(HfArchitecture Architecture, ModelConfig Config, bool PerHeadQkv, TensorLayoutNotes Notes);
 
 /// <summary>Fields that were absent (and took the architecture's default) — printed by import so users see them.</summary>
 public sealed class TensorLayoutNotes
@@ -21,7 +22,7 @@ public static class ConfigTranslation
     {
         var arch = HfArchitectures.Detect(cfg, source);
         var r = new Reader(cfg, source);
-        var c = new InteropConfig { ModelType = cfg["model_type"]!.GetValue<string>() };
+        var c = new ModelConfig { ModelType = cfg["model_type"]!.GetValue<string>() };
         bool perHead = false;
         if (arch == HfArchitecture.ChatGlm)
         {
@@ -91,12 +92,15 @@ public static class ConfigTranslation
         c.EosTokenId = r.FirstId("eos_token_id");
         c.PadTokenId = r.FirstId("pad_token_id");
         r.Notes.TorchDType = cfg["torch_dtype"]?.GetValue<string>();
-        c.Check(source);
+        // The one validator (ModelConfig.Problems), the architecture having been checked by name where it was detected.
+        var shape = c.Clone();
+        shape.ModelType = "lightglm";
+        shape.Validate(source);
         return new HfConfigReading(arch, c, perHead, r.Notes);
     }
 
     /// <summary>Our config as the target architecture's config.json (what save_pretrained would write).</summary>
-    public static JsonObject ToHf(HfArchitecture target, InteropConfig c, TensorDType dtype, JsonObject? tokenIds = null)
+    public static JsonObject ToHf(HfArchitecture target, ModelConfig c, TensorDType dtype, JsonObject? tokenIds = null)
     {
         JsonObject o;
         if (target == HfArchitecture.ChatGlm)

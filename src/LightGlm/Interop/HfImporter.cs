@@ -1,4 +1,5 @@
 // `lightglm import`: a Hugging Face checkpoint directory -> a normal LightGlm model directory.
+using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
@@ -6,7 +7,7 @@ using LightGlm.Model.Checkpoints;
 namespace LightGlm.Interop;
 
 /// <summary>What an import did, for the command to print and tests to check.</summary>
-public sealed record ImportReport(HfArchitecture Architecture, InteropConfig Config, IReadOnlyList<string> Defaults,
+public sealed record ImportReport(HfArchitecture Architecture, ModelConfig Config, IReadOnlyList<string> Defaults,
     IReadOnlyList<string> WeightFiles, IReadOnlyList<(string Name, string Kind)> TokenizerFiles, long Parameters, string? SourceDType);
 
 public static class HfImporter
@@ -47,7 +48,7 @@ public static class HfImporter
         };
         var tensors = WriteList(w, Distinct(w.Layout.Mappings.Select(m => m.Ours)), dtype);
         var files = SafeTensorsWriter.WriteSharded(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), imported.ToJsonString(InteropConfig.Json) + "\n");
+        AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), imported.ToJsonString(ModelConfig.JsonOptions) + "\n");
         var tok = TokenizerFiles.Copy(from, outDir);
         return new ImportReport(arch, ours, w.Reading!.Notes.Defaults, files, tok, tensors.Sum(t => t.Elements), w.Reading.Notes.TorchDType);
     }

@@ -1,4 +1,5 @@
 // Our tensors read straight out of a memory-mapped checkpoint (ours or Hugging Face's) through the architecture map.
+using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.Model.Checkpoints;
 
@@ -14,7 +15,7 @@ public sealed record MappedTensor(TensorMapping Map, TensorEntry Entry);
 /// </summary>
 public sealed class MappedWeights : IDisposable
 {
-    public InteropConfig Config { get; }
+    public ModelConfig Config { get; }
     public HfArchitecture? Architecture { get; }
     public ArchitectureLayout Layout { get; }
     public CheckpointArchive Archive { get; }
@@ -32,7 +33,7 @@ public sealed class MappedWeights : IDisposable
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{cfgPath}: not valid JSON: {e.Message}"); }
         if (IsLightGlmConfig(RawConfig))
         {
-            Config = InteropConfig.Load(cfgPath);
+            Config = ModelConfig.Load(cfgPath);
             Layout = ArchitectureMap.Ours(Config);
         }
         else

@@ -1,4 +1,5 @@
 // Which tokenizer files travel with a checkpoint, and what kind each is (the loaders live in LightGlm.Text).
+using LightGlm.Model;
 using LightGlm.IO;
 
 namespace LightGlm.Interop;
@@ -50,7 +51,7 @@ public static class TokenizerFiles
     /// tokenizer.json but no config, writes one (PreTrainedTokenizerFast; bos/eos/pad named from the model config's ids,
     /// else our reserved specials) and special_tokens_map.json. Returns the files written.
     /// </summary>
-    public static List<(string Name, string Kind)> WriteConfigFor(string dir, InteropConfig c)
+    public static List<(string Name, string Kind)> WriteConfigFor(string dir, ModelConfig c)
     {
         string tok = Path.Combine(dir, "tokenizer.json"), cfg = Path.Combine(dir, "tokenizer_config.json");
         if (!File.Exists(tok) || File.Exists(cfg)) return [];

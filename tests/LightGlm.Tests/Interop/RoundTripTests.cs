@@ -1,4 +1,5 @@
 // Export -> re-import is bit-identical; exporting in the source dtype reproduces the source tensors byte for byte.
+using LightGlm.Model;
 using LightGlm.Interop;
 using LightGlm.Model.Checkpoints;
 
@@ -31,8 +32,8 @@ public sealed class RoundTripTests
         Assert.Equal(first.Keys.Order(), second.Keys.Order());
         foreach (var (k, v) in first) Assert.True(v.AsSpan().SequenceEqual(second[k]), $"{k} differs after export -> import");
         // the config survives too (except provenance)
-        var c1 = InteropConfig.Load(Path.Combine(tmp.Sub("ours"), "config.json"));
-        var c2 = InteropConfig.Load(Path.Combine(tmp.Sub("again"), "config.json"));
+        var c1 = ModelConfig.Load(Path.Combine(tmp.Sub("ours"), "config.json"));
+        var c2 = ModelConfig.Load(Path.Combine(tmp.Sub("again"), "config.json"));
         Assert.Equal(c1.ToJson(), c2.ToJson());
     }
 
@@ -118,7 +119,7 @@ public sealed class RoundTripTests
         var g = HfGolden.Load("llama");
         using var tmp = HfGolden.Temp();
         HfImporter.Import(g.Dir, tmp.Sub("ours"));
-        var cfg = InteropConfig.Load(Path.Combine(tmp.Sub("ours"), "config.json"));
+        var cfg = ModelConfig.Load(Path.Combine(tmp.Sub("ours"), "config.json"));
         var inter = cfg.Clone();
         inter.RopeInterleaved = true;
         var perm = ArchitectureMap.For(HfArchitecture.Llama, inter).Mappings.ToDictionary(m => m.Ours, m => m.HfRows);

@@ -34,7 +34,7 @@ public sealed class ConfigValidationTests : IDisposable
         // --model (generate, translate, eval, serve, prune, distill, bench): it used to run as SiLU
         Assert.Contains("hidden_act = 'gelu'", Assert.Throws<InvalidDataException>(() => ModelDirectory.Load(dir)).Message);
         // export (the contract config read by interop)
-        Assert.Contains("hidden_act = 'gelu'", Assert.Throws<InvalidDataException>(() => InteropConfig.Load(cfg)).Message);
+        Assert.Contains("hidden_act = 'gelu'", Assert.Throws<InvalidDataException>(() => ModelConfig.Load(cfg)).Message);
         // train from a run config's "model" section
         File.WriteAllText(Path.Combine(_dir, "t.txt"), "some text\n");
         File.WriteAllText(Path.Combine(_dir, "run.json"), """

@@ -18,8 +18,7 @@ public static class MappedInferenceWeights
     /// </summary>
     public static InferenceWeights Create(MappedWeights weights)
     {
-        var config = ModelConfig.FromJson(weights.Config.ToJson(), $"{weights.Archive.Directory}/config.json");
-        return InferenceWeights.Named(config,
+        return InferenceWeights.Named(weights.Config,
             name => weights.Has(name) ? new MappedRows(weights, weights[name]) : null,
             name => weights.Has(name) ? weights.ReadAll(name) : null);
     }
