@@ -67,7 +67,7 @@ public static class ArchitectureMap
         void Add(string ours, long[] shape, string hf, long[] hfShape, int[] rows) => maps.Add(new(ours, shape, hf, hfShape, rows));
 
         string embed = chatglm ? "transformer.embedding.word_embeddings.weight" : "model.embed_tokens.weight";
-        Add("model.embed_tokens.weight", [V, C], embed, [V, C], Rows(0, V));
+        Add(TensorNames.Embed, [V, C], embed, [V, C], Rows(0, V));
         var zero = new List<(string, long[])>();
         for (int l = 0; l < c.L; l++)
         {
@@ -98,34 +98,34 @@ public static class ArchitectureMap
                     k = Heads(H * D, KV, true);
                     v = Heads((H + KV) * D, KV, false);
                 }
-                Add(p + "input_layernorm.weight", [C], g + "input_layernorm.weight", [C], Rows(0, C));
-                Add(p + "self_attn.q_proj.weight", [H * D, C], qkv + "weight", [qkvRows, C], q);
-                Add(p + "self_attn.k_proj.weight", [KV * D, C], qkv + "weight", [qkvRows, C], k);
-                Add(p + "self_attn.v_proj.weight", [KV * D, C], qkv + "weight", [qkvRows, C], v);
+                Add(TensorNames.InputNorm(l), [C], g + "input_layernorm.weight", [C], Rows(0, C));
+                Add(TensorNames.Q(l), [H * D, C], qkv + "weight", [qkvRows, C], q);
+                Add(TensorNames.K(l), [KV * D, C], qkv + "weight", [qkvRows, C], k);
+                Add(TensorNames.V(l), [KV * D, C], qkv + "weight", [qkvRows, C], v);
                 if (c.AttentionBias)
                 {
-                    Add(p + "self_attn.q_proj.bias", [H * D], qkv + "bias", [qkvRows], q);
-                    Add(p + "self_attn.k_proj.bias", [KV * D], qkv + "bias", [qkvRows], k);
-                    Add(p + "self_attn.v_proj.bias", [KV * D], qkv + "bias", [qkvRows], v);
+                    Add(TensorNames.QBias(l), [H * D], qkv + "bias", [qkvRows], q);
+                    Add(TensorNames.KBias(l), [KV * D], qkv + "bias", [qkvRows], k);
+                    Add(TensorNames.VBias(l), [KV * D], qkv + "bias", [qkvRows], v);
                 }
-                Add(p + "self_attn.o_proj.weight", [C, H * D], g + "self_attention.dense.weight", [C, H * D], Rows(0, C));
-                Add(p + "post_attention_layernorm.weight", [C], g + "post_attention_layernorm.weight", [C], Rows(0, C));
+                Add(TensorNames.O(l), [C, H * D], g + "self_attention.dense.weight", [C, H * D], Rows(0, C));
+                Add(TensorNames.PostNorm(l), [C], g + "post_attention_layernorm.weight", [C], Rows(0, C));
                 // swiglu(x) = silu(chunk 0) * chunk 1: first F rows are the gate, last F the up projection
-                Add(p + "mlp.gate_proj.weight", [F, C], g + "mlp.dense_h_to_4h.weight", [2 * F, C], Rows(0, F));
-                Add(p + "mlp.up_proj.weight", [F, C], g + "mlp.dense_h_to_4h.weight", [2 * F, C], Rows(F, F));
-                Add(p + "mlp.down_proj.weight", [C, F], g + "mlp.dense_4h_to_h.weight", [C, F], Rows(0, C));
+                Add(TensorNames.Gate(l), [F, C], g + "mlp.dense_h_to_4h.weight", [2 * F, C], Rows(0, F));
+                Add(TensorNames.Up(l), [F, C], g + "mlp.dense_h_to_4h.weight", [2 * F, C], Rows(F, F));
+                Add(TensorNames.Down(l), [C, F], g + "mlp.dense_4h_to_h.weight", [C, F], Rows(0, C));
             }
             else
             {
-                Add(p + "input_layernorm.weight", [C], p + "input_layernorm.weight", [C], Rows(0, C));
-                Add(p + "self_attn.q_proj.weight", [H * D, C], p + "self_attn.q_proj.weight", [H * D, C], Heads(0, H, true));
-                Add(p + "self_attn.k_proj.weight", [KV * D, C], p + "self_attn.k_proj.weight", [KV * D, C], Heads(0, KV, true));
-                Add(p + "self_attn.v_proj.weight", [KV * D, C], p + "self_attn.v_proj.weight", [KV * D, C], Rows(0, KV * D));
+                Add(TensorNames.InputNorm(l), [C], p + "input_layernorm.weight", [C], Rows(0, C));
+                Add(TensorNames.Q(l), [H * D, C], p + "self_attn.q_proj.weight", [H * D, C], Heads(0, H, true));
+                Add(TensorNames.K(l), [KV * D, C], p + "self_attn.k_proj.weight", [KV * D, C], Heads(0, KV, true));
+                Add(TensorNames.V(l), [KV * D, C], p + "self_attn.v_proj.weight", [KV * D, C], Rows(0, KV * D));
                 if (c.AttentionBias)
                 {
-                    Add(p + "self_attn.q_proj.bias", [H * D], p + "self_attn.q_proj.bias", [H * D], Heads(0, H, true));
-                    Add(p + "self_attn.k_proj.bias", [KV * D], p + "self_attn.k_proj.bias", [KV * D], Heads(0, KV, true));
-                    Add(p + "self_attn.v_proj.bias", [KV * D], p + "self_attn.v_proj.bias", [KV * D], Rows(0, KV * D));
+                    Add(TensorNames.QBias(l), [H * D], p + "self_attn.q_proj.bias", [H * D], Heads(0, H, true));
+                    Add(TensorNames.KBias(l), [KV * D], p + "self_attn.k_proj.bias", [KV * D], Heads(0, KV, true));
+                    Add(TensorNames.VBias(l), [KV * D], p + "self_attn.v_proj.bias", [KV * D], Rows(0, KV * D));
                     if (arch == HfArchitecture.Llama && !identity) zero.Add((p + "self_attn.o_proj.bias", [C]));
                 }
                 else if (arch == HfArchitecture.Qwen2) // Qwen2 always carries q/k/v biases: zeros when we have none
@@ -134,18 +134,18 @@ public static class ArchitectureMap
                     zero.Add((p + "self_attn.k_proj.bias", [KV * D]));
                     zero.Add((p + "self_attn.v_proj.bias", [KV * D]));
                 }
-                Add(p + "self_attn.o_proj.weight", [C, H * D], p + "self_attn.o_proj.weight", [C, H * D], Rows(0, C));
-                Add(p + "post_attention_layernorm.weight", [C], p + "post_attention_layernorm.weight", [C], Rows(0, C));
-                Add(p + "mlp.gate_proj.weight", [F, C], p + "mlp.gate_proj.weight", [F, C], Rows(0, F));
-                Add(p + "mlp.up_proj.weight", [F, C], p + "mlp.up_proj.weight", [F, C], Rows(0, F));
-                Add(p + "mlp.down_proj.weight", [C, F], p + "mlp.down_proj.weight", [C, F], Rows(0, C));
+                Add(TensorNames.O(l), [C, H * D], p + "self_attn.o_proj.weight", [C, H * D], Rows(0, C));
+                Add(TensorNames.PostNorm(l), [C], p + "post_attention_layernorm.weight", [C], Rows(0, C));
+                Add(TensorNames.Gate(l), [F, C], p + "mlp.gate_proj.weight", [F, C], Rows(0, F));
+                Add(TensorNames.Up(l), [F, C], p + "mlp.up_proj.weight", [F, C], Rows(0, F));
+                Add(TensorNames.Down(l), [C, F], p + "mlp.down_proj.weight", [C, F], Rows(0, C));
             }
         }
-        Add("model.norm.weight", [C], chatglm ? "transformer.encoder.final_layernorm.weight" : "model.norm.weight", [C], Rows(0, C));
+        Add(TensorNames.FinalNorm, [C], chatglm ? "transformer.encoder.final_layernorm.weight" : "model.norm.weight", [C], Rows(0, C));
         if (chatglm) // ChatGLM never ties: output_layer is written even for a tied model of ours (a copy of the embedding)
             Add(c.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", [V, C], "transformer.output_layer.weight", [V, C], Rows(0, V));
         else if (!c.TieWordEmbeddings)
-            Add("lm_head.weight", [V, C], "lm_head.weight", [V, C], Rows(0, V));
+            Add(TensorNames.LmHead, [V, C], "lm_head.weight", [V, C], Rows(0, V));
 
         var generated = new List<(string, float[])>();
         Func<string, bool> ignored;

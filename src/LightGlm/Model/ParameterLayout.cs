@@ -54,31 +54,30 @@ public sealed class ParameterLayout
             return t.Offset;
         }
         int C = c.C, D = c.D, H = c.H, KV = c.KV, F = c.F;
-        Embedding = Add("model.embed_tokens.weight", -1, false, c.V, C);
+        Embedding = Add(TensorNames.Embed, -1, false, c.V, C);
         Blocks = new BlockOffsets[c.L];
         for (int i = 0; i < c.L; i++)
         {
-            string p = $"model.layers.{i}.";
-            int ln1 = Add(p + "input_layernorm.weight", i, true, C);
-            int q = Add(p + "self_attn.q_proj.weight", i, false, H * D, C);
-            Add(p + "self_attn.k_proj.weight", i, false, KV * D, C);
-            Add(p + "self_attn.v_proj.weight", i, false, KV * D, C);
+            int ln1 = Add(TensorNames.InputNorm(i), i, true, C);
+            int q = Add(TensorNames.Q(i), i, false, H * D, C);
+            Add(TensorNames.K(i), i, false, KV * D, C);
+            Add(TensorNames.V(i), i, false, KV * D, C);
             int qb = -1;
             if (c.AttentionBias)
             {
-                qb = Add(p + "self_attn.q_proj.bias", i, true, H * D);
-                Add(p + "self_attn.k_proj.bias", i, true, KV * D);
-                Add(p + "self_attn.v_proj.bias", i, true, KV * D);
+                qb = Add(TensorNames.QBias(i), i, true, H * D);
+                Add(TensorNames.KBias(i), i, true, KV * D);
+                Add(TensorNames.VBias(i), i, true, KV * D);
             }
-            int o = Add(p + "self_attn.o_proj.weight", i, false, C, H * D);
-            int ln2 = Add(p + "post_attention_layernorm.weight", i, true, C);
-            int gu = Add(p + "mlp.gate_proj.weight", i, false, F, C);
-            Add(p + "mlp.up_proj.weight", i, false, F, C);
-            int down = Add(p + "mlp.down_proj.weight", i, false, C, F);
+            int o = Add(TensorNames.O(i), i, false, C, H * D);
+            int ln2 = Add(TensorNames.PostNorm(i), i, true, C);
+            int gu = Add(TensorNames.Gate(i), i, false, F, C);
+            Add(TensorNames.Up(i), i, false, F, C);
+            int down = Add(TensorNames.Down(i), i, false, C, F);
             Blocks[i] = new BlockOffsets(ln1, q, qb, o, ln2, gu, down);
         }
-        FinalNorm = Add("model.norm.weight", c.L, true, C);
-        LmHead = c.TieWordEmbeddings ? Embedding : Add("lm_head.weight", c.L, false, c.V, C);
+        FinalNorm = Add(TensorNames.FinalNorm, c.L, true, C);
+        LmHead = c.TieWordEmbeddings ? Embedding : Add(TensorNames.LmHead, c.L, false, c.V, C);
         TotalLength = offset;
     }
 
