@@ -21,6 +21,14 @@ public sealed class LlamaCppTheoryAttribute : TheoryAttribute
     }
 
     public LlamaCppTheoryAttribute() { if (Failure is not null) Skip = Failure; }
+
+    internal static string? Why => Failure;
+}
+
+/// <summary>As <see cref="LlamaCppTheoryAttribute"/> for a fact.</summary>
+public sealed class LlamaCppFactAttribute : FactAttribute
+{
+    public LlamaCppFactAttribute() { if (LlamaCppTheoryAttribute.Why is { } why) Skip = why; }
 }
 
 public sealed class GgufTests
@@ -239,4 +247,62 @@ public sealed class GgufTests
     }
 
     static InferenceWeights MappedInferenceWeightsFor(MappedWeights w) => LightGlm.Interop.Inference.MappedInferenceWeights.Create(w);
+
+    /// <summary>
+    /// `bench llama-cpp`'s procedure (what each child process runs) on the llama golden: both sides report every prompt
+    /// length and a positive time, the result line round-trips, and in f32 llama.cpp's greedy tokens equal ours.
+    /// </summary>
+    [LlamaCppFact]
+    public void BenchSidesMeasureTheSameTokens()
+    {
+        using var tmp = HfGolden.Temp();
+        string path = Export(tmp, "llama", GgmlType.F32);
+        var ours = PeerRun.Ours(HfGolden.DirOf("llama"), WeightFormat.Fp32, 1, [16, 32], 8, 1);
+        var peer = PeerRun.LlamaCpp(path, "f32", 1, [16, 32], 8, 1);
+        foreach (var x in new[] { ours, peer })
+        {
+            Assert.Equal([16, 32], x.PrefillMs.Keys.Order());
+            Assert.True(x.DecodeMsPerToken > 0 && x.LoadS > 0 && x.PeakRssMb > 0, $"{x.Engine}: {x}");
+            Assert.Equal(8, x.Greedy.Length);
+            var back = PeerResult.FromOutput("llama.cpp noise\n" + x.ToLine() + "\n")!;
+            Assert.Equal(x.Greedy, back.Greedy);
+            Assert.Equal(x.PrefillMs[32], back.PrefillMs[32]);
+        }
+        Assert.Equal(ours.Greedy, peer.Greedy);
+    }
+}
+
+[Collection("Console")]
+public sealed class GgufCliTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var (o, e) = (Console.Out, Console.Error);
+        var so = new StringWriter(); var se = new StringWriter();
+        Console.SetOut(so); Console.SetError(se);
+        try { return (LightGlm.Cli.CliHost.Run(args), so.ToString(), se.ToString()); }
+        finally { Console.SetOut(o); Console.SetError(e); }
+    }
+
+    [Fact]
+    public void ExportGgufThroughTheCliAndItsUserErrors()
+    {
+        using var tmp = HfGolden.Temp();
+        string file = tmp.Sub("q.gguf");
+        var (code, stdout, err) = Run("export", "--model", HfGolden.DirOf("qwen2"), "--format", "gguf", "--out", file, "--dtype", "q4_0");
+        Assert.True(code == 0, err);
+        Assert.Contains("arch qwen2, q4_0", stdout);
+        Assert.Equal(GgmlType.Q4_0, GgufFile.Read(file).Tensor("blk.0.ffn_up.weight").Type);
+
+        (code, _, err) = Run("export", "--model", HfGolden.DirOf("chatglm2"), "--format", "gguf", "--out", tmp.Sub("g.gguf"));
+        Assert.Equal(2, code);
+        Assert.Contains("partial_rotary_factor", err);
+        (code, _, err) = Run("export", "--model", HfGolden.DirOf("llama"), "--format", "gguf", "--out", tmp.Sub("x.gguf"), "--dtype", "q5_k");
+        Assert.Equal(2, code);
+        Assert.Contains("q5_k", err);
+        (code, _, err) = Run("export", "--model", HfGolden.DirOf("llama"), "--format", "gguf", "--out", tmp.Path);
+        Assert.Equal(2, code);
+        Assert.Contains("is a directory", err);
+        Assert.False(File.Exists(tmp.Sub("g.gguf")));
+    }
 }

@@ -1,0 +1,104 @@
+// One side of `bench llama-cpp` measured alone in its own process (so peak RSS is that side's alone): load, prefill
+// at each prompt length, greedy decode; the same procedure for our engine and for llama.cpp, token ids in both.
+using System.Diagnostics;
+using System.Numerics.Tensors;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using LightGlm.Evaluation.Bench;
+using LightGlm.Interop;
+using LightGlm.Interop.Inference;
+using LightGlm.Model.Inference;
+
+namespace LightGlm.Cli.LlamaCpp;
+
+/// <summary>What one side measured. Times are the best of <c>reps</c> runs after one warm-up; RSS is VmHWM of the child process.</summary>
+public sealed record PeerResult(
+    [property: JsonPropertyName("engine")] string Engine,
+    [property: JsonPropertyName("format")] string Format,
+    [property: JsonPropertyName("load_s")] double LoadS,
+    [property: JsonPropertyName("prefill_ms")] Dictionary<int, double> PrefillMs,
+    [property: JsonPropertyName("decode_ms_per_token")] double DecodeMsPerToken,
+    [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
+    [property: JsonPropertyName("greedy")] int[] Greedy)
+{
+    /// <summary>The line a child process prints its result on (llama.cpp may print its own lines too).</summary>
+    public const string Marker = "LIGHTGLM-PEER-RESULT ";
+
+    public string ToLine() => Marker + JsonSerializer.Serialize(this);
+
+    public static PeerResult? FromOutput(string stdout) =>
+        stdout.Split('\n').Where(l => l.StartsWith(Marker, StringComparison.Ordinal))
+            .Select(l => JsonSerializer.Deserialize<PeerResult>(l[Marker.Length..])).LastOrDefault();
+}
+
+public static class PeerRun
+{
+    /// <summary>The bench prompt: deterministic ids in [3, V) (past the placeholder vocabulary's unk/bos/eos).</summary>
+    public static int[] Prompt(int V, int length) => Enumerable.Range(0, length).Select(i => 3 + (i * 7919 + 11) % Math.Max(1, V - 3)).ToArray();
+
+    /// <summary>Our engine on <paramref name="modelDir"/> (mapped; fp32 widened on the fly, or quantized from the map at load).</summary>
+    public static PeerResult Ours(string modelDir, WeightFormat format, int threads, int[] promptLengths, int tokens, int reps)
+    {
+        LightGlm.Kernels.Gemm.Threads = threads;
+        LightGlm.Kernels.KernelParallel.Degree = threads;
+        var sw = Stopwatch.StartNew();
+        var mapped = MappedWeights.Open(modelDir);
+        var weights = InferenceWeights.Quantize(MappedInferenceWeights.Create(mapped), format);
+        var dec = new SequenceDecoder(weights, promptLengths.Max() + tokens + 1);
+        double load = sw.Elapsed.TotalSeconds;
+        var r = Measure(weights.Config.V, dec.Reset, t => TensorPrimitives.IndexOfMax(dec.Forward(t)), promptLengths, tokens, reps);
+        GC.KeepAlive(mapped);
+        return new PeerResult("lightglm", InferenceWeights.Name(format), load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy);
+    }
+
+    /// <summary>llama.cpp on <paramref name="gguf"/> with its defaults (f16 K/V cache, mmap, flash attention auto).</summary>
+    public static PeerResult LlamaCpp(string gguf, string format, int threads, int[] promptLengths, int tokens, int reps)
+    {
+        var sw = Stopwatch.StartNew();
+        using var s = new LlamaCppSession(gguf, promptLengths.Max() + tokens + 1, threads);
+        double load = sw.Elapsed.TotalSeconds;
+        var r = Measure(s.VocabSize, s.Reset, t => TensorPrimitives.IndexOfMax(s.Forward(t)), promptLengths, tokens, reps);
+        return new PeerResult("llama.cpp", format, load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy);
+    }
+
+    /// <summary>
+    /// The procedure both sides run: a warm-up (short prefill + 2 steps); for each prompt length the best of
+    /// <paramref name="reps"/> prefills from an empty cache; then greedy decode after the first prompt length — the
+    /// argmax of the prefill, then <paramref name="tokens"/> − 1 timed steps — best of <paramref name="reps"/> in ms/token.
+    /// </summary>
+    static (Dictionary<int, double> Prefill, double Decode, int[] Greedy) Measure(int V, Action reset, Func<int[], int> forwardArgmax,
+        int[] promptLengths, int tokens, int reps)
+    {
+        var prompt = Prompt(V, promptLengths.Max());
+        reset();
+        int w = forwardArgmax(prompt[..Math.Min(8, prompt.Length)]);
+        w = forwardArgmax([w]);
+        forwardArgmax([w]);
+        var prefill = new Dictionary<int, double>();
+        foreach (int p in promptLengths)
+        {
+            double best = double.MaxValue;
+            for (int rep = 0; rep < reps; rep++)
+            {
+                reset();
+                long t0 = Stopwatch.GetTimestamp();
+                forwardArgmax(prompt[..p]);
+                best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+            }
+            prefill[p] = best;
+        }
+        double decode = double.MaxValue;
+        int[] greedy = [];
+        for (int rep = 0; rep < reps; rep++)
+        {
+            reset();
+            var g = new int[tokens];
+            g[0] = forwardArgmax(prompt[..promptLengths[0]]);
+            long t0 = Stopwatch.GetTimestamp();
+            for (int i = 1; i < tokens; i++) g[i] = forwardArgmax([g[i - 1]]);
+            decode = Math.Min(decode, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / Math.Max(1, tokens - 1));
+            if (rep == 0) greedy = g;
+        }
+        return (prefill, decode, greedy);
+    }
+}
