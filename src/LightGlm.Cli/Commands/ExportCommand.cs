@@ -16,7 +16,7 @@ public sealed class ExportCommand : ICliCommand
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "LightGlm model directory (teacher, pruned student, imported model); gguf also reads a Hugging Face checkpoint directory", Required = true };
-        var format = new Option<string>("--format") { Description = "hf-llama, hf-chatglm (THUDM remote code, GLM-4 style), hf-qwen2, onnx (KV-cache decoder graph for ONNX Runtime; fp32), or gguf (one file for llama.cpp, arch llama or qwen2)", Required = true };
+        var format = new Option<string>("--format") { Description = "hf-llama, hf-chatglm (THUDM remote code, GLM-4 style), hf-qwen2, onnx (KV-cache decoder graph for ONNX Runtime; fp32), or gguf (one file for llama.cpp, arch llama, qwen2 or chatglm)", Required = true };
         var output = new Option<string>("--out") { Description = "New directory for the Hugging Face checkpoint or model.onnx; for gguf the .gguf file", Required = true };
         var dtype = new Option<string>("--dtype") { Description = "Stored dtype: fp32 (default), bf16 or fp16 (onnx: fp32 only; gguf: f32, f16, q8_0 or q4_0)", DefaultValueFactory = _ => "fp32" };
         var shard = new Option<long>("--max-shard-mb") { Description = "Largest safetensors file in MB before sharding (default 5000, as transformers)", DefaultValueFactory = _ => 5000 };

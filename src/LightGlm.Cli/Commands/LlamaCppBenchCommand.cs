@@ -21,7 +21,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
 
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (ours or a Hugging Face checkpoint; causal, full rotary)", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory (ours or a Hugging Face checkpoint)", Required = true };
         var formats = new Option<string>("--formats") { Description = "GGUF types, comma list of f32, f16, q8_0, q4_0 (ours: fp32, fp32, int8, int4)", DefaultValueFactory = _ => "f32,q8_0,q4_0" };
         var threads = new Option<int>("--threads") { Description = "Threads on both sides (our GEMM + kernels; llama.cpp n_threads and n_threads_batch)", DefaultValueFactory = _ => 2 };
         var prompts = new Option<string>("--prompt-tokens") { Description = "Prefill lengths, comma list; decode follows the first", DefaultValueFactory = _ => "64,512" };

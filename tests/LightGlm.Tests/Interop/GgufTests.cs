@@ -5,7 +5,10 @@ using System.Numerics.Tensors;
 using LightGlm.Cli.LlamaCpp;
 using LightGlm.Interop;
 using LightGlm.Interop.Gguf;
+using LightGlm.Model;
+using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
+using LightGlm.Tests.Model;
 
 namespace LightGlm.Tests.Interop;
 
@@ -126,17 +129,35 @@ public sealed class GgufTests
         Assert.Equal(GgmlType.F32, f.Tensor("blk.0.ffn_norm.weight").Type);
     }
 
-    /// <summary>GLM-style partial rotary (R = D/2) has no llama/qwen2 graph: refused up front with the reason, no file left.</summary>
+    /// <summary>GLM-style partial rotary (R = D/2) goes to llama.cpp's chatglm graph: rotary count R, gate|up fused in ffn_up.</summary>
     [Theory]
-    [InlineData("chatglm2")]
-    [InlineData("glm4")]
-    public void PartialRotaryIsRefusedWithTheReason(string golden)
+    [InlineData("chatglm2")] // MQA 2 groups, q/k/v bias
+    [InlineData("glm4")]     // 1 group, no bias, rope_ratio 500
+    public void PartialRotaryGoesToTheChatGlmGraph(string golden)
+    {
+        using var tmp = HfGolden.Temp();
+        var f = GgufFile.Read(Export(tmp, golden, GgmlType.F32));
+        using var w = MappedWeights.Open(HfGolden.DirOf(golden));
+        var c = w.Config;
+        Assert.Equal("chatglm", f.Get<string>("general.architecture"));
+        Assert.Equal((uint)(c.D / 2), f.Get<uint>("chatglm.rope.dimension_count"));
+        Assert.Equal([2 * c.F, c.C], f.Tensor("blk.1.ffn_up.weight").Shape);
+        Assert.DoesNotContain(f.Tensors, t => t.Name.Contains("ffn_gate"));
+        Assert.Equal(c.AttentionBias, f.Tensors.Any(t => t.Name == "blk.0.attn_q.bias"));
+        var up = f.ReadFloats("blk.1.ffn_up.weight");
+        Assert.Equal(w.ReadAll("model.layers.1.mlp.gate_proj.weight"), up[..(c.F * c.C)]);
+        Assert.Equal(w.ReadAll("model.layers.1.mlp.up_proj.weight"), up[(c.F * c.C)..]);
+    }
+
+    /// <summary>A partial-rotary model whose q is not hidden × hidden (chatglm3-mha: kv_channels 12 ≠ 32/4) has no llama.cpp graph: refused with the reason, no file left.</summary>
+    [Fact]
+    public void PartialRotaryWithNarrowHeadsIsRefusedWithTheReason()
     {
         using var tmp = HfGolden.Temp();
         string path = tmp.Sub("glm.gguf");
-        var e = Assert.Throws<NotSupportedException>(() => GgufExporter.Export(HfGolden.DirOf(golden), path, GgmlType.F32));
+        var e = Assert.Throws<NotSupportedException>(() => GgufExporter.Export(HfGolden.DirOf("chatglm3-mha"), path, GgmlType.F32));
         Assert.Contains("partial_rotary_factor 0.5", e.Message);
-        Assert.Contains("rope.dimension_count", e.Message);
+        Assert.Contains("hidden × hidden", e.Message);
         Assert.Empty(Directory.EnumerateFileSystemEntries(tmp.Path));
     }
 
@@ -209,8 +230,9 @@ public sealed class GgufTests
         Assert.Contains("not a GGUF file", Assert.Throws<InvalidDataException>(() => GgufFile.Read(foreign)).Message);
     }
 
-    /// <summary>The goldens with full rotary (llama: GQA, rotate_half, untied; qwen2: biases, tied); the GLM ones rotate D/2.</summary>
-    public static TheoryData<string> Goldens() => new("llama", "qwen2");
+    /// <summary>Every golden llama.cpp has a graph for (llama: GQA, rotate_half, untied; qwen2: biases, tied; chatglm2, glm4:
+    /// interleaved rotary over D/2, MQA); chatglm3-mha (q narrower than hidden) is refused, tested above.</summary>
+    public static TheoryData<string> Goldens() => new("llama", "qwen2", "chatglm2", "glm4");
 
     /// <summary>
     /// llama.cpp (f32 weights, f32 K/V cache) on the F32 export of each golden checkpoint: every prompt position's logits
@@ -231,7 +253,7 @@ public sealed class GgufTests
         using var peer = new LlamaCppSession(path, 32, threads: 1, fp32Cache: true);
         var every = new float[g.InputIds.Length][];
         peer.Forward(g.InputIds, every);
-        float scale = expected.Max(r => TensorPrimitives.MaxMagnitude(r));
+        float scale = expected.Max(r => MathF.Abs(TensorPrimitives.MaxMagnitude(r)));
         float diff = HfGolden.MaxDiff(expected, every);
         Assert.True(diff <= 1e-3f * scale, $"{name}: max |llama.cpp − ours| = {diff} over logits up to {scale}");
         peer.Reset();
@@ -244,6 +266,52 @@ public sealed class GgufTests
         }
         Assert.Equal(g.Greedy, oursGreedy);
         Assert.Equal(oursGreedy, greedy);
+    }
+
+    /// <summary>Our own configs covering each graph and pairing change (weights N(0, 0.3²) so logits are O(1)).</summary>
+    public static TheoryData<string> OurConfigs() => ["glm-prefix-bias", "interleaved-full-tied", "interleaved-full-bias-mqa", "halfsplit-partial"];
+
+    static ModelConfig OurConfig(string name)
+    {
+        var c = name == "glm-prefix-bias" ? TinyModels.Glm(vocab: 29) : TinyModels.Llama(vocab: 31); // GLM: H 4 · D 4 = C 16, R 2 interleaved
+        switch (name)
+        {
+            case "interleaved-full-tied": c.RopeInterleaved = true; c.TieWordEmbeddings = true; break;          // llama, no permutation
+            case "interleaved-full-bias-mqa": c.RopeInterleaved = true; c.AttentionBias = true; c.NumKeyValueHeads = 1; break; // qwen2, interleaved -> rotate_half
+            case "halfsplit-partial": c.PartialRotaryFactor = 0.5; c.RopeTheta = 500; break;                   // chatglm, rotate_half -> interleaved over R = 4
+        }
+        return c;
+    }
+
+    [LlamaCppTheory, MemberData(nameof(OurConfigs))]
+    public void LlamaCppOnOurModelsGivesOurLogits(string name)
+    {
+        using var tmp = HfGolden.Temp();
+        var m = GlmModel.Create(OurConfig(name), seed: 7, std: 0.3);
+        ModelDirectory.Save(m, tmp.Sub("model"));
+        string path = tmp.Sub("m.gguf");
+        var rep = GgufExporter.Export(tmp.Sub("model"), path, GgmlType.F32);
+        Assert.Equal(name switch { "interleaved-full-tied" => "llama", "interleaved-full-bias-mqa" => "qwen2", _ => "chatglm" }, rep.Architecture);
+        int[] prompt = [3, 7, 1, 12, 5, 9];
+        var ours = new SequenceDecoder(InferenceWeights.Fp32(m), 32);
+        var expected = prompt.Select(t => ours.Step(t).ToArray()).ToArray();
+        var oursGreedy = ours.Greedy(prompt, 8);
+        using var peer = new LlamaCppSession(path, 32, threads: 1, fp32Cache: true);
+        var every = new float[prompt.Length][];
+        peer.Forward(prompt, every);
+        float scale = expected.Max(r => MathF.Abs(TensorPrimitives.MaxMagnitude(r)));
+        float diff = HfGolden.MaxDiff(expected, every);
+        Assert.True(diff <= 1e-3f * scale, $"{name}: max |llama.cpp − ours| = {diff} over logits up to {scale}");
+        peer.Reset();
+        var logits = peer.Forward(prompt);
+        var greedy = new List<int>();
+        for (int i = 0; i < 8; i++)
+        {
+            greedy.Add(TensorPrimitives.IndexOfMax(logits));
+            if (i < 7) logits = peer.Forward([greedy[^1]]);
+        }
+        Assert.Equal(oursGreedy, greedy);
+        if (name == "glm-prefix-bias") Assert.Contains(rep.Notes, n => n.Contains("prefix"));
     }
 
     static InferenceWeights MappedInferenceWeightsFor(MappedWeights w) => LightGlm.Interop.Inference.MappedInferenceWeights.Create(w);
@@ -294,7 +362,7 @@ public sealed class GgufCliTests
         Assert.Contains("arch qwen2, q4_0", stdout);
         Assert.Equal(GgmlType.Q4_0, GgufFile.Read(file).Tensor("blk.0.ffn_up.weight").Type);
 
-        (code, _, err) = Run("export", "--model", HfGolden.DirOf("chatglm2"), "--format", "gguf", "--out", tmp.Sub("g.gguf"));
+        (code, _, err) = Run("export", "--model", HfGolden.DirOf("chatglm3-mha"), "--format", "gguf", "--out", tmp.Sub("g.gguf"));
         Assert.Equal(2, code);
         Assert.Contains("partial_rotary_factor", err);
         (code, _, err) = Run("export", "--model", HfGolden.DirOf("llama"), "--format", "gguf", "--out", tmp.Sub("x.gguf"), "--dtype", "q5_k");

@@ -1,5 +1,5 @@
 // `export --format gguf`: a model (ours or a Hugging Face checkpoint, through MappedWeights) as one GGUF file that
-// llama.cpp loads with its `llama` or `qwen2` graph; tensor and key names as llama.cpp's gguf-py constants.py spells them.
+// llama.cpp loads with its `llama`, `qwen2` or `chatglm` graph; tensor and key names as llama.cpp's gguf-py constants.py spells them.
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Interop.Gguf;
@@ -11,21 +11,23 @@ public static class GgufExporter
     /// <summary>
     /// llama.cpp's graph for this config. `llama` rotates every dim of a head with interleaved pairs (2j, 2j+1)
     /// (LLAMA_ROPE_TYPE_NORM) and is what llama.cpp's converter writes for models without q/k/v bias; `qwen2` rotates
-    /// with rotate_half pairs (j, j+D/2) (NEOX) and always has q/k/v biases. So: no bias → llama, q/k/v bias → qwen2;
-    /// q/k rows (and biases) are permuted within each head when our pairing differs from the graph's. Both graphs
-    /// rotate the whole head (llama refuses rope.dimension_count ≠ head dim; qwen2 asserts it), so partial rotary
-    /// (GLM-style R = D/2) is refused here: llama.cpp's own `chatglm` graph would be needed.
+    /// with rotate_half pairs (j, j+D/2) (NEOX) and always has q/k/v biases. Both rotate the whole head (llama refuses
+    /// rope.dimension_count ≠ head dim, qwen2 asserts it), so partial rotary (GLM-style R = D/2) goes to `chatglm`:
+    /// interleaved pairs over the first rope.dimension_count dims, optional q/k/v biases, gate|up fused in ffn_up
+    /// (swiglu: silu(first half) · second half), but q of width n_embd (H·D must equal C). q/k rows (and biases) are
+    /// permuted within each head when our pairing differs from the graph's.
     /// </summary>
     public static string ArchitectureFor(InteropConfig c)
     {
-        if (c.R != c.D)
-            throw new NotSupportedException($"this model rotates R = {c.R} of its D = {c.D} head dims (partial_rotary_factor {c.PartialRotaryFactor}); " +
-                "llama.cpp's llama and qwen2 graphs rotate every dim of a head (llama refuses rope.dimension_count ≠ head dim, qwen2 asserts it), " +
-                "and GGUF export does not write the chatglm graph yet; export this model as hf-chatglm or onnx instead");
-        return c.AttentionBias ? "qwen2" : "llama";
+        if (c.R == c.D) return c.AttentionBias ? "qwen2" : "llama";
+        if (c.H * c.D != c.C)
+            throw new NotSupportedException($"this model rotates R = {c.R} of its D = {c.D} head dims (partial_rotary_factor {c.PartialRotaryFactor}) and has " +
+                $"H·D = {c.H}·{c.D} = {c.H * c.D} ≠ hidden size {c.C}: llama.cpp's llama and qwen2 graphs rotate every dim of a head, and its chatglm graph " +
+                "(the one with partial rotary) sizes q as hidden × hidden; export this model as hf-chatglm or onnx instead");
+        return "chatglm";
     }
 
-    static bool Interleaved(string arch) => arch == "llama";
+    static bool Interleaved(string arch) => arch is "llama" or "chatglm";
 
     public static GgufExportReport Export(string modelDir, string outFile, GgmlType type)
     {
@@ -53,14 +55,15 @@ public static class GgufExporter
 
         long parameters = 0;
         var fallback = new List<string>();
-        void Matrix(string gguf, string ours, bool rope)
+        void Matrix(string gguf, string ours, bool rope) => Stacked(gguf, [ours], rope);
+        void Stacked(string gguf, string[] ours, bool rope) // our tensors' rows one after the other (chatglm's ffn_up = gate | up)
         {
-            var t = weights[ours];
-            long[] shape = [t.Map.HfRows.Length, t.Map.RowLength];
+            var parts = ours.Select(n => weights[n]).ToArray();
+            long[] shape = [parts.Sum(t => (long)t.Map.HfRows.Length), parts[0].Map.RowLength];
             var tt = type;
             if (!GgmlQuant.Fits(type, shape[1])) { tt = GgmlType.F16; fallback.Add(gguf); }
             parameters += shape[0] * shape[1];
-            w.AddTensor(gguf, shape, tt, s => WriteRows(s, weights, t, tt, rope ? inverse : null));
+            w.AddTensor(gguf, shape, tt, s => { foreach (var t in parts) WriteRows(s, weights, t, tt, rope ? inverse : null); });
         }
         void Vector(string gguf, string? ours, int length, bool rope)
         {
@@ -83,7 +86,7 @@ public static class GgufExporter
             Matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight", true);
             Matrix(b + "attn_k.weight", p + "self_attn.k_proj.weight", true);
             Matrix(b + "attn_v.weight", p + "self_attn.v_proj.weight", false);
-            if (arch == "qwen2")
+            if (arch == "qwen2" || (arch == "chatglm" && c.AttentionBias))
             {
                 Vector(b + "attn_q.bias", c.AttentionBias ? p + "self_attn.q_proj.bias" : null, c.H * c.D, true);
                 Vector(b + "attn_k.bias", c.AttentionBias ? p + "self_attn.k_proj.bias" : null, c.KV * c.D, true);
@@ -91,8 +94,12 @@ public static class GgufExporter
             }
             Matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight", false);
             Vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", c.C, false);
-            Matrix(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", false);
-            Matrix(b + "ffn_up.weight", p + "mlp.up_proj.weight", false);
+            if (arch == "chatglm") Stacked(b + "ffn_up.weight", [p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"], false);
+            else
+            {
+                Matrix(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", false);
+                Matrix(b + "ffn_up.weight", p + "mlp.up_proj.weight", false);
+            }
             Matrix(b + "ffn_down.weight", p + "mlp.down_proj.weight", false);
         }
         Vector("output_norm.weight", "model.norm.weight", c.C, false);
