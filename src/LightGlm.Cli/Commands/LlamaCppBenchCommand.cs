@@ -68,8 +68,8 @@ public sealed class LlamaCppBenchCommand : ICliCommand
                     var rep = GgufExporter.Export(dir, file, t);
                     double exportS = sw.Elapsed.TotalSeconds;
                     string common = $"--format {{0}} --threads {th} --prompt-tokens {string.Join(',', fit)} --tokens {n} --reps {k}";
-                    var peer = Child(["--engine", "llama.cpp", "--source", file, .. string.Format(common, GgmlQuant.Name(t)).Split(' ')]);
                     var ours = Child(["--engine", "lightglm", "--source", dir, .. string.Format(common, InferenceWeights.Name(Ours(t))).Split(' ')]);
+                    var peer = Child(["--engine", "llama.cpp", "--source", file, "--forced", string.Join(',', ours.Greedy), .. string.Format(common, GgmlQuant.Name(t)).Split(' ')]);
                     rows.Add((t, ours, peer, exportS, rep.Bytes));
                     if (!r.GetValue(json)) Console.Error.WriteLine($"  {GgmlQuant.Name(t)}: exported {rep.Bytes / 1e6:F1} MB in {exportS:F1} s, measured both sides");
                 }
@@ -114,24 +114,29 @@ public sealed class LlamaCppBenchCommand : ICliCommand
         return i;
     }
 
+    /// <summary>Steps where llama.cpp's argmax, fed our greedy tokens, equals ours.</summary>
+    static int ForcedAgreeing(PeerResult ours, PeerResult peer) =>
+        peer.ForcedArgmax is { } f ? f.Zip(ours.Greedy).Count(p => p.First == p.Second) : 0;
+
     static void Print(string dir, InteropConfig c, int threads, int[] lengths, int tokens, int reps, List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)> rows, List<string> notes)
     {
         Console.WriteLine($"model {dir}: arch {GgufExporter.ArchitectureFor(c)}, L {c.L}, C {c.C}, H {c.H}/{c.KV}, D {c.D}, F {c.F}, V {c.V}; " +
                           $"{threads} thread(s) both sides; {Environment.ProcessorCount} cores; best of {reps} after a warm-up; load average {LoadAverage()}");
         string pre = string.Join(" | ", lengths.Select(p => $"prefill {p} ms"));
-        Console.WriteLine($"| weights | engine | load s | {pre} | decode ms/token | peak RSS MB | greedy tokens agreeing |");
-        Console.WriteLine("|---|---|---|" + string.Concat(lengths.Select(_ => "---|")) + "---|---|---|");
+        Console.WriteLine($"| weights | engine | load s | {pre} | decode ms/token | peak RSS MB | greedy: leading tokens equal | argmax equal on our tokens |");
+        Console.WriteLine("|---|---|---|" + string.Concat(lengths.Select(_ => "---|")) + "---|---|---|---|");
         foreach (var (t, ours, peer, _, _) in rows)
         {
             int agree = Agreeing(ours.Greedy, peer.Greedy);
             foreach (var x in new[] { ours, peer })
                 Console.WriteLine($"| {GgmlQuant.Name(t)} | {x.Engine} {x.Format} | {x.LoadS:F2} | {string.Join(" | ", lengths.Select(p => x.PrefillMs[p].ToString("F2")))} | " +
-                                  $"{x.DecodeMsPerToken:F3} | {x.PeakRssMb:F0} | {(x == ours ? "" : $"{agree}/{tokens}")} |");
+                                  $"{x.DecodeMsPerToken:F3} | {x.PeakRssMb:F0} | {(x == ours ? "" : $"{agree}/{tokens}")} | {(x == ours ? "" : $"{ForcedAgreeing(ours, peer)}/{tokens}")} |");
         }
         Console.WriteLine("Each side ran alone in its own child process (peak RSS = its VmHWM, mapped weight pages included); llama.cpp with its defaults " +
                           "(f16 K/V cache, mmap, flash attention auto), ours with an fp32 K/V cache; prompts are token ids (the GGUF's vocabulary is a placeholder).");
         Console.WriteLine("Ours: fp32 = the checkpoint mapped and widened on the fly; int8/int4 = quantized from the map at load (counted in load s), one fp32 scale per 32 weights; " +
-                          "llama.cpp: Q8_0/Q4_0 blocks of 32 with an fp16 scale, quantized at export (not in load s). Greedy tokens differ only where the two quantizations or summation orders flip a near tie.");
+                          "llama.cpp: Q8_0/Q4_0 blocks of 32 with an fp16 scale, quantized at export (not in load s). The last column feeds llama.cpp our greedy tokens and counts the steps where its argmax equals ours (one flipped near-tie ends the leading run, not this count); " +
+                          "llama.cpp's Q8_0/Q4_0 matmuls also quantize the activations to 8 bits, ours keep them fp32.");
         foreach (var n in notes) Console.WriteLine("note: " + n);
     }
 
@@ -155,12 +160,15 @@ public sealed class LlamaCppBenchCommand : ICliCommand
             ps["gguf_mb"] = bytes / 1e6;
             ps["export_s"] = exportS;
             peer[GgmlQuant.Name(t)] = ps;
-            agree[$"{o.Format}_vs_{GgmlQuant.Name(t)}"] = $"{Agreeing(o.Greedy, p.Greedy)}/{tokens}";
+            agree[$"{o.Format}_vs_{GgmlQuant.Name(t)}"] = new JsonObject
+            {
+                ["leading_greedy_equal"] = Agreeing(o.Greedy, p.Greedy), ["argmax_equal_on_our_tokens"] = ForcedAgreeing(o, p), ["tokens"] = tokens,
+            };
         }
         var root = new JsonObject
         {
             ["model"] = dir, ["threads"] = threads, ["load_average"] = LoadAverage(),
-            ["lightglm"] = ours, ["llamacpp"] = peer, ["greedy_agreeing"] = agree,
+            ["lightglm"] = ours, ["llamacpp"] = peer, ["greedy"] = agree,
             ["notes"] = new JsonArray([.. notes.Select(n => (JsonNode)n)]),
         };
         return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
@@ -181,7 +189,8 @@ public sealed class LlamaCppBenchSideCommand : ICliCommand
         var prompts = new Option<string>("--prompt-tokens") { DefaultValueFactory = _ => "64" };
         var tokens = new Option<int>("--tokens") { DefaultValueFactory = _ => 32 };
         var reps = new Option<int>("--reps") { DefaultValueFactory = _ => 2 };
-        var cmd = new Command("llama-cpp-side", "One side of `bench llama-cpp` (internal).") { engine, source, format, threads, prompts, tokens, reps };
+        var forced = new Option<string?>("--forced") { Description = "llama.cpp: our greedy tokens to feed while timing decode" };
+        var cmd = new Command("llama-cpp-side", "One side of `bench llama-cpp` (internal).") { engine, source, format, threads, prompts, tokens, reps, forced };
         cmd.Hidden = true;
         cmd.SetAction(r => ImportCommand.Guard(() =>
         {
@@ -190,7 +199,8 @@ public sealed class LlamaCppBenchSideCommand : ICliCommand
             var result = r.GetValue(engine) switch
             {
                 "lightglm" => PeerRun.Ours(r.GetValue(source)!, InferenceWeights.ParseFormat(r.GetValue(format)!), th, lengths, n, k),
-                "llama.cpp" => PeerRun.LlamaCpp(r.GetValue(source)!, r.GetValue(format)!, th, lengths, n, k),
+                "llama.cpp" => PeerRun.LlamaCpp(r.GetValue(source)!, r.GetValue(format)!, th, lengths, n, k,
+                    r.GetValue(forced)?.Split(',').Select(int.Parse).ToArray()),
                 var e => throw new CliException($"--engine {e}: lightglm or llama.cpp"),
             };
             Console.WriteLine(result.ToLine());

@@ -11,7 +11,11 @@ using LightGlm.Model.Inference;
 
 namespace LightGlm.Cli.LlamaCpp;
 
-/// <summary>What one side measured. Times are the best of <c>reps</c> runs after one warm-up; RSS is VmHWM of the child process.</summary>
+/// <summary>
+/// What one side measured. Times are the best of <c>reps</c> runs after one warm-up; RSS is VmHWM of the child process.
+/// <see cref="Greedy"/>: this side's own greedy tokens; <see cref="ForcedArgmax"/>: its argmax at each step while fed the
+/// other side's greedy tokens instead (so one flipped near-tie does not hide the agreement of every later step).
+/// </summary>
 public sealed record PeerResult(
     [property: JsonPropertyName("engine")] string Engine,
     [property: JsonPropertyName("format")] string Format,
@@ -19,7 +23,8 @@ public sealed record PeerResult(
     [property: JsonPropertyName("prefill_ms")] Dictionary<int, double> PrefillMs,
     [property: JsonPropertyName("decode_ms_per_token")] double DecodeMsPerToken,
     [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
-    [property: JsonPropertyName("greedy")] int[] Greedy)
+    [property: JsonPropertyName("greedy")] int[] Greedy,
+    [property: JsonPropertyName("forced_argmax")] int[]? ForcedArgmax = null)
 {
     /// <summary>The line a child process prints its result on (llama.cpp may print its own lines too).</summary>
     public const string Marker = "LIGHTGLM-PEER-RESULT ";
@@ -52,23 +57,30 @@ public static class PeerRun
     }
 
     /// <summary>llama.cpp on <paramref name="gguf"/> with its defaults (f16 K/V cache, mmap, flash attention auto).</summary>
-    public static PeerResult LlamaCpp(string gguf, string format, int threads, int[] promptLengths, int tokens, int reps)
+    /// <paramref name="forced"/>: our greedy tokens, fed in the timed decode instead of llama.cpp's own argmax (its argmax at
+    /// each step is recorded); its own greedy tokens then come from one more, untimed run.
+    public static PeerResult LlamaCpp(string gguf, string format, int threads, int[] promptLengths, int tokens, int reps, int[]? forced = null)
     {
         var sw = Stopwatch.StartNew();
         using var s = new LlamaCppSession(gguf, promptLengths.Max() + tokens + 1, threads);
         double load = sw.Elapsed.TotalSeconds;
-        var r = Measure(s.VocabSize, s.Reset, t => TensorPrimitives.IndexOfMax(s.Forward(t)), promptLengths, tokens, reps);
-        return new PeerResult("llama.cpp", format, load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy);
+        int Argmax(int[] t) => TensorPrimitives.IndexOfMax(s.Forward(t));
+        var r = Measure(s.VocabSize, s.Reset, Argmax, promptLengths, tokens, reps, forced);
+        int[] greedy = r.Greedy;
+        if (forced is not null) greedy = Measure(s.VocabSize, s.Reset, Argmax, promptLengths[..1], tokens, 1).Greedy;
+        return new PeerResult("llama.cpp", format, load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), greedy, forced is null ? null : r.Greedy);
     }
 
     /// <summary>
     /// The procedure both sides run: a warm-up (short prefill + 2 steps); for each prompt length the best of
     /// <paramref name="reps"/> prefills from an empty cache; then greedy decode after the first prompt length — the
     /// argmax of the prefill, then <paramref name="tokens"/> − 1 timed steps — best of <paramref name="reps"/> in ms/token.
+    /// With <paramref name="forced"/> each step feeds forced[i − 1] instead of the previous argmax (the argmaxes are returned).
     /// </summary>
     static (Dictionary<int, double> Prefill, double Decode, int[] Greedy) Measure(int V, Action reset, Func<int[], int> forwardArgmax,
-        int[] promptLengths, int tokens, int reps)
+        int[] promptLengths, int tokens, int reps, int[]? forced = null)
     {
+        if (forced is not null && forced.Length < tokens) throw new ArgumentException($"{forced.Length} forced tokens for {tokens} steps");
         var prompt = Prompt(V, promptLengths.Max());
         reset();
         int w = forwardArgmax(prompt[..Math.Min(8, prompt.Length)]);
@@ -95,7 +107,7 @@ public static class PeerRun
             var g = new int[tokens];
             g[0] = forwardArgmax(prompt[..promptLengths[0]]);
             long t0 = Stopwatch.GetTimestamp();
-            for (int i = 1; i < tokens; i++) g[i] = forwardArgmax([g[i - 1]]);
+            for (int i = 1; i < tokens; i++) g[i] = forwardArgmax([forced is null ? g[i - 1] : forced[i - 1]]);
             decode = Math.Min(decode, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / Math.Max(1, tokens - 1));
             if (rep == 0) greedy = g;
         }
