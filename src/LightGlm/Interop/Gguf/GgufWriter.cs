@@ -29,8 +29,6 @@ public sealed class GgufWriter
     /// <summary>A tensor to write: row-major <paramref name="Shape"/> (outermost first, as PyTorch), <paramref name="Bytes"/> of data.</summary>
     sealed record Tensor(string Name, long[] Shape, GgmlType Type, long Bytes, Action<Stream> Write);
 
-    public IReadOnlyList<string> Keys => _kv.Select(k => k.Key).ToList();
-
     public void Add(string key, string value) => AddKv(key, GgufValueType.String, w => WriteString(w, value));
     public void Add(string key, uint value) => AddKv(key, GgufValueType.UInt32, w => w.Write(value));
     public void Add(string key, float value) => AddKv(key, GgufValueType.Float32, w => w.Write(value));
