@@ -71,6 +71,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
                     var ours = Child(["--engine", "lightglm", "--source", dir, .. string.Format(common, InferenceWeights.Name(Ours(t))).Split(' ')]);
                     var peer = Child(["--engine", "llama.cpp", "--source", file, "--forced", string.Join(',', ours.Greedy), .. string.Format(common, GgmlQuant.Name(t)).Split(' ')]);
                     rows.Add((t, ours, peer, exportS, rep.Bytes));
+                    if (ours.Source is { } src && !notes.Contains($"ours {ours.Format}: {src}")) notes.Add($"ours {ours.Format}: {src}");
                     if (!r.GetValue(json)) Console.Error.WriteLine($"  {GgmlQuant.Name(t)}: exported {rep.Bytes / 1e6:F1} MB in {exportS:F1} s, measured both sides");
                 }
             }
@@ -134,7 +135,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
         }
         Console.WriteLine("Each side ran alone in its own child process (peak RSS = its VmHWM, mapped weight pages included); llama.cpp with its defaults " +
                           "(f16 K/V cache, mmap, flash attention auto), ours with an fp32 K/V cache; prompts are token ids (the GGUF's vocabulary is a placeholder).");
-        Console.WriteLine("Ours: fp32 = the checkpoint mapped and widened on the fly; int8/int4 = quantized from the map at load (counted in load s), one fp32 scale per 32 weights; " +
+        Console.WriteLine("Ours: int8/int4 quantized at load (counted in load s), one fp32 scale per 32 weights; " +
                           "llama.cpp: Q8_0/Q4_0 blocks of 32 with an fp16 scale, quantized at export (not in load s). The last column feeds llama.cpp our greedy tokens and counts the steps where its argmax equals ours (one flipped near-tie ends the leading run, not this count); " +
                           "llama.cpp's Q8_0/Q4_0 matmuls also quantize the activations to 8 bits, ours keep them fp32.");
         foreach (var n in notes) Console.WriteLine("note: " + n);

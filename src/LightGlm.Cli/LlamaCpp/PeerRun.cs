@@ -7,6 +7,7 @@ using System.Text.Json.Serialization;
 using LightGlm.Evaluation.Bench;
 using LightGlm.Interop;
 using LightGlm.Interop.Inference;
+using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
 
 namespace LightGlm.Cli.LlamaCpp;
@@ -26,6 +27,9 @@ public sealed record PeerResult(
     [property: JsonPropertyName("greedy")] int[] Greedy,
     [property: JsonPropertyName("forced_argmax")] int[]? ForcedArgmax = null)
 {
+    /// <summary>Where the weights came from (ours: arena, mapped, quantized at load).</summary>
+    [JsonPropertyName("source")] public string? Source { get; init; }
+
     /// <summary>The line a child process prints its result on (llama.cpp may print its own lines too).</summary>
     public const string Marker = "LIGHTGLM-PEER-RESULT ";
 
@@ -41,19 +45,39 @@ public static class PeerRun
     /// <summary>The bench prompt: deterministic ids in [3, V) (past the placeholder vocabulary's unk/bos/eos).</summary>
     public static int[] Prompt(int V, int length) => Enumerable.Range(0, length).Select(i => 3 + (i * 7919 + 11) % Math.Max(1, V - 3)).ToArray();
 
-    /// <summary>Our engine on <paramref name="modelDir"/> (mapped; fp32 widened on the fly, or quantized from the map at load).</summary>
+    /// <summary>
+    /// Our engine on <paramref name="modelDir"/>. fp32: a LightGlm directory with one F32 model.safetensors is loaded into
+    /// the fp32 arena (what translate and serve run); any other checkpoint (HF, bf16/fp16, sharded) stays mapped and is
+    /// widened on the fly. int8/int4: quantized from the map at load.
+    /// </summary>
     public static PeerResult Ours(string modelDir, WeightFormat format, int threads, int[] promptLengths, int tokens, int reps)
     {
         LightGlm.Kernels.Gemm.Threads = threads;
         LightGlm.Kernels.KernelParallel.Degree = threads;
         var sw = Stopwatch.StartNew();
         var mapped = MappedWeights.Open(modelDir);
-        var weights = InferenceWeights.Quantize(MappedInferenceWeights.Create(mapped), format);
+        bool arena = format == WeightFormat.Fp32 && mapped.Architecture is null && mapped.Archive.Files.Count == 1
+                     && mapped.Tensors.Values.All(t => t.Entry.DType == TensorDType.F32);
+        InferenceWeights weights;
+        string source;
+        if (arena)
+        {
+            mapped.Dispose();
+            weights = InferenceWeights.Fp32(ModelDirectory.Load(modelDir));
+            source = "fp32 arena";
+        }
+        else
+        {
+            weights = InferenceWeights.Quantize(MappedInferenceWeights.Create(mapped), format);
+            source = format == WeightFormat.Fp32
+                ? $"mapped {string.Join("+", mapped.Tensors.Values.Select(t => t.Entry.DType.TorchName()).Distinct().Order())}, widened on the fly"
+                : $"quantized from the mapped checkpoint at load";
+        }
         var dec = new SequenceDecoder(weights, promptLengths.Max() + tokens + 1);
         double load = sw.Elapsed.TotalSeconds;
         var r = Measure(weights.Config.V, dec.Reset, t => TensorPrimitives.IndexOfMax(dec.Forward(t)), promptLengths, tokens, reps);
         GC.KeepAlive(mapped);
-        return new PeerResult("lightglm", InferenceWeights.Name(format), load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy);
+        return new PeerResult("lightglm", InferenceWeights.Name(format), load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy) { Source = source };
     }
 
     /// <summary>llama.cpp on <paramref name="gguf"/> with its defaults (f16 K/V cache, mmap, flash attention auto).</summary>
