@@ -1,7 +1,9 @@
-// `lightglm export --model DIR --format hf-llama|hf-chatglm|hf-qwen2|onnx --out DIR`: a LightGlm model as a Hugging Face
-// checkpoint, or as an ONNX decoder graph with a KV cache (model.onnx + config.json + tokenizer files).
+// `lightglm export --model DIR --format hf-llama|hf-chatglm|hf-qwen2|onnx|gguf --out DIR|FILE`: a LightGlm model as a Hugging
+// Face checkpoint, as an ONNX decoder graph with a KV cache (model.onnx + config.json + tokenizer files), or as one GGUF
+// file for llama.cpp.
 using System.CommandLine;
 using LightGlm.Interop;
+using LightGlm.Interop.Gguf;
 using LightGlm.Interop.Onnx;
 using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
@@ -14,10 +16,10 @@ public sealed class ExportCommand : ICliCommand
 
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "LightGlm model directory (teacher, pruned student, imported model)", Required = true };
-        var format = new Option<string>("--format") { Description = "hf-llama, hf-chatglm (THUDM remote code, GLM-4 style), hf-qwen2, or onnx (KV-cache decoder graph for ONNX Runtime; fp32)", Required = true };
-        var output = new Option<string>("--out") { Description = "New directory for the Hugging Face checkpoint or model.onnx", Required = true };
-        var dtype = new Option<string>("--dtype") { Description = "Stored dtype: fp32 (default), bf16 or fp16 (onnx: fp32 only)", DefaultValueFactory = _ => "fp32" };
+        var model = new Option<string>("--model") { Description = "LightGlm model directory (teacher, pruned student, imported model); gguf also reads a Hugging Face checkpoint directory", Required = true };
+        var format = new Option<string>("--format") { Description = "hf-llama, hf-chatglm (THUDM remote code, GLM-4 style), hf-qwen2, onnx (KV-cache decoder graph for ONNX Runtime; fp32), or gguf (one file for llama.cpp, arch llama, qwen2 or chatglm)", Required = true };
+        var output = new Option<string>("--out") { Description = "New directory for the Hugging Face checkpoint or model.onnx; for gguf the .gguf file", Required = true };
+        var dtype = new Option<string>("--dtype") { Description = "Stored dtype: fp32 (default), bf16 or fp16 (onnx: fp32 only; gguf: f32, f16, q8_0 or q4_0)", DefaultValueFactory = _ => "fp32" };
         var shard = new Option<long>("--max-shard-mb") { Description = "Largest safetensors file in MB before sharding (default 5000, as transformers)", DefaultValueFactory = _ => 5000 };
         var cmd = new Command("export", "Export a LightGlm model as a Hugging Face checkpoint (config.json, safetensors, tokenizer files) or as ONNX (model.onnx, config.json, tokenizer files).")
         {
@@ -27,6 +29,7 @@ public sealed class ExportCommand : ICliCommand
         {
             string src = r.GetValue(model)!, dst = r.GetValue(output)!;
             if (!Directory.Exists(src)) throw new CliException($"--model {src}: directory not found");
+            if (r.GetValue(format) == "gguf") return ExportGguf(src, dst, r.GetValue(dtype)!);
             if (Directory.Exists(dst) && Directory.EnumerateFileSystemEntries(dst).Any())
                 throw new CliException($"--out {dst}: directory exists and is not empty; choose a new one");
             if (r.GetValue(shard) <= 0) throw new CliException($"--max-shard-mb {r.GetValue(shard)} must be > 0");
@@ -46,6 +49,22 @@ public sealed class ExportCommand : ICliCommand
             return 0;
         }));
         return cmd;
+    }
+
+    static int ExportGguf(string src, string dst, string dtype)
+    {
+        GgmlType type;
+        try { type = GgmlQuant.Parse(dtype); }
+        catch (ArgumentException e) { throw new CliException($"--dtype: {e.Message}"); }
+        if (Directory.Exists(dst)) throw new CliException($"--out {dst}: is a directory; gguf writes one file (e.g. {System.IO.Path.Combine(dst, "model.gguf")})");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        GgufExportReport rep;
+        try { rep = GgufExporter.Export(src, dst, type); }
+        catch (NotSupportedException e) { throw new CliException(e.Message); }
+        Console.WriteLine($"exported {src} as GGUF (arch {rep.Architecture}, {GgmlQuant.Name(rep.Type)}, {rep.Parameters:N0} parameters, {rep.Bytes / 1e6:F1} MB) -> {rep.Path} in {sw.Elapsed.TotalSeconds:F1} s");
+        foreach (var n in rep.Notes) Console.WriteLine($"  note: {n}");
+        Console.WriteLine("  vocabulary: placeholder SentencePiece-style tokens (llama.cpp loads it; feed token ids from our tokenizer, not text) — see docs/INTEROP.md (GGUF)");
+        return 0;
     }
 
     static int ExportOnnx(string src, string dst, string dtype)

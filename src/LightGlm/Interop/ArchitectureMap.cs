@@ -34,6 +34,21 @@ public static class ArchitectureMap
     /// <summary>Our own directory: every tensor under its own name (the LLaMA names), rows as they are.</summary>
     public static ArchitectureLayout Ours(ModelConfig c) => Build(HfArchitecture.Llama, c, false, true);
 
+    /// <summary>
+    /// Where each of a head's D q/k rows goes when the rotary pairing changes from <paramref name="fromInterleaved"/> to
+    /// <paramref name="toInterleaved"/> over the first R dims: row i (in the source pairing) becomes row result[i].
+    /// Interleaved pair j = (2j, 2j+1) ⟷ rotate_half pair j = (j, j+R/2); rows ≥ R stay. Identity when the pairings agree.
+    /// </summary>
+    public static int[] RotaryRowOrder(int D, int R, bool fromInterleaved, bool toInterleaved)
+    {
+        int[] perm = Enumerable.Range(0, D).ToArray();
+        if (fromInterleaved == toInterleaved) return perm;
+        int half = R / 2;
+        for (int i = 0; i < R; i++)
+            perm[i] = fromInterleaved ? (i % 2 == 0 ? i / 2 : half + i / 2) : (i < half ? 2 * i : 2 * (i - half) + 1);
+        return perm;
+    }
+
     static ArchitectureLayout Build(HfArchitecture arch, ModelConfig c, bool perHeadQkv, bool identity)
     {
         int H = c.H, KV = c.KV, D = c.D, C = c.C, F = c.F, V = c.V;
@@ -46,16 +61,7 @@ public static class ArchitectureMap
         else if (!chatglm && c.R != D)
             throw new InvalidDataException($"{arch.FormatName()} rotates every dim of each head; this model rotates R = {c.R} of D = {D} (partial_rotary_factor = {c.PartialRotaryFactor}); export it as hf-chatglm instead");
         // q/k row order inside one head: ours -> theirs (identity when pairing conventions agree)
-        int[] headPerm = Enumerable.Range(0, D).ToArray();
-        if (!identity && c.RopeInterleaved != archInterleaved)
-        {
-            int R = c.R, half = R / 2;
-            for (int i = 0; i < R; i++)
-            {
-                // our dim i (in our pairing) sits at HF dim headPerm[i]; interleaved pair j = (2j, 2j+1) <-> half-split (j, j+half)
-                headPerm[i] = c.RopeInterleaved ? (i % 2 == 0 ? i / 2 : half + i / 2) : (i < half ? 2 * i : 2 * (i - half) + 1);
-            }
-        }
+        int[] headPerm = RotaryRowOrder(D, c.R, c.RopeInterleaved, identity ? c.RopeInterleaved : archInterleaved);
         int[] Rows(int start, int count) => Enumerable.Range(start, count).ToArray();
         int[] Heads(int start, int heads, bool rope) // rows of `heads` heads starting at row `start`, permuted if rotary
         {

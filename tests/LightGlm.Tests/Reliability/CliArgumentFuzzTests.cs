@@ -83,7 +83,7 @@ public sealed class CliArgumentFuzzTests(ITestOutputHelper output) : IDisposable
     static readonly string[] Ints = ["1", "2", "3", "0", "-1", "-2147483648", "2147483647", "100000", "64", "33"];
     static readonly string[] Floats = ["0.5", "1", "0", "-1", "1e-3", "1e308", "1e309", "-1e309", "NaN", "Infinity", "-Infinity", "1e-45", "65504"];
     static readonly string[] Unparsable = ["2147483648", "99999999999999999999", "1e9x", "0x10", "abc", "", " ", "3.5.1", "1,5", "∞"];
-    static readonly string[] Words = ["zh", "en", "en-zh", "zh-en", "both", "int8", "int4", "none", "fp32", "bf16", "fp16", "hf-llama", "hf-chatglm", "hf-qwen2",
+    static readonly string[] Words = ["zh", "en", "en-zh", "zh-en", "both", "int8", "int4", "none", "fp32", "bf16", "fp16", "hf-llama", "hf-chatglm", "hf-qwen2", "gguf", "q8_0", "q4_0", "f16",
         "tsv", "jsonl", "wmt-sgm", "iwslt-xml", "mpi", "threads", "1f1b", "gpipe", "activation", "taylor", "magnitude", "random", "stride", "importance",
         "top-layer-drop", "alternate", "wanda-sparsity", "teacher", "student", "per_sample", "loss_share", "13a", "90/5/5", "1/1/1", "0/0/0", "0,1", "0,5,2",
         "quick", "tiny", "paper", "x=y", "teacher.train_steps=2", "Open file", "无法打开"];
