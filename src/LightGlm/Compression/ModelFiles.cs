@@ -4,7 +4,7 @@ using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Compression;
 
-/// <summary>A model as compression sees it: its shape and its named fp32 weights (small models; big ones stream, see Pruning/MappedTeacher).</summary>
+/// <summary>A model as compression sees it: its shape and its named fp32 weights (small models; big ones stream, see MappedTeacher).</summary>
 public sealed record ModelFiles(ModelShape Shape, TensorSet Weights)
 {
     public static ModelFiles Load(string dir)
