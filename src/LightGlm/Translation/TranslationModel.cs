@@ -32,10 +32,20 @@ public static class TranslationModel
     /// <summary>
     /// Any model directory the project writes or imports, for inference: a LightGlm directory with fp32 weights is loaded
     /// into the engine's arena; a Hugging Face directory, shards, bf16/fp16 weights or a model above 500M parameters is
-    /// memory-mapped in place (<see cref="MappedWeights.ShouldMap"/>). The same forward pass runs over either.
+    /// memory-mapped in place (<see cref="MappedWeights.ShouldMap"/>); a .gguf file (ours: export --format gguf) is read
+    /// with its Q8_0/Q4_0 tensors as our int8/int4 weights. The same forward pass runs over each.
     /// </summary>
     public static OpenedModel Open(string dir)
     {
+        if (File.Exists(dir) && dir.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
+        {
+            // A GGUF file (export --format gguf): its quantized or f16/f32 tensors as they are, our tokenizer from its metadata.
+            var gguf = Interop.Gguf.GgufInferenceWeights.Open(dir);
+            ITokenizer tok = Interop.Gguf.GgufInferenceWeights.TokenizerJson(dir) is { } json
+                ? Checked(HfTokenizer.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))), gguf.Config, dir)
+                : Checked(ByteTokenizer.Instance, gguf.Config, dir);
+            return new OpenedModel(gguf, tok, null);
+        }
         if (!MappedWeights.ShouldMap(dir))
         {
             var (model, tok) = Load(dir);
@@ -48,6 +58,14 @@ public static class TranslationModel
             return new OpenedModel(weights, Tokenizer(dir, weights.Config), mapped);
         }
         catch { mapped.Dispose(); throw; }
+    }
+
+    static ITokenizer Checked(ITokenizer tok, ModelConfig config, string source)
+    {
+        SpecialTokens.From(tok); // names any special token the task needs and the tokenizer lacks
+        if (config.VocabSize < tok.VocabSize)
+            throw new InvalidDataException($"{source}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tok.VocabSize} ids");
+        return tok;
     }
 
     static ITokenizer Tokenizer(string dir, ModelConfig config)

@@ -47,6 +47,8 @@ public static class GgufExporter
         var w = new GgufWriter();
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(weights.Archive.Directory)));
         WriteMetadata(w, c, arch, name, type);
+        // Our tokenizer travels inside the file (llama.cpp ignores the key), so `translate --model FILE.gguf` needs nothing else.
+        if (ModelDirectory.TokenizerPath(weights.Archive.Directory) is { } tj) w.Add(GgufInferenceWeights.TokenizerKey, File.ReadAllText(tj));
 
         // q/k rows: target row t of a head is our row inverse[t] (rotary pairing changed to the graph's)
         int[] perm = ArchitectureMap.RotaryRowOrder(c.D, c.R, c.RopeInterleaved, Interleaved(arch));

@@ -87,8 +87,9 @@ public abstract class InferenceWeights
     /// Named tensors (docs/ENGINE.md names, q/k/v and gate/up separate as Hugging Face stores them) from any storage:
     /// <paramref name="matrix"/> gives a 2-D tensor by name (null if absent), <paramref name="vector"/> a 1-D one.
     /// </summary>
-    public static InferenceWeights Named(ModelConfig config, Func<string, WeightRows?> matrix, Func<string, float[]?> vector) =>
-        new NamedWeights(config, matrix, vector);
+    public static InferenceWeights Named(ModelConfig config, Func<string, WeightRows?> matrix, Func<string, float[]?> vector,
+        WeightFormat format = WeightFormat.Fp32, int groupSize = 0) =>
+        new NamedWeights(config, matrix, vector, format, groupSize);
 
     /// <summary>"fp32", "int8" or "int4" (the CLI's --quantize; "none" = fp32).</summary>
     public static WeightFormat ParseFormat(string text) => text.Trim().ToLowerInvariant() switch
@@ -187,7 +188,8 @@ public sealed class NamedWeights : InferenceWeights
     readonly Projection _head;
     readonly bool _tied;
 
-    internal NamedWeights(ModelConfig c, Func<string, WeightRows?> matrix, Func<string, float[]?> vector) : base(c, WeightFormat.Fp32, 0)
+    internal NamedWeights(ModelConfig c, Func<string, WeightRows?> matrix, Func<string, float[]?> vector, WeightFormat format, int groupSize)
+        : base(c, format, groupSize)
     {
         int C = c.C, H = c.H, KV = c.KV, D = c.D, F = c.F, V = c.V;
         WeightRows M(string name, int rows, int cols)

@@ -134,6 +134,24 @@ public sealed class ArrayRows(ReadOnlyMemory<float> data, int rows, int cols) : 
     public override void MatVec(ReadOnlySpan<float> x, Span<float> y) => Gemm.Sgemv(false, Rows, Cols, 1f, _data.Span, Cols, x, 0f, y);
 }
 
+/// <summary>Group-wise int8/int4 rows (a quantized checkpoint's tensor): matrix-vector products by the quantized kernel,
+/// rows dequantized for prefill tiles and embedding lookups.</summary>
+public sealed class QuantizedRows(QuantizedMatrix q) : WeightRows(q.Rows, q.Cols)
+{
+    [ThreadStatic] static float[]? _xPad;
+    public QuantizedMatrix Matrix => q;
+    public override long Bytes => q.ByteSize;
+    public override void Read(int r0, int count, Span<float> dst) =>
+        QuantizedMatVec.Dequantize(q, r0, r0 + count, dst[..(count * Cols)], KernelParallel.Degree);
+    public override void MatVec(ReadOnlySpan<float> x, Span<float> y)
+    {
+        var xp = _xPad is { } b && b.Length >= q.PaddedCols ? b : _xPad = new float[q.PaddedCols];
+        x[..Cols].CopyTo(xp);
+        xp.AsSpan(Cols, q.PaddedCols - Cols).Clear();
+        QuantizedMatVec.Forward(q, xp.AsSpan(0, q.PaddedCols), 1, y[..Rows], Rows, KernelParallel.Degree);
+    }
+}
+
 /// <summary>
 /// W = the row blocks of several matrices stacked (q; k; v or gate; up as separate tensors of a checkpoint), all with
 /// In columns: each block writes its own output columns. Decode: each block's matrix-vector product; prefill: GEMM
