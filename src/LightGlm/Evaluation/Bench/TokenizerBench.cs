@@ -1,6 +1,7 @@
 // `lightglm bench tokenizer`: encode/decode throughput of our tokenizers on real corpus text, and of the reference
 // implementation of each format (python3-sentencepiece for .model, Hugging Face tokenizers.js for tokenizer.json)
-// measured in the same run on the same texts, with the ids of both compared text by text.
+// measured in the same run on the same texts, with the ids of both compared text by text; and .NET's own
+// Microsoft.ML.Tokenizers (its BpeTokenizer / SentencePieceTokenizer on the very same file), in process.
 using System.Diagnostics;
 using System.Text;
 using LightGlm.Kernels;
@@ -21,8 +22,11 @@ public sealed record TokenizerSide(string Who, double? EncodeFirstS, double? Enc
 /// <summary>The ids of the peer compared with ours: texts with equal ids out of those compared, and the first that differ.</summary>
 public sealed record IdAgreement(int Equal, int Compared, string? FirstMismatch);
 
+/// <summary>Microsoft.ML.Tokenizers on the same file: its side, its ids against ours, or why it was not measured.</summary>
+public sealed record MlPeerRun(TokenizerSide? Side, IdAgreement? Agreement, string? Error);
+
 public sealed record TokenizerBenchResult(TokenizerBenchCase Case, int Texts, long Bytes, long Tokens, TokenizerSide LightGlm,
-    TokenizerSide? Peer, IdAgreement? Agreement, string? PeerError);
+    TokenizerSide? Peer, IdAgreement? Agreement, string? PeerError, MlPeerRun? Ml = null);
 
 public sealed record TokenizerBenchOptions
 {
@@ -34,6 +38,8 @@ public sealed record TokenizerBenchOptions
     /// <summary>Folder with node_modules/@huggingface/tokenizers (npm install --prefix DIR @huggingface/tokenizers).</summary>
     public string? JsDir { get; init; }
     public bool Peers { get; init; } = true;
+    /// <summary>Also measure Microsoft.ML.Tokenizers on the same file (with <see cref="Peers"/>).</summary>
+    public bool MlPeer { get; init; } = true;
 }
 
 public static class TokenizerBench
@@ -77,7 +83,13 @@ public static class TokenizerBench
                         error = e.Message;
                     }
                 }
-                results.Add(new TokenizerBenchResult(c, o.Texts.Count, bytes, tokens, ours, peer, agree, error));
+                MlPeerRun? ml = null;
+                if (o.Peers && o.MlPeer && c.Peer != TokenizerPeer.None)
+                {
+                    say($"{c.Name}: Microsoft.ML.Tokenizers on the same texts ...");
+                    ml = MeasureMl(c, o, ids);
+                }
+                results.Add(new TokenizerBenchResult(c, o.Texts.Count, bytes, tokens, ours, peer, agree, error, ml));
             }
             return results;
         }
@@ -117,6 +129,48 @@ public static class TokenizerBench
         finally { KernelParallel.Degree = saved; }
     }
 
+    /// <summary>
+    /// Microsoft.ML.Tokenizers measured as ours is (cold pass, best line passes, batch over threads), through
+    /// <see cref="MlTokenizerAdapter"/> so that both sides answer the same call and add no BOS/EOS.
+    /// </summary>
+    static MlPeerRun MeasureMl(TokenizerBenchCase c, TokenizerBenchOptions o, int[][] ours)
+    {
+        var texts = o.Texts;
+        bool spm = c.Peer == TokenizerPeer.SentencePiecePython;
+        Func<MlTokenizerAdapter> load = () => new MlTokenizerAdapter(spm ? MlTokenizerLoader.SentencePiece(c.File) : MlTokenizerLoader.TokenizerJson(c.File));
+        MlTokenizerAdapter tok;
+        try
+        {
+            var warm = load();
+            for (int i = 0; i < Math.Min(WarmUpTexts, texts.Count); i++) warm.Encode(texts[i], !spm);
+            tok = load();
+        }
+        catch (Exception e) when (e is NotSupportedException or InvalidDataException or FormatException or ArgumentException or InvalidOperationException)
+        {
+            return new MlPeerRun(null, null, $"Microsoft.ML.Tokenizers cannot load {Path.GetFileName(c.File)}: {e.Message}");
+        }
+        var ids = new int[texts.Count][];
+        var sw = Stopwatch.StartNew();
+        for (int i = 0; i < texts.Count; i++) ids[i] = tok.Encode(texts[i], !spm);
+        double first = sw.Elapsed.TotalSeconds;
+        double encLine = BestPass(() => { for (int i = 0; i < texts.Count; i++) tok.Encode(texts[i], !spm); }, o.MinSeconds);
+        double decLine = BestPass(() => { for (int i = 0; i < ids.Length; i++) tok.Decode(ids[i]); }, o.MinSeconds);
+        ITokenizer batch = tok;
+        int saved = KernelParallel.Degree;
+        KernelParallel.Degree = o.Threads;
+        try
+        {
+            double encBatch = BestPass(() => batch.EncodeBatch(texts, !spm), o.MinSeconds);
+            double decBatch = BestPass(() => batch.DecodeBatch(ids), o.MinSeconds);
+            string version = (typeof(Microsoft.ML.Tokenizers.Tokenizer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+                .FirstOrDefault() as System.Reflection.AssemblyInformationalVersionAttribute)?.InformationalVersion.Split('+')[0] ?? "?";
+            var side = new TokenizerSide("Microsoft.ML.Tokenizers", first, encLine, encBatch, decLine, decBatch, o.Threads,
+                $"Microsoft.ML.Tokenizers {version} {tok.Inner.GetType().Name} in process; batch = our same thread split over {o.Threads} thread(s)");
+            return new MlPeerRun(side, Compare(ours, ids, texts), null);
+        }
+        finally { KernelParallel.Degree = saved; }
+    }
+
     /// <summary>Whole passes until <paramref name="minSeconds"/> have passed (at least 2); the best (least disturbed) pass.</summary>
     static double BestPass(Action pass, double minSeconds)
     {
@@ -136,13 +190,17 @@ public static class TokenizerBench
     {
         var lines = File.ReadAllLines(peerIds);
         if (lines.Length != ours.Length) throw new InvalidDataException($"the peer wrote ids for {lines.Length} texts, expected {ours.Length}");
+        return Compare(ours, lines.Select(l => l.Length == 0 ? [] : l.Split(' ').Select(int.Parse).ToArray()).ToArray(), texts);
+    }
+
+    static IdAgreement Compare(int[][] ours, int[][] theirs, IReadOnlyList<string> texts)
+    {
         int equal = 0;
         string? first = null;
         for (int i = 0; i < ours.Length; i++)
         {
-            var theirs = lines[i].Length == 0 ? [] : lines[i].Split(' ').Select(int.Parse).ToArray();
-            if (theirs.AsSpan().SequenceEqual(ours[i])) equal++;
-            else first ??= $"text {i + 1} '{Clip(texts[i])}': ours [{Clip(string.Join(' ', ours[i]))}] vs peer [{Clip(lines[i])}]";
+            if (theirs[i].AsSpan().SequenceEqual(ours[i])) equal++;
+            else first ??= $"text {i + 1} '{Clip(texts[i])}': ours [{Clip(string.Join(' ', ours[i]))}] vs peer [{Clip(string.Join(' ', theirs[i]))}]";
         }
         return new IdAgreement(equal, ours.Length, first);
     }
