@@ -95,7 +95,7 @@ public static class ConfigTranslation
         // The one validator (ModelConfig.Problems), the architecture having been checked by name where it was detected.
         var shape = c.Clone();
         shape.ModelType = "lightglm";
-        shape.Validate(source);
+        shape.Validate(source, arena: false); // used in place or imported in pieces: no arena limit here
         return new HfConfigReading(arch, c, perHead, r.Notes);
     }
 

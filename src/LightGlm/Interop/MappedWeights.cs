@@ -33,7 +33,7 @@ public sealed class MappedWeights : IDisposable
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{cfgPath}: not valid JSON: {e.Message}"); }
         if (IsLightGlmConfig(RawConfig))
         {
-            Config = ModelConfig.Load(cfgPath);
+            Config = ModelConfig.Load(cfgPath, arena: false); // mapped: any size
             Layout = ArchitectureMap.Ours(Config);
         }
         else

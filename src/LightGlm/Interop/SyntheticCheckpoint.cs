@@ -46,7 +46,7 @@ public static class SyntheticCheckpoint
     public static IReadOnlyList<string> Write(ModelConfig config, HfArchitecture? format, string outDir, TensorDType dtype,
         ulong seed = 1, double std = 0.02, long maxShardBytes = HfImporter.DefaultMaxShardBytes)
     {
-        config.Validate("synthetic config");
+        config.Validate("synthetic config", arena: false);
         var layout = format is { } f ? ArchitectureMap.For(f, config) : ArchitectureMap.Ours(config);
         var tensors = new List<TensorToWrite>();
         foreach (var group in layout.Mappings.GroupBy(m => m.Hf, StringComparer.Ordinal))

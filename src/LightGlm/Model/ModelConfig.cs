@@ -59,7 +59,9 @@ public sealed class ModelConfig
     };
 
     /// <summary>All problems with this config, each naming the field and its value; empty when valid.</summary>
-    public List<string> Problems()
+    /// <param name="arena">Also refuse a model too large for the engine's one fp32 arena (loading into it, training);
+    /// false for weights used in place (memory-mapped, quantized), which have no such limit.</param>
+    public List<string> Problems(bool arena = true)
     {
         var p = new List<string>();
         void Positive(string field, long value) { if (value <= 0) p.Add($"{field} = {value} must be > 0"); }
@@ -95,7 +97,7 @@ public sealed class ModelConfig
         Token("bos_token_id", BosTokenId);
         Token("eos_token_id", EosTokenId);
         Token("pad_token_id", PadTokenId);
-        if (p.Count == 0) p.AddRange(SizeProblems());
+        if (p.Count == 0) p.AddRange(SizeProblems(arena));
         return p;
     }
 
@@ -111,11 +113,11 @@ public sealed class ModelConfig
     }
 
     /// <summary>Sizes that no arena can hold: said with the number of parameters and bytes they would need.</summary>
-    List<string> SizeProblems()
+    List<string> SizeProblems(bool arena)
     {
         var p = new List<string>();
         double n = ParameterEstimate();
-        if (n > Array.MaxLength)
+        if (arena && n > Array.MaxLength)
             p.Add($"the model would have {n:N0} parameters ({Bytes(n * 4)} as fp32; num_hidden_layers = {L}, hidden_size = {C}, " +
                   $"intermediate_size = {F}, vocab_size = {V}); a LightGlm model holds at most {Array.MaxLength:N0} parameters");
         double rotary = (double)MaxPositionEmbeddings * R; // cos and sin tables of (max positions, R/2) floats each
@@ -143,15 +145,15 @@ public sealed class ModelConfig
     }
 
     /// <summary>Throws <see cref="InvalidDataException"/> listing every problem at once; <paramref name="source"/> names the file.</summary>
-    public ModelConfig Validate(string source = "model config")
+    public ModelConfig Validate(string source = "model config", bool arena = true)
     {
-        var p = Problems();
+        var p = Problems(arena);
         if (p.Count > 0)
             throw new InvalidDataException($"{source}: invalid model config ({p.Count} problem{(p.Count > 1 ? "s" : "")}):\n  - " + string.Join("\n  - ", p));
         return this;
     }
 
-    public static ModelConfig FromJson(string json, string source = "model config")
+    public static ModelConfig FromJson(string json, string source = "model config", bool arena = true)
     {
         ModelConfig? c;
         try
@@ -162,7 +164,7 @@ public sealed class ModelConfig
         }
         catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid config JSON: {e.Message}", e); }
         if (c is null) throw new InvalidDataException($"{source}: the JSON is null, expected an object with model fields");
-        return c.Validate(source);
+        return c.Validate(source, arena);
     }
 
     /// <summary>JSON field name → the kind its value must have (every settable property, by the snake_case policy).</summary>
@@ -214,10 +216,10 @@ public sealed class ModelConfig
         };
     }
 
-    public static ModelConfig Load(string path)
+    public static ModelConfig Load(string path, bool arena = true)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: config file not found", path);
-        return FromJson(File.ReadAllText(path), path);
+        return FromJson(File.ReadAllText(path), path, arena);
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);

@@ -37,4 +37,14 @@ public sealed class SyntheticCheckpointTests
         Assert.Equal(2, bad.ExitCode);
         Assert.Contains("chatglm2-6b", bad.Stderr);
     }
+
+    /// <summary>A 6B model does not fit the engine's one fp32 arena, but used in place (mapped, quantized, GGUF) it has
+    /// no such limit: only the arena's validation refuses it, saying so.</summary>
+    [Fact]
+    public void A6BConfigIsRefusedOnlyByTheArena()
+    {
+        var (c, _) = SyntheticCheckpoint.Shape("chatglm2-6b");
+        Assert.Empty(c.Problems(arena: false));
+        Assert.Contains(c.Problems(), p => p.Contains("at most") && p.Contains("6,24"));
+    }
 }

@@ -41,7 +41,7 @@ public static class GgufInferenceWeights
             PartialRotaryFactor = (double)R / D, RopeInterleaved = arch is "llama" or "chatglm", AttentionBias = Has("blk.0.attn_q.bias"),
             TieWordEmbeddings = !Has("output.weight"), MaxPositionEmbeddings = (int)U("context_length"),
             BosTokenId = Id("bos_token_id"), EosTokenId = Id("eos_token_id"), PadTokenId = Id("padding_token_id"),
-        }.Validate(path);
+        }.Validate(path, arena: false);
 
         var types = g.Tensors.Where(t => t.Shape.Length == 2).Select(t => t.Type).Distinct().ToList();
         var format = types.Contains(GgmlType.Q4_0) ? WeightFormat.Int4 : types.Contains(GgmlType.Q8_0) ? WeightFormat.Int8 : WeightFormat.Fp32;
