@@ -41,7 +41,7 @@ public sealed class InitCommand : ICliCommand
             if (r.GetValue(shard) <= 0) throw new CliException($"--max-shard-mb {r.GetValue(shard)} must be > 0");
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var files = SyntheticCheckpoint.Write(s.config, fmt == "hf" ? s.hf : null, dst, dt, r.GetValue(seed), maxShardBytes: r.GetValue(shard) * 1_000_000);
-            Console.WriteLine($"{r.GetValue(shape)} ({s.config.ParameterCount():N0} parameters, {s.config.NumHiddenLayers} layers) as " +
+            Console.WriteLine($"{r.GetValue(shape)} ({s.config.ParameterEstimate():N0} parameters, {s.config.NumHiddenLayers} layers) as " +
                               $"{(fmt == "hf" ? s.hf.FormatName() : "lightglm")} [{dt.TorchName()}] -> {dst} in {sw.Elapsed.TotalSeconds:F1} s: {string.Join(", ", files)}");
             return 0;
         }));
