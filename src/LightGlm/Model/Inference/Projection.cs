@@ -68,12 +68,26 @@ public sealed class QuantizedProjection(QuantizedMatrix q, ReadOnlyMemory<float>
     public QuantizedMatrix Matrix => q;
     public override long Bytes => q.ByteSize;
 
-    /// <summary>Quantizes any projection (round to nearest, symmetric, one scale per group), a tile of rows at a time.</summary>
+    /// <summary>
+    /// Quantizes any projection (round to nearest, symmetric, one scale per group) a tile of rows at a time: rows are
+    /// quantized independently, so the tiles' blocks laid end to end are the whole matrix's, and only one fp32 tile is
+    /// ever held (a 6B model's projections would otherwise pass through the heap as fp32 copies).
+    /// </summary>
     public static QuantizedProjection From(Projection p, QuantFormat format, int groupSize)
     {
-        var w = new float[checked((long)p.Out * p.In)];
-        p.ReadRows(0, p.Out, w);
-        return new QuantizedProjection(QuantizedMatrix.Quantize(w, p.Out, p.In, format, groupSize), p.Bias);
+        var layout = QuantBlockLayout.Create(format, groupSize);
+        int padded = (p.In + groupSize - 1) / groupSize * groupSize, rowBytes = padded / groupSize * layout.BlockBytes;
+        var data = new byte[checked((long)p.Out * rowBytes)];
+        int tileRows = Math.Max(1, ProjectionScratch.TileFloats / p.In);
+        var tile = new float[(long)Math.Min(tileRows, p.Out) * p.In];
+        for (int r0 = 0; r0 < p.Out; r0 += tileRows)
+        {
+            int rows = Math.Min(tileRows, p.Out - r0);
+            var w = tile.AsSpan(0, rows * p.In);
+            p.ReadRows(r0, rows, w);
+            QuantizedMatrix.Quantize(w, rows, p.In, format, groupSize).Data.CopyTo(data, (long)r0 * rowBytes);
+        }
+        return new QuantizedProjection(new QuantizedMatrix(layout, p.Out, p.In, data), p.Bias);
     }
 
     public override void ReadRows(int r0, int count, Span<float> dst) =>
