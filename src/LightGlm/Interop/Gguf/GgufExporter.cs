@@ -82,32 +82,32 @@ public static class GgufExporter
             });
         }
 
-        Matrix("token_embd.weight", "model.embed_tokens.weight", false);
+        Matrix("token_embd.weight", TensorNames.Embed, false);
         for (int l = 0; l < c.L; l++)
         {
-            string p = $"model.layers.{l}.", b = $"blk.{l}.";
-            Vector(b + "attn_norm.weight", p + "input_layernorm.weight", c.C, false);
-            Matrix(b + "attn_q.weight", p + "self_attn.q_proj.weight", true);
-            Matrix(b + "attn_k.weight", p + "self_attn.k_proj.weight", true);
-            Matrix(b + "attn_v.weight", p + "self_attn.v_proj.weight", false);
+            string b = $"blk.{l}.";
+            Vector(b + "attn_norm.weight", TensorNames.InputNorm(l), c.C, false);
+            Matrix(b + "attn_q.weight", TensorNames.Q(l), true);
+            Matrix(b + "attn_k.weight", TensorNames.K(l), true);
+            Matrix(b + "attn_v.weight", TensorNames.V(l), false);
             if (arch == "qwen2" || (arch == "chatglm" && c.AttentionBias))
             {
-                Vector(b + "attn_q.bias", c.AttentionBias ? p + "self_attn.q_proj.bias" : null, c.H * c.D, true);
-                Vector(b + "attn_k.bias", c.AttentionBias ? p + "self_attn.k_proj.bias" : null, c.KV * c.D, true);
-                Vector(b + "attn_v.bias", c.AttentionBias ? p + "self_attn.v_proj.bias" : null, c.KV * c.D, false);
+                Vector(b + "attn_q.bias", c.AttentionBias ? TensorNames.QBias(l) : null, c.H * c.D, true);
+                Vector(b + "attn_k.bias", c.AttentionBias ? TensorNames.KBias(l) : null, c.KV * c.D, true);
+                Vector(b + "attn_v.bias", c.AttentionBias ? TensorNames.VBias(l) : null, c.KV * c.D, false);
             }
-            Matrix(b + "attn_output.weight", p + "self_attn.o_proj.weight", false);
-            Vector(b + "ffn_norm.weight", p + "post_attention_layernorm.weight", c.C, false);
-            if (arch == "chatglm") Stacked(b + "ffn_up.weight", [p + "mlp.gate_proj.weight", p + "mlp.up_proj.weight"], false);
+            Matrix(b + "attn_output.weight", TensorNames.O(l), false);
+            Vector(b + "ffn_norm.weight", TensorNames.PostNorm(l), c.C, false);
+            if (arch == "chatglm") Stacked(b + "ffn_up.weight", [TensorNames.Gate(l), TensorNames.Up(l)], false);
             else
             {
-                Matrix(b + "ffn_gate.weight", p + "mlp.gate_proj.weight", false);
-                Matrix(b + "ffn_up.weight", p + "mlp.up_proj.weight", false);
+                Matrix(b + "ffn_gate.weight", TensorNames.Gate(l), false);
+                Matrix(b + "ffn_up.weight", TensorNames.Up(l), false);
             }
-            Matrix(b + "ffn_down.weight", p + "mlp.down_proj.weight", false);
+            Matrix(b + "ffn_down.weight", TensorNames.Down(l), false);
         }
-        Vector("output_norm.weight", "model.norm.weight", c.C, false);
-        if (!c.TieWordEmbeddings) Matrix("output.weight", "lm_head.weight", false);
+        Vector("output_norm.weight", TensorNames.FinalNorm, c.C, false);
+        if (!c.TieWordEmbeddings) Matrix("output.weight", TensorNames.LmHead, false);
         else notes.Add("tied head: no output.weight (llama.cpp uses token_embd.weight)");
         if (fallback.Count > 0)
             notes.Add($"{fallback.Count} tensor(s) stored as f16 because their rows are not whole {GgmlQuant.Name(type)} blocks of 32, e.g. {string.Join(", ", fallback.Take(3))}");
