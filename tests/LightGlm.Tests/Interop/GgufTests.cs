@@ -207,14 +207,7 @@ public sealed class GgufTests
 [Collection("Console")]
 public sealed class GgufCliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        var so = new StringWriter(); var se = new StringWriter();
-        Console.SetOut(so); Console.SetError(se);
-        try { return (LightGlm.Cli.CliHost.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => ImportCliTests.Run(args);
 
     [Fact]
     public void ExportGgufThroughTheCliAndItsUserErrors()

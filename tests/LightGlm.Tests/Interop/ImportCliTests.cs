@@ -6,7 +6,8 @@ namespace LightGlm.Tests.Interop;
 [Collection("Console")]
 public sealed class ImportCliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
+    /// <summary>The CLI in this process with stdout and stderr captured (callers are in the "Console" collection).</summary>
+    internal static (int Code, string Out, string Err) Run(params string[] args)
     {
         var (o, e) = (Console.Out, Console.Error);
         var so = new StringWriter(); var se = new StringWriter();

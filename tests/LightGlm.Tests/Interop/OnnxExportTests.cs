@@ -182,14 +182,7 @@ public sealed class OnnxExportTests
         Assert.Contains("GB of fp32 weights", p[0]);
     }
 
-    static (int Code, string Out, string Err) Cli(params string[] args)
-    {
-        var (o, e) = (Console.Out, Console.Error);
-        var so = new StringWriter(); var se = new StringWriter();
-        Console.SetOut(so); Console.SetError(se);
-        try { return (LightGlm.Cli.CliHost.Run(args), so.ToString(), se.ToString()); }
-        finally { Console.SetOut(o); Console.SetError(e); }
-    }
+    static (int Code, string Out, string Err) Cli(params string[] args) => ImportCliTests.Run(args);
 
     [Fact]
     public void CliExportsAModelDirectoryAndRefusesBadInput()
