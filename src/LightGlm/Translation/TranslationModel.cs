@@ -40,10 +40,11 @@ public static class TranslationModel
         if (File.Exists(dir) && dir.EndsWith(".gguf", StringComparison.OrdinalIgnoreCase))
         {
             // A GGUF file (export --format gguf): its quantized or f16/f32 tensors as they are, our tokenizer from its metadata.
-            var gguf = Interop.Gguf.GgufInferenceWeights.Open(dir);
-            ITokenizer tok = Interop.Gguf.GgufInferenceWeights.TokenizerJson(dir) is { } json
-                ? Checked(HfTokenizer.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))), gguf.Config, dir)
-                : Checked(ByteTokenizer.Instance, gguf.Config, dir);
+            var file = Interop.Gguf.GgufFile.Read(dir); // header and metadata read once: weights and tokenizer
+            var gguf = Interop.Gguf.GgufInferenceWeights.Open(file);
+            ITokenizer tok = Interop.Gguf.GgufInferenceWeights.TokenizerJson(file) is { } json
+                ? Checked(HfTokenizer.Create(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(json))), gguf.Config, dir, "its tokenizer.json")
+                : Checked(ByteTokenizer.Instance, gguf.Config, dir, "the byte tokenizer");
             return new OpenedModel(gguf, tok, null);
         }
         if (!MappedWeights.ShouldMap(dir))
@@ -60,27 +61,16 @@ public static class TranslationModel
         catch { mapped.Dispose(); throw; }
     }
 
-    static ITokenizer Checked(ITokenizer tok, ModelConfig config, string source)
+    /// <summary>The tokenizer, once it has every special token the task needs and fits the model's vocabulary.</summary>
+    static ITokenizer Checked(ITokenizer tok, ModelConfig config, string source, string what)
     {
         SpecialTokens.From(tok); // names any special token the task needs and the tokenizer lacks
         if (config.VocabSize < tok.VocabSize)
-            throw new InvalidDataException($"{source}: vocab_size {config.VocabSize} is smaller than the tokenizer's {tok.VocabSize} ids");
+            throw new InvalidDataException($"{source}: vocab_size {config.VocabSize} is smaller than {what}'s {tok.VocabSize} ids");
         return tok;
     }
 
-    static ITokenizer Tokenizer(string dir, ModelConfig config)
-    {
-        if (ModelDirectory.TokenizerPath(dir) is { } tj)
-        {
-            var bpe = HfTokenizer.Create(tj);
-            SpecialTokens.From(bpe); // names any special token the task needs and the tokenizer lacks
-            if (config.VocabSize < bpe.VocabSize)
-                throw new InvalidDataException($"{dir}: vocab_size {config.VocabSize} is smaller than {tj}'s {bpe.VocabSize} ids");
-            return bpe;
-        }
-        var tok = ByteTokenizer.Instance;
-        if (config.VocabSize < tok.VocabSize)
-            throw new InvalidDataException($"{dir}: vocab_size {config.VocabSize} is smaller than the byte tokenizer's {tok.VocabSize} ids");
-        return tok;
-    }
+    static ITokenizer Tokenizer(string dir, ModelConfig config) =>
+        ModelDirectory.TokenizerPath(dir) is { } tj ? Checked(HfTokenizer.Create(tj), config, dir, tj)
+            : Checked(ByteTokenizer.Instance, config, dir, "the byte tokenizer");
 }

@@ -19,9 +19,12 @@ public static class GgufInferenceWeights
     /// Opens <paramref name="path"/>: the config from the architecture's metadata (the rotary pairing from the graph:
     /// interleaved for llama and chatglm, rotate_half for qwen2 — export permuted q/k rows to it), every tensor read once.
     /// </summary>
-    public static InferenceWeights Open(string path)
+    public static InferenceWeights Open(string path) => Open(GgufFile.Read(path));
+
+    /// <summary>The same over a file whose header was already read (its metadata also carries the tokenizer).</summary>
+    public static InferenceWeights Open(GgufFile g)
     {
-        var g = GgufFile.Read(path);
+        string path = g.Path;
         string arch = g.Metadata.TryGetValue("general.architecture", out var a) && a is string s ? s
             : throw new InvalidDataException($"{path}: no general.architecture in the GGUF metadata");
         if (arch is not ("llama" or "qwen2" or "chatglm"))
@@ -125,6 +128,5 @@ public static class GgufInferenceWeights
     }
 
     /// <summary>The tokenizer.json export stored in the file's metadata, or null.</summary>
-    public static string? TokenizerJson(string path) =>
-        GgufFile.Read(path).Metadata.TryGetValue(TokenizerKey, out var v) && v is string s ? s : null;
+    public static string? TokenizerJson(GgufFile g) => g.Metadata.TryGetValue(TokenizerKey, out var v) && v is string s ? s : null;
 }
