@@ -202,7 +202,7 @@ public sealed class CompressionStage : IRecipeStage
                 c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
             }, cancel: c.Cancel);
-        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).Save(partial, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c)))); // (takes the folder of tokenizer.json)
+        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).WriteFiles(partial, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c)))); // (takes the folder of tokenizer.json)
         return new JsonObject
         {
             ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method, ["plan"] = plan.Note,

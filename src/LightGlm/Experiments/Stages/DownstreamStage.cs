@@ -105,7 +105,7 @@ public sealed class DownstreamStage : IRecipeStage
         string dir = c.Run.PathOf("student");
         AtomicDirectory.Write(dir, partial =>
         {
-            ModelDirectory.Save(student, partial);
+            ModelDirectory.WriteFiles(student, partial);
             Interop.TokenizerFiles.Copy(fromDir, partial); // the same tokenizer files as the student it started from
         });
         c.Progress.Report(1, $"{targetDirection.Name()} dev loss {curve[0].ValLoss:F3} → {curve[^1].ValLoss:F3}");
