@@ -37,13 +37,14 @@ public static class LossCurves
         return Chart.Line(title, "step", "loss", series.Select(kv => new ChartSeries(kv.Key, kv.Value.Keys.ToArray(), kv.Value.Values.ToArray())).ToArray());
     }
 
-    /// <summary>Redraws loss.svg/loss.png in one directory when records arrive: at most once per <c>interval</c>, at once
-    /// for the end of a run or stage. A chart that cannot be drawn (no native Skia library, say) never stops training:
+    /// <summary>Redraws loss.svg/loss.png in one directory when records arrive: at most once per <c>interval</c> (the first
+    /// time one interval after it was made), and at once for the end of a run or stage. Drawing costs ~30-40 MB of RSS
+    /// (SkiaSharp, fonts), so a run shorter than the interval draws only after its end record, whose peak RSS is taken first. A chart that cannot be drawn (no native Skia library, say) never stops training:
     /// the first failure is reported on stderr and the chart is not tried again.</summary>
     public sealed class Refresher(string dir, TimeSpan interval)
     {
         readonly object _lock = new();
-        DateTime _last = DateTime.MinValue;
+        DateTime _last = DateTime.UtcNow;
         bool _pending, _broken;
 
         /// <summary>Call after <paramref name="record"/> was appended to the metrics file; <paramref name="readAll"/> reads

@@ -38,21 +38,26 @@ public sealed class LossCurvesTests : IDisposable
     }
 
     [Fact]
-    public void MetricsLogRedrawsAtOnceFirstThenAtMostOncePerIntervalAndAlwaysAtTheEnd()
+    public void MetricsLogRedrawsAtMostOncePerIntervalAndAlwaysAtTheEnd()
     {
         string path = Path.Combine(_dir, "metrics.jsonl"), png = Path.Combine(_dir, LossCurves.PngName);
         var log = new MetricsLog(path, chartInterval: TimeSpan.FromHours(1));
         log.Write(new JsonObject { ["event"] = "start", ["step"] = 0 });
-        Assert.False(File.Exists(png)); // nothing to draw yet
-        log.Write(new JsonObject { ["step"] = 1, ["loss"] = 5.0 });
-        byte[] first = File.ReadAllBytes(png);
-        Assert.True(File.Exists(Path.Combine(_dir, LossCurves.SvgName)));
-        for (int s = 2; s <= 40; s++) log.Write(new JsonObject { ["step"] = s, ["loss"] = 5.0 - 0.1 * s, ["valid_loss"] = 5.2 - 0.1 * s });
-        Assert.Equal(first, File.ReadAllBytes(png)); // throttled
+        for (int s = 1; s <= 40; s++) log.Write(new JsonObject { ["step"] = s, ["loss"] = 5.0 - 0.1 * s, ["valid_loss"] = 5.2 - 0.1 * s });
+        Assert.False(File.Exists(png)); // throttled: the first interval has not passed
         log.Write(new JsonObject { ["event"] = "end", ["step"] = 40 });
         byte[] last = File.ReadAllBytes(png);
+        Assert.True(File.Exists(Path.Combine(_dir, LossCurves.SvgName)));
         Assert.True(ChartPixels.Count(last, ChartPixels.Orange) > 1500, "the valid_loss line is not in the final chart");
         Assert.Empty(Directory.GetFiles(_dir, "*.tmp"));
+
+        // Interval zero: every record with a loss redraws it.
+        string eager = Path.Combine(_dir, "eager");
+        var every = new MetricsLog(Path.Combine(eager, "metrics.jsonl"), chartInterval: TimeSpan.Zero);
+        every.Write(new JsonObject { ["step"] = 1, ["loss"] = 5.0 });
+        byte[] one = File.ReadAllBytes(Path.Combine(eager, LossCurves.PngName));
+        every.Write(new JsonObject { ["step"] = 2, ["loss"] = 4.0 });
+        Assert.NotEqual(one, File.ReadAllBytes(Path.Combine(eager, LossCurves.PngName)));
 
         // No chart when asked for none.
         string quiet = Path.Combine(_dir, "quiet");
