@@ -61,6 +61,8 @@ public sealed class PipelineGradientEngine : IGradientEngine
 
     public void WeightsChanged() => _threads?.SyncReplicas();
 
+    public void Barrier() => _mpi?.Groups.World.Barrier();
+
     public bool Gather(params float[][] arenas)
     {
         if (_mpi is null) return true;
