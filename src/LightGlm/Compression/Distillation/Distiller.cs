@@ -19,6 +19,7 @@ public sealed record DistillOptions
     /// <summary>Checkpoints (and resume) of the student, as training's; null = none (NaN rollback to memory).</summary>
     public string? CheckpointDir { get; init; }
     public int CheckpointEvery { get; init; }
+    public Training.NanGuardOptions NanGuard { get; init; } = new();
     /// <summary>Teacher logits kept per position: 0 = all V; k &gt; 0 = top-k (p_t renormalised over them).</summary>
     public int TopK { get; init; }
     public DistillationWeights Weights { get; init; } = new();
@@ -81,7 +82,10 @@ public static class Distiller
             : null;
         var trainer = new Trainer(student, o.ToTrainerOptions(), new DistillationData(teacher, cache, all, obj, o.TopK, o.Seed), obj);
         var run = RunLoop.Run(trainer,
-            new RunLoopOptions { CheckpointDir = o.CheckpointDir, CheckpointEvery = o.CheckpointEvery, ValidEvery = o.EvalEvery, ValidateAtStart = true },
+            new RunLoopOptions
+            {
+                CheckpointDir = o.CheckpointDir, CheckpointEvery = o.CheckpointEvery, NanGuard = o.NanGuard, ValidEvery = o.EvalEvery, ValidateAtStart = true,
+            },
             new RunLoopHooks
             {
                 Validate = () => Validate(student, validation, T), Validated = progress, Log = log,
