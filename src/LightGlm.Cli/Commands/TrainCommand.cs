@@ -94,7 +94,6 @@ public sealed class TrainCommand : ICliCommand
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
         catch (InsufficientMemoryForTrainingException e) { throw new CliException("not enough memory: " + e.Message); }
-        catch (NonFiniteTrainingException e) { throw new CliException(e.Message); }
     }
 
     /// <summary>MPI ranks other than 0: rank 0 reports for the job.</summary>

@@ -12,6 +12,7 @@ using LightGlm.Compression.Pruning;
 using LightGlm.IO;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Translation;
+using LightGlm.Training;
 using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Experiments.Stages;
@@ -207,7 +208,7 @@ public sealed class CompressionStage : IRecipeStage
         {
             ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method, ["plan"] = plan.Note,
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
-            ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            ["curve"] = RunLoop.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
         };
     }
 
