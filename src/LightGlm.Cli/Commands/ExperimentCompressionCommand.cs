@@ -81,8 +81,8 @@ public sealed class ExperimentCompressionCommand : ICliCommand
     static int FromRecipe(string name, string[]? sets, string outDir, string? fromRun)
     {
         var r = RecipeCli.Load(name, sets);
-        if (!r.Get<bool>("compression.enabled")) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
-        if (CompressionStage.Levels(r).Count == 0) r = r.With("compression.levels", "[0.5,0.35]");
+        if (!r.Settings.Compression.Enabled) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
+        if (r.Settings.Compression.Levels.Length == 0) r = r.With("compression.levels", "[0.5,0.35]");
         RunDirectory[]? donors = null;
         if (fromRun is not null)
         {

@@ -105,7 +105,7 @@ public static class Sweep
 
     /// <summary>The last training stage the recipe runs: trials are scored on what it made.</summary>
     public static string ScoreAfter(Recipe r) =>
-        DownstreamStage.Active(r) ? "downstream" : r.Get<bool>("compression.enabled") ? "compression" : r.Get<bool>("hybrid.enabled") ? "hybrid" : "teacher";
+        DownstreamStage.Active(r) ? "downstream" : r.Settings.Compression.Enabled ? "compression" : r.Settings.Hybrid.Enabled ? "hybrid" : "teacher";
 
     /// <summary>Teacher-forced translation accuracy on the dev split (both directions, mean) of the model the trial made.</summary>
     public static JsonObject Score(Recipe recipe, RunDirectory run, string until)
@@ -119,7 +119,7 @@ public static class Sweep
         };
         var (model, tok) = TranslationModel.Load(dir);
         var dev = ParallelTsv.Read((string)run.StageResult("corpus")!["dev"]!);
-        int n = Math.Min(dev.Count, recipe.Get<int>("eval.max_sentences"));
+        int n = Math.Min(dev.Count, recipe.Settings.Eval.MaxSentences);
         var result = new JsonObject { ["model"] = dir, ["dev_pairs"] = n };
         double sum = 0;
         foreach (var d in Directions.Both)
