@@ -32,7 +32,7 @@ public static class RecipeEstimate
         int vocab = settings.Tokenizer.VocabSize;
         // The specials' ids do not matter for timing: the byte tokenizer's, inside any vocabulary of >= 262 ids.
         var sp = Text.Tokenizers.SpecialTokens.From(Text.Tokenizers.ByteTokenizer.Instance);
-        var config = settings.Teacher.Config(Math.Max(vocab, Text.Tokenizers.ByteTokenizer.Instance.VocabSize), sp);
+        var config = Stages.RunArtifacts.TeacherConfig(settings.Teacher, Math.Max(vocab, Text.Tokenizers.ByteTokenizer.Instance.VocabSize), sp);
         var model = GlmModel.Create(config, seed: 1);
         int B = settings.Teacher.BatchSize, T = settings.Teacher.SeqLen;
         var options = Stages.RunArtifacts.TeacherOptions(settings, 4);

@@ -1,7 +1,6 @@
 // The recipe as typed settings: one record per section, bound from the JSON tree (presets, a user's file, --set)
 // and checked completely before any stage runs — kinds, ranges, choices and the rules between settings, every
 // problem reported at once. Every setting in defaults.json is read here, or binding refuses it.
-using LightGlm.Model;
 using LightGlm.Training;
 
 namespace LightGlm.Experiments.Recipes;
@@ -29,7 +28,7 @@ public sealed record RecipeSettings(
     /// <summary>Rules between settings, checked once every setting has a valid value of its own.</summary>
     void CheckRules(SettingsReader r)
     {
-        foreach (var p in Teacher.Config(Tokenizer.VocabSize).Problems())
+        foreach (var p in Stages.RunArtifacts.TeacherConfig(Teacher, Tokenizer.VocabSize).Problems())
             r.Problem("teacher: " + p);
         if (Teacher.Pipeline)
             foreach (var p in Teacher.Pipelining.Problems(Teacher.BatchSize))
@@ -118,16 +117,6 @@ public sealed record TeacherSettings
         PipelineStages = r.Int("teacher.pipeline_stages", min: 1),
         MicroBatches = r.Int("teacher.micro_batches", min: 1),
         CheckpointEvery = r.Int("teacher.checkpoint_every", min: 0),
-    };
-
-    /// <summary>The teacher's model: a GLM decoder (prefix LM) of these sizes over a vocabulary of <paramref name="vocab"/>.</summary>
-    public ModelConfig Config(int vocab, Text.Tokenizers.SpecialTokens? sp = null) => new()
-    {
-        ModelType = "chatglm", VocabSize = vocab,
-        HiddenSize = HiddenSize, NumHiddenLayers = NumHiddenLayers, NumAttentionHeads = NumAttentionHeads,
-        NumKeyValueHeads = NumKeyValueHeads, IntermediateSize = IntermediateSize, PartialRotaryFactor = PartialRotaryFactor,
-        RopeInterleaved = RopeInterleaved, AttentionBias = AttentionBias, PrefixLm = true, HiddenDropout = Dropout,
-        MaxPositionEmbeddings = Math.Max(256, SeqLen), BosTokenId = sp?.Bos, EosTokenId = sp?.Eos, PadTokenId = sp?.Pad,
     };
 
     /// <summary>K = pipeline_stages stages × M = micro_batches micro-batches on threads (1F1B), for teacher.pipeline.</summary>

@@ -25,7 +25,7 @@ public sealed class ParallelStage : IRecipeStage
         var sp = SpecialTokens.From(tok);
         int seq = s.Teacher.SeqLen;
         var examples = new TranslationBatcher(tok, RunArtifacts.Pairs(c, "train"), seq).Examples;
-        var config = s.Teacher.Config(tok.VocabSize, sp); // as the teacher trains, dropout included
+        var config = RunArtifacts.TeacherConfig(s.Teacher, tok.VocabSize, sp); // as the teacher trains, dropout included
         int K = Math.Min(s.Teacher.PipelineStages, config.L), M = s.Teacher.MicroBatches;
         int steps = s.Parallel.Steps;
         var batches = s.Parallel.BatchSizes;

@@ -1,6 +1,7 @@
 // What stages hand each other inside a run directory, typed: the corpus files, the tokenizer, the teachers; and the
 // trainer options built from the recipe's settings, and the dev-set source for validation losses.
 using System.Text.Json.Nodes;
+using LightGlm.Model;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
@@ -61,6 +62,16 @@ public static class RunArtifacts
     /// <summary>The held-out packages' pairs (corpus.holdout_packages); none in runs made before unseen.tsv existed.</summary>
     public static List<(string English, string Chinese)> Unseen(StageContext c) =>
         Corpus(c).Unseen is { } u && File.Exists(u) ? ParallelTsv.Read(u) : [];
+
+    /// <summary>The teacher's model: a GLM decoder (prefix LM) of the recipe's sizes over a vocabulary of <paramref name="vocab"/>.</summary>
+    public static ModelConfig TeacherConfig(Recipes.TeacherSettings t, int vocab, SpecialTokens? sp = null) => new()
+    {
+        ModelType = "chatglm", VocabSize = vocab,
+        HiddenSize = t.HiddenSize, NumHiddenLayers = t.NumHiddenLayers, NumAttentionHeads = t.NumAttentionHeads,
+        NumKeyValueHeads = t.NumKeyValueHeads, IntermediateSize = t.IntermediateSize, PartialRotaryFactor = t.PartialRotaryFactor,
+        RopeInterleaved = t.RopeInterleaved, AttentionBias = t.AttentionBias, PrefixLm = true, HiddenDropout = t.Dropout,
+        MaxPositionEmbeddings = Math.Max(256, t.SeqLen), BosTokenId = sp?.Bos, EosTokenId = sp?.Eos, PadTokenId = sp?.Pad,
+    };
 
     /// <summary>Trainer options of a training stage: its steps and learning rate; batch, sequence, decay and clipping are the teacher's.</summary>
     public static TrainerOptions TrainerOptions(Recipes.RecipeSettings s, int steps, double lr, ScheduleOptions schedule) => new()

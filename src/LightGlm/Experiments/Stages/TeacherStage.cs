@@ -105,7 +105,7 @@ public sealed class TeacherStage : IRecipeStage
         int seq = t.SeqLen;
         var train = RunArtifacts.Pairs(c, "train");
         var examples = new TranslationBatcher(tok, train, seq).Examples;
-        var model = GlmModel.Create(t.Config(tok.VocabSize, sp), seed: (ulong)s.Seed);
+        var model = GlmModel.Create(RunArtifacts.TeacherConfig(t, tok.VocabSize, sp), seed: (ulong)s.Seed);
         var pretrain = Pretrain(c, model, tok, sp);
         // teacher.pack: several short pairs per row (block-diagonal prefix mask, positions restarting per pair) instead of
         // one pair padded to seq_len — the same examples, far fewer padding tokens.
