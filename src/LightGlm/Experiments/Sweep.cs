@@ -78,6 +78,8 @@ public static class Sweep
         Directory.CreateDirectory(root);
         // Validate every trial's settings before any work: a typo in trial 7 should not surface after an hour.
         var recipes = trials.Select(t => t.Aggregate(recipe, (r, kv) => r.With(kv.Key, kv.Value))).ToList();
+        var problems = recipes.SelectMany((r, i) => r.Problems().Select(p => $"trial {i + 1}: {p}")).ToList();
+        if (problems.Count > 0) throw new InvalidDataException($"{problems.Count} problem(s) in the trials' settings:\n  " + string.Join("\n  ", problems));
         string until = ScoreAfter(recipe);
         var done = new List<SweepTrial>();
         var donors = new List<RunDirectory>();

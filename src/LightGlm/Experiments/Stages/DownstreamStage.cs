@@ -41,10 +41,7 @@ public sealed class DownstreamStage : IRecipeStage
         var weights = DistillationWeights.Downstream(lambda, (float)d.Temperature, DistillationWeights.LambdaWeighsStudent(d.LambdaWeighs));
 
         // Inputs: compression's mixed student and the teacher it was distilled from (the hybrid one).
-        var compression = c.ResultOf("compression");
-        string fromName = (string?)compression["tables"]?["mixed"]?["rows"]?["student"]
-                          ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
-        string fromDir = (string)compression["models"]![fromName]!;
+        var (fromName, fromDir) = RunArtifacts.CompressedStudent(c);
         string teacherDir = RunArtifacts.CurrentTeacher(c);
 
         // D_d: the target-direction half of the hybrid split (the same set the hybrid stage trained on). Validation: the

@@ -51,6 +51,15 @@ public static class RunArtifacts
     /// <summary>The teacher to compress: the hybrid fine-tuned one when that stage ran, else the trained one.</summary>
     public static string CurrentTeacher(StageContext c) => Hybrid(c)?.Hybrid ?? Teacher(c);
 
+    /// <summary>The compression stage's mixed student (Table 3's LightChatGLM row): its name in the run and its directory.</summary>
+    public static (string Name, string Dir) CompressedStudent(StageContext c)
+    {
+        var compression = c.ResultOf("compression");
+        string name = (string?)compression["tables"]?["mixed"]?["rows"]?["student"]
+                      ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
+        return (name, (string)compression["models"]![name]!);
+    }
+
     /// <summary>The pairs of a corpus split ("train", "dev", "test"), capped by the recipe where it says so.</summary>
     public static List<(string English, string Chinese)> Pairs(StageContext c, string split)
     {
