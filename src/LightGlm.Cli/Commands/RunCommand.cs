@@ -82,6 +82,7 @@ static class RecipeCli
             if (eq <= 0) throw new CliException($"--set '{s}': expected name=value, e.g. --set teacher.train_steps=200");
             recipe = recipe.With(s[..eq], s[(eq + 1)..]);
         }
+        _ = recipe.Settings; // every setting checked now, all problems at once (InvalidDataException: a user error)
         return recipe;
     }
 
