@@ -18,10 +18,10 @@ e=${EVAL_SENTENCES:-1000}
 corpus="$src/run/corpus"
 if [ ! -f "$out/eval-test.json" ]; then
   cli eval --model "$out/model" --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --max-sentences "$e" \
-    --max-new-tokens 64 --json > "$out/eval-test.json.tmp" && mv "$out/eval-test.json.tmp" "$out/eval-test.json"
+    --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json > "$out/eval-test.json.tmp" && mv "$out/eval-test.json.tmp" "$out/eval-test.json"
 fi
 if [ -f "$corpus/unseen.tsv" ] && [ ! -f "$out/eval-unseen.json" ]; then
-  cli eval --model "$out/model" --test "$corpus/unseen.tsv" --max-sentences "$e" --max-new-tokens 64 --json \
+  cli eval --model "$out/model" --test "$corpus/unseen.tsv" --max-sentences "$e" --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json \
     > "$out/eval-unseen.json.tmp" && mv "$out/eval-unseen.json.tmp" "$out/eval-unseen.json"
 fi
 echo "$name avg$n done: $(date -Is)"
