@@ -12,7 +12,8 @@ mkdir -p "$out"
 if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
   if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
-cli() { (cd "$root" && dotnet "$root/src/LightGlm.Cli/bin/Release/net10.0/LightGlm.Cli.dll" "$@"); }
+source "$root/scripts/quality/current-cli.sh"
+cli() { current "$@"; }
 [ -f "$out/model/config.json" ] || cli average --checkpoints "$src/run/checkpoints/teacher" --last "$n" --out "$out/model"
 e=${EVAL_SENTENCES:-1000}
 corpus="$src/run/corpus"

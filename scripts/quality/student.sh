@@ -23,7 +23,7 @@ if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
 fi
 echo "$(date -Is) $name: $preset from $teacher $*" >> "$out/commands.log"
 (cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" run "$preset" --from-run "$from" --run-dir "$out/run" --until downstream "$@")
-current() { (cd "$root" && dotnet "$root/src/LightGlm.Cli/bin/Release/net10.0/LightGlm.Cli.dll" "$@"); }
+source "$root/scripts/quality/current-cli.sh"
 n=${EVAL_SENTENCES:-1000}
 corpus="$from/corpus"
 for m in student-compressed student student-int8; do

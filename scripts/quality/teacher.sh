@@ -23,7 +23,7 @@ cli() { (cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" "$@"); }
 echo "$(date -Is) $name: $preset $*" >> "$out/commands.log"
 cli run "$preset" --run-dir "$out/run" --until teacher "$@"
 n=${EVAL_SENTENCES:-1000}
-current() { (cd "$root" && dotnet "$root/src/LightGlm.Cli/bin/Release/net10.0/LightGlm.Cli.dll" "$@"); }
+source "$root/scripts/quality/current-cli.sh"
 corpus="$out/run/corpus"
 if [ ! -f "$out/eval-test.json" ]; then
   current eval --model "$out/run/teacher" --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --max-sentences "$n" \

@@ -13,7 +13,8 @@ if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
 fi
 corpus="$src/run/corpus"
 out="$src/terms-$bias.json"
-[ -f "$out" ] || (cd "$root" && dotnet "$root/src/LightGlm.Cli/bin/Release/net10.0/LightGlm.Cli.dll" eval --model "$src/run/teacher" \
+source "$root/scripts/quality/current-cli.sh"
+[ -f "$out" ] || (current eval --model "$src/run/teacher" \
   --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --terms "$corpus/glossary.tsv" --term-bias "$bias" \
   --direction en-zh --max-sentences "${EVAL_SENTENCES:-1000}" --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json > "$out.tmp" && mv "$out.tmp" "$out")
 echo "$name terms bias $bias done: $(date -Is)"
