@@ -194,21 +194,25 @@ public sealed class CompressionStage : IRecipeStage
             Steps = steps, BatchSize = r.Get<int>("teacher.batch_size"), MaxLen = r.Get<int>("teacher.seq_len"),
             LearningRate = r.Get<double>("compression.learning_rate"), EvalEvery = Math.Max(1, steps / 10), Weights = weights, Seed = r.Get<int>("seed"),
             Schedule = Schedule(r, "compression", steps),
+            // An interrupted part resumes mid-distillation; the checkpoints go once its student is saved.
+            CheckpointDir = c.Run.PathOf("checkpoints", "distill-" + name), CheckpointEvery = r.Get<int>("teacher.checkpoint_every"),
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var curve = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
+        var attempt = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
             (step, loss, valid) =>
             {
                 c.Cancel.ThrowIfCancellationRequested();
                 c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
             }, cancel: c.Cancel);
+        var curve = StageTraining.WithEarlier(c, "compression", m => (string?)m["model"] == name, attempt);
         AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).Save(partial, Path.GetDirectoryName(RunArtifacts.TokenizerPath(c)))); // (takes the folder of tokenizer.json)
+        Directory.Delete(options.CheckpointDir, recursive: true);
         return new JsonObject
         {
             ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method, ["plan"] = plan.Note,
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
-            ["curve"] = RunLoop.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            ["curve"] = RunLoop.ToJson(curve),
         };
     }
 
