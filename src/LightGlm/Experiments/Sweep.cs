@@ -9,6 +9,7 @@ using LightGlm.Experiments.Reporting;
 using LightGlm.Experiments.Stages;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Translation;
+using LightGlm.Charts;
 
 namespace LightGlm.Experiments;
 
@@ -154,12 +155,12 @@ public static class Sweep
             trials.Select(t => (IReadOnlyList<string>)[t.Index == best.Index ? $"{t.Index} (best)" : $"{t.Index}", .. fields.Select(f => t.Settings.GetValueOrDefault(f, "–")),
                 (100 * t.Score).ToString("0.00", CultureInfo.InvariantCulture), t.Seconds.ToString("0", CultureInfo.InvariantCulture)]).ToArray()));
         bool oneNumeric = fields.Length == 1 && trials.All(t => double.TryParse(t.Settings[fields[0]], CultureInfo.InvariantCulture, out _));
-        string svg = oneNumeric
-            ? SvgChart.Line("Dev accuracy per setting", fields[0], "dev accuracy (%)",
+        var chart = oneNumeric
+            ? Chart.Line("Dev accuracy per setting", fields[0], "dev accuracy (%)",
                 [new ChartSeries("dev accuracy", trials.OrderBy(t => double.Parse(t.Settings[fields[0]], CultureInfo.InvariantCulture))
                     .Select(t => (double.Parse(t.Settings[fields[0]], CultureInfo.InvariantCulture), 100 * t.Score)).ToArray())])
-            : SvgChart.Bars("Dev accuracy per trial", "dev accuracy (%)", ["dev accuracy"], trials.Select(t => new BarGroup($"{t.Index}", [100 * t.Score])).ToArray());
-        s.Figure(new ReportFigure("sweep.svg", "Dev accuracy of every trial", svg));
+            : Chart.Bars("Dev accuracy per trial", "dev accuracy (%)", ["dev accuracy"], trials.Select(t => new BarGroup($"{t.Index}", [100 * t.Score])).ToArray());
+        s.Figure(new ReportFigure("sweep.svg", "Dev accuracy of every trial", chart));
         recipe.Save(Path.Combine(root, "recipe.json"));
         s.Text("The recipe the trials started from is recipe.json; every trial's full settings are its run directory's config.json. This sweep again (it continues where it stopped):");
         s.Command(command);

@@ -6,73 +6,42 @@ using LightGlm.Training;
 
 namespace LightGlm.Pipeline;
 
-public sealed class PipelineGradientEngine : IGradientEngine
+public sealed class PipelineGradientEngine(IGlmPipeline pipe) : IGradientEngine
 {
-    readonly IPipelineTrainer _pipe;
-    readonly InProcessGlmTrainer? _threads;
-    readonly MpiGlmTrainer? _mpi;
-    readonly GlmModel _model;
     Batch? _global;
 
     /// <summary>What the pipeline measured in the last step (per-stage busy, wait, in-flight caches).</summary>
     public PipelineStepResult? LastStep { get; private set; }
     /// <summary>The planner's prediction for this configuration, when profiled (logged beside the measurement).</summary>
     public ParallelPlan? Prediction { get; set; }
-    public PipelineConfig Config => _pipe.Config;
-    public StageSplit Split { get; }
-    public string Transport => _mpi is null ? "threads" : "mpi";
-
-    PipelineGradientEngine(GlmModel model, IPipelineTrainer pipe, StageSplit split)
-    {
-        _model = model; _pipe = pipe; Split = split;
-        _threads = pipe as InProcessGlmTrainer;
-        _mpi = pipe as MpiGlmTrainer;
-    }
+    public IGlmPipeline Pipeline => pipe;
+    public PipelineConfig Config => pipe.Config;
+    public StageSplit Split => pipe.Split;
+    public string Transport => pipe.Transport;
 
     /// <summary>K·D stage threads in this process; the cores (<paramref name="cores"/>, default all) are divided among them.</summary>
     public static PipelineGradientEngine Threads(GlmModel model, PipelineConfig cfg, StageSplit split, int cores = 0) =>
-        new(model, new InProcessGlmTrainer(model, cfg, split, optimizer: null, cores), split);
+        new(new InProcessGlmPipeline(model, cfg, split, cores));
 
     /// <summary>This MPI rank's stage of a K·D-rank job (rank = replica·K + stage).</summary>
     public static PipelineGradientEngine Mpi(GlmModel model, PipelineConfig cfg, StageSplit split, MpiPipelineGroups groups) =>
-        new(model, new MpiGlmTrainer(model, cfg, split, optimizer: null, groups), split);
+        new(new MpiGlmPipeline(model, cfg, split, groups));
 
-    public string Description =>
-        $"pipeline {Config} split {Split} over {(_mpi is null ? $"{Config.Workers} threads" : $"MPI rank {_mpi.Groups.World.Rank} of {_mpi.Groups.World.Size} (stage {_mpi.Groups.Stage}, replica {_mpi.Groups.Replica})")}";
-
-    public (int From, int To) Owned => _mpi is null ? (0, _model.Layout.TotalLength) : (_mpi.Stage.ParameterStart, _mpi.Stage.ParameterEnd);
+    public string Description => pipe.Description;
+    public (int From, int To) Owned => pipe.Owned;
 
     public double ComputeGradients(IReadOnlyList<Batch> micro, ILossObjective objective)
     {
         var g = Concat(micro);
-        if (_threads is not null) _threads.SetObjective(objective);
-        else _mpi!.Stage.Objective = objective;
-        LastStep = _pipe.Step(g);
+        pipe.SetObjective(objective);
+        LastStep = pipe.Step(g);
         return LastStep.Loss;
     }
 
-    public double SumOverOwners(double x)
-    {
-        if (_mpi is null) return x;
-        Span<double> v = [x];
-        _mpi.Groups.Pipeline.AllreduceSum(v);
-        return v[0];
-    }
-
-    public void WeightsChanged() => _threads?.SyncReplicas();
-
-    public bool Gather(params float[][] arenas)
-    {
-        if (_mpi is null) return true;
-        var (from, to) = Owned;
-        foreach (var a in arenas)
-        {
-            a.AsSpan(0, from).Clear();
-            a.AsSpan(to).Clear();
-            _mpi.Groups.Pipeline.AllreduceSum(a); // each stage contributes its own range: the sum is the whole state
-        }
-        return _mpi.Groups.World.Rank == 0;
-    }
+    public double SumOverOwners(double x) => pipe.SumOverOwners(x);
+    public void WeightsChanged() => pipe.WeightsChanged();
+    public bool Gather(params float[][] arenas) => pipe.Gather(arenas);
+    public void Barrier() => pipe.Barrier();
 
     /// <summary>Fraction of the step the stages sat idle: 1 − Σ_s busy_s / (K·D · wall). The ideal is the bubble (K−1)/(M+K−1).</summary>
     public double MeasuredIdle()

@@ -13,6 +13,7 @@ using LightGlm.Experiments.Recipes;
 using LightGlm.IO;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Translation;
+using LightGlm.Training;
 using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Experiments.Stages;
@@ -166,12 +167,12 @@ public sealed class CompressionStage : IRecipeStage
                 c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
             }, cancel: c.Cancel);
-        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).Save(partial, tokenizerDir));
+        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).WriteFiles(partial, tokenizerDir));
         return new JsonObject
         {
             ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method.Key, ["plan"] = plan.Note,
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
-            ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            ["curve"] = RunLoop.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
         };
     }
 

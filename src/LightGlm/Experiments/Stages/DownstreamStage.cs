@@ -10,6 +10,7 @@ using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
 using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Training;
 using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
@@ -99,7 +100,7 @@ public sealed class DownstreamStage : IRecipeStage
         string dir = c.Run.PathOf("student");
         AtomicDirectory.Write(dir, partial =>
         {
-            ModelDirectory.Save(student, partial);
+            ModelDirectory.WriteFiles(student, partial);
             Interop.TokenizerFiles.Copy(fromDir, partial); // the same tokenizer files as the student it started from
         });
         c.Progress.Report(1, $"{targetDirection.Name()} dev loss {curve[0].ValLoss:F3} → {curve[^1].ValLoss:F3}");
@@ -113,7 +114,7 @@ public sealed class DownstreamStage : IRecipeStage
             ["target_direction"] = targetDirection.Name(), ["n_target"] = target.Count,
             ["target_dev_loss_before"] = Math.Round(curve[0].ValLoss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].ValLoss, 5),
             ["dev_loss_before"] = Math.Round(devBefore, 5), ["dev_loss_after"] = Math.Round(devAfter, 5),
-            ["curve"] = StageTraining.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            ["curve"] = RunLoop.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
             // Training time of the stage's method: the teacher's forward passes (into the cache) + the distillation steps.
             ["train_seconds"] = Math.Round(cacheSeconds + trainSeconds, 2), ["distill_seconds"] = Math.Round(trainSeconds, 2),
             ["teacher_cache"] = new JsonObject

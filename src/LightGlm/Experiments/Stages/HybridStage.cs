@@ -46,7 +46,7 @@ public sealed class HybridStage : IRecipeStage
                 validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, h.Steps / 5), tokenizerJson: RunArtifacts.TokenizerPath(c));
             string dir = c.Run.PathOf(name == "hybrid" ? "teacher-hybrid" : Path.Combine("baselines", "teacher-" + name));
             ModelDirectory.Save(model, dir, RunArtifacts.TokenizerPath(c));
-            figure5[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve.Valid[^1].Loss, 4), ["curve"] = StageTraining.ToJson(curve.Valid) };
+            figure5[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve.Valid[^1].Loss, 4), ["curve"] = RunLoop.ToJson(curve.Valid) };
             if (name != "hybrid") models["teacher-" + name] = dir;
         }
         return new JsonObject

@@ -1,10 +1,10 @@
 // Stage: Figure 3 on the teacher's own configuration and data — seconds per training step of single-process,
 // data-parallel (D=2), model-parallel (K stages, no micro-batching) and pipeline-parallel (K stages, M micro-batches)
 // training at several batch (sample-block) sizes, and the epoch time that follows for this run's training split.
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LightGlm.Model;
 using LightGlm.Pipeline;
+using LightGlm.Pipeline.Planning;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
@@ -63,20 +63,16 @@ public sealed class ParallelStage : IRecipeStage
         };
     }
 
-    /// <summary>Median seconds of <paramref name="steps"/> optimizer steps on real batches, after one untimed warm-up step.</summary>
+    /// <summary>Median seconds of <paramref name="steps"/> optimizer steps of the trainer through the pipeline engine on
+    /// real batches, after one untimed warm-up step.</summary>
     static double StepSeconds(ModelConfig config, PipelineConfig cfg, IBatchSource source, int B, int T, int steps)
     {
-        var model = GlmModel.Create(config, seed: 1);
-        var trainer = new InProcessGlmTrainer(model, cfg, StageSplit.Even(config.L, cfg.Stages), new AdamWRangeOptimizer(1e-4));
+        var (trainer, _) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, source);
         var times = new List<double>();
         for (int i = 0; i <= steps; i++)
         {
-            var batch = new Batch(B, T);
-            source.Fill(batch, i);
-            batch.NormaliseByOwnCount();
-            var sw = Stopwatch.StartNew();
-            trainer.Step(batch);
-            if (i > 0) times.Add(sw.Elapsed.TotalSeconds);
+            var r = trainer.Step();
+            if (i > 0) times.Add(r.Seconds);
         }
         times.Sort();
         return times[times.Count / 2];

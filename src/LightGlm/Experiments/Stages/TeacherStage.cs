@@ -143,8 +143,8 @@ public sealed class TeacherStage : IRecipeStage
             ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),
             ["final_loss"] = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
             ["valid_loss"] = curve.Valid.Count > 0 ? Math.Round(curve.Valid[^1].Loss, 4) : null,
-            ["curve"] = StageTraining.ToJson(curve.Train.Where((_, i) => i % 10 == 0)),
-            ["valid_curve"] = StageTraining.ToJson(curve.Valid),
+            ["curve"] = RunLoop.ToJson(curve.Train.Where((_, i) => i % 10 == 0)),
+            ["valid_curve"] = RunLoop.ToJson(curve.Valid),
             ["learning_curve"] = LearningCurve(curve),
         };
     }
