@@ -73,8 +73,9 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
         if (File.Exists(run.PathOf("config.json")) && Stages.Any(s => run.IsStageDone(s.Name)))
         {
             var before = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.PathOf("config.json")));
-            if (!System.Text.Json.Nodes.JsonNode.DeepEquals(before, recipe.Root))
-                throw new InvalidOperationException($"{run.Root} was started with other settings (its config.json differs from this recipe): " +
+            if (!JsonNode.DeepEquals(before, recipe.Root))
+                throw new InvalidOperationException($"{run.Root} was started with other settings (its config.json differs from this recipe in " +
+                                                    $"{string.Join(", ", Differences(before as JsonObject, recipe.Root))}): " +
                                                     "continue it with the same recipe and --set values, or use another --run-dir");
         }
         recipe.Save(run.PathOf("config.json"));
@@ -104,6 +105,19 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
             }
             StageFinished?.Invoke(stage, run.StageResult(stage.Name)!);
             if (stage.Name == until) break;
+        }
+    }
+
+    /// <summary>The settings two recipe trees disagree on, as "path (then → now)".</summary>
+    static IEnumerable<string> Differences(JsonObject? then, JsonObject now, string prefix = "")
+    {
+        foreach (var key in (then?.Select(kv => kv.Key) ?? []).Union(now.Select(kv => kv.Key)))
+        {
+            JsonNode? a = then?[key], b = now[key];
+            if (a is JsonObject ao && b is JsonObject bo)
+                foreach (var d in Differences(ao, bo, prefix + key + ".")) yield return d;
+            else if (!JsonNode.DeepEquals(a, b))
+                yield return $"{prefix}{key} ({a?.ToJsonString() ?? "none"} → {b?.ToJsonString() ?? "none"})";
         }
     }
 

@@ -46,11 +46,13 @@ public class RecipeSettingsTests
         Assert.Contains("one of constant, cosine, linear, inverse_sqrt", e.Message);
 
         var rules = Recipe.Load("tiny").With("hybrid.target_direction", "en-zh").With("teacher.hidden_size", "130")
-            .With("teacher.pretrain_steps", "10").With("corpus.mono_lines", "0");
+            .With("teacher.pretrain_steps", "10").With("corpus.mono_lines", "0").With("teacher.pipeline_stages", "1");
         var r = Assert.Throws<InvalidDataException>(() => rules.Settings);
         Assert.Contains("hybrid.source_direction", r.Message);
         Assert.Contains("hidden_size = 130 is not divisible by num_attention_heads = 4", r.Message);
         Assert.Contains("corpus.mono_lines", r.Message);
+        Assert.Contains("Figure 3 needs at least 2 pipeline stages", r.Message);
+        Assert.Contains("4 problem(s)", r.Message);
         Assert.Null(Record.Exception(() => Recipe.Load("tiny").With("hybrid.alpha", "null").Settings));
 
         // The runner checks them before the first stage: nothing runs, nothing is written.

@@ -36,6 +36,12 @@ public sealed record RecipeSettings(
         if (Teacher.PretrainSteps > 0 && Corpus.MonoLines == 0)
             r.Problem($"'teacher.pretrain_steps' = {Teacher.PretrainSteps} pre-trains on monolingual text, but 'corpus.mono_lines' = 0 takes none: " +
                       "set corpus.mono_lines > 0 or teacher.pretrain_steps = 0");
+        if (Parallel.Enabled && Math.Min(Teacher.PipelineStages, Teacher.NumHiddenLayers) < 2)
+            r.Problem($"'parallel.enabled': Figure 3 needs at least 2 pipeline stages, and 'teacher.pipeline_stages' = {Teacher.PipelineStages} " +
+                      $"with 'teacher.num_hidden_layers' = {Teacher.NumHiddenLayers} gives {Math.Min(Teacher.PipelineStages, Teacher.NumHiddenLayers)}: " +
+                      "raise them or set parallel.enabled = false");
+        if (Parallel.Enabled && Parallel.BatchSizes.Length == 0)
+            r.Problem("'parallel.batch_sizes' is empty: Figure 3 needs at least one batch size, or set parallel.enabled = false");
         if (Hybrid.SourceDirection == Hybrid.TargetDirection)
             r.Problem($"'hybrid.source_direction' and 'hybrid.target_direction' are both '{Hybrid.SourceDirection}': D_s and D_d need the two directions");
     }

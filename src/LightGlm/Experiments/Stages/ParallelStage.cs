@@ -29,7 +29,6 @@ public sealed class ParallelStage : IRecipeStage
         int K = Math.Min(s.Teacher.PipelineStages, config.L), M = s.Teacher.MicroBatches;
         int steps = s.Parallel.Steps;
         var batches = s.Parallel.BatchSizes;
-        if (K < 2) throw new InvalidDataException($"teacher.pipeline_stages = {K}: Figure 3 needs at least 2 stages (and the model has {config.L} layers)");
         var modes = new (string Mode, Func<int, PipelineConfig?> Cfg)[]
         {
             ("single", _ => new PipelineConfig(1, 1, 1, ScheduleKind.OneFOneB)),
