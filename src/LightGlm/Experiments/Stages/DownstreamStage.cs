@@ -63,7 +63,7 @@ public sealed class DownstreamStage : IRecipeStage
             EvalEvery = Math.Max(1, steps / 10), TopK = d.TopK, Weights = weights, SoftOnTarget = true, Seed = c.Settings.Seed,
             TeacherCachePath = c.Run.PathOf("teacher-cache", "downstream.bin"),
             // An interrupted stage resumes mid-distillation; the checkpoints go once the student is saved.
-            CheckpointDir = c.Run.PathOf("checkpoints", "downstream"), CheckpointEvery = r.Get<int>("teacher.checkpoint_every"),
+            CheckpointDir = c.Run.PathOf("checkpoints", "downstream"), CheckpointEvery = c.Settings.Teacher.CheckpointEvery,
         };
 
         // The teacher's outputs on D_d, once: the distiller below opens the same file (same teacher, data and settings).
