@@ -112,10 +112,10 @@ public static class CliHost
     }
 
     /// <summary>Failures the user can fix and whose message says what went wrong: our own CliException, missing or
-    /// malformed files, I/O (disk full, permissions), a missing MPI library.</summary>
+    /// malformed files, I/O (disk full, permissions), a missing MPI library, a run that kept diverging.</summary>
     public static bool IsUserError(Exception e) =>
         e is CliException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
-            or IOException or UnauthorizedAccessException or LightGlm.Kernels.Mpi.MpiUnavailableException;
+            or IOException or UnauthorizedAccessException or LightGlm.Kernels.Mpi.MpiUnavailableException or LightGlm.Training.NonFiniteTrainingException;
 
     static Exception Unwrap(Exception e) => e is TargetInvocationException { InnerException: { } inner } ? inner : e;
 }

@@ -81,15 +81,9 @@ public sealed class ExperimentCompressionCommand : ICliCommand
     static int FromRecipe(string name, string[]? sets, string outDir, string? fromRun)
     {
         var r = RecipeCli.Load(name, sets);
-        if (!r.Get<bool>("compression.enabled")) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
-        if (CompressionStage.Levels(r).Count == 0) r = r.With("compression.levels", "[0.5,0.35]");
-        RunDirectory[]? donors = null;
-        if (fromRun is not null)
-        {
-            if (!File.Exists(System.IO.Path.Combine(fromRun, "config.json")))
-                throw new CliException($"--from-run {fromRun}: not a run directory (no config.json); pass the folder `lightglm run` or `quickstart` wrote");
-            donors = [new RunDirectory(fromRun)];
-        }
+        if (!r.Settings.Compression.Enabled) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
+        if (r.Settings.Compression.Levels.Length == 0) r = r.With("compression.levels", "[0.5,0.35]");
+        RunDirectory[]? donors = fromRun is null ? null : [RecipeCli.DonorRun(fromRun, "--from-run")];
         var run = new RunDirectory(outDir);
         string again = $"./lightglm experiment compression {name} --out {outDir}" + (fromRun is null ? "" : $" --from-run {fromRun}") +
                        string.Concat((sets ?? []).Select(x => $" --set {x}"));

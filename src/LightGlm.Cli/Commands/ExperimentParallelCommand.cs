@@ -95,16 +95,15 @@ public sealed class ExperimentParallelCommand : ICliCommand
     /// Σ_stages busy (forward+backward) seconds / (K · wall seconds), the measured counterpart of M/(M+K−1).</summary>
     static Row RunEpoch(ModelConfig config, string mode, PipelineConfig cfg, int B, int T, int N)
     {
-        var model = GlmModel.Create(config, seed: 1);
-        var trainer = new InProcessGlmTrainer(model, cfg, StageSplit.Even(config.L, cfg.Stages), new AdamWRangeOptimizer(1e-4));
-        trainer.Step(PlanMeasurement.RandomBatch(config, B, T, 99)); // warm-up (JIT), not timed
         int steps = N / B;
+        var (trainer, engine) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, new PlanMeasurement.RandomTokens(config));
+        trainer.Step(); // warm-up (JIT), not timed
         double wall = 0, busy = 0, stageWall = 0;
         long peak = 0;
         for (int i = 0; i < steps; i++)
         {
-            var res = trainer.Step(PlanMeasurement.RandomBatch(config, B, T, (ulong)i));
-            wall += res.Seconds;
+            wall += trainer.Step().Seconds;
+            var res = engine.LastStep!;
             foreach (var s in res.Stages.Where(s => s.Replica == 0)) { busy += s.ForwardSeconds + s.BackwardSeconds; stageWall = Math.Max(stageWall, s.Seconds); }
             peak = Math.Max(peak, res.PeakCacheBytes);
         }

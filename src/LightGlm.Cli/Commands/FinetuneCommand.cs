@@ -109,17 +109,21 @@ public sealed class FinetuneCommand : ICliCommand
             string? logPath = r.GetValue(log);
             var sw = System.Diagnostics.Stopwatch.StartNew();
             int every = r.GetValue(validEvery) > 0 ? r.GetValue(validEvery) : Math.Max(1, S / 5);
-            var curve = HybridFineTuning.Run(trainer, validate, every, (s, v) =>
+            var curve = RunLoop.Run(trainer, new RunLoopOptions { ValidEvery = every, ValidateAtStart = true, CheckpointEvery = every }, new RunLoopHooks
             {
-                if (v is not null || s.Step % 10 == 0 || s.Step == S)
-                    Console.WriteLine($"step {s.Step,5}/{S}  loss {s.Loss,8:F4}" + (v is { } x ? $"  dev {(devDirection?.Name() ?? "both")} {x,8:F4}" : ""));
-                if (logPath is not null)
+                Validate = validate, Log = Console.WriteLine,
+                Stepped = (s, v) =>
                 {
-                    var rec = new JsonObject { ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5), ["lr"] = s.Lr };
-                    if (v is { } vv) rec["dev_loss"] = Math.Round(vv, 5);
-                    File.AppendAllText(logPath, rec.ToJsonString() + "\n");
-                }
-            });
+                    if (v is not null || s.Step % 10 == 0 || s.Step == S)
+                        Console.WriteLine($"step {s.Step,5}/{S}  loss {s.Loss,8:F4}" + (v is { } x ? $"  dev {(devDirection?.Name() ?? "both")} {x,8:F4}" : ""));
+                    if (logPath is not null)
+                    {
+                        var rec = new JsonObject { ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5), ["lr"] = s.Lr };
+                        if (v is { } vv) rec["dev_loss"] = Math.Round(vv, 5);
+                        File.AppendAllText(logPath, rec.ToJsonString() + "\n");
+                    }
+                },
+            }).Valid;
             ModelDirectory.Save(m, r.GetValue(output)!, tokPath);
             Console.WriteLine($"fine-tuned in {sw.Elapsed.TotalSeconds:F1} s" + (curve.Count > 0 ? $": dev loss {curve[0].Loss:F4} → {curve[^1].Loss:F4}" : "") + $"; wrote {r.GetValue(output)}");
             return 0;

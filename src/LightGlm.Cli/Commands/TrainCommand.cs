@@ -57,6 +57,10 @@ public sealed class TrainCommand : ICliCommand
                                   (est.TotalBytes <= avail ? "fits" : "does NOT fit (train would refuse)"));
             return 0;
         }
+        // Where output_dir is swapped by two renames (no exchange on this file system), a kill between them leaves no
+        // output_dir but its .old and .partial, both holding the checkpoints kept there: put the new one in place before
+        // looking for a checkpoint to resume from.
+        if (!quiet && rc.OutputDir is { } outDir) LightGlm.IO.AtomicDirectory.Recover(outDir);
         var s = TrainWithProgress(rc, quiet: quiet);
         if (quiet) return 0;
         Console.WriteLine($"trained {s.Steps} steps in {s.Seconds:F1} s ({s.TokensPerSecond:F0} tokens/s): loss {s.FirstLoss:F4} → {s.LastLoss:F4}, held-out {s.ValidLoss:F4}");
@@ -91,7 +95,6 @@ public sealed class TrainCommand : ICliCommand
         }
         catch (ArgumentException e) { throw new CliException(e.Message); }
         catch (InsufficientMemoryForTrainingException e) { throw new CliException("not enough memory: " + e.Message); }
-        catch (NonFiniteTrainingException e) { throw new CliException(e.Message); }
     }
 
     /// <summary>MPI ranks other than 0: rank 0 reports for the job.</summary>

@@ -23,6 +23,8 @@ public static class Ablation
     public static AblationTable Run(Recipe recipe, string root, RecipeRunner runner, Func<IRecipeStage, IStageProgress> progressFor,
         Action<string> log, CancellationToken cancel, IReadOnlyList<RunDirectory>? donors = null)
     {
+        // Every row's settings are checked before the first row runs.
+        foreach (var (_, par, comp, hyb) in AblationTable.Combinations) _ = RowRecipe(recipe, par, comp, hyb).Settings;
         var runs = new List<(string, bool, bool, bool, RunDirectory)>();
         var shared = new List<RunDirectory>(donors ?? []);
         foreach (var (name, par, comp, hyb) in AblationTable.Combinations)

@@ -25,6 +25,8 @@ public sealed class NullProgress : IStageProgress
 public sealed class StageContext(Recipe recipe, RunDirectory run, IStageProgress progress, CancellationToken cancel)
 {
     public Recipe Recipe { get; } = recipe;
+    /// <summary>The recipe's typed settings (checked before the first stage ran).</summary>
+    public RecipeSettings Settings => Recipe.Settings;
     public RunDirectory Run { get; } = run;
     public IStageProgress Progress { get; } = progress;
     public CancellationToken Cancel { get; } = cancel;
@@ -64,12 +66,16 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
     {
         if (until is not null && Stages.All(s => s.Name != until))
             throw new ArgumentException($"no stage named '{until}'; stages are: {string.Join(", ", Stages.Select(s => s.Name))}");
+        // Every setting is checked now, all problems at once: a bad value must not wait hours for the stage that reads it.
+        var settings = recipe.Settings;
+        if (settings.Threads > 0) LightGlm.Evaluation.Bench.EngineBench.SetThreads(settings.Threads);
         // A run directory belongs to one recipe: continuing it with other settings would mix results.
         if (File.Exists(run.PathOf("config.json")) && Stages.Any(s => run.IsStageDone(s.Name)))
         {
             var before = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.PathOf("config.json")));
-            if (!System.Text.Json.Nodes.JsonNode.DeepEquals(before, recipe.Root))
-                throw new InvalidOperationException($"{run.Root} was started with other settings (its config.json differs from this recipe): " +
+            if (!JsonNode.DeepEquals(before, recipe.Root))
+                throw new InvalidOperationException($"{run.Root} was started with other settings (its config.json differs from this recipe in " +
+                                                    $"{string.Join(", ", Differences(before as JsonObject, recipe.Root))}): " +
                                                     "continue it with the same recipe and --set values, or use another --run-dir");
         }
         recipe.Save(run.PathOf("config.json"));
@@ -99,6 +105,19 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
             }
             StageFinished?.Invoke(stage, run.StageResult(stage.Name)!);
             if (stage.Name == until) break;
+        }
+    }
+
+    /// <summary>The settings two recipe trees disagree on, as "path (then → now)".</summary>
+    static IEnumerable<string> Differences(JsonObject? then, JsonObject now, string prefix = "")
+    {
+        foreach (var key in (then?.Select(kv => kv.Key) ?? []).Union(now.Select(kv => kv.Key)))
+        {
+            JsonNode? a = then?[key], b = now[key];
+            if (a is JsonObject ao && b is JsonObject bo)
+                foreach (var d in Differences(ao, bo, prefix + key + ".")) yield return d;
+            else if (!JsonNode.DeepEquals(a, b))
+                yield return $"{prefix}{key} ({a?.ToJsonString() ?? "none"} → {b?.ToJsonString() ?? "none"})";
         }
     }
 

@@ -79,6 +79,8 @@ public static class Sweep
         Directory.CreateDirectory(root);
         // Validate every trial's settings before any work: a typo in trial 7 should not surface after an hour.
         var recipes = trials.Select(t => t.Aggregate(recipe, (r, kv) => r.With(kv.Key, kv.Value))).ToList();
+        var problems = recipes.SelectMany((r, i) => r.Problems().Select(p => $"trial {i + 1}: {p}")).ToList();
+        if (problems.Count > 0) throw new InvalidDataException($"{problems.Count} problem(s) in the trials' settings:\n  " + string.Join("\n  ", problems));
         string until = ScoreAfter(recipe);
         var done = new List<SweepTrial>();
         var donors = new List<RunDirectory>();
@@ -106,7 +108,7 @@ public static class Sweep
 
     /// <summary>The last training stage the recipe runs: trials are scored on what it made.</summary>
     public static string ScoreAfter(Recipe r) =>
-        DownstreamStage.Active(r) ? "downstream" : r.Get<bool>("compression.enabled") ? "compression" : r.Get<bool>("hybrid.enabled") ? "hybrid" : "teacher";
+        DownstreamStage.Active(r) ? "downstream" : r.Settings.Compression.Enabled ? "compression" : r.Settings.Hybrid.Enabled ? "hybrid" : "teacher";
 
     /// <summary>Teacher-forced translation accuracy on the dev split (both directions, mean) of the model the trial made.</summary>
     public static JsonObject Score(Recipe recipe, RunDirectory run, string until)
@@ -120,7 +122,7 @@ public static class Sweep
         };
         var (model, tok) = TranslationModel.Load(dir);
         var dev = ParallelTsv.Read((string)run.StageResult("corpus")!["dev"]!);
-        int n = Math.Min(dev.Count, recipe.Get<int>("eval.max_sentences"));
+        int n = Math.Min(dev.Count, recipe.Settings.Eval.MaxSentences);
         var result = new JsonObject { ["model"] = dir, ["dev_pairs"] = n };
         double sum = 0;
         foreach (var d in Directions.Both)

@@ -40,6 +40,10 @@ public abstract class PipelineCheck
         public override string Name => "glm";
         public override int Layers => Config.L;
 
+        /// <summary>Plain SGD over Weights[from, to): w −= lr·g (the check compares gradients, so the simplest update).</summary>
+        static void Sgd(GlmModel m, int from, int to) => System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(
+            m.Grads.AsSpan(from, to - from), -Lr, m.Weights.AsSpan(from, to - from), m.Weights.AsSpan(from, to - from));
+
         /// <summary>GLM-style: GQA, qkv bias, half interleaved rotary, prefix LM; 8 blocks so K up to 8 fits.</summary>
         static readonly ModelConfig Config = new()
         {
@@ -67,7 +71,6 @@ public abstract class PipelineCheck
         {
             var model = GlmModel.Create(Config, seed: 3);
             var cache = model.CreateCache(B, T);
-            var sgd = new SgdRangeOptimizer(Lr);
             var losses = new double[steps];
             var batches = Batches(steps);
             for (int i = 0; i < steps; i++)
@@ -75,31 +78,42 @@ public abstract class PipelineCheck
                 model.ZeroGrads();
                 losses[i] = model.ForwardLoss(cache, batches[i]);
                 model.Backward(cache, batches[i]);
-                sgd.Step(model, 0, model.Weights.Length);
+                Sgd(model, 0, model.Weights.Length);
             }
             return new CheckRun(losses, model.Grads, model.Weights, 0, 0, model.Weights.Length);
         }
 
         public override CheckRun Threads(PipelineConfig cfg, int steps, Func<int, int, IPipelineStage, IPipelineStage>? wrap)
         {
-            var trainer = new InProcessGlmTrainer(GlmModel.Create(Config, seed: 3), cfg, StageSplit.Even(Config.L, cfg.Stages), new SgdRangeOptimizer(Lr), wrap: wrap);
+            var pipe = new InProcessGlmPipeline(GlmModel.Create(Config, seed: 3), cfg, StageSplit.Even(Config.L, cfg.Stages), wrap: wrap);
             var losses = new double[steps];
             long messages = 0;
             var batches = Batches(steps);
-            for (int i = 0; i < steps; i++) { losses[i] = trainer.Step(batches[i]).Loss; messages += trainer.LastStepMessages; }
-            return new CheckRun(losses, trainer.Model.Grads, trainer.Model.Weights, messages, 0, trainer.Model.Weights.Length);
+            for (int i = 0; i < steps; i++)
+            {
+                losses[i] = pipe.Step(batches[i]).Loss;
+                messages += pipe.LastStepMessages;
+                Sgd(pipe.Model, 0, pipe.Model.Weights.Length);
+                pipe.WeightsChanged();
+            }
+            return new CheckRun(losses, pipe.Model.Grads, pipe.Model.Weights, messages, 0, pipe.Model.Weights.Length);
         }
 
         public override CheckRun Mpi(PipelineConfig cfg, int steps, MpiPipelineGroups groups, Action<int>? beforeStep)
         {
             var model = GlmModel.Create(Config, seed: 3);
-            var trainer = new MpiGlmTrainer(model, cfg, StageSplit.Even(Config.L, cfg.Stages), new SgdRangeOptimizer(Lr), groups);
+            var pipe = new MpiGlmPipeline(model, cfg, StageSplit.Even(Config.L, cfg.Stages), groups);
             long sent0 = Kernels.Mpi.MpiComm.MessagesSent;
             var losses = new double[steps];
             var batches = Batches(steps);
-            for (int i = 0; i < steps; i++) { beforeStep?.Invoke(i); losses[i] = trainer.Step(batches[i]).Loss; }
-            return new CheckRun(losses, model.Grads, model.Weights, Kernels.Mpi.MpiComm.MessagesSent - sent0 + trainer.Reductions,
-                trainer.Stage.ParameterStart, trainer.Stage.ParameterEnd);
+            var (from, to) = pipe.Owned;
+            for (int i = 0; i < steps; i++)
+            {
+                beforeStep?.Invoke(i);
+                losses[i] = pipe.Step(batches[i]).Loss;
+                Sgd(model, from, to);
+            }
+            return new CheckRun(losses, model.Grads, model.Weights, Kernels.Mpi.MpiComm.MessagesSent - sent0 + pipe.Reductions, from, to);
         }
     }
 

@@ -1,78 +1,56 @@
 // The trainer's gradient engine over a pipeline: the step's micro-batches become one global batch that the
-// pipeline (threads or MPI ranks) cuts into D×M micro-batches; the trainer then clips and applies AdamW.
+// pipeline (threads or MPI ranks, GlmPipeline.cs) cuts into D×M micro-batches; the trainer then clips and applies AdamW.
 using LightGlm.Model;
 using LightGlm.Pipeline.Planning;
 using LightGlm.Training;
 
 namespace LightGlm.Pipeline;
 
-public sealed class PipelineGradientEngine : IGradientEngine
+/// <summary>
+/// The real model's forward and backward through a pipeline, as the trainer's engine. A step takes one global batch
+/// and leaves its gradients (all-reduced over replicas) in the model's Grads arena, equal to one-process backward of
+/// the same batch; there is no optimizer here (the trainer's AdamW is the one state). Carried by threads
+/// (<see cref="InProcessGlmPipeline"/>) or MPI ranks (<see cref="MpiGlmPipeline"/>).
+/// </summary>
+public abstract class PipelineGradientEngine : IGradientEngine
 {
-    readonly IPipelineTrainer _pipe;
-    readonly InProcessGlmTrainer? _threads;
-    readonly MpiGlmTrainer? _mpi;
-    readonly GlmModel _model;
     Batch? _global;
 
     /// <summary>What the pipeline measured in the last step (per-stage busy, wait, in-flight caches).</summary>
     public PipelineStepResult? LastStep { get; private set; }
     /// <summary>The planner's prediction for this configuration, when profiled (logged beside the measurement).</summary>
     public ParallelPlan? Prediction { get; set; }
-    public PipelineConfig Config => _pipe.Config;
-    public StageSplit Split { get; }
-    public string Transport => _mpi is null ? "threads" : "mpi";
-
-    PipelineGradientEngine(GlmModel model, IPipelineTrainer pipe, StageSplit split)
-    {
-        _model = model; _pipe = pipe; Split = split;
-        _threads = pipe as InProcessGlmTrainer;
-        _mpi = pipe as MpiGlmTrainer;
-    }
+    public abstract PipelineConfig Config { get; }
+    public abstract StageSplit Split { get; }
+    /// <summary>"threads" or "mpi".</summary>
+    public abstract string Transport { get; }
 
     /// <summary>K·D stage threads in this process; the cores (<paramref name="cores"/>, default all) are divided among them.</summary>
     public static PipelineGradientEngine Threads(GlmModel model, PipelineConfig cfg, StageSplit split, int cores = 0) =>
-        new(model, new InProcessGlmTrainer(model, cfg, split, optimizer: null, cores), split);
+        new InProcessGlmPipeline(model, cfg, split, cores);
 
     /// <summary>This MPI rank's stage of a K·D-rank job (rank = replica·K + stage).</summary>
     public static PipelineGradientEngine Mpi(GlmModel model, PipelineConfig cfg, StageSplit split, MpiPipelineGroups groups) =>
-        new(model, new MpiGlmTrainer(model, cfg, split, optimizer: null, groups), split);
+        new MpiGlmPipeline(model, cfg, split, groups);
 
-    public string Description =>
-        $"pipeline {Config} split {Split} over {(_mpi is null ? $"{Config.Workers} threads" : $"MPI rank {_mpi.Groups.World.Rank} of {_mpi.Groups.World.Size} (stage {_mpi.Groups.Stage}, replica {_mpi.Groups.Replica})")}";
-
-    public (int From, int To) Owned => _mpi is null ? (0, _model.Layout.TotalLength) : (_mpi.Stage.ParameterStart, _mpi.Stage.ParameterEnd);
+    /// <summary>The loss of every replica's last stage.</summary>
+    public abstract void SetObjective(ILossObjective objective);
+    /// <summary>Forward and backward of <paramref name="global"/>, cut into D × M micro-batches; gradients into Grads.</summary>
+    public abstract PipelineStepResult Step(Batch global);
 
     public double ComputeGradients(IReadOnlyList<Batch> micro, ILossObjective objective)
     {
-        var g = Concat(micro);
-        if (_threads is not null) _threads.SetObjective(objective);
-        else _mpi!.Stage.Objective = objective;
-        LastStep = _pipe.Step(g);
+        SetObjective(objective);
+        LastStep = Step(Concat(micro));
         return LastStep.Loss;
     }
 
-    public double SumOverOwners(double x)
-    {
-        if (_mpi is null) return x;
-        Span<double> v = [x];
-        _mpi.Groups.Pipeline.AllreduceSum(v);
-        return v[0];
-    }
-
-    public void WeightsChanged() => _threads?.SyncReplicas();
-
-    public bool Gather(params float[][] arenas)
-    {
-        if (_mpi is null) return true;
-        var (from, to) = Owned;
-        foreach (var a in arenas)
-        {
-            a.AsSpan(0, from).Clear();
-            a.AsSpan(to).Clear();
-            _mpi.Groups.Pipeline.AllreduceSum(a); // each stage contributes its own range: the sum is the whole state
-        }
-        return _mpi.Groups.World.Rank == 0;
-    }
+    public abstract string Description { get; }
+    public abstract (int From, int To) Owned { get; }
+    public abstract double SumOverOwners(double x);
+    public abstract void WeightsChanged();
+    public abstract bool Gather(params float[][] arenas);
+    public abstract void Barrier();
 
     /// <summary>Fraction of the step the stages sat idle: 1 − Σ_s busy_s / (K·D · wall). The ideal is the bubble (K−1)/(M+K−1).</summary>
     public double MeasuredIdle()

@@ -11,17 +11,21 @@ namespace LightGlm.Training;
 /// </summary>
 public sealed class AdamW
 {
-    public ParameterLayout Layout { get; }
+    readonly IReadOnlyList<ParameterTensor> _tensors;
     public float[] M { get; }
     public float[] V { get; }
     /// <summary>Steps taken so far (bias correction uses t = StepCount after increment).</summary>
     public int StepCount { get; set; }
 
-    public AdamW(ParameterLayout layout)
+    /// <summary>The moments of a model's arena.</summary>
+    public AdamW(ParameterLayout layout) : this(layout.Tensors, layout.TotalLength) { }
+
+    /// <summary>The moments of <paramref name="length"/> floats holding <paramref name="tensors"/> (an objective's own tensor).</summary>
+    public AdamW(IReadOnlyList<ParameterTensor> tensors, int length)
     {
-        Layout = layout;
-        M = new float[layout.TotalLength];
-        V = new float[layout.TotalLength];
+        _tensors = tensors;
+        M = new float[length];
+        V = new float[length];
     }
 
     /// <summary>One AdamW step over every tensor (the kernels' vectorised AdamW, split over cores per tensor).</summary>
@@ -33,7 +37,7 @@ public sealed class AdamW
     {
         using var _ = StepProfiler.Time("adamw");
         StepCount++;
-        foreach (var t in Layout.Tensors)
+        foreach (var t in _tensors)
         {
             if (t.Offset < from || t.Offset >= to) continue;
             Kernels.AdamW.Step(weights.AsSpan(t.Offset, t.Length), grads.AsSpan(t.Offset, t.Length), M.AsSpan(t.Offset, t.Length),

@@ -28,6 +28,9 @@ public interface IGradientEngine
     /// every stage's range of <paramref name="arenas"/>); returns true when this process writes checkpoints.</summary>
     bool Gather(params float[][] arenas);
 
+    /// <summary>Waits until every process of the run gets here (MPI: no rank runs ahead of a checkpoint being written).</summary>
+    void Barrier();
+
     /// <summary>One line for logs: the schedule, stages, micro-batches, transport.</summary>
     string Description { get; }
 }

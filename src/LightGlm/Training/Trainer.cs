@@ -18,6 +18,8 @@ public readonly record struct StepResult(int Step, double Loss, double GradNorm,
 /// so a run resumed from a checkpoint continues bit-identically. With an <see cref="Engine"/> (pipeline parallelism) the
 /// forward/backward runs there; clipping, the NaN check and AdamW stay here, over the parameters the engine owns.
 /// A non-finite loss or gradient norm is caught before the update: the weights are never touched by it.
+/// An objective with weights of its own (<see cref="ITrainableObjective"/>) has them stepped by the same AdamW after the
+/// model's update (unclipped: the global norm is the model's).
 /// </summary>
 public sealed class Trainer
 {
@@ -35,7 +37,7 @@ public sealed class Trainer
 
     readonly Batch[] _micro;
     ActivationCache? _cache;
-    ActivationCache Cache => _cache ??= Model.CreateCache(Options.BatchSize, Options.SeqLen);
+    ActivationCache Cache => _cache ??= Model.CreateCache(Options.BatchSize, Options.SeqLen, dropout: Options.Dropout ? null : false);
 
     public Trainer(GlmModel model, TrainerOptions options, IBatchSource data, ILossObjective? objective = null)
     {
@@ -70,7 +72,7 @@ public sealed class Trainer
             b.SegmentPrefixEnds = null;
             Data.Fill(b, index);
             real += b.RealTokens > 0 ? b.RealTokens : b.B * b.T;
-            b.Training = true;
+            b.Training = o.Dropout;
             b.DropoutSeed = o.Seed ^ (ulong)index * 0x9E3779B97F4A7C15UL;
             total += b.TargetCount();
         }
@@ -94,6 +96,7 @@ public sealed class Trainer
         if (!double.IsFinite(loss) || !double.IsFinite(norm))
             return new StepResult(State.Step + 1, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds, NonFinite: true, RealTokens: real);
         Optimizer.Step(Model.Weights, Model.Grads, lr, o.Optimizer, from, to);
+        if ((Objective as ITrainableObjective)?.Trainable is { } own) own.Step(lr, o.Optimizer);
         Engine?.WeightsChanged();
         State.Step++;
         State.MicroBatches += _micro.Length;

@@ -17,6 +17,8 @@ namespace LightGlm.Training;
 public static class TrainingCheckpoint
 {
     public const string OptimizerFile = "optimizer.safetensors";
+    /// <summary>An objective's own tensor (<see cref="ITrainableObjective"/>): NAME, exp_avg.NAME, exp_avg_sq.NAME.</summary>
+    public const string ObjectiveFile = "objective.safetensors";
     public const string StateFile = "trainer_state.json";
     public const string LatestFile = "latest";
     public const string ChecksumFile = "checksums.sha256";
@@ -36,11 +38,18 @@ public static class TrainingCheckpoint
         // Leftovers of a writer killed mid-save (one writer per checkpoint dir): half-built checkpoints and temp files.
         foreach (var d in Directory.GetDirectories(checkpointDir, ".step-*.tmp")) Directory.Delete(d, true);
         foreach (var f in Directory.GetFiles(checkpointDir, $".{LatestFile}.tmp-*")) File.Delete(f);
-        ModelDirectory.Save(trainer.Model, tmp, tokenizerJson);
+        ModelDirectory.WriteFiles(trainer.Model, tmp, tokenizerJson); // (tmp is published whole below)
         var layout = trainer.Model.Layout;
         var tensors = SafeTensorsWriter.FromArena(layout, trainer.Optimizer.M, "exp_avg.");
         tensors.AddRange(SafeTensorsWriter.FromArena(layout, trainer.Optimizer.V, "exp_avg_sq."));
         SafeTensorsWriter.Write(Path.Combine(tmp, OptimizerFile), tensors);
+        if (Own(trainer) is { } own)
+        {
+            long[] shape = [.. own.Tensor.Shape.Select(d => (long)d)];
+            string n = own.Tensor.Name;
+            SafeTensorsWriter.Write(Path.Combine(tmp, ObjectiveFile), [TensorToWrite.Of(n, shape, own.Weights),
+                TensorToWrite.Of("exp_avg." + n, shape, own.Optimizer.M), TensorToWrite.Of("exp_avg_sq." + n, shape, own.Optimizer.V)]);
+        }
         trainer.State.AdamStep = trainer.Optimizer.StepCount;
         AtomicFile.WriteAllText(Path.Combine(tmp, StateFile), JsonSerializer.Serialize(trainer.State, Json));
         AtomicFile.WriteAllText(Path.Combine(tmp, ChecksumFile), string.Concat(
@@ -123,6 +132,19 @@ public static class TrainingCheckpoint
         if (!File.Exists(opt)) throw new FileNotFoundException($"{opt}: optimizer state missing from the checkpoint", opt);
         ModelDirectory.ReadArena(opt, trainer.Model.Layout, trainer.Optimizer.M, "exp_avg.");
         ModelDirectory.ReadArena(opt, trainer.Model.Layout, trainer.Optimizer.V, "exp_avg_sq.");
+        if (Own(trainer) is { } own)
+        {
+            var path = Path.Combine(dir, ObjectiveFile);
+            if (!File.Exists(path)) throw new FileNotFoundException($"{path}: the objective's {own.Tensor.Name} is missing from the checkpoint (written by another kind of run?)", path);
+            using var f = new SafeTensorsFile(path);
+            string n = own.Tensor.Name;
+            foreach (var (name, arena) in new[] { (n, own.Weights), ("exp_avg." + n, own.Optimizer.M), ("exp_avg_sq." + n, own.Optimizer.V) })
+            {
+                if (!f.Tensors.TryGetValue(name, out var e) || e.Elements != arena.Length)
+                    throw new InvalidDataException($"{path}: tensor '{name}' {own.Tensor.ShapeText} is missing or has another shape");
+                f.ReadFloat32(name, arena, 0);
+            }
+        }
         var statePath = Path.Combine(dir, StateFile);
         if (!File.Exists(statePath)) throw new FileNotFoundException($"{statePath}: trainer state missing from the checkpoint", statePath);
         TrainerState? s;
@@ -138,18 +160,23 @@ public static class TrainingCheckpoint
         st.Step = s.Step; st.MicroBatches = s.MicroBatches; st.TokensSeen = s.TokensSeen; st.LastLoss = s.LastLoss; st.Rng = s.Rng;
         st.AdamStep = s.AdamStep; st.LrScale = s.LrScale; st.Rollbacks = s.Rollbacks;
         t.Optimizer.StepCount = s.AdamStep;
+        if (Own(t) is { } own) own.Optimizer.StepCount = s.AdamStep;
         t.Engine?.WeightsChanged(); // data-parallel replicas in this process take the restored weights
     }
+
+    static ObjectiveTensor? Own(Trainer t) => (t.Objective as ITrainableObjective)?.Trainable;
 
     /// <summary>An in-memory copy of everything a checkpoint holds (the NaN guard's rollback point when a run has no checkpoint_dir).</summary>
     public sealed class Snapshot
     {
         readonly float[] _w, _m, _v;
+        readonly float[][]? _own;
         readonly string _state;
 
         public Snapshot(Trainer t)
         {
             _w = (float[])t.Model.Weights.Clone(); _m = (float[])t.Optimizer.M.Clone(); _v = (float[])t.Optimizer.V.Clone();
+            _own = Own(t) is { } o ? [(float[])o.Weights.Clone(), (float[])o.Optimizer.M.Clone(), (float[])o.Optimizer.V.Clone()] : null;
             t.State.AdamStep = t.Optimizer.StepCount;
             _state = JsonSerializer.Serialize(t.State, Json);
             Step = t.State.Step;
@@ -160,6 +187,7 @@ public static class TrainingCheckpoint
         public void Restore(Trainer t)
         {
             _w.CopyTo(t.Model.Weights, 0); _m.CopyTo(t.Optimizer.M, 0); _v.CopyTo(t.Optimizer.V, 0);
+            if (_own is not null && Own(t) is { } o) { _own[0].CopyTo(o.Weights, 0); _own[1].CopyTo(o.Optimizer.M, 0); _own[2].CopyTo(o.Optimizer.V, 0); }
             Apply(t, JsonSerializer.Deserialize<TrainerState>(_state, Json)!);
         }
     }

@@ -35,6 +35,8 @@ public sealed record TrainerOptions
     /// <summary>Micro-batches per optimizer step (gradient accumulation).</summary>
     public int GradAccum { get; init; } = 1;
     public ulong Seed { get; init; } = 1234;
+    /// <summary>Train with the model's hidden dropout (config hidden_dropout); false = never (distillation's student).</summary>
+    public bool Dropout { get; init; } = true;
 
     public List<string> Problems()
     {

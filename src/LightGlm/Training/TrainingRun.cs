@@ -1,7 +1,5 @@
-// Runs a RunConfig end to end: tokenize, estimate memory (refuse when it cannot fit), build or load the model, resume
-// from the newest intact checkpoint, train (optionally through a pipeline) with the NaN guard, checkpoints and
-// metrics.jsonl, evaluate, save.
-using System.Diagnostics;
+// Runs a RunConfig end to end: tokenize, estimate memory (refuse when it cannot fit), build or load the model, train
+// (optionally through a pipeline) on the one run loop (resume, NaN guard, checkpoints, metrics.jsonl), evaluate, save.
 using System.Text.Json.Nodes;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Model;
@@ -104,59 +102,20 @@ public static class TrainingRun
         bool writer = engine?.Transport != "mpi" || engine.Gather(); // MPI: world rank 0 writes files
         var metrics = writer ? new MetricsLog(rc.MetricsFile ?? (rc.CheckpointDir is { } d ? Path.Combine(d, "metrics.jsonl") : null)) : MetricsLog.None;
 
-        bool resumed = false;
-        if (rc.CheckpointDir is { } ck && rc.Resume && TrainingCheckpoint.LatestValid(ck, progress.Message) is { } last)
-        {
-            TrainingCheckpoint.Restore(trainer, last);
-            resumed = true;
-            progress.Message($"resumed from {last} at step {trainer.State.Step}");
-        }
-        metrics.Resume(trainer.State.Step);
-        metrics.Write(new JsonObject { ["event"] = resumed ? "resume" : "start", ["step"] = trainer.State.Step });
-        var guard = new NanGuard(rc.NanGuard, rc.CheckpointDir, text => { progress.Message(text); metrics.Write(new JsonObject { ["event"] = "nan_guard", ["message"] = text }); });
-        guard.Attach(trainer);
-        if (rc.CheckpointDir is { } ck0 && !resumed) Checkpoint(ck0); // step 0: the first rollback point, on disk rather than in memory
-        guard.Remember(trainer, onDisk: rc.CheckpointDir is not null);
-        progress.Started(trainer, stream.Length, resumed);
-
         int evalBatches = validSource is null ? 0 : Math.Clamp(valid.Length / (rc.BatchSize * rc.SeqLen), 1, 8);
-        double Evaluate()
-        {
-            engine?.Gather(model.Weights); // an MPI rank holds only its stage's weights current
-            return trainer.Evaluate(validSource!, evalBatches);
-        }
-        void Checkpoint(string dir)
-        {
-            if (engine is null || engine.Gather(model.Weights, trainer.Optimizer.M, trainer.Optimizer.V))
-                progress.Message($"checkpoint {TrainingCheckpoint.Save(trainer, dir, rc.KeepCheckpoints)}");
-            if (engine?.Transport == "mpi") PipelineTraining.World().Barrier(); // no rank runs ahead of a checkpoint being written
-        }
-
-        var sw = Stopwatch.StartNew();
-        double first = double.NaN, lastLoss = double.NaN;
-        long tokens = 0;
-        var stepTimes = new List<double>();
         var idle = new List<double>();
-        while (!trainer.Done && !cancel.IsCancellationRequested)
+        bool started = false;
+        var run = RunLoop.Run(trainer, new RunLoopOptions
         {
-            var r = trainer.Step();
-            if (r.NonFinite)
+            CheckpointDir = rc.CheckpointDir, CheckpointEvery = rc.CheckpointEvery, KeepCheckpoints = rc.KeepCheckpoints, Resume = rc.Resume,
+            NanGuard = rc.NanGuard, ValidEvery = rc.EvalEvery, MaxSeconds = rc.MaxSeconds,
+        }, new RunLoopHooks
+        {
+            Validate = validSource is null ? null : () => trainer.Evaluate(validSource, evalBatches),
+            Validated = (step, _, v) => progress.Message($"step {step}: held-out loss {v:F4}"),
+            Annotate = (_, rec) =>
             {
-                guard.Recover(trainer, r);
-                continue;
-            }
-            if (double.IsNaN(first)) first = r.Loss;
-            lastLoss = r.Loss;
-            tokens += r.Tokens;
-            stepTimes.Add(r.Seconds);
-            progress.Stepped(trainer, r);
-            var rec = new JsonObject
-            {
-                ["step"] = r.Step, ["loss"] = r.Loss, ["lr"] = r.Lr, ["grad_norm"] = r.GradNorm,
-                ["step_seconds"] = Math.Round(r.Seconds, 5), ["tokens_per_s"] = Math.Round(r.Tokens / Math.Max(r.Seconds, 1e-9)),
-            };
-            if (engine?.LastStep is { } ps)
-            {
+                if (engine?.LastStep is not { } ps) return;
                 double id = engine.MeasuredIdle();
                 idle.Add(id);
                 rec["pipeline_seconds"] = Math.Round(ps.Seconds, 5);
@@ -167,30 +126,29 @@ public static class TrainingRun
                     rec["step_seconds_predicted"] = Math.Round(pr.StepSeconds, 5);
                     rec["bubble_predicted"] = Math.Round(pr.Bubble, 4);
                 }
-            }
-            bool saved = rc.CheckpointDir is not null && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0 && !trainer.Done;
-            if (validSource is not null && rc.EvalEvery > 0 && r.Step % rc.EvalEvery == 0)
+            },
+            Metric = rec =>
             {
-                double v = Evaluate();
-                rec["valid_loss"] = v;
-                progress.Message($"step {r.Step}: held-out loss {v:F4}");
-            }
-            metrics.Write(rec);
-            if (saved)
-            {
-                Checkpoint(rc.CheckpointDir!);
-                guard.Remember(trainer, onDisk: true);
-            }
-            if (rc.CheckpointDir is null && rc.CheckpointEvery > 0 && r.Step % rc.CheckpointEvery == 0) guard.Remember(trainer, onDisk: false);
-            if (rc.MaxSeconds > 0 && sw.Elapsed.TotalSeconds > rc.MaxSeconds)
-            {
-                progress.Message($"time budget of {rc.MaxSeconds:F0} s reached at step {r.Step}");
-                break;
-            }
+                if (!started && rec["event"] is not null)
+                {   // the first record, "start" or "resume": drop lines past the step the run continues from
+                    started = true;
+                    metrics.Resume((int)rec["step"]!);
+                    progress.Started(trainer, stream.Length, (string?)rec["event"] == "resume");
+                }
+                metrics.Write(rec);
+            },
+            Stepped = (r, _) => progress.Stepped(trainer, r),
+            Log = progress.Message,
+        }, cancel);
+        double seconds = run.Seconds;
+        double validLoss = validSource is null ? double.NaN
+            : run.Valid.Count > 0 && run.Valid[^1].Step == trainer.State.Step ? run.Valid[^1].Loss
+            : Evaluate();
+        double Evaluate()
+        {
+            engine?.Gather(model.Weights); // an MPI rank holds only its stage's weights current
+            return trainer.Evaluate(validSource!, evalBatches);
         }
-        double seconds = sw.Elapsed.TotalSeconds;
-        double validLoss = validSource is null ? double.NaN : Evaluate();
-        if (rc.CheckpointDir is { } finalDir) Checkpoint(finalDir);
         if (rc.OutputDir is { } outDir)
         {
             engine?.Gather(model.Weights); // collective on MPI: every rank takes part, rank 0 writes
@@ -200,11 +158,11 @@ public static class TrainingRun
                 progress.Message($"saved model to {outDir}");
             }
         }
-        stepTimes.Sort();
-        var summary = new TrainingSummary(trainer.State.Step, first, lastLoss, validLoss, seconds, tokens / Math.Max(seconds, 1e-9), rc.OutputDir)
+        double first = run.Train.Count > 0 ? run.Train[0].Loss : double.NaN, lastLoss = run.Train.Count > 0 ? run.Train[^1].Loss : double.NaN;
+        var summary = new TrainingSummary(trainer.State.Step, first, lastLoss, validLoss, seconds, run.TokensPerSecond, rc.OutputDir)
         {
             Memory = memory, PeakResidentBytes = MemoryEstimate.PeakResidentBytes(), ResidentBeforeModelBytes = rssBefore,
-            MedianStepSeconds = stepTimes.Count > 0 ? stepTimes[stepTimes.Count / 2] : double.NaN,
+            MedianStepSeconds = run.MedianStepSeconds,
             PredictedStepSeconds = engine?.Prediction?.StepSeconds ?? double.NaN,
             MeasuredIdle = idle.Count > 0 ? idle.Order().ElementAt(idle.Count / 2) : double.NaN,
             PredictedBubble = engine?.Prediction?.Bubble ?? double.NaN,

@@ -100,8 +100,8 @@ public class DistillationTests
         teacher.Forward(tc, batch);
         var tOut = new TeacherOutputs(tc.Logits.Span.ToArray(), null, 0, tc.Hidden(2).Span.ToArray(), 24);
         var proj = new Projection(24, 16);
-        var obj = new DistillationObjective(new DistillationWeights(Soft: 1f, Hard: 1f, Hidden: 0.1f, Cosine: 0f, Temperature: 2f), proj)
-        { Teacher = tOut, SourceRows = [true, false] };
+        var obj = new DistillationObjective(new DistillationWeights(Soft: 1f, Hard: 1f, Hidden: 0.1f, Cosine: 0f, Temperature: 2f), proj);
+        obj.Prepare(batch, tOut, [true, false]);
         var cache = student.CreateCache(B, T);
         student.ZeroGrads();
         double loss = student.Forward(cache, batch, obj);

@@ -49,7 +49,8 @@ public class DownstreamAndCacheTests
         teacher.Forward(tc, batch);
         var tOut = Distiller.Outputs(tc, teacher.Config, 0);
         const double lambda = 0.65; const float tau = 2f;
-        var obj = new DistillationObjective(DistillationWeights.Downstream(lambda, tau), null) { Teacher = tOut, SourceRows = [false, false], SoftOnTarget = true };
+        var obj = new DistillationObjective(DistillationWeights.Downstream(lambda, tau), null) { SoftOnTarget = true };
+        obj.Prepare(batch, tOut, [false, false]);
 
         // The loss by hand from the student's logits: Σ scale·[λ·τ²KL + (1−λ)·CE] over target rows.
         var sc = student.CreateCache(B, T, dropout: false);
@@ -96,8 +97,8 @@ public class DownstreamAndCacheTests
         var batch = Distiller.Pack(Data(B, 23, 90), B, T);
         var tc = teacher.CreateCache(B, T, dropout: false);
         teacher.Forward(tc, batch);
-        var obj = new DistillationObjective(DistillationWeights.Downstream(0), null)
-        { Teacher = Distiller.Outputs(tc, teacher.Config, 0), SourceRows = [false, false, false], SoftOnTarget = true };
+        var obj = new DistillationObjective(DistillationWeights.Downstream(0), null) { SoftOnTarget = true };
+        obj.Prepare(batch, Distiller.Outputs(tc, teacher.Config, 0), [false, false, false]);
         student.ZeroGrads();
         var c1 = student.CreateCache(B, T, dropout: false);
         double l1 = student.Forward(c1, batch, obj);

@@ -203,6 +203,33 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
     }
 
+    [Fact]
+    public void RunFromRunTakesOverTheStagesWhoseSettingsAgree()
+    {
+        Assert.True(fx.Runs.Second.ExitCode == 0, fx.Runs.Second.Stderr);
+        string outDir = fx.Dir + "-from";
+        try
+        {
+            // Another eval setting: everything up to the teacher depends only on settings that agree, so nothing is trained again.
+            var res = CliProcess.Run(TimeSpan.FromMinutes(5), null, "run", "tiny", "--from-run", fx.Dir, "--run-dir", outDir, "--until", "teacher",
+                "--set", $"corpus.packages_file={fx.PackagesFile}", "--set", "eval.max_sentences=7");
+            Assert.True(res.ExitCode == 0, res.Stderr);
+            var run = new RunDirectory(outDir);
+            foreach (var stage in new[] { "corpus", "tokenizer", "teacher" })
+                Assert.Equal(fx.Run.Root, (string?)run.StageResult(stage)?["shared_from"]);
+            // A folder that is not a run is refused by name.
+            var other = CliProcess.Run(TimeSpan.FromMinutes(1), null, "run", "tiny", "--from-run", outDir + "-missing", "--run-dir", outDir + "-2",
+                "--set", $"corpus.packages_file={fx.PackagesFile}");
+            Assert.NotEqual(0, other.ExitCode);
+            Assert.Contains("not a run directory", other.Stderr);
+        }
+        finally
+        {
+            foreach (var d in new[] { outDir, outDir + "-2", outDir + "-missing" })
+                if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
+    }
+
     [ChromiumFact]
     public void ReportOpensInHeadlessChromiumWithEveryImage()
     {

@@ -126,6 +126,7 @@ public class StageSharingTests
             var e = Assert.Throws<InvalidOperationException>(() =>
                 runner.Run(Recipe.Load("tiny").With("seed", "7"), new RunDirectory(dir), _ => NullProgress.Instance, default));
             Assert.Contains("other settings", e.Message);
+            Assert.Contains("seed (1234 → 7)", e.Message); // which setting, so the user knows which --set continues the run
         }
         finally { Directory.Delete(dir, true); }
     }

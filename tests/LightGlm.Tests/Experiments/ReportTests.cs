@@ -132,8 +132,8 @@ public class ReportStageTests
     [Fact]
     public void CurvesBuiltInMemoryWithIntStepsAndLongCountsAreRead()
     {
-        // StageTraining.ToJson makes [int step, double loss] nodes in memory; a report built before the JSON is saved reads them.
-        var curve = LightGlm.Experiments.Stages.StageTraining.ToJson([(0, 3.5), (10, 2.25)]);
+        // RunLoop.ToJson makes [int step, double loss] nodes in memory; a report built before the JSON is saved reads them.
+        var curve = LightGlm.Training.RunLoop.ToJson([(0, 3.5), (10, 2.25)]);
         var series = LightGlm.Experiments.Stages.ReportStage.Curve("dev", curve);
         Assert.Equal([0.0, 10.0], series.X);
         Assert.Equal([3.5, 2.25], series.Y);
@@ -160,7 +160,7 @@ public class ReportStageTests
                 ["from"] = "student-compressed", ["student"] = "x", ["lambda"] = 0.65, ["lambda_weighs"] = "teacher", ["soft_weight"] = 0.65, ["hard_weight"] = 0.35,
                 ["temperature"] = 1.0, ["top_k"] = 64, ["steps"] = 6, ["n_target"] = 40, ["target_direction"] = "zh-en",
                 ["target_dev_loss_before"] = 4.5, ["target_dev_loss_after"] = 4.25, ["dev_loss_before"] = 4.0, ["dev_loss_after"] = 3.875,
-                ["curve"] = LightGlm.Experiments.Stages.StageTraining.ToJson([(0, 4.5), (3, 4.4), (6, 4.25)]), ["train_seconds"] = 1.5,
+                ["curve"] = LightGlm.Training.RunLoop.ToJson([(0, 4.5), (3, 4.4), (6, 4.25)]), ["train_seconds"] = 1.5,
                 ["teacher_cache"] = new System.Text.Json.Nodes.JsonObject { ["bytes"] = 2500000L, ["built"] = true },
             };
             run.MarkStageDone("downstream", down);

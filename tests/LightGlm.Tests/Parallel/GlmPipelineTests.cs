@@ -24,16 +24,19 @@ public class GlmPipelineTests
         var model = GlmModel.Create(c, seed: 9);
         var cache = model.CreateCache(steps[0].B, steps[0].T);
         var losses = new double[steps.Length];
-        var sgd = new SgdRangeOptimizer(lr);
         for (int i = 0; i < steps.Length; i++)
         {
             model.ZeroGrads();
             losses[i] = model.ForwardLoss(cache, steps[i]);
             model.Backward(cache, steps[i]);
-            sgd.Step(model, 0, model.Weights.Length);
+            Sgd(model, lr);
         }
         return (losses, (float[])model.Grads.Clone(), (float[])model.Weights.Clone());
     }
+
+    /// <summary>w −= lr·g over the whole arena (the simplest update: these tests compare gradients).</summary>
+    internal static void Sgd(GlmModel m, float lr) =>
+        System.Numerics.Tensors.TensorPrimitives.MultiplyAdd(m.Grads, -lr, m.Weights, m.Weights);
 
     public static IEnumerable<object[]> Configs()
     {
@@ -52,11 +55,13 @@ public class GlmPipelineTests
         var steps = Batches(c, 3);
         var (refLoss, refGrads, refWeights) = Reference(c, steps, lr: 0.2f);
         var cfg = new PipelineConfig(stages, micro, replicas, schedule).Validate(c.L, steps[0].B);
-        var trainer = new InProcessGlmTrainer(GlmModel.Create(c, seed: 9), cfg, StageSplit.Even(c.L, stages), new SgdRangeOptimizer(0.2f));
+        var trainer = new InProcessGlmPipeline(GlmModel.Create(c, seed: 9), cfg, StageSplit.Even(c.L, stages));
         for (int i = 0; i < steps.Length; i++)
         {
             var r = trainer.Step(steps[i]);
             Assert.Equal(refLoss[i], r.Loss, 5);
+            Sgd(trainer.Model, 0.2f);
+            trainer.WeightsChanged();
         }
         InProcessPipelineTests.AssertClose(refGrads, trainer.Model.Grads, $"{cfg} grads", 1e-5f);
         InProcessPipelineTests.AssertClose(refWeights, trainer.Model.Weights, $"{cfg} weights", 1e-5f);

@@ -1,5 +1,7 @@
 // The trainer objective of Algorithm 2: soft labels (+ hidden MSE, + cosine) on source rows, hard labels on target rows.
+using System.Runtime.CompilerServices;
 using LightGlm.Model;
+using LightGlm.Training;
 
 namespace LightGlm.Compression.Distillation;
 
@@ -58,20 +60,27 @@ public sealed class TeacherOutputs(float[] logits, int[]? topIds, int k, float[]
 /// weights from <see cref="DistillationWeights.Downstream"/>). h = the last block's output (before
 /// the final norm), so the hidden gradient goes straight into cache.GradHidden.
 /// </summary>
-public sealed class DistillationObjective(DistillationWeights w, Projection? projection) : ILossObjective
+public sealed class DistillationObjective(DistillationWeights w, Projection? projection) : ITrainableObjective
 {
     public DistillationWeights Weights { get; } = w;
     public Projection? Projection { get; } = projection;
-    /// <summary>Per sequence of the next batch: true = source set (soft labels), false = target set (hard labels).</summary>
-    public bool[]? SourceRows { get; set; }
+    public ObjectiveTensor? Trainable => Projection?.State;
     /// <summary>Soft labels on target rows too (Eq. 13's teacher term); the hidden and cosine terms stay on source rows.</summary>
     public bool SoftOnTarget { get; set; }
-    /// <summary>The teacher's outputs for the next batch (set before each forward).</summary>
-    public TeacherOutputs? Teacher { get; set; }
+
+    sealed record Labels(TeacherOutputs Teacher, bool[]? SourceRows);
+    readonly ConditionalWeakTable<Batch, Labels> _labels = [];
+
+    /// <summary>Sets what the teacher said about <paramref name="batch"/> before its forward, and per sequence whether it
+    /// is from the source set (soft labels; true) or the target set (hard labels; false). Null = all source.</summary>
+    public void Prepare(Batch batch, TeacherOutputs teacher, bool[]? sourceRows) => _labels.AddOrUpdate(batch, new Labels(teacher, sourceRows));
 
     public double Compute(ActivationCache cache, Batch batch)
     {
-        var t = Teacher ?? throw new InvalidOperationException("distillation needs the teacher's outputs for this batch");
+        if (!_labels.TryGetValue(batch, out var labels))
+            throw new InvalidOperationException("distillation needs the teacher's outputs for this batch (DistillationObjective.Prepare; a pipeline's re-cut micro-batches have none)");
+        var t = labels.Teacher;
+        var sourceRows = labels.SourceRows;
         int N = cache.N, V = cache.Config.V, C = cache.Config.C;
         var logits = cache.Logits.Span;
         var hs = cache.Hidden(cache.Config.L).Span;
@@ -84,7 +93,7 @@ public sealed class DistillationObjective(DistillationWeights w, Projection? pro
             int n = rows[m];
             if (batch.Targets[n] < 0) { logits.Slice(m * V, V).Clear(); continue; }
             float scale = batch.LossScale * (batch.SampleWeights?[n / cache.T] ?? 1f);
-            bool source = SourceRows?[n / cache.T] ?? true;
+            bool source = sourceRows?[n / cache.T] ?? true;
             var z = logits.Slice(m * V, V);
             Array.Clear(dz);
             if (source || SoftOnTarget)
@@ -105,40 +114,24 @@ public sealed class DistillationObjective(DistillationWeights w, Projection? pro
     }
 }
 
-/// <summary>The learned projection P (Ct, Cs) of Eq. 10 when the student is narrower; its own weights, gradient and plain SGD/Adam step.</summary>
+/// <summary>The learned projection P (Ct, Cs) of Eq. 10 when the student is narrower: the objective's own tensor, stepped
+/// by the trainer's AdamW and checkpointed with the run (<see cref="ObjectiveTensor"/>).</summary>
 public sealed class Projection
 {
     public int Ct { get; }
     public int Cs { get; }
-    public float[] Weights { get; }
-    public float[] Grads { get; }
-    readonly float[] _m, _v;
-    int _step;
+    public ObjectiveTensor State { get; }
+    public float[] Weights => State.Weights;
+    public float[] Grads => State.Grads;
 
     /// <summary>Initialised to the selection matrix of the kept hidden channels (P h_s puts each kept channel back in place), so
     /// a freshly pruned student starts with the masked-teacher residual.</summary>
     public Projection(int ct, int cs, int[]? keptChannels = null)
     {
         Ct = ct; Cs = cs;
-        Weights = new float[ct * cs];
-        Grads = new float[ct * cs];
-        _m = new float[ct * cs];
-        _v = new float[ct * cs];
-        if (keptChannels is not null) for (int j = 0; j < cs; j++) Weights[keptChannels[j] * cs + j] = 1f;
-        else for (int j = 0; j < Math.Min(ct, cs); j++) Weights[j * cs + j] = 1f;
-    }
-
-    /// <summary>One Adam step (β = 0.9, 0.999) on the accumulated gradient, then clears it.</summary>
-    public void Step(float lr)
-    {
-        _step++;
-        float b1 = 1 - MathF.Pow(0.9f, _step), b2 = 1 - MathF.Pow(0.999f, _step);
-        for (int i = 0; i < Weights.Length; i++)
-        {
-            _m[i] = 0.9f * _m[i] + 0.1f * Grads[i];
-            _v[i] = 0.999f * _v[i] + 0.001f * Grads[i] * Grads[i];
-            Weights[i] -= lr * (_m[i] / b1) / (MathF.Sqrt(_v[i] / b2) + 1e-8f);
-        }
-        Array.Clear(Grads);
+        var w = new float[ct * cs];
+        if (keptChannels is not null) for (int j = 0; j < cs; j++) w[keptChannels[j] * cs + j] = 1f;
+        else for (int j = 0; j < Math.Min(ct, cs); j++) w[j * cs + j] = 1f;
+        State = new ObjectiveTensor("distill.projection", [ct, cs], w);
     }
 }

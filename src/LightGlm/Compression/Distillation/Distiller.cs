@@ -1,6 +1,8 @@
-// Algorithm 2's loop: teacher outputs on the fly, student trained on soft (source) + hard (target) labels, validation loss logged.
+// Algorithm 2: the student trained on soft (source) + hard (target) labels from teacher outputs computed on the fly or
+// cached, through the one trainer and run loop; validation loss logged.
 using LightGlm.Compression.Importance;
 using LightGlm.Model;
+using LightGlm.Training;
 
 namespace LightGlm.Compression.Distillation;
 
@@ -12,6 +14,12 @@ public sealed record DistillOptions
     public double LearningRate { get; init; } = 1e-3;
     public double WeightDecay { get; init; }
     public int EvalEvery { get; init; } = 10;
+    /// <summary>Global-norm gradient clipping, as training's optimizer.grad_clip; 0 = off.</summary>
+    public double GradClip { get; init; } = 1.0;
+    /// <summary>Checkpoints (and resume) of the student, as training's; null = none (NaN rollback to memory).</summary>
+    public string? CheckpointDir { get; init; }
+    public int CheckpointEvery { get; init; }
+    public Training.NanGuardOptions NanGuard { get; init; } = new();
     /// <summary>Teacher logits kept per position: 0 = all V; k &gt; 0 = top-k (p_t renormalised over them).</summary>
     public int TopK { get; init; }
     public DistillationWeights Weights { get; init; } = new();
@@ -29,6 +37,15 @@ public sealed record DistillOptions
     /// <summary>Learning-rate schedule (warm-up, then cosine/linear decay to Lr·MinLrRatio, as training's); null = constant.</summary>
     public Training.ScheduleOptions? Schedule { get; init; }
 
+    /// <summary>The trainer's settings: AdamW with β = (0.9, 0.999), decay on matrices only, one sequence batch per step,
+    /// no dropout in the student.</summary>
+    public Training.TrainerOptions ToTrainerOptions() => new()
+    {
+        Steps = Steps, BatchSize = BatchSize, SeqLen = MaxLen, GradAccum = 1, Seed = (ulong)Seed, Dropout = false,
+        Optimizer = new Training.OptimizerOptions { Lr = LearningRate, WeightDecay = WeightDecay, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8, GradClip = GradClip },
+        Schedule = Schedule ?? new Training.ScheduleOptions { WarmupSteps = 0, Decay = Training.DecayKind.Constant },
+    };
+
     /// <summary>The learning rate of step <paramref name="step"/> (1-based).</summary>
     public double LearningRateAt(int step) => Schedule is { } s
         ? Training.LrSchedule.At(step - 1, Steps, new Training.OptimizerOptions { Lr = LearningRate }, s)
@@ -36,23 +53,25 @@ public sealed record DistillOptions
 }
 
 /// <summary>
-/// Each step: B sequences drawn from source ∪ target; the teacher's logits and last hidden state for the batch, computed
-/// on the fly or read from a <see cref="TeacherCache"/> (the same numbers); the student's forward with <see cref="DistillationObjective"/>, backward, AdamW
-/// (the kernels' PyTorch-order update) on the student and Adam on the projection. Hard CE on the validation set every
-/// EvalEvery steps is the curve of Figure 4. Also serves plain fine-tuning (all rows target, soft weight 0).
+/// Algorithm 2 on the one run loop (<see cref="RunLoop"/>): each step draws B sequences from source ∪ target; the
+/// teacher's logits and last hidden state for the batch come from its forward or a <see cref="TeacherCache"/> (the same
+/// numbers); the trainer runs the student with <see cref="DistillationObjective"/>, clips, and applies the one AdamW
+/// (no decay on norms and biases) to the student and to the projection P. Hard CE on the validation set at step 0 and
+/// every EvalEvery steps is the curve of Figure 4. With a checkpoint dir the run resumes; NaN/Inf rolls back as in
+/// training. Also serves plain fine-tuning (all rows target, soft weight 0).
 /// </summary>
 public static class Distiller
 {
-    /// <param name="progress">(step, training loss, validation loss) at step 0 and every EvalEvery steps.</param>
+    /// <param name="progress">(step, training loss, validation loss) at the first step and every EvalEvery steps (loss NaN at the start).</param>
     /// <param name="stepDone">(step, training loss) after every step (progress lines).</param>
-    /// <param name="cancel">Checked before every step.</param>
+    /// <param name="cancel">Checked before every step; a cancelled run saves its checkpoint (when it has a dir) and throws.</param>
     public static List<(int Step, double ValLoss)> Run(GlmModel teacher, GlmModel student, IReadOnlyList<CalibrationSample> source,
         IReadOnlyList<CalibrationSample> target, IReadOnlyList<CalibrationSample> validation, DistillOptions o, int[]? keptHidden = null,
         Action<int, double, double>? progress = null, Action<string>? log = null, Action<int, double>? stepDone = null, CancellationToken cancel = default)
     {
         if (source.Count + target.Count == 0) throw new ArgumentException("distillation needs source or target sequences");
         if (teacher.Config.V != student.Config.V) throw new ArgumentException($"teacher vocab {teacher.Config.V} != student vocab {student.Config.V}; prune the vocabulary of both alike");
-        int B = o.BatchSize, T = o.MaxLen, V = student.Config.V, Ct = teacher.Config.C, Cs = student.Config.C;
+        int B = o.BatchSize, T = o.MaxLen, Ct = teacher.Config.C, Cs = student.Config.C;
         var proj = Ct != Cs && o.Weights.Hidden > 0 ? new Projection(Ct, Cs, keptHidden) : null;
         if (Ct != Cs && o.Weights.Cosine > 0) throw new ArgumentException("the cosine term needs equal hidden widths (DistilBERT keeps the width)");
         var obj = new DistillationObjective(o.Weights, proj) { SoftOnTarget = o.SoftOnTarget };
@@ -61,39 +80,47 @@ public static class Distiller
         using var cache = o.TeacherCachePath is { } cp
             ? TeacherCache.OpenOrBuild(cp, teacher, all.Select(a => a.s).ToList(), T, o.TopK, needHidden, B, log)
             : null;
-        var rng = new Random(o.Seed);
-        var m = new float[student.Layout.TotalLength];
-        var v = new float[student.Layout.TotalLength];
-        var tc = teacher.CreateCache(B, T, dropout: false);
-        var sc = student.CreateCache(B, T, dropout: false);
-        var curve = new List<(int, double)> { (0, Validate(student, validation, T)) };
-        progress?.Invoke(0, double.NaN, curve[0].Item2);
-        for (int step = 1; step <= o.Steps; step++)
+        var trainer = new Trainer(student, o.ToTrainerOptions(), new DistillationData(teacher, cache, all, obj, o.TopK, o.Seed), obj);
+        var run = RunLoop.Run(trainer,
+            new RunLoopOptions
+            {
+                CheckpointDir = o.CheckpointDir, CheckpointEvery = o.CheckpointEvery, NanGuard = o.NanGuard, ValidEvery = o.EvalEvery, ValidateAtStart = true,
+            },
+            new RunLoopHooks
+            {
+                Validate = () => Validate(student, validation, T), Validated = progress, Log = log,
+                Stepped = stepDone is null ? null : (r, _) => stepDone(r.Step, r.Loss),
+            }, cancel);
+        return [.. run.Valid];
+    }
+
+    /// <summary>Micro-batch i: B sequences drawn with System.Random(seed) (draws i·B onwards, so a resumed run draws the
+    /// same), packed, with the teacher's outputs on them prepared for the objective.</summary>
+    sealed class DistillationData(GlmModel teacher, TeacherCache? cache, List<(CalibrationSample Sample, bool Source)> all,
+        DistillationObjective objective, int topK, int seed) : IBatchSource
+    {
+        Random _rng = new(seed);
+        long _drawn;
+        ActivationCache? _tc;
+
+        public void Fill(Batch batch, long index)
         {
-            cancel.ThrowIfCancellationRequested();
-            var ids = Enumerable.Range(0, B).Select(_ => rng.Next(all.Count)).ToList();
-            var batch = Pack(ids.Select(i => all[i].s).ToList(), B, T);
-            if (cache is not null) obj.Teacher = cache.Gather(ids, B, T);
+            int B = batch.B, T = batch.T;
+            if (_drawn != index * B) { _rng = new Random(seed); _drawn = 0; while (_drawn < index * B) { _rng.Next(all.Count); _drawn++; } }
+            var ids = new int[B];
+            for (int b = 0; b < B; b++, _drawn++) ids[b] = _rng.Next(all.Count);
+            PackInto(batch, ids.Select(i => all[i].Sample).ToList());
+            TeacherOutputs outputs;
+            if (cache is not null) outputs = cache.Gather(ids, B, T);
             else
             {
-                teacher.Forward(tc, batch);
-                obj.Teacher = Outputs(tc, teacher.Config, o.TopK);
+                _tc ??= teacher.CreateCache(B, T, dropout: false);
+                batch.Training = false; // the teacher runs without dropout
+                teacher.Forward(_tc, batch);
+                outputs = Outputs(_tc, teacher.Config, topK);
             }
-            obj.SourceRows = ids.Select(i => all[i].Item2).ToArray();
-            student.ZeroGrads();
-            double loss = student.Forward(sc, batch, obj);
-            student.Backward(sc, batch);
-            double lr = o.LearningRateAt(step);
-            LightGlm.Kernels.AdamW.Step(student.Weights, student.Grads, m, v, m.Length, lr, 0.9, 0.999, 1e-8, o.WeightDecay, step);
-            proj?.Step((float)lr);
-            if (step % o.EvalEvery == 0 || step == o.Steps)
-            {
-                curve.Add((step, Validate(student, validation, T)));
-                progress?.Invoke(step, loss, curve[^1].Item2);
-            }
-            stepDone?.Invoke(step, loss);
+            objective.Prepare(batch, outputs, ids.Select(i => all[i].Source).ToArray());
         }
-        return curve;
     }
 
     /// <summary>Mean hard-label CE of the model over the sequences (targets ≠ −1), no gradient.</summary>
@@ -116,6 +143,14 @@ public static class Distiller
     public static Batch Pack(IReadOnlyList<CalibrationSample> seqs, int B, int T)
     {
         var batch = new Batch(B, T);
+        PackInto(batch, seqs);
+        return batch;
+    }
+
+    static void PackInto(Batch batch, IReadOnlyList<CalibrationSample> seqs)
+    {
+        int B = batch.B, T = batch.T;
+        Array.Clear(batch.Tokens);
         Array.Fill(batch.Targets, -1);
         var prefix = new int[B];
         for (int b = 0; b < B && b < seqs.Count; b++)
@@ -126,9 +161,8 @@ public static class Distiller
             s.Targets.AsSpan(0, n).CopyTo(batch.Targets.AsSpan(b * T));
             prefix[b] = Math.Min(s.Prefix, n);
         }
-        if (prefix.Any(p => p > 0)) batch.PrefixLengths = prefix;
+        batch.PrefixLengths = prefix.Any(p => p > 0) ? prefix : null;
         batch.NormaliseByOwnCount();
-        return batch;
     }
 
     /// <summary>The teacher's outputs from its forward on a batch: all logits, or the top k of each row with their ids.</summary>

@@ -118,7 +118,11 @@ public static class HybridExperiment
             var stream = mono.SelectMany(l => (IEnumerable<int>)[.. tok.EncodeText(l), sp.Eos]).ToArray();
             if (stream.Length <= o.SeqLen + 1) throw new InvalidDataException($"{o.CorpusDir}: too little monolingual text for pre-training ({stream.Length} tokens); use --pretrain-steps 0");
             var pre = new Trainer(baseModel, Options(o, o.PretrainSteps, o.LearningRate), new TokenStreamSource(stream, (ulong)o.Seed));
-            HybridFineTuning.Run(pre, null, 0, (s, _) => { if (s.Step % 20 == 0 || pre.Done) run.LogMetric(Stage, new JsonObject { ["variant"] = "base", ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5) }); }, cancel);
+            RunLoop.Run(pre, new RunLoopOptions(), new RunLoopHooks
+            {
+                Stepped = (s, _) => { if (s.Step % 20 == 0 || pre.Done) run.LogMetric(Stage, new JsonObject { ["variant"] = "base", ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5) }); },
+                Log = log,
+            }, cancel);
             log($"base model: {baseModel.Layout.TotalLength:N0} parameters, {o.PretrainSteps} LM steps on monolingual text ({sw.Elapsed.TotalSeconds:F0} s)");
         }
         ModelDirectory.Save(baseModel, run.PathOf("models", "base"), tokPath);
@@ -146,21 +150,26 @@ public static class HybridExperiment
             var trainer = new Trainer(model, Options(o, o.FineTuneSteps, o.LearningRate), data());
             var sourceCurve = new List<(int, double)>();
             sw.Restart();
-            var curve = HybridFineTuning.Run(trainer, () =>
+            var curve = RunLoop.Run(trainer, new RunLoopOptions { ValidEvery = validEvery, ValidateAtStart = true, CheckpointEvery = validEvery }, new RunLoopHooks
             {
-                double vs = trainer.Evaluate(devS, devBatches);
-                sourceCurve.Add((trainer.State.Step, vs));
-                return trainer.Evaluate(devT, devBatches);
-            }, validEvery, (s, v) =>
-            {
-                var rec = new JsonObject { ["variant"] = name, ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5) };
-                if (v is { } x) { rec["target_dev_loss"] = Math.Round(x, 5); rec["source_dev_loss"] = Math.Round(sourceCurve[^1].Item2, 5); }
-                if (v is not null || s.Step % 10 == 0) run.LogMetric(Stage, rec);
-            }, cancel);
+                Validate = () =>
+                {
+                    double vs = trainer.Evaluate(devS, devBatches);
+                    sourceCurve.Add((trainer.State.Step, vs));
+                    return trainer.Evaluate(devT, devBatches);
+                },
+                Stepped = (s, v) =>
+                {
+                    var rec = new JsonObject { ["variant"] = name, ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5) };
+                    if (v is { } x) { rec["target_dev_loss"] = Math.Round(x, 5); rec["source_dev_loss"] = Math.Round(sourceCurve[^1].Item2, 5); }
+                    if (v is not null || s.Step % 10 == 0) run.LogMetric(Stage, rec);
+                },
+                Log = log,
+            }, cancel).Valid;
             fine[name] = new JsonObject
             {
                 ["alpha"] = alpha, ["target_dev_loss"] = Math.Round(curve[^1].Loss, 4), ["source_dev_loss"] = Math.Round(sourceCurve[^1].Item2, 4),
-                ["curve"] = StageTraining.ToJson(curve), ["source_curve"] = StageTraining.ToJson(sourceCurve), ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1),
+                ["curve"] = RunLoop.ToJson(curve), ["source_curve"] = RunLoop.ToJson(sourceCurve), ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1),
             };
             log($"fine-tune {name,-22} {tgt.Name()} dev loss {curve[0].Loss:F3} → {curve[^1].Loss:F3}   {src.Name()} dev loss {sourceCurve[^1].Item2:F3}   ({sw.Elapsed.TotalSeconds:F0} s)");
             if (name is "source_only" or "hybrid" or "target_only" or "high_resource") { models[name] = model; ModelDirectory.Save(model, run.PathOf("models", "teacher-" + name), tokPath); }
@@ -193,7 +202,7 @@ public static class HybridExperiment
             var curve = Distiller.Run(teacher, student, s, t, distillDev, opts, plan.HiddenChannels?.ToArray(),
                 (step, loss, valid) => run.LogMetric(Stage, new JsonObject { ["variant"] = name, ["step"] = step, ["distill_loss"] = double.IsNaN(loss) ? null : Math.Round(loss, 5), ["target_dev_loss"] = Math.Round(valid, 5) }),
                 m => log("  " + m));
-            students[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve[^1].ValLoss, 4), ["curve"] = StageTraining.ToJson(curve), ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1), ["params"] = student.Layout.TotalLength };
+            students[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve[^1].ValLoss, 4), ["curve"] = RunLoop.ToJson(curve), ["seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 1), ["params"] = student.Layout.TotalLength };
             log($"distil  {name,-22} {tgt.Name()} dev loss {curve[0].ValLoss:F3} → {curve[^1].ValLoss:F3}   ({sw.Elapsed.TotalSeconds:F0} s, {student.Layout.TotalLength:N0} parameters)");
             ModelDirectory.Save(student, run.PathOf("models", name), tokPath);
             return student;

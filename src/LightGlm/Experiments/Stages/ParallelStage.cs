@@ -1,10 +1,10 @@
 // Stage: Figure 3 on the teacher's own configuration and data — seconds per training step of single-process,
 // data-parallel (D=2), model-parallel (K stages, no micro-batching) and pipeline-parallel (K stages, M micro-batches)
 // training at several batch (sample-block) sizes, and the epoch time that follows for this run's training split.
-using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LightGlm.Model;
 using LightGlm.Pipeline;
+using LightGlm.Pipeline.Planning;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
@@ -16,20 +16,19 @@ public sealed class ParallelStage : IRecipeStage
 {
     public string Name => "parallel";
     public string Description => "time single, data-, model- and pipeline-parallel training steps at several batch sizes (Figure 3)";
-    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Get<bool>("parallel.enabled");
+    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Settings.Parallel.Enabled;
 
     public JsonObject Run(StageContext c)
     {
-        var r = c.Recipe;
+        var s = c.Settings;
         var tok = RunArtifacts.Tokenizer(c);
         var sp = SpecialTokens.From(tok);
-        int seq = r.Get<int>("teacher.seq_len");
+        int seq = s.Teacher.SeqLen;
         var examples = new TranslationBatcher(tok, RunArtifacts.Pairs(c, "train"), seq).Examples;
-        var config = RunArtifacts.TeacherConfig(r, tok.VocabSize, sp); // as the teacher trains, dropout included
-        int K = Math.Min(r.Get<int>("teacher.pipeline_stages"), config.L), M = r.Get<int>("teacher.micro_batches");
-        int steps = r.Get<int>("parallel.steps");
-        var batches = r.Get<int[]>("parallel.batch_sizes");
-        if (K < 2) throw new InvalidDataException($"teacher.pipeline_stages = {K}: Figure 3 needs at least 2 stages (and the model has {config.L} layers)");
+        var config = RunArtifacts.TeacherConfig(s.Teacher, tok.VocabSize, sp); // as the teacher trains, dropout included
+        int K = Math.Min(s.Teacher.PipelineStages, config.L), M = s.Teacher.MicroBatches;
+        int steps = s.Parallel.Steps;
+        var batches = s.Parallel.BatchSizes;
         var modes = new (string Mode, Func<int, PipelineConfig?> Cfg)[]
         {
             ("single", _ => new PipelineConfig(1, 1, 1, ScheduleKind.OneFOneB)),
@@ -37,7 +36,7 @@ public sealed class ParallelStage : IRecipeStage
             ("model-parallel", _ => new PipelineConfig(K, 1, 1, ScheduleKind.OneFOneB)),
             ("pipeline-parallel", b => b % M == 0 ? new PipelineConfig(K, M, 1, ScheduleKind.OneFOneB) : null),
         };
-        var source = HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed"));
+        var source = HybridBatchSource.Plain(examples, sp.Pad, s.Seed);
         var rows = new JsonArray();
         int total = batches.Length * modes.Length, done = 0;
         foreach (int B in batches)
@@ -64,20 +63,16 @@ public sealed class ParallelStage : IRecipeStage
         };
     }
 
-    /// <summary>Median seconds of <paramref name="steps"/> optimizer steps on real batches, after one untimed warm-up step.</summary>
+    /// <summary>Median seconds of <paramref name="steps"/> optimizer steps of the trainer through the pipeline engine on
+    /// real batches, after one untimed warm-up step.</summary>
     static double StepSeconds(ModelConfig config, PipelineConfig cfg, IBatchSource source, int B, int T, int steps)
     {
-        var model = GlmModel.Create(config, seed: 1);
-        var trainer = new InProcessGlmTrainer(model, cfg, StageSplit.Even(config.L, cfg.Stages), new AdamWRangeOptimizer(1e-4));
+        var (trainer, _) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, source);
         var times = new List<double>();
         for (int i = 0; i <= steps; i++)
         {
-            var batch = new Batch(B, T);
-            source.Fill(batch, i);
-            batch.NormaliseByOwnCount();
-            var sw = Stopwatch.StartNew();
-            trainer.Step(batch);
-            if (i > 0) times.Add(sw.Elapsed.TotalSeconds);
+            var r = trainer.Step();
+            if (i > 0) times.Add(r.Seconds);
         }
         times.Sort();
         return times[times.Count / 2];

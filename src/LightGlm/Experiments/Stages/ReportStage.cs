@@ -51,12 +51,12 @@ public sealed class ReportStage : IRecipeStage
                 ["unseen_pairs"] = corpus["unseen_pairs"]?.DeepClone(),
             };
             List<IReadOnlyList<string>> splitRows =
-                [["train", N(corpus["train_pairs"], "0"), Used(corpus["train_pairs"], recipe?.Get<int>("corpus.max_train_pairs"))],
-                 ["dev", N(corpus["dev_pairs"], "0"), Used(corpus["dev_pairs"], recipe?.Get<int>("corpus.max_eval_pairs"))],
-                 ["test", N(corpus["test_pairs"], "0"), Used(corpus["test_pairs"], recipe?.Get<int>("eval.max_sentences"))]];
+                [["train", N(corpus["train_pairs"], "0"), Used(corpus["train_pairs"], recipe?.Settings.Corpus.MaxTrainPairs)],
+                 ["dev", N(corpus["dev_pairs"], "0"), Used(corpus["dev_pairs"], recipe?.Settings.Corpus.MaxEvalPairs)],
+                 ["test", N(corpus["test_pairs"], "0"), Used(corpus["test_pairs"], recipe?.Settings.Eval.MaxSentences)]];
             if ((int?)corpus["unseen_pairs"] is > 0)
-                splitRows.Add([$"unseen ({string.Join(", ", recipe?.Get<string[]>("corpus.holdout_packages") ?? [])})", N(corpus["unseen_pairs"], "0"),
-                               Used(corpus["unseen_pairs"], recipe?.Get<int>("eval.max_sentences"))]);
+                splitRows.Add([$"unseen ({string.Join(", ", recipe?.Settings.Corpus.HoldoutPackages ?? [])})", N(corpus["unseen_pairs"], "0"),
+                               Used(corpus["unseen_pairs"], recipe?.Settings.Eval.MaxSentences)]);
             report.Section("Data (Table 1)")
                 .Text("English↔Chinese pairs from the zh_CN message catalogs of the pinned Debian packages, cleaned and split by a hash of the English (no English string in two splits). " +
                       "The paper's corpora use 90/5/5 or 80/10/10 splits (Table 1); this run's ratios are corpus.split in config.json. " +
@@ -272,7 +272,7 @@ public sealed class ReportStage : IRecipeStage
     }
 
     static string MethodLabel(string method) =>
-        method == "downstream" ? "LightChatGLM (ours) + downstream distillation (Eq. 13)" : CompressionStage.MethodLabels.GetValueOrDefault(method, method);
+        method == "downstream" ? "LightChatGLM (ours) + downstream distillation (Eq. 13)" : CompressionMethods.Labels.GetValueOrDefault(method, method);
 
     /// <summary>The student before and after downstream distillation: dev losses from the stage, test metrics from eval (when it ran).</summary>
     static void Downstream(Report report, JsonObject down, JsonObject? eval, string again)

@@ -1,6 +1,6 @@
-// The resumable training loop every recipe stage shares: resume from the stage's latest checkpoint,
-// step, log loss and throughput to metrics.jsonl, checkpoint every N steps (atomically), stop on Ctrl-C
-// at a step boundary so that running the recipe again continues exactly.
+// A recipe stage's training on the one run loop (Training/RunLoop.cs): the stage's checkpoint dir, its metrics in the
+// run's metrics.jsonl, its progress line, training CPU time across attempts and learning-curve probes. Ctrl-C stops at
+// a step boundary with a checkpoint, so running the recipe again continues exactly.
 using System.Diagnostics;
 using System.Text.Json.Nodes;
 using LightGlm.Training;
@@ -22,84 +22,67 @@ public static class StageTraining
     public static TrainingCurve Run(StageContext c, string stage, Trainer trainer, string checkpointDir, int checkpointEvery,
         Func<double>? validate = null, int validEvery = 0, string? tokenizerJson = null, Func<JsonObject>? probe = null)
     {
-        bool resumed = false;
-        if (TrainingCheckpoint.LatestValid(checkpointDir, text => c.Progress.Report(0, text)) is { } latest)
-        {
-            TrainingCheckpoint.Restore(trainer, latest);
-            resumed = true;
-            c.Progress.Report(trainer.State.Step / (double)trainer.Options.Steps, $"resumed at step {trainer.State.Step}");
-        }
-        // NaN/Inf: roll back to the last checkpoint (or the start) with a lower learning rate; give up after 3 times.
-        var guard = new NanGuard(new NanGuardOptions(), checkpointDir, text => c.Run.LogMetric(stage, new JsonObject { ["event"] = "nan_guard", ["message"] = text }));
-        guard.Remember(trainer, onDisk: resumed);
+        // Earlier attempts of this stage logged their curve already (up to the step this one resumes from): kept so the figures are whole.
         var train = new List<(int, double)>();
         var valid = new List<(int, double)>();
         var points = new List<JsonObject>();
-        // Training CPU time carries on across attempts (resume): the last attempt's total is in the metrics.
-        double cpuBefore = 0;
-        // Earlier attempts of this stage logged their curve already: keep it so the figures are whole.
-        foreach (var m in c.Run.ReadMetrics(stage))
+        double cpuBefore = 0; // training CPU time carries on across attempts: the last attempt's total is in the metrics
+        void Earlier(int resumedAt)
         {
-            if (m["step"] is null) continue;
-            int s = (int)m["step"]!;
-            if (s > trainer.State.Step) continue;
-            if (m["loss"] is { } l) train.Add((s, (double)l));
-            if (m["valid_loss"] is { } v) { valid.Add((s, (double)v)); points.Add(m); }
-            if (m["cpu_s"] is { } cs) cpuBefore = Math.Max(cpuBefore, (double)cs);
+            foreach (var m in c.Run.ReadMetrics(stage))
+            {
+                if (m["step"] is null || m["event"] is not null || (int)m["step"]! > resumedAt) continue;
+                int s = (int)m["step"]!;
+                if (m["loss"] is { } l) train.Add((s, (double)l));
+                if (m["valid_loss"] is { } v) { valid.Add((s, (double)v)); points.Add(m); }
+                if (m["cpu_s"] is { } cs) cpuBefore = Math.Max(cpuBefore, (double)cs);
+            }
         }
-        var sw = Stopwatch.StartNew();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var probeCpu = TimeSpan.Zero;
         double TrainCpu() => cpuBefore + (Process.GetCurrentProcess().TotalProcessorTime - cpu0 - probeCpu).TotalSeconds;
-        long tokens = 0, real = 0;
         int total = trainer.Options.Steps;
-        while (!trainer.Done)
+        var run = RunLoop.Run(trainer, new RunLoopOptions
         {
-            if (c.Cancel.IsCancellationRequested)
+            CheckpointDir = checkpointDir, CheckpointEvery = checkpointEvery, TokenizerJson = tokenizerJson, ValidEvery = validEvery,
+        }, new RunLoopHooks
+        {
+            Validate = validate,
+            Annotate = (_, rec) =>
             {
-                TrainingCheckpoint.Save(trainer, checkpointDir, tokenizerJson: tokenizerJson);
-                c.Cancel.ThrowIfCancellationRequested();
-            }
-            var r = trainer.Step();
-            if (r.NonFinite)
-            {
-                guard.Recover(trainer, r); // throws NonFiniteTrainingException (the checkpoint stays intact) after too many
-                continue;
-            }
-            tokens += r.Tokens;
-            real += r.RealTokens;
-            train.Add((r.Step, r.Loss));
-            var rec = new JsonObject { ["step"] = r.Step, ["loss"] = Math.Round(r.Loss, 5), ["lr"] = r.Lr, ["grad_norm"] = Math.Round(r.GradNorm, 4) };
-            bool last = trainer.Done;
-            if (validate is not null && (last || (validEvery > 0 && r.Step % validEvery == 0)))
-            {
-                double v = validate();
-                valid.Add((r.Step, v));
-                rec["valid_loss"] = Math.Round(v, 5);
-                if (probe is not null)
+                if (probe is not null && rec.ContainsKey("valid_loss"))
                 {
                     var p0 = Process.GetCurrentProcess().TotalProcessorTime;
                     foreach (var (k, val) in probe()) rec[k] = val?.DeepClone();
                     probeCpu += Process.GetCurrentProcess().TotalProcessorTime - p0;
                 }
-            }
-            double tps = tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9);
-            rec["tokens_per_s"] = Math.Round(tps);
-            rec["real_tokens_per_s"] = Math.Round(real / Math.Max(sw.Elapsed.TotalSeconds, 1e-9));
-            rec["real_tokens"] = trainer.State.RealTokensSeen;
-            rec["cpu_s"] = Math.Round(TrainCpu(), 1);
-            if (rec.ContainsKey("valid_loss")) points.Add((JsonObject)rec.DeepClone());
-            if (r.Step % 10 == 0 || last || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
-            c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", tps);
-            if (last || (checkpointEvery > 0 && r.Step % checkpointEvery == 0))
+                rec["cpu_s"] = Math.Round(TrainCpu(), 1);
+                foreach (var k in new[] { "loss", "valid_loss" }) if (rec[k] is { } x) rec[k] = Math.Round((double)x, 5);
+                rec["grad_norm"] = Math.Round((double)rec["grad_norm"]!, 4);
+            },
+            Metric = rec =>
             {
-                TrainingCheckpoint.Save(trainer, checkpointDir, tokenizerJson: tokenizerJson);
-                guard.Remember(trainer, onDisk: true);
-            }
-        }
-        return new TrainingCurve(train, valid, sw.Elapsed.TotalSeconds, tokens / Math.Max(sw.Elapsed.TotalSeconds, 1e-9), tokens, real, TrainCpu(), points);
+                if ((string?)rec["event"] is "start" or "resume") { Earlier((int)rec["step"]!); return; }
+                if (rec["event"] is not null) { c.Run.LogMetric(stage, rec); return; }
+                int step = (int)rec["step"]!;
+                train.Add((step, (double)rec["loss"]!));
+                if (rec["valid_loss"] is { } v) { valid.Add((step, (double)v)); points.Add((JsonObject)rec.DeepClone()); }
+                if (step % 10 == 0 || step == total || rec.ContainsKey("valid_loss")) c.Run.LogMetric(stage, rec);
+            },
+            Stepped = (r, _) => c.Progress.Report(r.Step / (double)total, $"step {r.Step}/{total} loss {r.Loss:F3}", r.Tokens / Math.Max(r.Seconds, 1e-9)),
+            Log = text => c.Progress.Report(trainer.State.Step / (double)total, text),
+        }, c.Cancel);
+        return new TrainingCurve(train, valid, run.Seconds, run.TokensPerSecond, run.Tokens, run.RealTokens, TrainCpu(), points);
     }
 
-    public static JsonArray ToJson(IEnumerable<(int Step, double Loss)> curve) =>
-        new(curve.Select(p => (JsonNode)new JsonArray(p.Step, Math.Round(p.Loss, 5))).ToArray());
+    /// <summary><paramref name="curve"/> (a resumed attempt's validation points) preceded by the points that earlier,
+    /// interrupted attempts logged to <paramref name="stage"/>'s metrics before it (records <paramref name="mine"/>
+    /// picks), so that a figure's curve stays whole.</summary>
+    public static List<(int Step, double Loss)> WithEarlier(StageContext c, string stage, Func<JsonObject, bool> mine, IReadOnlyList<(int Step, double Loss)> curve)
+    {
+        if (curve.Count == 0 || curve[0].Step == 0) return [.. curve];
+        var earlier = c.Run.ReadMetrics(stage).Where(m => mine(m) && m["event"] is null && m["step"] is not null && m["valid_loss"] is not null && (int)m["step"]! < curve[0].Step)
+            .GroupBy(m => (int)m["step"]!).Select(g => (g.Key, (double)g.Last()["valid_loss"]!)).OrderBy(p => p.Item1);
+        return [.. earlier, .. curve];
+    }
 }

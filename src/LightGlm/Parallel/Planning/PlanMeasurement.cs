@@ -1,6 +1,8 @@
 // Runs a plan in-process on random tokens and returns the measured seconds per step (median after warm-up),
-// so the planner's prediction can be printed beside what really happened.
+// so the planner's prediction can be printed beside what really happened: the real trainer (clipping, AdamW) through
+// the real pipeline engine.
 using LightGlm.Model;
+using LightGlm.Training;
 
 namespace LightGlm.Pipeline.Planning;
 
@@ -8,14 +10,37 @@ public static class PlanMeasurement
 {
     public static double Measure(ModelConfig config, ParallelPlan plan, int batchRows, int seq, int steps)
     {
-        var model = GlmModel.Create(config, seed: 1);
-        var trainer = new InProcessGlmTrainer(model, plan.Config, plan.Split, new AdamWRangeOptimizer(1e-4));
-        var batch = RandomBatch(config, batchRows, seq, 5);
-        trainer.Step(batch); // warm-up: JIT, caches
+        var (trainer, _) = TimingTrainer(config, plan.Config, plan.Split, batchRows, seq, steps + 1, new RandomTokens(config));
+        trainer.Step(); // warm-up: JIT, caches
         var times = new List<double>();
-        for (int i = 0; i < steps; i++) times.Add(trainer.Step(batch).Seconds);
+        for (int i = 0; i < steps; i++) times.Add(trainer.Step().Seconds);
         times.Sort();
         return times[times.Count / 2];
+    }
+
+    /// <summary>A trainer of a fresh model (seed 1) whose steps of <paramref name="rows"/> × <paramref name="seq"/> run
+    /// through an in-process pipeline of <paramref name="cfg"/>: what Figure 3 and `plan --measure` time.</summary>
+    public static (Trainer Trainer, PipelineGradientEngine Engine) TimingTrainer(ModelConfig config, PipelineConfig cfg, StageSplit split, int rows, int seq, int steps, IBatchSource data)
+    {
+        var model = GlmModel.Create(config, seed: 1);
+        var trainer = new Trainer(model, new TrainerOptions
+        {
+            Steps = steps, BatchSize = rows, SeqLen = seq, Optimizer = new OptimizerOptions { Lr = 1e-4 }, Schedule = new ScheduleOptions { WarmupSteps = 0 },
+        }, data);
+        var engine = PipelineGradientEngine.Threads(model, cfg, split);
+        trainer.Engine = engine;
+        return (trainer, engine);
+    }
+
+    /// <summary>Micro-batch i = random tokens and targets drawn from seed i.</summary>
+    public sealed class RandomTokens(ModelConfig c) : IBatchSource
+    {
+        public void Fill(Batch batch, long index)
+        {
+            var b = RandomBatch(c, batch.B, batch.T, (ulong)index);
+            b.Tokens.CopyTo(batch.Tokens, 0);
+            b.Targets.CopyTo(batch.Targets, 0);
+        }
     }
 
     public static Batch RandomBatch(ModelConfig c, int rows, int seq, ulong seed)
