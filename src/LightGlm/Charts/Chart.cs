@@ -65,7 +65,8 @@ public static class Chart
         return Render(plot, series.Count > 1 || series[0].Name.Length > 0);
     }
 
-    /// <summary>Grouped vertical bars, one colour per series, categories along x, each bar labelled with its value.</summary>
+    /// <summary>Grouped vertical bars, one colour per series (a legend when there are several), categories along x, each
+    /// bar labelled with its value.</summary>
     public static ChartImage Bars(string title, string yLabel, IReadOnlyList<string> seriesNames, IReadOnlyList<BarGroup> groups)
     {
         if (groups.Count == 0) throw new ArgumentException($"chart '{title}': no bars to draw");
@@ -98,7 +99,7 @@ public static class Chart
         plot.Axes.Margins(bottom: 0, top: 0.15); // bars stand on the axis; room above for their labels
         for (int s = 0; s < n; s++)
             plot.Legend.ManualItems.Add(new LegendItem { LabelText = seriesNames[s], FillColor = palette.GetColor(s) });
-        return Render(plot, legend: n > 1 || seriesNames[0].Length > 0);
+        return Render(plot, legend: n > 1); // one series: the y label names it
     }
 
     static Plot NewPlot(string title, string xLabel, string yLabel)

@@ -73,6 +73,10 @@ public static class MemoryEstimator
     /// the model exists and 10–30 MB more by the end of the first step (measured with `lightglm train`, docs/PARALLEL.md).</summary>
     public const long RuntimeAllowance = 96L << 20;
 
+    /// <summary>Drawing loss.svg/loss.png beside metrics.jsonl (Charts/LossCurves.cs): SkiaSharp's native library, the
+    /// fonts and a 2× bitmap, 30–40 MB RSS measured in `lightglm train` the first time it draws.</summary>
+    public const long LossChartBytes = 40L << 20;
+
     /// <summary>Floats of <see cref="ActivationCache"/>'s arena for (b, t, range) — the same formula as its constructor
     /// (a test checks them equal, so a change there fails here).</summary>
     public static long CacheFloats(ModelConfig c, int b, int t, LayerRange r, bool dropout)
@@ -96,7 +100,9 @@ public static class MemoryEstimator
     /// token stream. An MPI rank (OnlyStage set) holds the whole weight/gradient arenas but only its stage's caches.
     /// </summary>
     /// <param name="snapshotInMemory">The run has no checkpoint dir, so the NaN guard keeps its rollback point in memory.</param>
-    public static MemoryEstimate Estimate(ModelConfig c, TrainerOptions o, PipelineShape? pipe, bool evaluates, long dataTokens, bool snapshotInMemory = false)
+    /// <param name="lossChart">The run draws its loss chart (it writes metrics.jsonl; counted unless told otherwise).</param>
+    public static MemoryEstimate Estimate(ModelConfig c, TrainerOptions o, PipelineShape? pipe, bool evaluates, long dataTokens, bool snapshotInMemory = false,
+        bool lossChart = true)
     {
         var items = new List<MemoryItem>();
         var lay = ParameterLayout.Build(c);
@@ -136,6 +142,7 @@ public static class MemoryEstimator
         if (evaluates && pipe is not null)
             items.Add(new("evaluation cache", CacheBytes(c, o.BatchSize, T, LayerRange.Full(c), dropout), "held-out loss on the trainer's thread"));
         items.Add(new("training data", 8 * dataTokens, $"{dataTokens:N0} token ids, stream + split copy"));
+        if (lossChart) items.Add(new("loss chart", LossChartBytes, "SkiaSharp, fonts and a bitmap while loss.svg/.png are redrawn"));
         return new MemoryEstimate(items, RuntimeAllowance);
     }
 }

@@ -68,7 +68,7 @@ public sealed class MetricsLog
     {
         if (_path is null || !File.Exists(_path)) return;
         var keep = Read(_path).Where(r => r["step"] is not { } s || (int)s <= step).Select(r => r.ToJsonString(Json) + "\n");
-        AtomicFile.WriteAllText(_path, string.Concat(keep));
+        lock (_lock) AtomicFile.WriteAllText(_path, string.Concat(keep));
     }
 
     /// <summary>The records of a metrics file; torn or malformed lines are skipped.</summary>
