@@ -37,8 +37,9 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
         int beam = r.GetValue(Beam), group = r.GetValue(GroupSize), batch = batchOverride ?? r.GetValue(Batch);
         float lp = r.GetValue(LengthPenalty);
         int maxBeam = defaultMaxBeam > 0 ? r.GetValue(MaxBeam) : beam;
-        if (beam < 1 || beam > 16) problems.Add($"--beam {beam} must be in [1, 16]");
-        if (maxBeam < beam || maxBeam > 16) problems.Add($"--max-beam {maxBeam} must be in [--beam = {beam}, 16]");
+        const int widest = LightGlm.Generation.BeamHypotheses.MaxWidth;
+        if (beam < 1 || beam > widest) problems.Add($"--beam {beam} must be in [1, {widest}]");
+        if (maxBeam < beam || maxBeam > widest) problems.Add($"--max-beam {maxBeam} must be in [--beam = {beam}, {widest}]");
         if (!(lp >= 0 && lp <= 5)) problems.Add($"--length-penalty {lp} must be in [0, 5]");
         if (group <= 0 || group % 32 != 0) problems.Add($"--group-size {group} must be a positive multiple of 32");
         if (batch < 1) problems.Add($"--batch {batch} must be >= 1");

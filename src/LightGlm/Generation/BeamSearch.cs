@@ -18,6 +18,13 @@ public sealed class BeamHypotheses
 {
     sealed record Beam(int[] Tokens, double LogProb, int Slot);
 
+    /// <summary>
+    /// The widest beam any command or request may use. Beyond a few beams quality no longer improves (the paper and
+    /// Hugging Face's defaults use 4–5), while the work does: each step decodes every live beam over the vocabulary and
+    /// the cache holds 2k slots, so a width like 100,000 grew to 100,000 live beams × V logits per step (a hang).
+    /// </summary>
+    public const int MaxWidth = 16;
+
     readonly int _k, _slotBase, _maxNew;
     readonly double _lengthPenalty;
     readonly int[] _stop;

@@ -29,7 +29,7 @@ public sealed record GenerationOptions
         if (!Greedy && !(Temperature > 0)) p.Add($"temperature = {Temperature} must be > 0");
         if (TopK < 0) p.Add($"top-k = {TopK} must be >= 0");
         if (!(TopP > 0 && TopP <= 1)) p.Add($"top-p = {TopP} must be in (0, 1]");
-        if (BeamWidth < 1) p.Add($"beam width = {BeamWidth} must be >= 1");
+        if (BeamWidth < 1 || BeamWidth > BeamHypotheses.MaxWidth) p.Add($"beam width = {BeamWidth} must be in [1, {BeamHypotheses.MaxWidth}]");
         if (p.Count > 0) throw new ArgumentException("invalid generation options: " + string.Join("; ", p));
     }
 }

@@ -20,13 +20,14 @@ public static class Generator
     {
         options.Validate();
         if (prompts.Count == 0) return [];
-        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(model, p, options, weights)).ToList();
         var c = model.Config;
-        int S = prompts.Count, V = c.V;
-        int maxLen = prompts.Max(p => p.Length) + options.MaxNewTokens;
+        // In long: an int sum of a prompt and max new tokens near 2^31 wrapped negative and passed the check.
+        long longest = prompts.Max(p => p.Length) + (long)options.MaxNewTokens;
         if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token (e.g. a BOS token)");
-        if (maxLen > c.MaxPositionEmbeddings)
-            throw new ArgumentException($"prompt + max new tokens = {maxLen} exceeds max_position_embeddings = {c.MaxPositionEmbeddings}");
+        if (longest > c.MaxPositionEmbeddings) // for beam search too, which sized its cache from the sum unchecked
+            throw new ArgumentException($"prompt + max new tokens = {longest} exceeds max_position_embeddings = {c.MaxPositionEmbeddings}");
+        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(model, p, options, weights)).ToList();
+        int S = prompts.Count, V = c.V, maxLen = (int)longest;
         var session = new InferenceSession(model, S, maxLen, weights: weights);
         var sampler = new Sampler(V);
         var rngs = Enumerable.Range(0, S).Select(_ => new Rng(options.Seed)).ToArray();

@@ -32,6 +32,7 @@ public static class AtomicDirectory
     {
         dir = Full(dir);
         string partial = dir + ".partial", old = dir + ".old", parent = Path.GetDirectoryName(dir)!;
+        if (File.Exists(dir)) throw new IOException($"{dir} is a file; the output is a directory: choose a directory (new, or one written before)");
         Directory.CreateDirectory(parent);
         Recover(dir);
         try { Directory.CreateDirectory(partial); }

@@ -36,7 +36,7 @@ public sealed record TranslatorOptions
         if (MaxBatch < 1) p.Add($"max batch {MaxBatch} must be >= 1");
         if (MaxLength < 8) p.Add($"max length {MaxLength} must be >= 8");
         if (Beam < 1 || Beam > MaxBeam) p.Add($"beam {Beam} must be in [1, max beam {MaxBeam}]");
-        if (MaxBeam > 16) p.Add($"max beam {MaxBeam} must be <= 16");
+        if (MaxBeam > Generation.BeamHypotheses.MaxWidth) p.Add($"max beam {MaxBeam} must be <= {Generation.BeamHypotheses.MaxWidth}");
         if (!(LengthPenalty >= 0 && LengthPenalty <= 5)) p.Add($"length penalty {LengthPenalty} must be in [0, 5]");
         if (!(TermBias >= 0 && TermBias <= 50)) p.Add($"term bias {TermBias} must be in [0, 50]");
         if (Terms is not null && MaxBeam > 1) p.Add("glossary terms constrain greedy decoding only: use beam 1 with terms");

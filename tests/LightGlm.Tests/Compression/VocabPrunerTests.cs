@@ -26,14 +26,14 @@ public class VocabPrunerTests
         var dir = TinyTeacher.TempDir();
         try
         {
-            string src = Path.Combine(dir, "m"), dst = Path.Combine(dir, "p");
-            Directory.CreateDirectory(src);
-            using (var fs = File.Create(Path.Combine(src, "tokenizer.json")))
+            string src = Path.Combine(dir, "m"), dst = Path.Combine(dir, "p"), tokDir = Path.Combine(dir, "tok");
+            Directory.CreateDirectory(tokDir);
+            using (var fs = File.Create(Path.Combine(tokDir, "tokenizer.json")))
                 BpeTrainer.Train(Training, new BpeTrainerOptions { VocabSize = 420, MinFrequency = 1 }, fs);
-            var tok = HfTokenizer.Create(Path.Combine(src, "tokenizer.json"));
+            var tok = HfTokenizer.Create(Path.Combine(tokDir, "tokenizer.json"));
             var teacher = TinyTeacher.Create(glm: true, seed: 7, V: tok.VocabSize + 3); // padded vocab: 3 ids no text produces
             teacher.Shape.Json["eos_token_id"] = 2;
-            teacher.Save(src);
+            teacher.Save(src, tokDir); // (a model directory is written whole: its tokenizer comes with it)
 
             var plan = VocabPruner.Run(src, Domain, dst);
             var pruned = ModelFiles.Load(dst);

@@ -55,6 +55,25 @@ public class GenerationTests
     }
 
     [Fact]
+    public void WidthsAndLengthsBeyondTheLimitsAreRefusedBeforeAnyWork()
+    {
+        // --beam 100000 (the argument fuzzer's seed 3) searched until its 60 s hang limit: every step decodes every live
+        // beam over the vocabulary, and the live beams grew to the width. Now a width above BeamHypotheses.MaxWidth is
+        // refused, as translate/eval/serve refuse it; and prompt + max new tokens is checked in long for beam search too.
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<ArgumentException>(() => Generator.Generate(M, [[1, 2, 3]], new GenerationOptions { MaxNewTokens = 8, BeamWidth = 100_000 }));
+        Assert.Contains($"beam width = 100000 must be in [1, {BeamHypotheses.MaxWidth}]", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Generator.Generate(M, [[1, 2, 3]], new GenerationOptions { MaxNewTokens = int.MaxValue, BeamWidth = 2 }));
+        Assert.Contains("exceeds max_position_embeddings", e.Message);
+        e = Assert.Throws<ArgumentException>(() => Generator.Generate(M, [[1, 2, 3]], new GenerationOptions { MaxNewTokens = int.MaxValue }));
+        Assert.Contains("exceeds max_position_embeddings", e.Message);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"refusing took {sw.Elapsed}");
+        // The widest allowed beam still runs (a vocabulary smaller than the width included).
+        var widest = Generator.Generate(M, [[1, 2, 3]], new GenerationOptions { MaxNewTokens = 4, BeamWidth = BeamHypotheses.MaxWidth })[0];
+        Assert.True(widest.Tokens.Length <= 4);
+    }
+
+    [Fact]
     public void BatchedGenerationEqualsOneByOne()
     {
         int[][] prompts = [[1, 2, 3, 4, 5, 6], [7], [8, 9, 10]];

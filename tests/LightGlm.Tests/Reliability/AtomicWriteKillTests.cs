@@ -61,30 +61,46 @@ public sealed class AtomicWriteKillTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void AKilledExportLeavesNoCheckpointOrTheCompleteOneAndCanBeRerun()
-    {
-        // ~130 MB of fp32 weights, so the write lasts long enough to be interrupted on a busy machine.
-        var c = new ModelConfig { VocabSize = 32000, HiddenSize = 512, NumHiddenLayers = 1, NumAttentionHeads = 8, IntermediateSize = 1024, MaxPositionEmbeddings = 64 };
-        string model = Path.Combine(_dir, "model");
-        ModelDirectory.Save(GlmModel.Create(c, seed: 1), model);
-        string reference = Path.Combine(_dir, "ref"), killed = Path.Combine(_dir, "killed");
-        string[] Args(string dst) => ["export", "--model", model, "--format", "hf-llama", "--out", dst];
+    public void AKilledExportLeavesNoCheckpointOrTheCompleteOneAndCanBeRerun() =>
+        KilledWholeDirectoryWrites(dst => ["export", "--model", BigModel(), "--format", "hf-llama", "--out", dst], "export");
 
+    /// <summary>import writes its --out the same way (AtomicDirectory.Write): the source is an uninterrupted export.</summary>
+    [Fact]
+    public void AKilledImportLeavesNoModelOrTheCompleteOneAndCanBeRerun()
+    {
+        string hf = Path.Combine(_dir, "hf");
+        RunToEnd("export", "--model", BigModel(), "--format", "hf-llama", "--out", hf);
+        KilledWholeDirectoryWrites(dst => ["import", "--from", hf, "--out", dst], "import");
+    }
+
+    /// <summary>~130 MB of fp32 weights, so a write lasts long enough to be interrupted on a busy machine.</summary>
+    string BigModel()
+    {
+        string model = Path.Combine(_dir, "model");
+        if (Directory.Exists(model)) return model;
+        var c = new ModelConfig { VocabSize = 32000, HiddenSize = 512, NumHiddenLayers = 1, NumAttentionHeads = 8, IntermediateSize = 1024, MaxPositionEmbeddings = 64 };
+        ModelDirectory.Save(GlmModel.Create(c, seed: 1), model);
+        return model;
+    }
+
+    void KilledWholeDirectoryWrites(Func<string, string[]> args, string what)
+    {
+        string reference = Path.Combine(_dir, "ref"), killed = Path.Combine(_dir, "killed");
         var watch = Stopwatch.StartNew();
         double started = -1;
-        using (var p = Start(Args(reference)))
+        using (var p = Start(args(reference)))
         {
             while (!p.HasExited) { if (started < 0 && Written(reference)) started = watch.Elapsed.TotalMilliseconds; Thread.Sleep(1); }
-            Assert.True(p.ExitCode == 0, $"export exited {p.ExitCode}");
+            Assert.True(p.ExitCode == 0, $"{what} exited {p.ExitCode}");
         }
         double full = watch.Elapsed.TotalMilliseconds;
         var expected = Snapshot(reference);
-        output.WriteLine($"uninterrupted export: {full:F0} ms, writing from {started:F0} ms; {expected.Count} files, {expected.Values.Sum(b => (long)b.Length):N0} bytes");
+        output.WriteLine($"uninterrupted {what}: {full:F0} ms, writing from {started:F0} ms; {expected.Count} files, {expected.Values.Sum(b => (long)b.Length):N0} bytes");
 
         int interrupted = 0, complete = 0;
         for (int round = 0; round < Rounds; round++)
         {
-            if (KillWhileWriting(Args(killed), () => Written(killed), full - Math.Max(0, started), round, Rounds)) interrupted++;
+            if (KillWhileWriting(args(killed), () => Written(killed), full - Math.Max(0, started), round, Rounds)) interrupted++;
             bool written = Directory.Exists(killed) && Directory.EnumerateFileSystemEntries(killed).Any();
             if (written)
             {
@@ -92,12 +108,12 @@ public sealed class AtomicWriteKillTests(ITestOutputHelper output) : IDisposable
                 complete++;
                 Directory.Delete(killed, true); // the next round writes it again
             }
-            output.WriteLine($"round {round}: {(written ? "complete checkpoint" : "no checkpoint")}");
+            output.WriteLine($"round {round}: {(written ? "complete output" : "no output")}");
         }
-        output.WriteLine($"{interrupted} of {Rounds} exports killed mid-run, {complete} complete outputs");
-        Assert.True(interrupted >= Rounds / 3, $"only {interrupted} kills landed mid-export");
+        output.WriteLine($"{interrupted} of {Rounds} {what}s killed mid-run, {complete} complete outputs");
+        Assert.True(interrupted >= Rounds / 3, $"only {interrupted} kills landed mid-{what}");
         // What a kill left behind (a .partial folder) does not stop the rerun.
-        RunToEnd(Args(killed));
+        RunToEnd(args(killed));
         AssertSameFiles(expected, killed, "rerun after the kills");
     }
 

@@ -176,10 +176,10 @@ public sealed class InferenceSession
         {
             Pointwise.RmsNormForward(ln, _rstd, x, wts.InputNorm(l), rows, C, eps);
             wts.Qkv(l).Forward(qkv, ln, rows, _scratch);
+            rotary.ApplyRows(qkv, _pos.AsSpan(0, rows), rows, H + KV, D, W); // the q and k heads of every row, in place (the training forward's kernel)
             for (int r = 0; r < rows; r++)
             {
                 var row = qkv.Slice(r * W, W);
-                rotary.Apply(row[..((H + KV) * D)], H + KV, D, _pos[r]);
                 int off = Cache.Offset(l, _slots[r], _pos[r]);
                 row.Slice(HD, KV * D).CopyTo(Cache.K.AsSpan(off, KV * D));
                 row.Slice(HD + KV * D, KV * D).CopyTo(Cache.V.AsSpan(off, KV * D));

@@ -23,34 +23,6 @@ public sealed class RotaryTable
     }
 
     /// <summary>
-    /// Rotates the first R dims of each of <paramref name="heads"/> head vectors (length D) in <paramref name="v"/> at position pos.
-    /// Forward: (a, b) → (a·cos − b·sin, a·sin + b·cos). Backward (inverse = transpose): sign = −1.
-    /// </summary>
-    public void Apply(Span<float> v, int heads, int D, int pos, bool inverse = false)
-    {
-        if (Table is null) return;
-        if ((uint)pos >= (uint)MaxPositions)
-            throw new ArgumentOutOfRangeException(nameof(pos), $"position {pos} is beyond max_position_embeddings = {MaxPositions}");
-        int half = R / 2;
-        var cos = Table.Cos.AsSpan(pos * half, half);
-        var sin = Table.Sin.AsSpan(pos * half, half);
-        float sign = inverse ? -1f : 1f;
-        for (int h = 0; h < heads; h++)
-        {
-            var x = v.Slice(h * D, D);
-            for (int j = 0; j < half; j++)
-            {
-                int i0 = Interleaved ? 2 * j : j;
-                int i1 = Interleaved ? 2 * j + 1 : j + half;
-                float c = cos[j], s = sign * sin[j];
-                float a = x[i0], b = x[i1];
-                x[i0] = a * c - b * s;
-                x[i1] = a * s + b * c;
-            }
-        }
-    }
-
-    /// <summary>
     /// In place on N packed rows <paramref name="rowStride"/> apart: rotates the first <paramref name="heads"/> heads of
     /// each row at positions[n] (split over cores). The inverse rotation is the backward.
     /// </summary>
