@@ -10,9 +10,10 @@ cd "$root"
 # (manual pages), dpkg-dev (package downloads), iproute2 (MPI's interface discovery).
 need=(libopenblas0-pthread openmpi-bin libopenmpi-dev gettext groff-base man-db iproute2 dpkg-dev)
 # `setup.sh --tests` (scripts/test.sh) also installs what only tests and peer benchmarks use: PyTorch + sentencepiece
-# (reference scripts, golden files, `bench --vs-pytorch`), NLTK, and Chromium (the report's charts checked in a browser).
+# (reference scripts, golden files, `bench --vs-pytorch`), NLTK, Chromium (the report's charts checked in a browser) and
+# fonts-noto-cjk (a chart's Chinese labels drawn with glyphs; the report's labels are Latin, so the main job does without).
 if [ "${1:-}" = "--tests" ]; then
-  need+=(python3-torch python3-sentencepiece sentencepiece python3-nltk chromium)
+  need+=(python3-torch python3-sentencepiece sentencepiece python3-nltk chromium fonts-noto-cjk)
 fi
 missing=()
 for p in "${need[@]}"; do

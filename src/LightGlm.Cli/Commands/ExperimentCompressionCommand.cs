@@ -1,4 +1,4 @@
-// `lightglm experiment compression`: Figure 4 and Table 4 on our data (JSON + CSV + SVG into --out).
+// `lightglm experiment compression`: Figure 4 and Table 4 on our data (JSON + CSV + SVG/PNG into --out).
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
@@ -70,7 +70,7 @@ public sealed class ExperimentCompressionCommand : ICliCommand
             Console.WriteLine($"{"method",-48} {"params",12} {"MB",8} {"tok/s",8} {"x",6} {"prefill ms",10} {"loss",7} {"acc",6} {"acc/T",6}");
             foreach (var row in res["table4"]!.AsArray())
                 Console.WriteLine($"{row!["method"]!.GetValue<string>(),-48} {row["params"]!.GetValue<double>(),12:N0} {row["weight_bytes"]!.GetValue<double>() / 1e6,8:F2} {row["decode_tok_s"]!.GetValue<double>(),8:F1} {row["decode_speedup"]!.GetValue<double>(),6:F2} {row["prefill_ms"]!.GetValue<double>(),10:F1} {row["valid_loss"]!.GetValue<double>(),7:F3} {row["next_token_accuracy"]!.GetValue<double>(),6:F3} {row["accuracy_vs_teacher"]!.GetValue<double>(),6:F3}");
-            Console.WriteLine($"wrote {System.IO.Path.Combine(r.GetValue(output)!, "compression.json")}, table4.csv, figure4.svg");
+            Console.WriteLine($"wrote {System.IO.Path.Combine(r.GetValue(output)!, "compression.json")}, table4.csv, figure4.svg, figure4.png");
             return 0;
         });
         return cmd;
@@ -81,15 +81,9 @@ public sealed class ExperimentCompressionCommand : ICliCommand
     static int FromRecipe(string name, string[]? sets, string outDir, string? fromRun)
     {
         var r = RecipeCli.Load(name, sets);
-        if (!r.Get<bool>("compression.enabled")) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
-        if (CompressionStage.Levels(r).Count == 0) r = r.With("compression.levels", "[0.5,0.35]");
-        RunDirectory[]? donors = null;
-        if (fromRun is not null)
-        {
-            if (!File.Exists(System.IO.Path.Combine(fromRun, "config.json")))
-                throw new CliException($"--from-run {fromRun}: not a run directory (no config.json); pass the folder `lightglm run` or `quickstart` wrote");
-            donors = [new RunDirectory(fromRun)];
-        }
+        if (!r.Settings.Compression.Enabled) throw new CliException("compression.enabled is false in this recipe: nothing to compress");
+        if (r.Settings.Compression.Levels.Length == 0) r = r.With("compression.levels", "[0.5,0.35]");
+        RunDirectory[]? donors = fromRun is null ? null : [RecipeCli.DonorRun(fromRun, "--from-run")];
         var run = new RunDirectory(outDir);
         string again = $"./lightglm experiment compression {name} --out {outDir}" + (fromRun is null ? "" : $" --from-run {fromRun}") +
                        string.Concat((sets ?? []).Select(x => $" --set {x}"));

@@ -85,7 +85,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
         return cmd;
     }
 
-    static int[] ParseLengths(string text, List<string> problems)
+    internal static int[] ParseLengths(string text, List<string> problems)
     {
         var list = new List<int>();
         foreach (var s in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -95,7 +95,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
     }
 
     /// <summary>Runs `bench llama-cpp-side` in a child process of this CLI and reads its result line.</summary>
-    static PeerResult Child(string[] args)
+    internal static PeerResult Child(string[] args)
     {
         string exe = Environment.ProcessPath ?? throw new CliException("cannot find this process's executable to start a measurement child");
         var psi = new ProcessStartInfo(exe) { RedirectStandardOutput = true, UseShellExecute = false };
@@ -109,7 +109,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
     }
 
     /// <summary>Leading greedy tokens that agree (after the first difference a causal model's continuations diverge anyway).</summary>
-    static int Agreeing(int[] a, int[] b)
+    internal static int Agreeing(int[] a, int[] b)
     {
         int i = 0;
         while (i < a.Length && i < b.Length && a[i] == b[i]) i++;
@@ -117,7 +117,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
     }
 
     /// <summary>Steps where llama.cpp's argmax, fed our greedy tokens, equals ours.</summary>
-    static int ForcedAgreeing(PeerResult ours, PeerResult peer) =>
+    internal static int ForcedAgreeing(PeerResult ours, PeerResult peer) =>
         peer.ForcedArgmax is { } f ? f.Zip(ours.Greedy).Count(p => p.First == p.Second) : 0;
 
     static void Print(string dir, ModelConfig c, int threads, int[] lengths, int tokens, int reps, List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)> rows, List<string> notes)
@@ -142,7 +142,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
         foreach (var n in notes) Console.WriteLine("note: " + n);
     }
 
-    static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
+    internal static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     static string Json(string dir, int threads, int[] lengths, int tokens, List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)> rows, List<string> notes)
     {

@@ -18,15 +18,22 @@ public sealed class RunCommand : ICliCommand
         var runDir = new Option<string?>("--run-dir") { Description = "Run directory (default runs/<recipe name>). Running again continues it." };
         var until = new Option<string?>("--until") { Description = "Stop after this stage." };
         var redo = new Option<string?>("--redo") { Description = "Forget this stage and every stage after it, then run them again (e.g. --redo compression)." };
+        var fromRun = new Option<string?>("--from-run")
+        {
+            Description = "Take over the finished stages of another run whose settings agree with this recipe (e.g. its teacher), " +
+                          "and run the rest here: try other compression settings without training the teacher again."
+        };
         var set = RecipeCli.SetOption();
         var dry = RecipeCli.DryRunOption();
-        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, downstream distillation, evaluation, report.") { recipe, runDir, until, redo, set, dry };
+        var cmd = new Command("run", "Run a recipe: corpus, tokenizer, teacher, parallel timing, hybrid fine-tuning, compression, downstream distillation, evaluation, report.") { recipe, runDir, until, redo, fromRun, set, dry };
         cmd.SetAction(p =>
         {
             var r = RecipeCli.Load(p.GetValue(recipe)!, p.GetValue(set));
             if (p.GetValue(dry)) return RecipeCli.DryRun(r);
+            string? from = p.GetValue(fromRun);
             return RecipeCli.Execute(r, p.GetValue(runDir) ?? System.IO.Path.Combine("runs", r.Name), p.GetValue(until), p.GetValue(redo),
-                $"./lightglm run {p.GetValue(recipe)}");
+                $"./lightglm run {p.GetValue(recipe)}" + (from is null ? "" : $" --from-run {from}") + string.Concat((p.GetValue(set) ?? []).Select(x => $" --set {x}")),
+                donor: from is null ? null : RecipeCli.DonorRun(from, "--from-run"));
         });
         return cmd;
     }
@@ -75,6 +82,7 @@ static class RecipeCli
             if (eq <= 0) throw new CliException($"--set '{s}': expected name=value, e.g. --set teacher.train_steps=200");
             recipe = recipe.With(s[..eq], s[(eq + 1)..]);
         }
+        _ = recipe.Settings; // every setting checked now, all problems at once (InvalidDataException: a user error)
         return recipe;
     }
 
@@ -108,9 +116,20 @@ static class RecipeCli
         finally { Console.CancelKeyPress -= onCancel; }
     }
 
-    public static int Execute(Recipe recipe, string runDir, string? until, string? redo, string again, bool liveTranslations = false)
+    /// <summary>A finished run to take stages from; refused when the folder is not a run directory.</summary>
+    public static RunDirectory DonorRun(string dir, string option)
+    {
+        if (!File.Exists(System.IO.Path.Combine(dir, "config.json")))
+            throw new CliException($"{option} {dir}: not a run directory (no config.json); pass the folder `lightglm run` or `quickstart` wrote");
+        return new RunDirectory(dir);
+    }
+
+    public static int Execute(Recipe recipe, string runDir, string? until, string? redo, string again, bool liveTranslations = false,
+        RunDirectory? donor = null)
     {
         var run = new RunDirectory(runDir);
+        if (donor is not null && System.IO.Path.GetFullPath(donor.Root) == System.IO.Path.GetFullPath(run.Root))
+            throw new CliException($"--from-run {donor.Root} is the run directory itself; pass another --run-dir");
         if (redo is not null)
         {
             var names = StageCatalog.Recipe().Select(s => s.Name).ToList();
@@ -119,7 +138,8 @@ static class RecipeCli
             foreach (var name in names.Skip(at)) run.ForgetStage(name);
         }
         var started = DateTime.UtcNow;
-        int rc = WithRunner($"{again} --run-dir {run.Root}", (runner, progressFor, cancel) => runner.Run(recipe, run, progressFor, cancel, until));
+        int rc = WithRunner($"{again} --run-dir {run.Root}", (runner, progressFor, cancel) => runner.Run(recipe, run, progressFor, cancel, until,
+            donors: donor is null ? null : [donor]));
         if (rc != 0) return rc;
         Console.WriteLine($"done in {(DateTime.UtcNow - started).TotalMinutes:F1} min (this invocation). Run directory: {run.Root}");
         foreach (var stage in StageCatalog.Recipe())

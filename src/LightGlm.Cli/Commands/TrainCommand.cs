@@ -57,6 +57,9 @@ public sealed class TrainCommand : ICliCommand
                                   (est.TotalBytes <= avail ? "fits" : "does NOT fit (train would refuse)"));
             return 0;
         }
+        // A kill during the last swap of output_dir may have left checkpoints kept there inside output_dir.partial: put
+        // them back in place before looking for one to resume from.
+        if (!quiet && rc.OutputDir is { } outDir) LightGlm.IO.AtomicDirectory.Recover(outDir);
         var s = TrainWithProgress(rc, quiet: quiet);
         if (quiet) return 0;
         Console.WriteLine($"trained {s.Steps} steps in {s.Seconds:F1} s ({s.TokensPerSecond:F0} tokens/s): loss {s.FirstLoss:F4} → {s.LastLoss:F4}, held-out {s.ValidLoss:F4}");

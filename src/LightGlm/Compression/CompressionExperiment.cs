@@ -11,6 +11,7 @@ using LightGlm.Compression.Pruning;
 using LightGlm.IO;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Model;
+using LightGlm.Charts;
 
 namespace LightGlm.Compression;
 
@@ -56,7 +57,7 @@ public static class CompressionExperiment
             new("DistilBERT (alternate layers, soft+hard+cos)", (m, _) => PlanBuilder.AlternateLayers(m.Shape), new DistillationWeights(Soft: 1, Hard: 1, Hidden: 0, Cosine: 1)),
         };
         var curves = new JsonArray();
-        var chart = new List<Experiments.Reporting.ChartSeries>();
+        var chart = new List<ChartSeries>();
         var rows = new List<JsonObject> { Measure("teacher fp32", teacherFiles, null, valid, o) };
         rows.Add(Measure("teacher int8", teacherFiles, QuantFormat.Int8, valid, o));
         foreach (var method in methods)
@@ -97,7 +98,7 @@ public static class CompressionExperiment
             csv.AppendLine(string.Join(",", new[] { "method", "params", "weight_bytes", "peak_bytes", "decode_tok_s", "decode_speedup", "prefill_ms", "valid_loss", "next_token_accuracy", "accuracy_vs_teacher" }
                 .Select(k => k == "method" ? "\"" + r[k]!.GetValue<string>() + "\"" : Convert.ToString(r[k]!.GetValue<double>(), CultureInfo.InvariantCulture))));
         AtomicFile.WriteAllText(Path.Combine(outDir, "table4.csv"), csv.ToString());
-        AtomicFile.WriteAllText(Path.Combine(outDir, "figure4.svg"), Experiments.Reporting.SvgChart.Line("Figure 4: validation loss while distilling (same steps)", "step", "validation loss", chart));
+        Chart.Line("Figure 4: validation loss while distilling (same steps)", "step", "validation loss", chart).Save(Path.Combine(outDir, "figure4.svg"));
         return result;
     }
 

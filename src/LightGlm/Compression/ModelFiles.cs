@@ -24,8 +24,15 @@ public sealed record ModelFiles(ModelShape Shape, TensorSet Weights)
             name => Weights.TryGet(name) is { } t && t.Shape.Length == 2 ? new Model.Inference.ArrayRows(t.Data, t.Rows, t.Cols) : null,
             name => Weights.TryGet(name)?.Data);
 
-    /// <summary>Writes config.json and model.safetensors (F32, tensors in name order) into dir (created), copying the tokenizer files (tokenizer.json, tokenizer.model, …) from tokenizerFrom if given.</summary>
-    public void Save(string dir, string? tokenizerFrom = null, IReadOnlyDictionary<string, string>? metadata = null)
+    /// <summary>
+    /// Writes config.json and model.safetensors (F32, tensors in name order) as dir, copying the tokenizer files
+    /// (tokenizer.json, tokenizer.model, …) from tokenizerFrom if given — the directory whole (<see cref="ModelDirectory.Replace"/>).
+    /// </summary>
+    public void Save(string dir, string? tokenizerFrom = null, IReadOnlyDictionary<string, string>? metadata = null) =>
+        ModelDirectory.Replace(dir, partial => WriteFiles(partial, tokenizerFrom, metadata));
+
+    /// <summary>The files of <see cref="Save"/> written into dir (created) one by one: for a folder published whole by its caller.</summary>
+    public void WriteFiles(string dir, string? tokenizerFrom = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(dir);
         Shape.Save(Path.Combine(dir, "config.json"));

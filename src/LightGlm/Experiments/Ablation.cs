@@ -6,6 +6,7 @@ using LightGlm.Experiments.Recipes;
 using LightGlm.Experiments.Reporting;
 using LightGlm.Experiments.Stages;
 using LightGlm.IO;
+using LightGlm.Charts;
 
 namespace LightGlm.Experiments;
 
@@ -22,6 +23,8 @@ public static class Ablation
     public static AblationTable Run(Recipe recipe, string root, RecipeRunner runner, Func<IRecipeStage, IStageProgress> progressFor,
         Action<string> log, CancellationToken cancel, IReadOnlyList<RunDirectory>? donors = null)
     {
+        // Every row's settings are checked before the first row runs.
+        foreach (var (_, par, comp, hyb) in AblationTable.Combinations) _ = RowRecipe(recipe, par, comp, hyb).Settings;
         var runs = new List<(string, bool, bool, bool, RunDirectory)>();
         var shared = new List<RunDirectory>(donors ?? []);
         foreach (var (name, par, comp, hyb) in AblationTable.Combinations)
@@ -45,7 +48,7 @@ public static class Ablation
         s.Text(table.Note);
         s.Table(table.ToReportTable());
         s.Figure(new ReportFigure("table5.svg", "Table 5: accuracy and training time per configuration",
-            SvgChart.Bars("Table 5: accuracy (%) and training time (min)", "value", ["accuracy (%)", "training minutes"],
+            Chart.Bars("Table 5: accuracy (%) and training time (min)", "value", ["accuracy (%)", "training minutes"],
                 table.Rows.Select((r, i) => new BarGroup($"{i + 1}", [100 * r.Accuracy, r.TrainSeconds / 60])).ToArray())));
         s.Text("Bars are numbered as the table's rows. " + PaperNumbers.Table5Text);
         string cfg = Path.Combine(root, "recipe.json");

@@ -28,13 +28,14 @@ public static class RecipeEstimate
     /// </summary>
     public static RecipeEstimateResult Measure(Recipes.Recipe r)
     {
-        int vocab = r.Get<int>("tokenizer.vocab_size");
+        var settings = r.Settings;
+        int vocab = settings.Tokenizer.VocabSize;
         // The specials' ids do not matter for timing: the byte tokenizer's, inside any vocabulary of >= 262 ids.
         var sp = Text.Tokenizers.SpecialTokens.From(Text.Tokenizers.ByteTokenizer.Instance);
-        var config = Stages.RunArtifacts.TeacherConfig(r, Math.Max(vocab, Text.Tokenizers.ByteTokenizer.Instance.VocabSize), sp);
+        var config = Stages.RunArtifacts.TeacherConfig(settings.Teacher, Math.Max(vocab, Text.Tokenizers.ByteTokenizer.Instance.VocabSize), sp);
         var model = GlmModel.Create(config, seed: 1);
-        int B = r.Get<int>("teacher.batch_size"), T = r.Get<int>("teacher.seq_len");
-        var options = Stages.RunArtifacts.TrainerOptions(r, "teacher", 4);
+        int B = settings.Teacher.BatchSize, T = settings.Teacher.SeqLen;
+        var options = Stages.RunArtifacts.TeacherOptions(settings, 4);
         var trainer = new Trainer(model, options, new RandomSource(vocab, T / 2));
         trainer.Step(); // warm-up: caches, JIT
         var sw = Stopwatch.StartNew();
@@ -43,41 +44,41 @@ public static class RecipeEstimate
         var probe = Stages.ModelEvaluator.SpeedProbe(model, Text.Tokenizers.ByteTokenizer.Instance, "Permission denied", tokens: 32);
         double decodeMs = probe.DecodeMsPerToken, prefillMs = probe.PrefillMs;
 
-        double studentShare = StudentShare(r, model);
+        double studentShare = StudentShare(settings.Compression, model);
         double distillMs = stepMs * (studentShare + 1.0 / 3);
         double Min(double steps, double ms) => steps * ms / 60000.0;
         var stages = new List<StageEstimate>();
-        int teacherSteps = r.Get<int>("teacher.train_steps");
-        stages.Add(new("teacher", $"{teacherSteps:N0} steps × {stepMs:F0} ms ({B}×{T} tokens)", Min(teacherSteps, stepMs)));
-        if (r.Get<bool>("parallel.enabled"))
+        int teacherSteps = settings.Teacher.TrainSteps, pretrainSteps = settings.Teacher.PretrainSteps;
+        stages.Add(new("teacher", $"{(pretrainSteps > 0 ? $"{pretrainSteps:N0} pre-training + " : "")}{teacherSteps:N0} steps × {stepMs:F0} ms ({B}×{T} tokens)",
+            Min(pretrainSteps + teacherSteps, stepMs)));
+        if (settings.Parallel.Enabled)
         {
-            var sizes = r.Get<int[]>("parallel.batch_sizes");
-            int psteps = r.Get<int>("parallel.steps");
+            var sizes = settings.Parallel.BatchSizes;
+            int psteps = settings.Parallel.Steps;
             // Four strategies per batch size (single, data, model, pipeline), each psteps steps at that batch size.
             double ms = sizes.Sum(b => 4.0 * psteps * stepMs * b / B);
             stages.Add(new("parallel", $"4 strategies × {sizes.Length} batch sizes × {psteps} steps", ms / 60000.0));
         }
-        if (r.Get<bool>("hybrid.enabled"))
+        if (settings.Hybrid.Enabled)
         {
-            int hs = r.Get<int>("hybrid.steps"), runs = r.Get<bool>("hybrid.compare") ? 3 : 1;
+            int hs = settings.Hybrid.Steps, runs = settings.Hybrid.Compare ? 3 : 1;
             stages.Add(new("hybrid", $"{runs} fine-tunings × {hs:N0} steps", Min(runs * hs, stepMs)));
         }
-        if (r.Get<bool>("compression.enabled"))
+        var cs = settings.Compression;
+        if (cs.Enabled)
         {
-            int ds = r.Get<int>("compression.distill_steps");
-            int students = 1 + (r.Get<bool>("compression.random_baseline") ? 1 : 0) + r.Get<double[]>("compression.levels").Length
-                           + (r.Get<bool>("compression.depth_variant") ? 1 : 0)
-                           + r.Get<string[]>("compression.baselines").Count(b => b != "int8");
-            if (r.Get<bool>("compression.no_target_table")) students += 1 + r.Get<string[]>("compression.baselines").Count(b => b != "int8");
+            int ds = cs.DistillSteps;
+            int students = Stages.CompressionMethods.Mixed(cs, settings.Teacher.NumHiddenLayers).Count(m => m.Plan is not null)
+                           + (cs.NoTargetTable ? Stages.CompressionMethods.NoTarget(cs).Count(m => m.Plan is not null) : 0);
             stages.Add(new("compression", $"{students} students × {ds:N0} distillation steps (student {studentShare:P0} of the teacher)", Min(students * ds, distillMs)));
         }
-        if (r.Get<bool>("downstream.enabled"))
+        if (Stages.DownstreamStage.Active(r))
         {
-            int s = r.Get<int>("downstream.steps");
+            int s = settings.Downstream.Steps;
             stages.Add(new("downstream", $"{s:N0} distillation steps", Min(s, distillMs)));
         }
-        int sentences = r.Get<int>("eval.max_sentences");
-        int models = 2 + (r.Get<bool>("compression.enabled") ? 4 + r.Get<double[]>("compression.levels").Length + r.Get<string[]>("compression.baselines").Length : 0);
+        int sentences = settings.Eval.MaxSentences;
+        int models = 2 + (cs.Enabled ? 4 + cs.Levels.Length + cs.BaselineMethods.Length : 0);
         // Per sentence: a prefill and ~TokensPerSentence decode steps, plus the teacher-forced accuracy pass (≈ a prefill).
         double evalMs = (double)models * 2 * sentences * (2 * prefillMs + TokensPerSentence * decodeMs) * (0.5 + 0.5 * studentShare);
         stages.Add(new("eval", $"~{models} models × 2 directions × {sentences:N0} sentences × ~{TokensPerSentence} tokens", evalMs / 60000.0));
@@ -85,11 +86,11 @@ public static class RecipeEstimate
     }
 
     /// <summary>The mixed student's parameter share of the teacher: the compression stage's own targets
-    /// (<see cref="Stages.CompressionStage.Targets"/>) applied to the teacher's shape.</summary>
-    static double StudentShare(Recipes.Recipe r, GlmModel teacher)
+    /// (<see cref="Stages.CompressionTargets.Width"/>) applied to the teacher's shape.</summary>
+    static double StudentShare(Recipes.CompressionSettings s, GlmModel teacher)
     {
         var t = new Compression.ModelShape((System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(teacher.Config.ToJson())!, "recipe teacher");
-        var x = Stages.CompressionStage.Targets(r, t);
+        var x = Stages.CompressionTargets.Width(s, t);
         long student = t.Resized(l: x.Layers, c: x.Hidden, d: x.HeadDim, f: x.Ffn).ParameterCount();
         return student / (double)t.ParameterCount();
     }

@@ -25,6 +25,8 @@ public sealed class NullProgress : IStageProgress
 public sealed class StageContext(Recipe recipe, RunDirectory run, IStageProgress progress, CancellationToken cancel)
 {
     public Recipe Recipe { get; } = recipe;
+    /// <summary>The recipe's typed settings (checked before the first stage ran).</summary>
+    public RecipeSettings Settings => Recipe.Settings;
     public RunDirectory Run { get; } = run;
     public IStageProgress Progress { get; } = progress;
     public CancellationToken Cancel { get; } = cancel;
@@ -64,6 +66,9 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
     {
         if (until is not null && Stages.All(s => s.Name != until))
             throw new ArgumentException($"no stage named '{until}'; stages are: {string.Join(", ", Stages.Select(s => s.Name))}");
+        // Every setting is checked now, all problems at once: a bad value must not wait hours for the stage that reads it.
+        var settings = recipe.Settings;
+        if (settings.Threads > 0) LightGlm.Evaluation.Bench.EngineBench.SetThreads(settings.Threads);
         // A run directory belongs to one recipe: continuing it with other settings would mix results.
         if (File.Exists(run.PathOf("config.json")) && Stages.Any(s => run.IsStageDone(s.Name)))
         {

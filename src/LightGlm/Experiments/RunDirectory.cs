@@ -10,7 +10,7 @@ namespace LightGlm.Experiments;
 
 public sealed class RunDirectory
 {
-    readonly object _metricsLock = new();
+    readonly Training.MetricsLog _metrics;
 
     public string Root { get; }
 
@@ -19,48 +19,25 @@ public sealed class RunDirectory
         Root = Path.GetFullPath(root);
         Directory.CreateDirectory(Root);
         Directory.CreateDirectory(StagesDir);
+        _metrics = new Training.MetricsLog(MetricsPath, flushToDisk: true);
     }
 
     string StagesDir => Path.Combine(Root, "stages");
     public string MetricsPath => Path.Combine(Root, "metrics.jsonl");
     public string PathOf(params string[] parts) => Path.Combine([Root, .. parts]);
 
-    /// <summary>Appends one metrics record (a JSON object per line) with the time and stage.</summary>
+    /// <summary>Appends one metrics record (a JSON object per line) with the time and stage; loss.svg/loss.png beside
+    /// it follow the latest stage's losses.</summary>
     public void LogMetric(string stage, JsonObject values)
     {
         var rec = new JsonObject { ["time"] = DateTime.UtcNow.ToString("O"), ["stage"] = stage };
         foreach (var (k, v) in values) rec[k] = v?.DeepClone();
-        lock (_metricsLock)
-        {
-            using var fs = new FileStream(MetricsPath, FileMode.Append, FileAccess.Write, FileShare.Read);
-            // A line cut by an earlier crash must not swallow this record: start a fresh line.
-            string prefix = fs.Length > 0 && LastByte(MetricsPath) != (byte)'\n' ? "\n" : "";
-            var bytes = System.Text.Encoding.UTF8.GetBytes(prefix + rec.ToJsonString() + "\n");
-            fs.Write(bytes);
-            fs.Flush(flushToDisk: true);
-        }
+        _metrics.Write(rec);
     }
 
-    static int LastByte(string path)
-    {
-        using var r = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        if (r.Length == 0) return -1;
-        r.Seek(-1, SeekOrigin.End);
-        return r.ReadByte();
-    }
-
-    public IEnumerable<JsonObject> ReadMetrics(string? stage = null)
-    {
-        if (!File.Exists(MetricsPath)) yield break;
-        foreach (var line in File.ReadLines(MetricsPath))
-        {
-            if (line.Length == 0) continue;
-            JsonObject? o;
-            try { o = JsonNode.Parse(line) as JsonObject; }
-            catch (JsonException) { continue; } // a line cut by a crash mid-write: skip it, keep the rest
-            if (o is not null && (stage is null || (string?)o["stage"] == stage)) yield return o;
-        }
-    }
+    /// <summary>The records of metrics.jsonl (of one stage, or all); lines cut by a crash mid-write are skipped.</summary>
+    public IEnumerable<JsonObject> ReadMetrics(string? stage = null) =>
+        File.Exists(MetricsPath) ? Training.MetricsLog.Read(MetricsPath).Where(o => stage is null || (string?)o["stage"] == stage) : [];
 
     /// <summary>The recipe this run was made with (config.json), or null before the first run.</summary>
     public Recipes.Recipe? Recipe() => File.Exists(PathOf("config.json")) ? Recipes.Recipe.Load(PathOf("config.json")) : null;

@@ -9,6 +9,7 @@ using LightGlm.Experiments.Reporting;
 using LightGlm.Experiments.Stages;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Translation;
+using LightGlm.Charts;
 
 namespace LightGlm.Experiments;
 
@@ -78,6 +79,8 @@ public static class Sweep
         Directory.CreateDirectory(root);
         // Validate every trial's settings before any work: a typo in trial 7 should not surface after an hour.
         var recipes = trials.Select(t => t.Aggregate(recipe, (r, kv) => r.With(kv.Key, kv.Value))).ToList();
+        var problems = recipes.SelectMany((r, i) => r.Problems().Select(p => $"trial {i + 1}: {p}")).ToList();
+        if (problems.Count > 0) throw new InvalidDataException($"{problems.Count} problem(s) in the trials' settings:\n  " + string.Join("\n  ", problems));
         string until = ScoreAfter(recipe);
         var done = new List<SweepTrial>();
         var donors = new List<RunDirectory>();
@@ -105,7 +108,7 @@ public static class Sweep
 
     /// <summary>The last training stage the recipe runs: trials are scored on what it made.</summary>
     public static string ScoreAfter(Recipe r) =>
-        DownstreamStage.Active(r) ? "downstream" : r.Get<bool>("compression.enabled") ? "compression" : r.Get<bool>("hybrid.enabled") ? "hybrid" : "teacher";
+        DownstreamStage.Active(r) ? "downstream" : r.Settings.Compression.Enabled ? "compression" : r.Settings.Hybrid.Enabled ? "hybrid" : "teacher";
 
     /// <summary>Teacher-forced translation accuracy on the dev split (both directions, mean) of the model the trial made.</summary>
     public static JsonObject Score(Recipe recipe, RunDirectory run, string until)
@@ -119,7 +122,7 @@ public static class Sweep
         };
         var (model, tok) = TranslationModel.Load(dir);
         var dev = ParallelTsv.Read((string)run.StageResult("corpus")!["dev"]!);
-        int n = Math.Min(dev.Count, recipe.Get<int>("eval.max_sentences"));
+        int n = Math.Min(dev.Count, recipe.Settings.Eval.MaxSentences);
         var result = new JsonObject { ["model"] = dir, ["dev_pairs"] = n };
         double sum = 0;
         foreach (var d in Directions.Both)
@@ -152,12 +155,12 @@ public static class Sweep
             trials.Select(t => (IReadOnlyList<string>)[t.Index == best.Index ? $"{t.Index} (best)" : $"{t.Index}", .. fields.Select(f => t.Settings.GetValueOrDefault(f, "–")),
                 (100 * t.Score).ToString("0.00", CultureInfo.InvariantCulture), t.Seconds.ToString("0", CultureInfo.InvariantCulture)]).ToArray()));
         bool oneNumeric = fields.Length == 1 && trials.All(t => double.TryParse(t.Settings[fields[0]], CultureInfo.InvariantCulture, out _));
-        string svg = oneNumeric
-            ? SvgChart.Line("Dev accuracy per setting", fields[0], "dev accuracy (%)",
+        var chart = oneNumeric
+            ? Chart.Line("Dev accuracy per setting", fields[0], "dev accuracy (%)",
                 [new ChartSeries("dev accuracy", trials.OrderBy(t => double.Parse(t.Settings[fields[0]], CultureInfo.InvariantCulture))
                     .Select(t => (double.Parse(t.Settings[fields[0]], CultureInfo.InvariantCulture), 100 * t.Score)).ToArray())])
-            : SvgChart.Bars("Dev accuracy per trial", "dev accuracy (%)", ["dev accuracy"], trials.Select(t => new BarGroup($"{t.Index}", [100 * t.Score])).ToArray());
-        s.Figure(new ReportFigure("sweep.svg", "Dev accuracy of every trial", svg));
+            : Chart.Bars("Dev accuracy per trial", "dev accuracy (%)", ["dev accuracy"], trials.Select(t => new BarGroup($"{t.Index}", [100 * t.Score])).ToArray());
+        s.Figure(new ReportFigure("sweep.svg", "Dev accuracy of every trial", chart));
         recipe.Save(Path.Combine(root, "recipe.json"));
         s.Text("The recipe the trials started from is recipe.json; every trial's full settings are its run directory's config.json. This sweep again (it continues where it stopped):");
         s.Command(command);

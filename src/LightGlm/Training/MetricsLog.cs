@@ -1,7 +1,9 @@
 // metrics.jsonl of a training run: one JSON object per line (steps and events), appended and flushed per line. On
 // resume the file is rewritten (atomically) without the lines past the checkpoint, so the curve has no repeated steps.
+// Whatever loop writes it, loss.svg/loss.png beside it are redrawn as it grows (Charts/LossCurves.cs).
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using LightGlm.Charts;
 using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
@@ -10,24 +12,54 @@ namespace LightGlm.Training;
 public sealed class MetricsLog
 {
     readonly string? _path;
+    readonly bool _flushToDisk;
+    readonly object _lock = new();
+    readonly LossCurves.Refresher? _chart;
     static readonly JsonSerializerOptions Json = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
-    public MetricsLog(string? path) => _path = path;
+    /// <summary>How often, at most, the loss chart is redrawn while records arrive (and always at a run's or stage's end).</summary>
+    public static readonly TimeSpan DefaultChartInterval = TimeSpan.FromSeconds(10);
+
+    /// <param name="flushToDisk">fsync every line (a run directory's log, whose lines are few and precious).</param>
+    /// <param name="chartInterval">null: <see cref="DefaultChartInterval"/>; <see cref="Timeout.InfiniteTimeSpan"/>: no chart.</param>
+    public MetricsLog(string? path, bool flushToDisk = false, TimeSpan? chartInterval = null)
+    {
+        _path = path;
+        _flushToDisk = flushToDisk;
+        if (path is not null && chartInterval != Timeout.InfiniteTimeSpan)
+            _chart = new LossCurves.Refresher(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path))!, chartInterval ?? DefaultChartInterval);
+    }
 
     /// <summary>Writes nothing (MPI ranks other than 0, runs without a checkpoint dir or metrics_file).</summary>
     public static MetricsLog None { get; } = new(null);
 
     public string? Path => _path;
 
+    /// <summary>Appends one record (with the time, unless it has one) and redraws the loss chart when it is due.</summary>
     public void Write(JsonObject record)
     {
         if (_path is null) return;
-        Directory.CreateDirectory(System.IO.Path.GetDirectoryName(_path)!);
         record["time"] ??= DateTimeOffset.UtcNow.ToString("O");
-        using var f = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read);
-        var bytes = System.Text.Encoding.UTF8.GetBytes(record.ToJsonString(Json) + "\n");
-        f.Write(bytes);
-        f.Flush(flushToDisk: false);
+        lock (_lock)
+        {
+            Directory.CreateDirectory(System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(_path))!);
+            using (var f = new FileStream(_path, FileMode.Append, FileAccess.Write, FileShare.Read))
+            {
+                // A line cut by an earlier crash must not swallow this record: start a fresh line.
+                string prefix = f.Length > 0 && LastByte(_path) != (byte)'\n' ? "\n" : "";
+                f.Write(System.Text.Encoding.UTF8.GetBytes(prefix + record.ToJsonString(Json) + "\n"));
+                f.Flush(_flushToDisk);
+            }
+            _chart?.Written(record, () => Read(_path));
+        }
+    }
+
+    static int LastByte(string path)
+    {
+        using var r = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+        if (r.Length == 0) return -1;
+        r.Seek(-1, SeekOrigin.End);
+        return r.ReadByte();
     }
 
     /// <summary>Keeps only whole lines of steps ≤ <paramref name="step"/> (a killed run may have left a torn last line
@@ -43,8 +75,10 @@ public sealed class MetricsLog
     public static List<JsonObject> Read(string path)
     {
         var list = new List<JsonObject>();
-        foreach (var line in File.ReadLines(path))
+        using var reader = new StreamReader(new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite));
+        while (reader.ReadLine() is { } line)
         {
+            if (line.Length == 0) continue;
             try { if (JsonNode.Parse(line) is JsonObject o) list.Add(o); }
             catch (JsonException) { }
         }

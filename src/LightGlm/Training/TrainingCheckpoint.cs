@@ -38,7 +38,7 @@ public static class TrainingCheckpoint
         // Leftovers of a writer killed mid-save (one writer per checkpoint dir): half-built checkpoints and temp files.
         foreach (var d in Directory.GetDirectories(checkpointDir, ".step-*.tmp")) Directory.Delete(d, true);
         foreach (var f in Directory.GetFiles(checkpointDir, $".{LatestFile}.tmp-*")) File.Delete(f);
-        ModelDirectory.Save(trainer.Model, tmp, tokenizerJson);
+        ModelDirectory.WriteFiles(trainer.Model, tmp, tokenizerJson); // (tmp is published whole below)
         var layout = trainer.Model.Layout;
         var tensors = SafeTensorsWriter.FromArena(layout, trainer.Optimizer.M, "exp_avg.");
         tensors.AddRange(SafeTensorsWriter.FromArena(layout, trainer.Optimizer.V, "exp_avg_sq."));

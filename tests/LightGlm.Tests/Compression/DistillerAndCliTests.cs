@@ -57,11 +57,11 @@ public class DistillerAndCliTests
         Assert.True(cosine.LearningRateAt(60) < cosine.LearningRateAt(30));
         // The recipe's setting maps onto it, and bad values are refused with the field's name.
         var r = LightGlm.Experiments.Recipes.Recipe.Load("quick").With("compression.lr_schedule", "cosine");
-        var s = LightGlm.Experiments.Stages.CompressionStage.Schedule(r, "compression", 2000)!;
+        var s = r.Settings.Compression.Schedule(2000)!;
         Assert.Equal(100, s.WarmupSteps);
         Assert.Equal(LightGlm.Training.DecayKind.Cosine, s.Decay);
-        Assert.Null(LightGlm.Experiments.Stages.CompressionStage.Schedule(r.With("compression.lr_schedule", "constant"), "compression", 2000));
-        var e = Assert.Throws<InvalidDataException>(() => LightGlm.Experiments.Stages.CompressionStage.Schedule(r.With("compression.lr_schedule", "step"), "compression", 10));
+        Assert.Null(r.With("compression.lr_schedule", "constant").Settings.Compression.Schedule(2000));
+        var e = Assert.Throws<InvalidDataException>(() => r.With("compression.lr_schedule", "step").Settings.Compression.Schedule(10));
         Assert.Contains("compression.lr_schedule", e.Message);
     }
 

@@ -24,15 +24,15 @@ public class CompressionStageTests
         // (1,930,112) is the nearest depth.
         var student = t.Resized(c: 144, d: 16, f: 256);
         Assert.Equal(1_743_760, student.ParameterCount());
-        Assert.Equal(1, CompressionStage.LayerDropKeep(r, t, student.ParameterCount()));
+        Assert.Equal(1, CompressionTargets.LayerDropKeep(r.Settings.Compression, t, student.ParameterCount()));
         // Every size picks the depth that minimises the difference.
         for (int l = 1; l <= t.L; l++)
-            Assert.Equal(l, CompressionStage.LayerDropKeep(r, t, t.Resized(l: l).ParameterCount() + 1000));
+            Assert.Equal(l, CompressionTargets.LayerDropKeep(r.Settings.Compression, t, t.Resized(l: l).ParameterCount() + 1000));
         // Unknown before the student exists, and on request: keep_layers at full width.
         r = r.With("compression.keep_layers", "2");
-        Assert.Equal(2, CompressionStage.LayerDropKeep(r, t, 0));
-        Assert.Equal(2, CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "keep_layers"), t, student.ParameterCount()));
-        var bad = Assert.Throws<InvalidDataException>(() => CompressionStage.LayerDropKeep(r.With("compression.layer_drop_size", "same"), t, 1));
+        Assert.Equal(2, CompressionTargets.LayerDropKeep(r.Settings.Compression, t, 0));
+        Assert.Equal(2, CompressionTargets.LayerDropKeep(r.With("compression.layer_drop_size", "keep_layers").Settings.Compression, t, student.ParameterCount()));
+        var bad = Assert.Throws<InvalidDataException>(() => CompressionTargets.LayerDropKeep(r.With("compression.layer_drop_size", "same").Settings.Compression, t, 1));
         Assert.Contains("layer_drop_size", bad.Message);
     }
 
@@ -40,11 +40,11 @@ public class CompressionStageTests
     public void LevelsAreHiddenRatiosNamedByTheirRatio()
     {
         var r = Recipe.Load("quick");
-        Assert.Empty(CompressionStage.Levels(r));
-        Assert.Equal([0.5, 0.35], CompressionStage.Levels(r.With("compression.levels", "[0.5, 0.35, 0.5]")));
-        Assert.Equal("student-h0.35", CompressionStage.LevelName(0.35));
+        Assert.Empty(r.Settings.Compression.Levels);
+        Assert.Equal([0.5, 0.35], r.With("compression.levels", "[0.5, 0.35, 0.5]").Settings.Compression.Levels);
+        Assert.Equal("student-h0.35", CompressionMethods.LevelName(0.35));
         foreach (var bad in new[] { "[0]", "[1.5]", "[-0.5]" })
-            Assert.Contains("compression.levels", Assert.Throws<InvalidDataException>(() => CompressionStage.Levels(r.With("compression.levels", bad))).Message);
-        Assert.ThrowsAny<Exception>(() => CompressionStage.Levels(r.With("compression.levels", "[\"half\"]")));
+            Assert.Contains("compression.levels", Assert.Throws<InvalidDataException>(() => r.With("compression.levels", bad).Settings.Compression.Levels).Message);
+        Assert.ThrowsAny<Exception>(() => r.With("compression.levels", "[\"half\"]").Settings.Compression.Levels);
     }
 }

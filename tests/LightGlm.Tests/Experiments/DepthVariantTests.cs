@@ -18,8 +18,8 @@ public class DepthVariantTests
             ["num_attention_heads"] = 6, ["num_key_value_heads"] = 2, ["intermediate_size"] = 512, ["partial_rotary_factor"] = 0.5,
             ["rope_interleaved"] = true, ["attention_bias"] = true, ["max_position_embeddings"] = 256,
         });
-        var w = CompressionStage.Targets(r, t);
-        var d = CompressionStage.DepthTargets(r, t);
+        var w = CompressionTargets.Width(r.Settings.Compression, t);
+        var d = CompressionTargets.Depth(r.Settings.Compression, t);
         Assert.Equal(w.Layers - 1, d.Layers);
         Assert.Equal(w.HeadDim, d.HeadDim);
         Assert.Equal(w.Ffn, d.Ffn);

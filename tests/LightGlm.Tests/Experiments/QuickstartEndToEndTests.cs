@@ -1,6 +1,6 @@
 // The quickstart end to end on the reduced `tiny` preset: real data (five pinned Debian packages), tiny sizes,
 // through the CLI. Checks every artefact: models load and translate, the report has every table with numbers, charts
-// are valid SVG, the student is smaller and faster than its teacher, an interrupted run continues, and the HTML report
+// are valid SVG with a PNG that shows data, the student is smaller and faster than its teacher, an interrupted run continues, and the HTML report
 // opens in headless Chromium with no console errors and every image loaded.
 using System.Text.Json.Nodes;
 using System.Xml.Linq;
@@ -153,15 +153,17 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         var tableLines = md.Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("|---")).ToList();
         Assert.True(tableLines.Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\| [0-9][0-9,.]* ")) > 20);
 
-        // Charts are valid SVG documents with drawn content.
+        // Charts are valid SVG documents, each with a PNG beside it that shows data (the first series' colour, well
+        // beyond a legend symbol); the run's loss curves are beside metrics.jsonl.
         var svgs = Directory.GetFiles(run.PathOf("figures"), "*.svg");
         foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "downstream.svg", "teacher-loss.svg", "learning-curve.svg" })
             Assert.Contains(svgs, s => Path.GetFileName(s) == name);
-        foreach (var svg in svgs)
+        foreach (var svg in svgs.Append(run.PathOf(LightGlm.Charts.LossCurves.SvgName)))
         {
             var doc = XDocument.Load(svg);
             Assert.Equal("svg", doc.Root!.Name.LocalName);
-            Assert.True(doc.Descendants().Count(e => e.Name.LocalName is "polyline" or "rect" or "circle") > 2, $"{svg} draws nothing");
+            int drawn = LightGlm.Tests.Charts.ChartPixels.Count(File.ReadAllBytes(Path.ChangeExtension(svg, ".png")), LightGlm.Tests.Charts.ChartPixels.Blue);
+            Assert.True(drawn > 1500, $"{Path.ChangeExtension(svg, ".png")} draws nothing ({drawn} px of its first series)");
         }
 
         // The student is smaller and faster than its teacher (2 of 4 layers, half the head and FFN width: ≈2.7× fewer multiply-adds per token).
@@ -199,6 +201,33 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
             Assert.Contains("| student-h0.35 |", File.ReadAllText(run.PathOf("report.md")));
         }
         finally { if (Directory.Exists(outDir)) Directory.Delete(outDir, true); }
+    }
+
+    [Fact]
+    public void RunFromRunTakesOverTheStagesWhoseSettingsAgree()
+    {
+        Assert.True(fx.Runs.Second.ExitCode == 0, fx.Runs.Second.Stderr);
+        string outDir = fx.Dir + "-from";
+        try
+        {
+            // Another eval setting: everything up to the teacher depends only on settings that agree, so nothing is trained again.
+            var res = CliProcess.Run(TimeSpan.FromMinutes(5), null, "run", "tiny", "--from-run", fx.Dir, "--run-dir", outDir, "--until", "teacher",
+                "--set", $"corpus.packages_file={fx.PackagesFile}", "--set", "eval.max_sentences=7");
+            Assert.True(res.ExitCode == 0, res.Stderr);
+            var run = new RunDirectory(outDir);
+            foreach (var stage in new[] { "corpus", "tokenizer", "teacher" })
+                Assert.Equal(fx.Run.Root, (string?)run.StageResult(stage)?["shared_from"]);
+            // A folder that is not a run is refused by name.
+            var other = CliProcess.Run(TimeSpan.FromMinutes(1), null, "run", "tiny", "--from-run", outDir + "-missing", "--run-dir", outDir + "-2",
+                "--set", $"corpus.packages_file={fx.PackagesFile}");
+            Assert.NotEqual(0, other.ExitCode);
+            Assert.Contains("not a run directory", other.Stderr);
+        }
+        finally
+        {
+            foreach (var d in new[] { outDir, outDir + "-2", outDir + "-missing" })
+                if (Directory.Exists(d)) Directory.Delete(d, true);
+        }
     }
 
     [ChromiumFact]

@@ -1,50 +1,19 @@
 using System.Xml.Linq;
 using LightGlm.Experiments;
 using LightGlm.Experiments.Reporting;
+using LightGlm.Tests.Charts;
+using LightGlm.Charts;
 
 namespace LightGlm.Tests.Experiments;
 
 public class ReportTests
 {
     [Fact]
-    public void LineChartIsWellFormedSvgWithOnePolylinePerSeries()
-    {
-        string svg = SvgChart.Line("Loss <&>", "step", "loss",
-            [new ChartSeries("a", [0.0, 1, 2], [3.0, 2, 1.5]), new ChartSeries("b", [0.0, 1, 2], [3.5, 2.5, double.NaN])]);
-        var doc = XDocument.Parse(svg); // throws on malformed XML (e.g. unescaped '<&>')
-        XNamespace ns = "http://www.w3.org/2000/svg";
-        Assert.Equal(2, doc.Descendants(ns + "polyline").Count());
-        Assert.Contains("Loss &lt;&amp;&gt;", svg);
-    }
-
-    [Fact]
-    public void BarChartRejectsRaggedGroups()
-    {
-        Assert.Throws<ArgumentException>(() => SvgChart.Bars("t", "y", ["s1", "s2"], [new BarGroup("c", [1.0])]));
-        var svg = SvgChart.Bars("t", "y", ["s1", "s2"], [new BarGroup("c1", [1.0, 2.0]), new BarGroup("c2", [-1.0, 0.5])]);
-        XNamespace ns = "http://www.w3.org/2000/svg";
-        Assert.Equal(4 + 2 + 1, XDocument.Parse(svg).Descendants(ns + "rect").Count()); // bars + legend + background
-    }
-
-    [Theory]
-    [InlineData(0, 1, 6)]
-    [InlineData(-3.2, 17.9, 6)]
-    [InlineData(1e-4, 3e-4, 5)]
-    [InlineData(1234, 98765, 8)]
-    public void NiceTicksCoverTheRangeEvenly(double lo, double hi, int count)
-    {
-        var t = SvgChart.NiceTicks(lo, hi, count);
-        Assert.True(t[0] <= lo + 1e-12 && t[^1] >= hi - 1e-12, string.Join(",", t));
-        double step = t[1] - t[0];
-        for (int i = 2; i < t.Length; i++) Assert.Equal(step, t[i] - t[i - 1], 6);
-    }
-
-    [Fact]
     public void SaveWritesMarkdownHtmlJsonAndFigures()
     {
         var r = new Report("Run");
         r.Section("Table 4").Text("Sizes.").Table(new ReportTable("sizes", ["model", "params"], [["teacher", "8.2M"], ["student|x", "4.1M"]]))
-            .Figure(new ReportFigure("fig4.svg", "Figure 4", SvgChart.Line("f", "x", "y", [new ChartSeries("s", [0.0, 1], [1.0, 0])])))
+            .Figure(new ReportFigure("fig4.svg", "Figure 4", Chart.Line("f", "x", "y", [new ChartSeries("s", [0.0, 1], [1.0, 0])])))
             .Command("./lightglm experiment compression");
         r.Numbers["teacher_params"] = 8200000;
         string dir = Path.Combine(Path.GetTempPath(), $"report-{Guid.NewGuid():N}");
@@ -52,11 +21,13 @@ public class ReportTests
         {
             r.Save(dir);
             Assert.True(File.Exists(Path.Combine(dir, "figures", "fig4.svg")));
+            Assert.True(File.Exists(Path.Combine(dir, "figures", "fig4.png"))); // for slides
             string md = File.ReadAllText(Path.Combine(dir, "report.md"));
             Assert.Contains("| student\\|x | 4.1M |", md);
             Assert.Contains("![Figure 4](figures/fig4.svg)", md);
             string html = File.ReadAllText(Path.Combine(dir, "report.html"));
             Assert.Contains("data:image/svg+xml;base64,", html);
+            Assert.Contains("href=\"figures/fig4.png\"", html);
             Assert.Contains("8200000", File.ReadAllText(Path.Combine(dir, "report.json")));
             Assert.Empty(Directory.GetFiles(dir, "*.tmp", SearchOption.AllDirectories));
             Assert.Throws<ArgumentException>(() => new ReportSection("x").Table(new ReportTable("bad", ["a", "b"], [["1"]])));
@@ -88,13 +59,15 @@ public class ReportTests
 
 public class ReportBrowserTests
 {
+    /// <summary>The page shows the charts' data, not only decoded images: the line (blue) and the bars (blue and
+    /// orange) are on the screenshot. Without the charts' content the same counts are ~0.</summary>
     [Fact]
-    public void HtmlReportRendersInHeadlessChromiumWithEveryImageAndNoConsoleErrors()
+    public void HtmlReportRendersInHeadlessChromiumWithEveryImageDrawnAndNoConsoleErrors()
     {
         var r = new Report("Browser check");
         r.Section("Figures")
-            .Figure(new ReportFigure("a.svg", "A", SvgChart.Line("a", "x", "y", [new ChartSeries("s", [0.0, 1, 2], [1.0, 3, 2])])))
-            .Figure(new ReportFigure("b.svg", "B", SvgChart.Bars("b", "y", ["p", "q"], [new BarGroup("c", [1.0, 2.0])])));
+            .Figure(new ReportFigure("a.svg", "A", Chart.Line("a", "x", "y", [new ChartSeries("s", [0.0, 1, 2], [1.0, 3, 2])])))
+            .Figure(new ReportFigure("b.svg", "B", Chart.Bars("b", "y", ["p", "q"], [new BarGroup("c", [1.0, 2.0])])));
         string dir = Path.Combine(Path.GetTempPath(), $"browser-{Guid.NewGuid():N}");
         try
         {
@@ -103,14 +76,22 @@ public class ReportBrowserTests
             Assert.Equal((2, 2), (result.ImagesLoaded, result.Images));
             Assert.Empty(result.ConsoleMessages);
             var png = File.ReadAllBytes(Path.Combine(dir, "shot.png"));
-            Assert.True(png.Length > 1000 && png[1] == (byte)'P' && png[2] == (byte)'N' && png[3] == (byte)'G');
+            int blue = ChartPixels.Count(png, ChartPixels.Blue), orange = ChartPixels.Count(png, ChartPixels.Orange);
+            Assert.True(blue > 5000 && orange > 5000, $"the screenshot shows {blue} blue and {orange} orange px: a chart is empty");
 
-            // The check can fail: a broken image is counted as not loaded.
+            // The checks can fail: a broken image is counted as not loaded, and charts that draw nothing leave no colour.
             File.WriteAllText(Path.Combine(dir, "broken.html"),
                 r.ToHtml().Replace("data:image/svg+xml;base64,", "data:image/svg+xml;base64,AAAA"));
             var broken = BrowserCheck.Run(Path.Combine(dir, "broken.html"));
             Assert.Equal(0, broken.ImagesLoaded);
             Assert.False(broken.Ok);
+            var blank = new Report("Blank");
+            string empty = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"720\" height=\"420\"><rect width=\"720\" height=\"420\" fill=\"white\"/></svg>";
+            blank.Section("Figures").Figure(new ReportFigure("e.svg", "E", new ChartImage(empty, [])));
+            File.WriteAllText(Path.Combine(dir, "blank.html"), blank.ToHtml());
+            var shown = BrowserCheck.Run(Path.Combine(dir, "blank.html"), Path.Combine(dir, "blank.png"));
+            Assert.Equal((1, 1), (shown.ImagesLoaded, shown.Images));
+            Assert.True(ChartPixels.Count(File.ReadAllBytes(Path.Combine(dir, "blank.png")), ChartPixels.Blue) < 100);
         }
         finally { Directory.Delete(dir, true); }
     }

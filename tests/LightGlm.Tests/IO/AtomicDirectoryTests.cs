@@ -29,4 +29,90 @@ public class AtomicDirectoryTests
         }
         finally { Directory.Delete(root, true); }
     }
+
+    static bool Owned(string name) => name is "config.json" or "model.safetensors" or "model.safetensors.index.json" || name.StartsWith("model-", StringComparison.Ordinal);
+
+    static Dictionary<string, string> Tree(string dir) => Directory.GetFiles(dir, "*", SearchOption.AllDirectories)
+        .ToDictionary(f => Path.GetRelativePath(dir, f), File.ReadAllText);
+
+    [Fact]
+    public void ReplaceSwapsTheOwnedFilesWholeAndKeepsEverythingElse()
+    {
+        string root = Directory.CreateTempSubdirectory("lg-atomic-").FullName;
+        try
+        {
+            string dir = Path.Combine(root, "out");
+            Directory.CreateDirectory(Path.Combine(dir, "ck", "step-000003"));
+            File.WriteAllText(Path.Combine(dir, "ck", "step-000003", "state.json"), "ck");
+            File.WriteAllText(Path.Combine(dir, "plan.json"), "plan");
+            File.WriteAllText(Path.Combine(dir, "config.json"), "old config");
+            File.WriteAllText(Path.Combine(dir, "model-00001-of-00002.safetensors"), "old shard"); // owned, not rewritten: dropped
+            File.WriteAllText(Path.Combine(dir, "model.safetensors.index.json"), "old index");
+            AtomicDirectory.Replace(dir, p =>
+            {
+                File.WriteAllText(Path.Combine(p, "config.json"), "new config");
+                File.WriteAllText(Path.Combine(p, "model.safetensors"), "new weights");
+            }, Owned);
+            Assert.Equal(new Dictionary<string, string>
+            {
+                ["config.json"] = "new config", ["model.safetensors"] = "new weights", ["plan.json"] = "plan",
+                [Path.Combine("ck", "step-000003", "state.json")] = "ck",
+            }, Tree(dir));
+            Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName)); // no .partial, .old, marker
+
+            // A writer that throws leaves the directory as it was, kept entries included.
+            var before = Tree(dir);
+            Assert.Throws<IOException>(() => AtomicDirectory.Replace(dir, p => throw new IOException("disk full"), Owned));
+            Assert.Equal(before, Tree(dir));
+            Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
+    public void AKillWhileKeptEntriesMoveIsFinishedByTheNextReplaceOrRecover()
+    {
+        string root = Directory.CreateTempSubdirectory("lg-atomic-").FullName;
+        try
+        {
+            string dir = Path.Combine(root, "out");
+            // The state a kill after the first of two moves leaves: out holds the old model and log.txt; out.partial the
+            // complete new model and ck/ (already moved); the marker lists both kept entries.
+            Directory.CreateDirectory(dir);
+            File.WriteAllText(Path.Combine(dir, "config.json"), "old");
+            File.WriteAllText(Path.Combine(dir, "log.txt"), "log");
+            Directory.CreateDirectory(Path.Combine(dir + ".partial", "ck"));
+            File.WriteAllText(Path.Combine(dir + ".partial", "ck", "latest"), "step-3");
+            File.WriteAllText(Path.Combine(dir + ".partial", "config.json"), "new");
+            File.WriteAllText(dir + ".partial.carry", "ck\nlog.txt\n");
+            AtomicDirectory.Recover(dir);
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "new", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+            Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+
+            // Without the marker a .partial is a write that did not complete: the next Replace drops it, keeps the rest.
+            Directory.CreateDirectory(dir + ".partial");
+            File.WriteAllText(Path.Combine(dir + ".partial", "config.json"), "half");
+            AtomicDirectory.Replace(dir, p => File.WriteAllText(Path.Combine(p, "config.json"), "newer"), Owned);
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+
+            // Killed right after the exchange (out.partial is the old directory, marked by the sentinel): out stays.
+            Directory.CreateDirectory(dir + ".partial");
+            File.WriteAllText(Path.Combine(dir + ".partial", "config.json"), "older");
+            File.WriteAllText(Path.Combine(dir + ".partial", ".swapped-out"), "");
+            File.WriteAllText(dir + ".partial.carry", "ck\nlog.txt\n");
+            AtomicDirectory.Recover(dir);
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+            Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+
+            // Killed between the two renames of the swap (file systems without an exchange) (no out; out.old; the complete out.partial holding the kept entries).
+            Directory.Move(dir, dir + ".partial");
+            Directory.CreateDirectory(dir + ".old");
+            File.WriteAllText(Path.Combine(dir + ".old", "config.json"), "newer-old");
+            File.WriteAllText(dir + ".partial.carry", "ck\nlog.txt\n");
+            AtomicDirectory.Recover(dir);
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+            Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
+        }
+        finally { Directory.Delete(root, true); }
+    }
 }

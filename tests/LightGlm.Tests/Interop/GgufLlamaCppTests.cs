@@ -205,4 +205,32 @@ public sealed class GgufLlamaCppTests
         Assert.Equal(ours.Greedy, peer.Greedy);
         Assert.Equal(ours.Greedy, peer.ForcedArgmax);
     }
+
+    /// <summary>
+    /// `bench large-decode --json` on a one-layer Qwen2.5-0.5B stand-in: the random checkpoint and the GGUF are written once
+    /// to the cache (a second run reuses them), and the output has the keys for both sides.
+    /// </summary>
+    [LlamaCppFact]
+    public void LargeDecodeBenchPrintsBothSidesAsJson()
+    {
+        using var tmp = HfGolden.Temp();
+        string[] args = ["bench", "large-decode", "--shape", "qwen2.5-0.5b", "--layers", "1", "--formats", "int8", "--vs-llamacpp",
+            "--prompt-tokens", "8,16", "--tokens", "3", "--reps", "1", "--threads", "1", "--json", "--cache", tmp.Path];
+        var res = LightGlm.Tests.Evaluation.CliProcess.Run(TimeSpan.FromMinutes(5), null, args);
+        Assert.True(res.ExitCode == 0, res.Stderr);
+        var o = System.Text.Json.Nodes.JsonNode.Parse(res.Stdout)!;
+        Assert.Equal("qwen2.5-0.5b", (string?)o["shape"]);
+        Assert.Equal(1, (int)o["threads"]!);
+        foreach (var side in new[] { o["lightglm"]!["int8"]!, o["llamacpp"]!["q8_0"]! })
+            foreach (var key in new[] { "decode_ms_per_token", "prefill_ms_8", "prefill_ms_16", "load_s", "peak_rss_mb" })
+                Assert.True((double)side[key]! > 0, $"{key} in {side.ToJsonString()}");
+        Assert.Contains("wrote qwen2.5-0.5b", res.Stderr);
+        var again = LightGlm.Tests.Evaluation.CliProcess.Run(TimeSpan.FromMinutes(5), null, args);
+        Assert.True(again.ExitCode == 0, again.Stderr);
+        Assert.DoesNotContain("wrote", again.Stderr); // the cached checkpoint and GGUF are reused
+        var bad = LightGlm.Tests.Evaluation.CliProcess.Run(TimeSpan.FromMinutes(1), null, "bench", "large-decode", "--shape", "gpt-9", "--formats", "int3");
+        Assert.NotEqual(0, bad.ExitCode);
+        Assert.Contains("--shape", bad.Stderr);
+        Assert.Contains("'int3'", bad.Stderr); // every problem at once
+    }
 }

@@ -117,10 +117,12 @@ public static class StructuredPruner
                 }
             });
         }).ToList();
-        Directory.CreateDirectory(outDir);
-        SafeTensorsWriter.Write(Path.Combine(outDir, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
-        shape.Save(Path.Combine(outDir, "config.json"));
-        Interop.TokenizerFiles.Copy(teacher.Directory, outDir);
+        ModelDirectory.Replace(outDir, partial =>
+        {
+            SafeTensorsWriter.Write(Path.Combine(partial, "model.safetensors"), tensors, new Dictionary<string, string> { ["format"] = "pt" });
+            shape.Save(Path.Combine(partial, "config.json"));
+            Interop.TokenizerFiles.Copy(teacher.Directory, partial);
+        });
         return shape;
     }
 

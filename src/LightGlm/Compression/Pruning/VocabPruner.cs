@@ -174,9 +174,12 @@ public static class VocabPruner
         var counts = Count(HfTokenizer.Create(tokPath), texts);
         var plan = Plan(tokJson, counts, m.Shape.V, ConfigTokenIds(m.Shape), minCount);
         var pruned = Prune(m, plan);
-        pruned.Save(outDir);
-        AtomicFile.WriteAllText(Path.Combine(outDir, "tokenizer.json"),
-            RemapTokenizer(tokJson, plan).ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        Model.Checkpoints.ModelDirectory.Replace(outDir, partial =>
+        {
+            pruned.WriteFiles(partial);
+            AtomicFile.WriteAllText(Path.Combine(partial, "tokenizer.json"),
+                RemapTokenizer(tokJson, plan).ToJsonString(new JsonSerializerOptions { WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }));
+        });
         return plan;
     }
 }

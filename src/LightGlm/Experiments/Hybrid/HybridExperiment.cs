@@ -21,6 +21,7 @@ using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
 using LightGlm.Translation;
+using LightGlm.Charts;
 
 namespace LightGlm.Experiments.Hybrid;
 
@@ -292,7 +293,7 @@ public static class HybridExperiment
             .Table(new ReportTable($"Dev loss after {r["finetune_steps"]} steps", ["fine-tuning", $"{tgt} dev loss (target)", $"{src} dev loss (source)"],
                 f5.Select(n => (IReadOnlyList<string>)[n, F(fine[n]!["target_dev_loss"]), F(fine[n]!["source_dev_loss"])]).ToArray()))
             .Figure(new ReportFigure("figure5.svg", $"Figure 5: {tgt} dev loss over fine-tuning steps",
-                SvgChart.Line($"Figure 5: {tgt} (target) dev loss", "step", "dev loss", f5.Select(n => ReportStage.Curve(n, fine[n]!["curve"])).ToArray())));
+                Chart.Line($"Figure 5: {tgt} (target) dev loss", "step", "dev loss", f5.Select(n => ReportStage.Curve(n, fine[n]!["curve"])).ToArray())));
 
         var f6 = new[] { "high_resource", "target_only", "hybrid" }.Where(fine.ContainsKey).ToArray();
         var sweep = fine.Where(kv => kv.Value!["alpha"] is not null && (kv.Key == "hybrid" || kv.Key.StartsWith("hybrid_alpha_", StringComparison.Ordinal)))
@@ -300,14 +301,14 @@ public static class HybridExperiment
         var s6 = report.Section("Figure 6: high-resource vs low-resource vs hybrid, and α")
             .Text($"high_resource = {tgt} over all of D_s's pairs (the data the low-resource setting lacks); target_only = D_d alone (low-resource).")
             .Figure(new ReportFigure("figure6.svg", "Figure 6: target dev loss, high- vs low-resource vs hybrid",
-                SvgChart.Bars($"Figure 6: {tgt} dev loss", "dev loss", [$"{tgt} (target)", $"{src} (source)"],
+                Chart.Bars($"Figure 6: {tgt} dev loss", "dev loss", [$"{tgt} (target)", $"{src} (source)"],
                     f6.Select(n => new BarGroup(n, [D(fine[n]!["target_dev_loss"]), D(fine[n]!["source_dev_loss"])])).ToArray())))
             .Table(new ReportTable("High- vs low-resource vs hybrid", ["fine-tuning", $"{tgt} dev loss (target)", $"{src} dev loss (source)"],
                 f6.Select(n => (IReadOnlyList<string>)[n, F(fine[n]!["target_dev_loss"]), F(fine[n]!["source_dev_loss"])]).ToArray()))
             .Table(new ReportTable($"α sweep ({r["weighting"]})", ["α", $"{tgt} dev loss", $"{src} dev loss"],
                 sweep.Select(x => (IReadOnlyList<string>)[x.A.ToString("0.###", CultureInfo.InvariantCulture), x.T.ToString("0.000", CultureInfo.InvariantCulture), x.S.ToString("0.000", CultureInfo.InvariantCulture)]).ToArray()));
         if (sweep.Length > 1)
-            s6.Figure(new ReportFigure("figure6-alpha.svg", "Dev loss vs α", SvgChart.Line("Dev loss vs α", "α", "dev loss",
+            s6.Figure(new ReportFigure("figure6-alpha.svg", "Dev loss vs α", Chart.Line("Dev loss vs α", "α", "dev loss",
                 [new ChartSeries($"{tgt} (target)", sweep.Select(x => (x.A, x.T)).ToArray()), new ChartSeries($"{src} (source)", sweep.Select(x => (x.A, x.S)).ToArray())])));
         var weightings = fine.Where(kv => kv.Key == "hybrid" || kv.Key is "hybrid_per_sample" or "hybrid_loss_share").ToArray();
         if (weightings.Length > 1)
@@ -331,9 +332,9 @@ public static class HybridExperiment
         var sl = report.Section("Downstream distillation: λ (Eq. 13)")
             .Text($"Student pruned from the hybrid teacher, distilled {r["distill_steps"]} steps; λ weighs the {r["lambda_weighs"]}'s term. λ = 0 is hard labels only on D_d.")
             .Table(new ReportTable("λ sweep", ["λ", $"student {tgt} dev loss"], lam.Select(x => (IReadOnlyList<string>)[x.L.ToString("0.###", CultureInfo.InvariantCulture), x.V.ToString("0.000", CultureInfo.InvariantCulture)]).ToArray()));
-        if (lam.Length > 1) sl.Figure(new ReportFigure("lambda.svg", "Student target dev loss vs λ", SvgChart.Line("Student dev loss vs λ", "λ", "dev loss", [new ChartSeries($"{tgt} dev loss", lam.Select(x => (x.L, x.V)).ToArray())])));
+        if (lam.Length > 1) sl.Figure(new ReportFigure("lambda.svg", "Student target dev loss vs λ", Chart.Line("Student dev loss vs λ", "λ", "dev loss", [new ChartSeries($"{tgt} dev loss", lam.Select(x => (x.L, x.V)).ToArray())])));
         sl.Figure(new ReportFigure("students.svg", "Student dev loss over distillation steps",
-            SvgChart.Line($"Students: {tgt} dev loss while distilling", "step", "dev loss", students.Select(kv => ReportStage.Curve(kv.Key, kv.Value!["curve"])).ToArray())));
+            Chart.Line($"Students: {tgt} dev loss while distilling", "step", "dev loss", students.Select(kv => ReportStage.Curve(kv.Key, kv.Value!["curve"])).ToArray())));
         return report;
     }
 

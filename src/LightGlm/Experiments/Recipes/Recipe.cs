@@ -47,6 +47,25 @@ public sealed class Recipe
 
     public string Name => Get<string>("name");
 
+    RecipeSettings? _settings;
+
+    /// <summary>Every setting, typed and checked: kinds, ranges, choices and the rules between settings. Throws once with
+    /// every problem listed (a run checks this before its first stage, so no bad value waits hours for its stage).</summary>
+    public RecipeSettings Settings
+    {
+        get
+        {
+            if (_settings is not null) return _settings;
+            var (settings, problems) = RecipeSettings.Bind(Root);
+            if (problems.Count > 0)
+                throw new InvalidDataException($"recipe {Root["name"]?.ToJsonString()}: {problems.Count} problem(s):\n  " + string.Join("\n  ", problems));
+            return _settings = settings;
+        }
+    }
+
+    /// <summary>The problems <see cref="Settings"/> would report; empty when the recipe can run.</summary>
+    public IReadOnlyList<string> Problems() => RecipeSettings.Bind(Root).Problems;
+
     public T Get<T>(string path)
     {
         var node = Find(path) ?? throw new KeyNotFoundException($"recipe has no setting '{path}'");

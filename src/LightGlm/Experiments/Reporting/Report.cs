@@ -3,6 +3,7 @@
 using System.Text;
 using System.Text.Json.Nodes;
 using LightGlm.IO;
+using LightGlm.Charts;
 
 namespace LightGlm.Experiments.Reporting;
 
@@ -18,8 +19,12 @@ public sealed record ReportTable(string Caption, IReadOnlyList<string> Header, I
     }
 }
 
-/// <summary>A figure: an SVG document saved beside the report as <see cref="FileName"/>.</summary>
-public sealed record ReportFigure(string FileName, string Caption, string Svg);
+/// <summary>A figure: a chart saved beside the report as figures/<see cref="FileName"/> (SVG) and the same name with .png
+/// (for slides). The HTML report inlines the SVG.</summary>
+public sealed record ReportFigure(string FileName, string Caption, ChartImage Chart)
+{
+    public string PngFileName => Path.ChangeExtension(FileName, ".png");
+}
 
 /// <summary>One block of a section, in order.</summary>
 public abstract record ReportBlock;
@@ -99,9 +104,10 @@ public sealed class Report(string title)
                     case TextBlock t: sb.Append($"<p>{H(t.Text)}</p>\n"); break;
                     case CommandBlock c: sb.Append($"<pre><code>{H(c.Command)}</code></pre>\n"); break;
                     case FigureBlock f:
-                        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(f.Figure.Svg));
-                        sb.Append($"<figure><img alt=\"{H(f.Figure.Caption)}\" src=\"data:image/svg+xml;base64,{data}\">");
-                        sb.Append($"<figcaption>{H(f.Figure.Caption)} (<a href=\"figures/{H(f.Figure.FileName)}\">{H(f.Figure.FileName)}</a>)</figcaption></figure>\n");
+                        var data = Convert.ToBase64String(Encoding.UTF8.GetBytes(f.Figure.Chart.Svg));
+                        sb.Append($"<figure><img alt=\"{H(f.Figure.Caption)}\" width=\"{Chart.Width}\" height=\"{Chart.Height}\" src=\"data:image/svg+xml;base64,{data}\">");
+                        sb.Append($"<figcaption>{H(f.Figure.Caption)} (<a href=\"figures/{H(f.Figure.FileName)}\">{H(f.Figure.FileName)}</a>, ");
+                        sb.Append($"<a href=\"figures/{H(f.Figure.PngFileName)}\">{H(f.Figure.PngFileName)}</a>)</figcaption></figure>\n");
                         break;
                     case TableBlock tb:
                         sb.Append("<table>");
@@ -121,16 +127,16 @@ public sealed class Report(string title)
         return sb.ToString();
     }
 
-    /// <summary>Writes report.md, report.html, report.json and figures/*.svg into <paramref name="dir"/>, each atomically.</summary>
+    /// <summary>Writes report.md, report.html, report.json and figures/*.svg + *.png into <paramref name="dir"/>, each atomically.</summary>
     public void Save(string dir)
     {
         Directory.CreateDirectory(Path.Combine(dir, "figures"));
-        foreach (var f in Figures) AtomicFile.WriteAllText(Path.Combine(dir, "figures", f.FileName), f.Svg);
+        foreach (var f in Figures) f.Chart.Save(Path.Combine(dir, "figures", f.FileName));
         AtomicFile.WriteAllText(Path.Combine(dir, "report.md"), ToMarkdown());
         AtomicFile.WriteAllText(Path.Combine(dir, "report.html"), ToHtml());
         AtomicFile.WriteAllText(Path.Combine(dir, "report.json"), Numbers.ToJsonString(new() { WriteIndented = true }));
     }
 
     static string MdCell(string s) => s.Replace("|", "\\|").Replace("\n", " ");
-    static string H(string s) => SvgChart.Esc(s);
+    static string H(string s) => System.Net.WebUtility.HtmlEncode(s);
 }

@@ -30,7 +30,7 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
     {
         if (eval is null || run.StageResult("teacher") is not { } teacher || eval["teacher"] is null) return null;
         double tTeacher = (double)teacher["train_seconds"]!;
-        double? ratio = PipelineRatio(run.StageResult("parallel"), run.Recipe()?.Get<int>("teacher.batch_size"));
+        double? ratio = PipelineRatio(run.StageResult("parallel"), run.Recipe()?.Settings.Teacher.BatchSize);
         var hybrid = run.StageResult("hybrid");
         double? tHybrid = HybridSeconds(hybrid);
         var tables = run.StageResult("compression")?["tables"] as JsonObject;

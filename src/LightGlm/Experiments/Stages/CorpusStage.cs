@@ -12,17 +12,17 @@ public sealed class CorpusStage : IRecipeStage
 
     public JsonObject Run(StageContext c)
     {
-        var split = c.Recipe.Get<double[]>("corpus.split");
-        if (split.Length != 3) throw new InvalidDataException($"corpus.split needs three ratios (train, dev, test), got {split.Length}");
-        string packages = c.Recipe.Get<string>("corpus.packages_file");
+        var s = c.Settings.Corpus;
+        var split = s.Split;
+        string packages = s.PackagesFile;
         int lines = 0;
         var paths = CorpusBuilder.Build(new CorpusOptions
         {
             PackageList = Path.IsPathRooted(packages) ? packages : Path.Combine(RepoPaths.FindRepoRoot() ?? Directory.GetCurrentDirectory(), packages),
             OutputDir = c.Run.PathOf("corpus"),
-            AllowNewer = c.Recipe.Get<bool>("corpus.allow_newer"),
-            Packages = c.Recipe.Get<string[]>("corpus.packages"),
-            Holdout = c.Recipe.Get<string[]>("corpus.holdout_packages"),
+            AllowNewer = s.AllowNewer,
+            Packages = s.Packages,
+            Holdout = s.HoldoutPackages,
             Ratios = new SplitRatios(split[0], split[1], split[2]),
             Log = msg =>
             {

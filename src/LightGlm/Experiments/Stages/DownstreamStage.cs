@@ -24,7 +24,7 @@ public sealed class DownstreamStage : IRecipeStage
     /// <summary>The stage runs when asked and when it has its inputs: a compressed student and a hybrid teacher with its D_d
     /// (downstream distillation is the second half of §3.3's hybrid technique; the ablation's rows without hybrid data skip it).</summary>
     public static bool Active(Recipes.Recipe r) =>
-        r.Get<bool>("downstream.enabled") && r.Get<bool>("compression.enabled") && r.Get<bool>("hybrid.enabled");
+        r.Settings is var s && s.Downstream.Enabled && s.Compression.Enabled && s.Hybrid.Enabled;
 
     /// <summary>The directory name of compression's mixed student: student/ is always the run's final student.</summary>
     public static string CompressedStudentName(Recipes.Recipe r) => Active(r) ? "student-compressed" : "student";
@@ -34,26 +34,20 @@ public sealed class DownstreamStage : IRecipeStage
 
     public JsonObject Run(StageContext c)
     {
-        var r = c.Recipe;
+        var d = c.Settings.Downstream;
         var tok = RunArtifacts.Tokenizer(c);
-        int seq = r.Get<int>("teacher.seq_len");
-        int steps = r.Get<int>("downstream.steps");
-        if (steps < 1) throw new InvalidDataException($"downstream.steps = {steps}: give at least 1 step, or set downstream.enabled = false");
-        double lambda = r.Get<double>("downstream.lambda");
-        if (lambda is < 0 or > 1 || double.IsNaN(lambda)) throw new InvalidDataException($"downstream.lambda = {lambda}: λ is a weight in [0, 1] (the paper: 0.65)");
-        var weights = DistillationWeights.Downstream(lambda, (float)r.Get<double>("downstream.temperature"),
-            DistillationWeights.LambdaWeighsStudent(r.Get<string>("downstream.lambda_weighs")));
+        int seq = c.Settings.Teacher.SeqLen;
+        int steps = d.Steps;
+        double lambda = d.Lambda;
+        var weights = DistillationWeights.Downstream(lambda, (float)d.Temperature, DistillationWeights.LambdaWeighsStudent(d.LambdaWeighs));
 
         // Inputs: compression's mixed student and the teacher it was distilled from (the hybrid one).
-        var compression = c.ResultOf("compression");
-        string fromName = (string?)compression["tables"]?["mixed"]?["rows"]?["student"]
-                          ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
-        string fromDir = (string)compression["models"]![fromName]!;
+        var (fromName, fromDir) = RunArtifacts.CompressedStudent(c);
         string teacherDir = RunArtifacts.CurrentTeacher(c);
 
         // D_d: the target-direction half of the hybrid split (the same set the hybrid stage trained on). Validation: the
         // target direction of the dev split (the curve), and the both-direction dev set compression's curve uses.
-        var targetDirection = Directions.Parse(r.Get<string>("hybrid.target_direction"));
+        var targetDirection = Directions.Parse(c.Settings.Hybrid.TargetDirection);
         var (_, dd) = HybridStage.Split(c, tok, seq);
         if (dd.Count == 0) throw new InvalidDataException($"downstream: the target direction ({targetDirection.Name()}) has no training pairs; raise hybrid.target_fraction or corpus.max_train_pairs");
         var target = Samples(dd);
@@ -65,11 +59,11 @@ public sealed class DownstreamStage : IRecipeStage
         var student = ModelDirectory.Load(fromDir);
         var options = new DistillOptions
         {
-            Steps = steps, BatchSize = r.Get<int>("teacher.batch_size"), MaxLen = seq, LearningRate = r.Get<double>("downstream.learning_rate"),
-            EvalEvery = Math.Max(1, steps / 10), TopK = r.Get<int>("downstream.top_k"), Weights = weights, SoftOnTarget = true, Seed = r.Get<int>("seed"),
+            Steps = steps, BatchSize = c.Settings.Teacher.BatchSize, MaxLen = seq, LearningRate = d.LearningRate,
+            EvalEvery = Math.Max(1, steps / 10), TopK = d.TopK, Weights = weights, SoftOnTarget = true, Seed = c.Settings.Seed,
             TeacherCachePath = c.Run.PathOf("teacher-cache", "downstream.bin"),
             // An interrupted stage resumes mid-distillation; the checkpoints go once the student is saved.
-            CheckpointDir = c.Run.PathOf("checkpoints", "downstream"), CheckpointEvery = r.Get<int>("teacher.checkpoint_every"),
+            CheckpointDir = c.Run.PathOf("checkpoints", "downstream"), CheckpointEvery = c.Settings.Teacher.CheckpointEvery,
         };
 
         // The teacher's outputs on D_d, once: the distiller below opens the same file (same teacher, data and settings).
@@ -109,7 +103,7 @@ public sealed class DownstreamStage : IRecipeStage
         string dir = c.Run.PathOf("student");
         AtomicDirectory.Write(dir, partial =>
         {
-            ModelDirectory.Save(student, partial);
+            ModelDirectory.WriteFiles(student, partial);
             Interop.TokenizerFiles.Copy(fromDir, partial); // the same tokenizer files as the student it started from
         });
         Directory.Delete(options.CheckpointDir, recursive: true);
@@ -119,7 +113,7 @@ public sealed class DownstreamStage : IRecipeStage
             ["models"] = new JsonObject { ["student"] = dir },
             ["student"] = dir, ["from"] = fromName, ["from_dir"] = fromDir, ["teacher"] = teacherDir,
             ["params"] = student.Layout.TotalLength,
-            ["lambda"] = lambda, ["lambda_weighs"] = r.Get<string>("downstream.lambda_weighs"), ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
+            ["lambda"] = lambda, ["lambda_weighs"] = d.LambdaWeighs, ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
             ["temperature"] = weights.Temperature, ["top_k"] = options.TopK, ["steps"] = steps, ["learning_rate"] = options.LearningRate,
             ["target_direction"] = targetDirection.Name(), ["n_target"] = target.Count,
             ["target_dev_loss_before"] = Math.Round(curve[0].Loss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].Loss, 5),

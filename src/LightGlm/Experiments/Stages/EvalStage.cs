@@ -15,34 +15,34 @@ public sealed class EvalStage : IRecipeStage
 
     public JsonObject Run(StageContext c)
     {
+        var e = c.Settings.Eval;
         var tok = RunArtifacts.Tokenizer(c);
         var test = RunArtifacts.Pairs(c, "test");
-        int n = Math.Min(test.Count, c.Recipe.Get<int>("eval.max_sentences"));
+        int n = Math.Min(test.Count, e.MaxSentences);
         test = test.GetRange(0, n);
-        string glossaryPath = (string)c.ResultOf("corpus")["glossary"]!;
-        var glossary = File.Exists(glossaryPath) ? Glossary.Load(glossaryPath) : null;
-        int maxNew = c.Recipe.Get<int>("eval.max_new_tokens");
+        var glossary = RunArtifacts.Corpus(c).Glossary is { } glossaryPath && File.Exists(glossaryPath) ? Glossary.Load(glossaryPath) : null;
+        int maxNew = e.MaxNewTokens;
 
         // Every model directory a finished stage recorded under "models": name -> dir, and the weights it is served with:
         // fp32, or int8 where a stage says so under "weights" (the teacher-int8 rows) — those run on the engine's int8 kernels,
         // so their quality and speed are the quantized model's. With the int8 baseline on, the final student is scored in
         // int8 too (student-int8: pruned + quantized, the stacked row).
         var models = new List<(string Name, string Dir, WeightFormat Weights)>();
-        if (c.Run.StageResult("teacher")?["model"] is { } t) models.Add(("teacher", (string)t!, WeightFormat.Fp32));
-        if (c.Run.StageResult("hybrid")?["teacher"] is { } th) models.Add(("teacher-hybrid", (string)th!, WeightFormat.Fp32));
+        models.Add(("teacher", RunArtifacts.Teacher(c), WeightFormat.Fp32));
+        if (RunArtifacts.Hybrid(c) is { } hybrid) models.Add(("teacher-hybrid", hybrid.Hybrid, WeightFormat.Fp32));
         foreach (var stage in new[] { "hybrid", "compression", "downstream", "baselines" })
             if (c.Run.StageResult(stage) is { } sr && sr["models"] is JsonObject ms)
                 foreach (var (name, dir) in ms)
                     if (models.All(m => m.Name != name))
                         models.Add((name, (string)dir!, Quantized(sr, name)));
-        if (c.Recipe.Get<string[]>("compression.baselines").Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { Dir: not null } student)
+        if (c.Settings.Compression.BaselineMethods.Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { Dir: not null } student)
             models.Add(("student-int8", student.Dir, WeightFormat.Int8));
 
         // The held-out packages (corpus.holdout_packages), bounded like the test split; runs made before unseen.tsv existed have none.
-        var unseen = c.ResultOf("corpus")["unseen"] is JsonValue u && File.Exists((string)u!) ? ParallelTsv.Read((string)u!) : [];
-        int nu = Math.Min(unseen.Count, c.Recipe.Get<int>("eval.max_sentences"));
+        var unseen = RunArtifacts.Unseen(c);
+        int nu = Math.Min(unseen.Count, e.MaxSentences);
         unseen = unseen.GetRange(0, nu);
-        var onUnseen = nu == 0 ? [] : models.Where(m => c.Recipe.Get<string[]>("eval.unseen_models").Contains(m.Name)).ToList();
+        var onUnseen = nu == 0 ? [] : models.Where(m => e.UnseenModels.Contains(m.Name)).ToList();
 
         var jobs = models.Select(m => (Set: "", m.Name, m.Dir, m.Weights, Pairs: test))
             .Concat(onUnseen.Select(m => (Set: "unseen.", m.Name, m.Dir, m.Weights, Pairs: unseen))).ToList();
@@ -56,7 +56,7 @@ public sealed class EvalStage : IRecipeStage
             if (c.Run.StageResult($"{Name}.{set}{name}") is { } cached && (int?)cached["en-zh"]?["sentences"] == pairs.Count) { into[name] = cached; continue; }
             var model = ModelDirectory.Load(dir);
             int k = i;
-            var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 1, Weights = weights });
+            var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 1, Weights = weights, Beam = e.Beam, MaxBeam = e.Beam });
             into[name] = ModelEvaluator.Evaluate(model, tok, dir, pairs, glossary, maxNew,
                 (f, what) => c.Progress.Report((k + f) / jobs.Count, $"{set}{name}: {what}"), c.Cancel, translator: translator);
             c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["split"] = set.Length == 0 ? "test" : "unseen", ["result"] = into[name]!.DeepClone() });
@@ -66,7 +66,7 @@ public sealed class EvalStage : IRecipeStage
         if (unseenResults.Count > 0)
             result["unseen"] = new JsonObject
             {
-                ["sentences"] = nu, ["packages"] = c.Recipe.Root["corpus"]?["holdout_packages"]?.DeepClone(), ["models"] = unseenResults,
+                ["sentences"] = nu, ["packages"] = new JsonArray(c.Settings.Corpus.HoldoutPackages.Select(p => (JsonNode)p).ToArray()), ["models"] = unseenResults,
             };
         return result;
     }

@@ -14,37 +14,36 @@ public sealed class HybridStage : IRecipeStage
 {
     public string Name => "hybrid";
     public string Description => "fine-tune the teacher on the hybrid mix of source and target data (Eq. 11-12)";
-    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Get<bool>("hybrid.enabled");
+    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Settings.Hybrid.Enabled;
 
     public JsonObject Run(StageContext c)
     {
-        var r = c.Recipe;
+        var h = c.Settings.Hybrid;
+        int seed = c.Settings.Seed;
         var tok = RunArtifacts.Tokenizer(c);
         var sp = SpecialTokens.From(tok);
-        int seq = r.Get<int>("teacher.seq_len");
+        int seq = c.Settings.Teacher.SeqLen;
         var (ds, dd) = Split(c, tok, seq);
         // hybrid.alpha = null: α from the set sizes and weights (Eq. 11); a number sets it by hand (the paper: 0.65).
-        double alpha = r.GetOrDefault<double?>("hybrid.alpha")
-                       ?? HybridMix.Alpha(r.Get<double>("hybrid.w_s"), ds.Count, r.Get<double>("hybrid.w_d"), dd.Count);
-        var targetDir = Directions.Parse(r.Get<string>("hybrid.target_direction"));
+        double alpha = h.Alpha ?? HybridMix.Alpha(h.Ws, ds.Count, h.Wd, dd.Count);
+        var targetDir = Directions.Parse(h.TargetDirection);
         var dev = TargetDev(c, tok, seq, targetDir, sp);
 
-        var variants = new List<(string Name, IBatchSource Source)> { ("hybrid", new HybridBatchSource(ds, dd, alpha, sp.Pad, r.Get<int>("seed"),
-            HybridMix.ParseWeighting(r.GetOrDefault<string>("hybrid.weighting") ?? "per_sample"))) };
-        if (r.Get<bool>("hybrid.compare"))
+        var variants = new List<(string Name, IBatchSource Source)>
+            { ("hybrid", new HybridBatchSource(ds, dd, alpha, sp.Pad, seed, HybridMix.ParseWeighting(h.Weighting))) };
+        if (h.Compare)
         {
-            variants.Add(("source_only", HybridBatchSource.Plain(ds, sp.Pad, r.Get<int>("seed"))));
-            variants.Add(("target_only", HybridBatchSource.Plain(dd, sp.Pad, r.Get<int>("seed"))));
+            variants.Add(("source_only", HybridBatchSource.Plain(ds, sp.Pad, seed)));
+            variants.Add(("target_only", HybridBatchSource.Plain(dd, sp.Pad, seed)));
         }
-        int steps = r.Get<int>("hybrid.steps");
         var figure5 = new JsonObject();
         var models = new JsonObject();
         foreach (var (name, source) in variants)
         {
-            var model = ModelDirectory.Load((string)c.ResultOf("teacher")["model"]!);
-            var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "hybrid", steps), source);
-            var curve = StageTraining.Run(c, $"{Name}.{name}", trainer, c.Run.PathOf("checkpoints", "hybrid-" + name), r.Get<int>("teacher.checkpoint_every"),
-                validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, steps / 5), tokenizerJson: RunArtifacts.TokenizerPath(c));
+            var model = ModelDirectory.Load(RunArtifacts.Teacher(c));
+            var trainer = new Trainer(model, RunArtifacts.FineTuneOptions(c.Settings, h.Steps, h.LearningRate), source);
+            var curve = StageTraining.Run(c, $"{Name}.{name}", trainer, c.Run.PathOf("checkpoints", "hybrid-" + name), c.Settings.Teacher.CheckpointEvery,
+                validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, h.Steps / 5), tokenizerJson: RunArtifacts.TokenizerPath(c));
             string dir = c.Run.PathOf(name == "hybrid" ? "teacher-hybrid" : Path.Combine("baselines", "teacher-" + name));
             ModelDirectory.Save(model, dir, RunArtifacts.TokenizerPath(c));
             figure5[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve.Valid[^1].Loss, 4), ["curve"] = RunLoop.ToJson(curve.Valid) };
@@ -54,8 +53,8 @@ public sealed class HybridStage : IRecipeStage
         {
             ["teacher"] = c.Run.PathOf("teacher-hybrid"),
             ["models"] = models,
-            ["alpha"] = Math.Round(alpha, 4), ["weighting"] = r.GetOrDefault<string>("hybrid.weighting") ?? "per_sample", ["n_s"] = ds.Count, ["n_d"] = dd.Count,
-            ["source_direction"] = r.Get<string>("hybrid.source_direction"), ["target_direction"] = targetDir.Name(),
+            ["alpha"] = Math.Round(alpha, 4), ["weighting"] = h.Weighting, ["n_s"] = ds.Count, ["n_d"] = dd.Count,
+            ["source_direction"] = h.SourceDirection, ["target_direction"] = targetDir.Name(),
             ["figure5"] = figure5,
         };
     }
@@ -63,9 +62,9 @@ public sealed class HybridStage : IRecipeStage
     /// <summary>D_s and D_d from the training split (<see cref="HybridData.Split"/>): no string in both.</summary>
     public static (List<TaskExample> Ds, List<TaskExample> Dd) Split(StageContext c, ITokenizer tok, int seq)
     {
-        var r = c.Recipe;
-        var sets = HybridData.Split(RunArtifacts.Pairs(c, "train"), tok, seq, Directions.Parse(r.Get<string>("hybrid.source_direction")),
-            Directions.Parse(r.Get<string>("hybrid.target_direction")), r.Get<double>("hybrid.target_fraction"));
+        var h = c.Settings.Hybrid;
+        var sets = HybridData.Split(RunArtifacts.Pairs(c, "train"), tok, seq, Directions.Parse(h.SourceDirection),
+            Directions.Parse(h.TargetDirection), h.TargetFraction);
         return (sets.Source, sets.Target);
     }
 

@@ -16,19 +16,19 @@ public sealed class ParallelStage : IRecipeStage
 {
     public string Name => "parallel";
     public string Description => "time single, data-, model- and pipeline-parallel training steps at several batch sizes (Figure 3)";
-    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Get<bool>("parallel.enabled");
+    public bool IsEnabled(Recipes.Recipe recipe) => recipe.Settings.Parallel.Enabled;
 
     public JsonObject Run(StageContext c)
     {
-        var r = c.Recipe;
+        var s = c.Settings;
         var tok = RunArtifacts.Tokenizer(c);
         var sp = SpecialTokens.From(tok);
-        int seq = r.Get<int>("teacher.seq_len");
+        int seq = s.Teacher.SeqLen;
         var examples = new TranslationBatcher(tok, RunArtifacts.Pairs(c, "train"), seq).Examples;
-        var config = RunArtifacts.TeacherConfig(r, tok.VocabSize, sp); // as the teacher trains, dropout included
-        int K = Math.Min(r.Get<int>("teacher.pipeline_stages"), config.L), M = r.Get<int>("teacher.micro_batches");
-        int steps = r.Get<int>("parallel.steps");
-        var batches = r.Get<int[]>("parallel.batch_sizes");
+        var config = RunArtifacts.TeacherConfig(s.Teacher, tok.VocabSize, sp); // as the teacher trains, dropout included
+        int K = Math.Min(s.Teacher.PipelineStages, config.L), M = s.Teacher.MicroBatches;
+        int steps = s.Parallel.Steps;
+        var batches = s.Parallel.BatchSizes;
         if (K < 2) throw new InvalidDataException($"teacher.pipeline_stages = {K}: Figure 3 needs at least 2 stages (and the model has {config.L} layers)");
         var modes = new (string Mode, Func<int, PipelineConfig?> Cfg)[]
         {
@@ -37,7 +37,7 @@ public sealed class ParallelStage : IRecipeStage
             ("model-parallel", _ => new PipelineConfig(K, 1, 1, ScheduleKind.OneFOneB)),
             ("pipeline-parallel", b => b % M == 0 ? new PipelineConfig(K, M, 1, ScheduleKind.OneFOneB) : null),
         };
-        var source = HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed"));
+        var source = HybridBatchSource.Plain(examples, sp.Pad, s.Seed);
         var rows = new JsonArray();
         int total = batches.Length * modes.Length, done = 0;
         foreach (int B in batches)

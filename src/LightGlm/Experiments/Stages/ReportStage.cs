@@ -5,6 +5,7 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using LightGlm.Experiments.Reporting;
 using LightGlm.Translation;
+using LightGlm.Charts;
 
 namespace LightGlm.Experiments.Stages;
 
@@ -50,12 +51,12 @@ public sealed class ReportStage : IRecipeStage
                 ["unseen_pairs"] = corpus["unseen_pairs"]?.DeepClone(),
             };
             List<IReadOnlyList<string>> splitRows =
-                [["train", N(corpus["train_pairs"], "0"), Used(corpus["train_pairs"], recipe?.Get<int>("corpus.max_train_pairs"))],
-                 ["dev", N(corpus["dev_pairs"], "0"), Used(corpus["dev_pairs"], recipe?.Get<int>("corpus.max_eval_pairs"))],
-                 ["test", N(corpus["test_pairs"], "0"), Used(corpus["test_pairs"], recipe?.Get<int>("eval.max_sentences"))]];
+                [["train", N(corpus["train_pairs"], "0"), Used(corpus["train_pairs"], recipe?.Settings.Corpus.MaxTrainPairs)],
+                 ["dev", N(corpus["dev_pairs"], "0"), Used(corpus["dev_pairs"], recipe?.Settings.Corpus.MaxEvalPairs)],
+                 ["test", N(corpus["test_pairs"], "0"), Used(corpus["test_pairs"], recipe?.Settings.Eval.MaxSentences)]];
             if ((int?)corpus["unseen_pairs"] is > 0)
-                splitRows.Add([$"unseen ({string.Join(", ", recipe?.Get<string[]>("corpus.holdout_packages") ?? [])})", N(corpus["unseen_pairs"], "0"),
-                               Used(corpus["unseen_pairs"], recipe?.Get<int>("eval.max_sentences"))]);
+                splitRows.Add([$"unseen ({string.Join(", ", recipe?.Settings.Corpus.HoldoutPackages ?? [])})", N(corpus["unseen_pairs"], "0"),
+                               Used(corpus["unseen_pairs"], recipe?.Settings.Eval.MaxSentences)]);
             report.Section("Data (Table 1)")
                 .Text("English↔Chinese pairs from the zh_CN message catalogs of the pinned Debian packages, cleaned and split by a hash of the English (no English string in two splits). " +
                       "The paper's corpora use 90/5/5 or 80/10/10 splits (Table 1); this run's ratios are corpus.split in config.json. " +
@@ -71,7 +72,7 @@ public sealed class ReportStage : IRecipeStage
                 [[N(teacher["params"], "N0"), N(teacher["tokens_per_s"], "N0"), N(teacher["train_seconds"], "0.0"), N(teacher["final_loss"], "0.000"), N(teacher["valid_loss"], "0.000")]]));
             var series = new List<ChartSeries> { Curve("train", teacher["curve"]) };
             if (teacher["valid_curve"] is JsonArray { Count: > 0 }) series.Add(Curve("dev", teacher["valid_curve"]));
-            s.Figure(new ReportFigure("teacher-loss.svg", "Teacher loss over steps", SvgChart.Line("Teacher loss", "step", "loss", series)));
+            s.Figure(new ReportFigure("teacher-loss.svg", "Teacher loss over steps", Chart.Line("Teacher loss", "step", "loss", series)));
             if (teacher["learning_curve"] is JsonArray { Count: > 0 } lc)
             {
                 // BLEU against training CPU-minutes: what another hour of this machine buys (docs/QUALITY.md).
@@ -84,7 +85,7 @@ public sealed class ReportStage : IRecipeStage
                 }
                 if (bleu.Count > 0)
                     s.Figure(new ReportFigure("learning-curve.svg", "Teacher BLEU against training CPU-minutes (greedy, first teacher.curve_pairs pairs)",
-                        SvgChart.Line("Teacher learning curve", "training CPU-minutes", "BLEU", bleu)));
+                        Chart.Line("Teacher learning curve", "training CPU-minutes", "BLEU", bleu)));
                 s.Table(new ReportTable("Learning curve", ["step", "CPU-min", "non-pad tokens", "dev loss", "BLEU dev en→zh", "BLEU dev zh→en", "BLEU unseen en→zh"],
                     lc.OfType<JsonObject>().Select(p => new[] { N(p["step"], "0"), p["cpu_s"] is { } cs ? N((double)cs / 60, "0.0") : "–",
                         N(p["real_tokens"], "N0"), N(p["valid_loss"], "0.000"), N(p["bleu_dev_en_zh"], "0.0"), N(p["bleu_dev_zh_en"], "0.0"), N(p["bleu_unseen_en_zh"], "0.0") }).ToList()));
@@ -99,7 +100,7 @@ public sealed class ReportStage : IRecipeStage
             s.Text($"Teacher {N(comp["teacher_params"], "N0")} parameters; importance '{comp["importance"]}'. Both students have the same shape and get the same distillation steps; " +
                    "the curve is the hard-label loss on the dev split. Paper: mixed compression converges faster and lower than random pruning.");
             s.Figure(new ReportFigure("figure4.svg", "Figure 4: validation loss over distillation steps",
-                SvgChart.Line("Figure 4: validation loss while distilling", "step", "validation loss",
+                Chart.Line("Figure 4: validation loss while distilling", "step", "validation loss",
                     f4.Where(kv => kv.Value is JsonArray).Select(kv => Curve(kv.Key == "student" ? "mixed compression" : "random pruning", kv.Value)).ToArray())));
             s.Command($"{again} --redo compression");
         }
@@ -112,7 +113,7 @@ public sealed class ReportStage : IRecipeStage
                    "Loss on the target direction of the dev split after the same number of steps (lower is better). Paper: source-only is worst; target and hybrid fine-tuning are better.");
             s.Table(new ReportTable("Target-direction dev loss", ["fine-tuning", "dev loss"], names.Select(n => (IReadOnlyList<string>)[n, N(f5[n]!["target_dev_loss"], "0.000")]).ToArray()));
             s.Figure(new ReportFigure("figure5.svg", "Figure 5: source-only vs target-only vs hybrid fine-tuning",
-                SvgChart.Bars("Figure 5: target-direction dev loss", "dev loss", ["dev loss"],
+                Chart.Bars("Figure 5: target-direction dev loss", "dev loss", ["dev loss"],
                     names.Select(n => new BarGroup(n, [(double)f5[n]!["target_dev_loss"]!])).ToArray())));
             s.Command($"{again} --redo hybrid");
             if (eval is not null) Figure6(report, hybrid, eval, again);
@@ -211,7 +212,7 @@ public sealed class ReportStage : IRecipeStage
                 N(r["step_seconds"], "0.000"), N(r["epoch_seconds"], "0.0"), N(r["tokens_per_s"], "N0")]).ToArray()));
         var series = rows.GroupBy(r => (string)r["mode"]!).Select(g => new ChartSeries(g.Key, g.Select(r => ((double)r["batch"]!, (double)r["epoch_seconds"]!)).ToArray())).ToArray();
         s.Figure(new ReportFigure("figure3.svg", "Figure 3: training time per epoch vs batch size",
-            SvgChart.Line("Figure 3: time per epoch vs batch size", "batch size (sequences)", "seconds per epoch", series, logX: true)));
+            Chart.Line("Figure 3: time per epoch vs batch size", "batch size (sequences)", "seconds per epoch", series, logX: true)));
         s.Text(PaperNumbers.Figure3Text);
         s.Command($"{again} --redo parallel");
     }
@@ -231,7 +232,7 @@ public sealed class ReportStage : IRecipeStage
         s.Table(new ReportTable("Translation accuracy (%)", ["set", .. variants.Select(v => v.Label)],
             groups.Select(g => (IReadOnlyList<string>)[g.Category, .. g.Values.Select(v => v.ToString("0.0", CultureInfo.InvariantCulture))]).ToArray()));
         s.Figure(new ReportFigure("figure6.svg", "Figure 6: high-resource vs low-resource vs hybrid fine-tuning",
-            SvgChart.Bars("Figure 6: translation accuracy by fine-tuning data", "translation accuracy (%)", variants.Select(v => v.Label).ToArray(), groups)));
+            Chart.Bars("Figure 6: translation accuracy by fine-tuning data", "translation accuracy (%)", variants.Select(v => v.Label).ToArray(), groups)));
         s.Text(PaperNumbers.Figure6Text);
         s.Command($"{again} --redo hybrid");
     }
@@ -271,7 +272,7 @@ public sealed class ReportStage : IRecipeStage
     }
 
     static string MethodLabel(string method) =>
-        method == "downstream" ? "LightChatGLM (ours) + downstream distillation (Eq. 13)" : CompressionStage.MethodLabels.GetValueOrDefault(method, method);
+        method == "downstream" ? "LightChatGLM (ours) + downstream distillation (Eq. 13)" : CompressionMethods.Labels.GetValueOrDefault(method, method);
 
     /// <summary>The student before and after downstream distillation: dev losses from the stage, test metrics from eval (when it ran).</summary>
     static void Downstream(Report report, JsonObject down, JsonObject? eval, string again)
@@ -310,7 +311,7 @@ public sealed class ReportStage : IRecipeStage
                 Test(x.Item2, "en-zh", "bleu", v => N(v)), Test(x.Item2, "zh-en", "bleu", v => N(v)),
                 Test(x.Item2, "en-zh", "chrf", v => N(v)), Test(x.Item2, "zh-en", "chrf", v => N(v))]).ToArray()));
         s.Figure(new ReportFigure("downstream.svg", "Downstream distillation: target-direction dev loss over steps",
-            SvgChart.Line($"Downstream distillation: {dir} dev loss", "step", "dev loss", [Curve($"{dir} dev loss", down["curve"])])));
+            Chart.Line($"Downstream distillation: {dir} dev loss", "step", "dev loss", [Curve($"{dir} dev loss", down["curve"])])));
         s.Command($"{again} --redo downstream");
     }
 

@@ -1,5 +1,6 @@
-// What stages hand each other inside a run directory: the tokenizer, the corpus splits, the model
-// configs and trainer options built from the recipe, and the dev-set source for validation losses.
+// What stages hand each other inside a run directory, typed: the corpus files, the tokenizer, the teachers; and the
+// trainer options built from the recipe's settings, and the dev-set source for validation losses.
+using System.Text.Json.Nodes;
 using LightGlm.Model;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
@@ -8,63 +9,97 @@ using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
 
+/// <summary>The corpus stage's files: the splits, the held-out packages' pairs, the glossary and the monolingual text.</summary>
+public sealed record CorpusFiles(string Train, string Dev, string Test, string? Unseen, string? Glossary, string? MonoEnglish, string? MonoChinese)
+{
+    public string Split(string name) => name switch
+    {
+        "train" => Train, "dev" => Dev, "test" => Test,
+        _ => throw new ArgumentException($"no corpus split '{name}': train, dev or test"),
+    };
+
+    /// <summary>The monolingual files that exist (runs of corpora without manual pages have none).</summary>
+    public IEnumerable<string> Monolingual => new[] { MonoEnglish, MonoChinese }.Where(p => p is not null && File.Exists(p))!;
+
+    internal static CorpusFiles Of(JsonObject r) => new((string)r["train"]!, (string)r["dev"]!, (string)r["test"]!, (string?)r["unseen"],
+        (string?)r["glossary"], (string?)r["mono_en"], (string?)r["mono_zh"]);
+}
+
+/// <summary>The hybrid stage's teachers: the hybrid one (Eq. 11–12) and, with hybrid.compare, the D_s-only one.</summary>
+public sealed record HybridTeachers(string Hybrid, string? SourceOnly)
+{
+    internal static HybridTeachers Of(JsonObject r) => new((string)r["teacher"]!, (string?)r["models"]?["teacher-source_only"]);
+}
+
 public static class RunArtifacts
 {
     /// <summary>Dev batches per validation: enough for a stable loss, few enough to be cheap.</summary>
     public const int DevBatches = 8;
 
-    /// <summary>The teacher to compress: the hybrid fine-tuned one when that stage ran, else the trained one.</summary>
-    public static string CurrentTeacher(StageContext c) =>
-        (string?)c.Run.StageResult("hybrid")?["teacher"] ?? (string)c.ResultOf("teacher")["model"]!;
+    public static CorpusFiles Corpus(StageContext c) => CorpusFiles.Of(c.ResultOf("corpus"));
 
     public static string TokenizerPath(StageContext c) => (string)c.ResultOf("tokenizer")["path"]!;
 
     public static ITokenizer Tokenizer(StageContext c) => HfTokenizer.Create(TokenizerPath(c));
 
+    /// <summary>The teacher stage's model directory.</summary>
+    public static string Teacher(StageContext c) => (string)c.ResultOf("teacher")["model"]!;
+
+    /// <summary>The hybrid stage's teachers, or null when that stage is off.</summary>
+    public static HybridTeachers? Hybrid(StageContext c) => c.Run.StageResult("hybrid") is { } r ? HybridTeachers.Of(r) : null;
+
+    /// <summary>The teacher to compress: the hybrid fine-tuned one when that stage ran, else the trained one.</summary>
+    public static string CurrentTeacher(StageContext c) => Hybrid(c)?.Hybrid ?? Teacher(c);
+
+    /// <summary>The compression stage's mixed student (Table 3's LightChatGLM row): its name in the run and its directory.</summary>
+    public static (string Name, string Dir) CompressedStudent(StageContext c)
+    {
+        var compression = c.ResultOf("compression");
+        string name = (string?)compression["tables"]?["mixed"]?["rows"]?["student"]
+                      ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
+        return (name, (string)compression["models"]![name]!);
+    }
+
     /// <summary>The pairs of a corpus split ("train", "dev", "test"), capped by the recipe where it says so.</summary>
     public static List<(string English, string Chinese)> Pairs(StageContext c, string split)
     {
-        var pairs = ParallelTsv.Read((string)c.ResultOf("corpus")[split]!);
-        int cap = split == "train" ? c.Recipe.Get<int>("corpus.max_train_pairs") : c.Recipe.Get<int>("corpus.max_eval_pairs");
+        var pairs = ParallelTsv.Read(Corpus(c).Split(split));
+        int cap = split == "train" ? c.Settings.Corpus.MaxTrainPairs : c.Settings.Corpus.MaxEvalPairs;
         return cap > 0 && pairs.Count > cap ? pairs.GetRange(0, cap) : pairs;
     }
 
-    public static ModelConfig TeacherConfig(Recipes.Recipe r, int vocab, LightGlm.Text.Tokenizers.SpecialTokens sp) => new()
+    /// <summary>The held-out packages' pairs (corpus.holdout_packages); none in runs made before unseen.tsv existed.</summary>
+    public static List<(string English, string Chinese)> Unseen(StageContext c) =>
+        Corpus(c).Unseen is { } u && File.Exists(u) ? ParallelTsv.Read(u) : [];
+
+    /// <summary>The teacher's model: a GLM decoder (prefix LM) of the recipe's sizes over a vocabulary of <paramref name="vocab"/>.</summary>
+    public static ModelConfig TeacherConfig(Recipes.TeacherSettings t, int vocab, SpecialTokens? sp = null) => new()
     {
-        ModelType = "chatglm",
-        VocabSize = vocab,
-        HiddenSize = r.Get<int>("teacher.hidden_size"),
-        NumHiddenLayers = r.Get<int>("teacher.num_hidden_layers"),
-        NumAttentionHeads = r.Get<int>("teacher.num_attention_heads"),
-        NumKeyValueHeads = r.Get<int>("teacher.num_key_value_heads"),
-        IntermediateSize = r.Get<int>("teacher.intermediate_size"),
-        PartialRotaryFactor = r.Get<double>("teacher.partial_rotary_factor"),
-        RopeInterleaved = r.Get<bool>("teacher.rope_interleaved"),
-        AttentionBias = r.Get<bool>("teacher.attention_bias"),
-        PrefixLm = true,
-        HiddenDropout = r.Get<double>("teacher.dropout"),
-        MaxPositionEmbeddings = Math.Max(256, r.Get<int>("teacher.seq_len")),
-        BosTokenId = sp.Bos, EosTokenId = sp.Eos, PadTokenId = sp.Pad,
+        ModelType = "chatglm", VocabSize = vocab,
+        HiddenSize = t.HiddenSize, NumHiddenLayers = t.NumHiddenLayers, NumAttentionHeads = t.NumAttentionHeads,
+        NumKeyValueHeads = t.NumKeyValueHeads, IntermediateSize = t.IntermediateSize, PartialRotaryFactor = t.PartialRotaryFactor,
+        RopeInterleaved = t.RopeInterleaved, AttentionBias = t.AttentionBias, PrefixLm = true, HiddenDropout = t.Dropout,
+        MaxPositionEmbeddings = Math.Max(256, t.SeqLen), BosTokenId = sp?.Bos, EosTokenId = sp?.Eos, PadTokenId = sp?.Pad,
     };
 
-    /// <summary>Trainer options of a recipe section (teacher, hybrid, compression, downstream).</summary>
-    public static TrainerOptions TrainerOptions(Recipes.Recipe r, string section, int steps, double? lr = null) => new()
+    /// <summary>Trainer options of a training stage: its steps and learning rate; batch, sequence, decay and clipping are the teacher's.</summary>
+    public static TrainerOptions TrainerOptions(Recipes.RecipeSettings s, int steps, double lr, ScheduleOptions schedule) => new()
     {
         Steps = steps,
-        BatchSize = r.Get<int>("teacher.batch_size"),
-        SeqLen = r.Get<int>("teacher.seq_len"),
-        Seed = (ulong)r.Get<int>("seed"),
-        Optimizer = new OptimizerOptions
-        {
-            Lr = lr ?? r.Get<double>(section + ".learning_rate"),
-            WeightDecay = r.Get<double>("teacher.weight_decay"),
-            GradClip = r.Get<double>("teacher.grad_clip"),
-        },
-        // The teacher's schedule is a setting (teacher.lr_schedule); the other sections keep warm-up + cosine.
-        Schedule = section == "teacher"
-            ? CompressionStage.Schedule(r, "teacher", steps) ?? new ScheduleOptions { WarmupSteps = 0, Decay = DecayKind.Constant }
-            : new ScheduleOptions { WarmupSteps = Math.Max(1, (int)(steps * r.Get<double>("teacher.warmup_fraction"))) },
+        BatchSize = s.Teacher.BatchSize,
+        SeqLen = s.Teacher.SeqLen,
+        Seed = (ulong)s.Seed,
+        Optimizer = new OptimizerOptions { Lr = lr, WeightDecay = s.Teacher.WeightDecay, GradClip = s.Teacher.GradClip },
+        Schedule = schedule,
     };
+
+    /// <summary>The teacher's schedule is a setting (teacher.lr_schedule).</summary>
+    public static TrainerOptions TeacherOptions(Recipes.RecipeSettings s, int steps) =>
+        TrainerOptions(s, steps, s.Teacher.LearningRate, s.Teacher.Schedule(steps) ?? new ScheduleOptions { WarmupSteps = 0, Decay = DecayKind.Constant });
+
+    /// <summary>Fine-tuning (hybrid): warm-up over teacher.warmup_fraction of the steps, then cosine.</summary>
+    public static TrainerOptions FineTuneOptions(Recipes.RecipeSettings s, int steps, double lr) =>
+        TrainerOptions(s, steps, lr, new ScheduleOptions { WarmupSteps = Math.Max(1, (int)(steps * s.Teacher.WarmupFraction)) });
 
     public static IBatchSource DevSource(StageContext c, ITokenizer tok, int seq)
     {

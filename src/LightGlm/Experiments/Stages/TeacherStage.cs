@@ -20,15 +20,42 @@ public sealed class TeacherStage : IRecipeStage
     public static bool PipelineTrainingAvailable => true;
 
     /// <summary>Trains through K = teacher.pipeline_stages stages × M = teacher.micro_batches micro-batches on threads (DAPPLE 1F1B).</summary>
-    static string UsePipeline(Trainer trainer, Recipes.Recipe r, StageContext c)
+    static string UsePipeline(Trainer trainer, StageContext c)
     {
-        var p = new PipelineOptions { PipelineStages = r.Get<int>("teacher.pipeline_stages"), MicroBatches = r.Get<int>("teacher.micro_batches"), Predict = false };
-        var problems = p.Problems(trainer.Options.BatchSize * trainer.Options.GradAccum);
-        if (problems.Count > 0) throw new InvalidDataException("teacher.pipeline: " + string.Join("; ", problems).Replace("parallel.", "teacher."));
-        var engine = PipelineTraining.Create(trainer.Model, p, trainer.Options.BatchSize * trainer.Options.GradAccum, trainer.Options.SeqLen,
+        // The options were checked with the recipe (RecipeSettings: teacher.pipeline's rules).
+        var engine = PipelineTraining.Create(trainer.Model, c.Settings.Teacher.Pipelining, trainer.Options.BatchSize * trainer.Options.GradAccum, trainer.Options.SeqLen,
             msg => c.Run.LogMetric("teacher", new JsonObject { ["event"] = "pipeline", ["message"] = msg }));
         trainer.Engine = engine;
         return engine.Description;
+    }
+
+    /// <summary>
+    /// teacher.pretrain_steps &gt; 0: language-model steps on the monolingual manual-page text of both languages (the
+    /// first corpus.mono_lines / 2 paragraphs of each, as the tokenizer saw them; each paragraph then EOS) before the
+    /// translation training — the paper pre-trains its GLM on unlabelled text first. The objective is next-token
+    /// prediction over windows of the text (<see cref="TokenStreamSource"/>, as `experiment hybrid`'s base model),
+    /// not GLM's blank infilling. Resumable like the training after it (checkpoints/teacher-pretrain).
+    /// </summary>
+    static JsonObject? Pretrain(StageContext c, GlmModel model, ITokenizer tok, SpecialTokens sp)
+    {
+        var t = c.Settings.Teacher;
+        if (t.PretrainSteps == 0) return null;
+        var files = RunArtifacts.Corpus(c).Monolingual.ToList();
+        var stream = files.SelectMany(f => File.ReadLines(f).Where(l => l.Length > 0).Take(c.Settings.Corpus.MonoLines / 2))
+            .SelectMany(l => (IEnumerable<int>)[.. tok.EncodeText(l), sp.Eos]).ToArray();
+        if (stream.Length <= t.SeqLen + 1)
+            throw new InvalidDataException($"teacher.pretrain_steps = {t.PretrainSteps}: the corpus has {stream.Length} tokens of monolingual text " +
+                                           $"({(files.Count == 0 ? "no mono.en.txt / mono.zh.txt: install groff-base and build the corpus again" : string.Join(", ", files))}); " +
+                                           "set teacher.pretrain_steps = 0 to train on the pairs alone");
+        var trainer = new Trainer(model, RunArtifacts.TeacherOptions(c.Settings, t.PretrainSteps), new TokenStreamSource(stream, (ulong)c.Settings.Seed));
+        var curve = StageTraining.Run(c, "teacher.pretrain", trainer, c.Run.PathOf("checkpoints", "teacher-pretrain"), t.CheckpointEvery,
+            tokenizerJson: RunArtifacts.TokenizerPath(c));
+        return new JsonObject
+        {
+            ["steps"] = t.PretrainSteps, ["tokens"] = stream.Length,
+            ["final_loss"] = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
+            ["cpu_seconds"] = Math.Round(curve.CpuSeconds, 1),
+        };
     }
 
     /// <summary>
@@ -38,11 +65,11 @@ public sealed class TeacherStage : IRecipeStage
     /// </summary>
     static Func<JsonObject>? LearningCurveProbe(StageContext c, GlmModel model, ITokenizer tok)
     {
-        int n = c.Recipe.Get<int>("teacher.curve_pairs");
+        int n = c.Settings.Teacher.CurvePairs;
         if (n <= 0) return null;
         var dev = RunArtifacts.Pairs(c, "dev").Take(n).ToList();
-        var unseen = c.ResultOf("corpus")["unseen"] is JsonValue u && File.Exists((string)u!) ? ParallelTsv.Read((string)u!).Take(n).ToList() : [];
-        int maxNew = c.Recipe.Get<int>("eval.max_new_tokens");
+        var unseen = RunArtifacts.Unseen(c).Take(n).ToList();
+        int maxNew = c.Settings.Eval.MaxNewTokens;
         return () =>
         {
             var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 16, MaxLength = Math.Min(256, model.Config.MaxPositionEmbeddings) });
@@ -71,31 +98,31 @@ public sealed class TeacherStage : IRecipeStage
 
     public JsonObject Run(StageContext c)
     {
-        var r = c.Recipe;
+        var s = c.Settings;
+        var t = s.Teacher;
         var tok = RunArtifacts.Tokenizer(c);
         var sp = SpecialTokens.From(tok);
-        int seq = r.Get<int>("teacher.seq_len");
+        int seq = t.SeqLen;
         var train = RunArtifacts.Pairs(c, "train");
         var examples = new TranslationBatcher(tok, train, seq).Examples;
-        var config = RunArtifacts.TeacherConfig(r, tok.VocabSize, sp);
-        var model = GlmModel.Create(config, seed: (ulong)r.Get<int>("seed"));
+        var model = GlmModel.Create(RunArtifacts.TeacherConfig(t, tok.VocabSize, sp), seed: (ulong)s.Seed);
+        var pretrain = Pretrain(c, model, tok, sp);
         // teacher.pack: several short pairs per row (block-diagonal prefix mask, positions restarting per pair) instead of
         // one pair padded to seq_len — the same examples, far fewer padding tokens.
         PackingStats? packing = null;
         IBatchSource data;
-        if (r.Get<bool>("teacher.pack"))
+        if (t.Pack)
         {
-            var packed = new PackedBatchSource(examples, seq, sp.Pad, (ulong)r.Get<int>("seed"));
+            var packed = new PackedBatchSource(examples, seq, sp.Pad, (ulong)s.Seed);
             packing = packed.FirstEpochStats();
             data = packed;
         }
-        else data = HybridBatchSource.Plain(examples, sp.Pad, r.Get<int>("seed"));
-        var trainer = new Trainer(model, RunArtifacts.TrainerOptions(r, "teacher", r.Get<int>("teacher.train_steps")), data,
-            new CrossEntropyObjective((float)r.Get<double>("teacher.label_smoothing")));
-        string? pipeline = r.Get<bool>("teacher.pipeline") ? UsePipeline(trainer, r, c) : null;
+        else data = HybridBatchSource.Plain(examples, sp.Pad, s.Seed);
+        var trainer = new Trainer(model, RunArtifacts.TeacherOptions(s, t.TrainSteps), data, new CrossEntropyObjective((float)t.LabelSmoothing));
+        string? pipeline = t.Pipeline ? UsePipeline(trainer, c) : null;
         var dev = RunArtifacts.DevSource(c, tok, seq);
-        var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), r.Get<int>("teacher.checkpoint_every"),
-            validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, r.Get<int>("teacher.train_steps") / 8),
+        var curve = StageTraining.Run(c, Name, trainer, c.Run.PathOf("checkpoints", "teacher"), t.CheckpointEvery,
+            validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, t.TrainSteps / 8),
             tokenizerJson: RunArtifacts.TokenizerPath(c), probe: LearningCurveProbe(c, model, tok));
         string outDir = c.Run.PathOf("teacher");
         ModelDirectory.Save(model, outDir, RunArtifacts.TokenizerPath(c));
@@ -104,6 +131,7 @@ public sealed class TeacherStage : IRecipeStage
             ["model"] = outDir,
             ["params"] = model.Layout.TotalLength,
             ["pipeline"] = pipeline,
+            ["pretrain"] = pretrain,
             ["examples"] = examples.Count,
             ["packed"] = packing is not null,
             ["pad_fraction"] = Math.Round(packing?.PadFraction ?? 1 - curve.RealTokens / Math.Max(1.0, curve.Tokens), 4),

@@ -17,15 +17,14 @@ public sealed class TokenizerStage : IRecipeStage
     {
         var pairs = RunArtifacts.Pairs(c, "train");
         var texts = pairs.SelectMany(p => new[] { p.English, p.Chinese }).ToList();
-        int mono = c.Recipe.Get<int>("corpus.mono_lines");
-        foreach (var key in new[] { "mono_en", "mono_zh" })
-            if (c.ResultOf("corpus")[key] is { } path && File.Exists((string)path!))
-                texts.AddRange(File.ReadLines((string)path!).Where(l => l.Length > 0).Take(mono / 2));
+        int mono = c.Settings.Corpus.MonoLines;
+        foreach (var path in RunArtifacts.Corpus(c).Monolingual)
+            texts.AddRange(File.ReadLines(path).Where(l => l.Length > 0).Take(mono / 2));
         string outPath = c.Run.PathOf("tokenizer", "tokenizer.json");
         Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
         var sw = Stopwatch.StartNew();
         c.Progress.Report(0.1, $"training on {texts.Count:N0} texts");
-        AtomicFile.Write(outPath, fs => BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = c.Recipe.Get<int>("tokenizer.vocab_size") }, fs));
+        AtomicFile.Write(outPath, fs => BpeTrainer.Train(texts, new BpeTrainerOptions { VocabSize = c.Settings.Tokenizer.VocabSize }, fs));
         double seconds = sw.Elapsed.TotalSeconds;
         var tok = HfTokenizer.Create(outPath);
         LightGlm.Text.Tokenizers.SpecialTokens.From(tok); // every special token the task needs is there

@@ -1,4 +1,5 @@
-// A model directory: config.json + model.safetensors or shards + index (+ tokenizer.json). Save atomically per file; load with named errors.
+// A model directory: config.json + model.safetensors or shards + index (+ tokenizer.json). Saved whole (a kill leaves the
+// old model or the new one, other files in the folder kept); loaded with named errors.
 using LightGlm.IO;
 
 namespace LightGlm.Model.Checkpoints;
@@ -9,8 +10,33 @@ public static class ModelDirectory
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerFile = "tokenizer.json";
 
-    /// <summary>Writes config.json and model.safetensors (F32) into <paramref name="dir"/>; copies tokenizer.json when given.</summary>
-    public static void Save(GlmModel model, string dir, string? tokenizerJson = null)
+    /// <summary>
+    /// Writes config.json and model.safetensors (F32) as <paramref name="dir"/>, copying tokenizer.json when given — the
+    /// directory whole (<see cref="Replace"/>): a kill leaves the old model or the new one, and other files kept there
+    /// (a log, a plan, training checkpoints) stay.
+    /// </summary>
+    public static void Save(GlmModel model, string dir, string? tokenizerJson = null) =>
+        Replace(dir, partial => WriteFiles(model, partial, tokenizerJson));
+
+    /// <summary>
+    /// Writes a model directory whole: <paramref name="write"/> fills a fresh folder beside <paramref name="dir"/>, which
+    /// then takes its place (<see cref="AtomicDirectory.Replace"/>). The model's own files of the old directory
+    /// (<see cref="IsModelFile"/>: config, weights, shards, index, tokenizer files) are replaced or dropped; every other
+    /// entry is kept. The one way every command writes a model directory (prune, distill, finetune, vocab-prune, train).
+    /// </summary>
+    public static void Replace(string dir, Action<string> write) => AtomicDirectory.Replace(dir, write, IsModelFile);
+
+    /// <summary>Whether a file of a model directory is part of the model (so a new model replaces or drops it).</summary>
+    public static bool IsModelFile(string name)
+    {
+        int tmp = name.IndexOf(".tmp-", StringComparison.Ordinal);
+        if (name.StartsWith('.') && tmp > 1) name = name[1..tmp]; // AtomicFile's temp of one (.NAME.tmp-PID-GUID), left by a kill of a per-file write
+        return name is ConfigFile or WeightsFile or CheckpointArchive.IndexFile || Interop.TokenizerFiles.Names.Contains(name)
+            || (name.StartsWith("model-", StringComparison.Ordinal) && name.EndsWith(".safetensors", StringComparison.Ordinal));
+    }
+
+    /// <summary>Writes config.json and model.safetensors (F32) into <paramref name="dir"/> (created), file by file: for a folder that is itself published whole.</summary>
+    public static void WriteFiles(GlmModel model, string dir, string? tokenizerJson = null)
     {
         Directory.CreateDirectory(dir);
         SafeTensorsWriter.Write(Path.Combine(dir, WeightsFile), SafeTensorsWriter.FromArena(model.Layout, model.Weights),

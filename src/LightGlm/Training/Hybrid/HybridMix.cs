@@ -104,7 +104,9 @@ public sealed class HybridSampler
     {
         if (_order.Length != Count) _order = new int[Count];
         for (int i = 0; i < Count; i++) _order[i] = i;
-        new Random(HashCode.Combine(_seed, epoch, 0x4879)).Shuffle(_order);
+        // A seed fixed by (seed, epoch) alone: HashCode.Combine is randomized per process, so a rerun or a resumed run
+        // shuffled differently (finetune's weights and every dev loss over this mix differed from run to run).
+        new Random(unchecked(_seed * 1_000_003 + epoch * 7_919 + 0x4879)).Shuffle(_order);
         _epochOfOrder = epoch;
     }
 }

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The recipe's compression on a finished quality-study teacher (docs/QUALITY.md, "Students of the stronger teacher"):
+# takes the corpus, tokenizer and teacher over from runs/quality/TEACHER/run (`run --from-run`, nothing trained again),
+# then prunes, distils and scores the final student, its int8 form and the teacher on the same rows.
+#   scripts/quality/student.sh NAME TEACHER PRESET [--set key=value ...]
+# The --set values must keep every setting the teacher was trained with (threads too), or the teacher is trained again.
+# Writes runs/quality/NAME/{run/, bin/}; resumable (run it again with the same arguments).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+name=$1; teacher=$2; preset=$3; shift 3
+out="$root/runs/quality/$name"
+from="$root/runs/quality/$teacher/run"
+[ -f "$from/stages/teacher.done.json" ] || { echo "student.sh: $from has no finished teacher (run scripts/quality/teacher.sh $teacher first)" >&2; exit 2; }
+mkdir -p "$out"
+"$root/scripts/setup.sh"
+if [ ! -f "$out/bin/LightGlm.Cli.dll" ]; then
+  rm -rf "$out/bin.tmp" && cp -r "$root/src/LightGlm.Cli/bin/Release/net10.0" "$out/bin.tmp" && mv "$out/bin.tmp" "$out/bin"
+fi
+if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
+  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
+fi
+echo "$(date -Is) $name: $preset from $teacher $*" >> "$out/commands.log"
+(cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" run "$preset" --from-run "$from" --run-dir "$out/run" "$@")
+echo "$name done: $(date -Is)"
