@@ -96,7 +96,7 @@ public sealed class ExperimentParallelCommand : ICliCommand
     static Row RunEpoch(ModelConfig config, string mode, PipelineConfig cfg, int B, int T, int N)
     {
         int steps = N / B;
-        var (trainer, engine) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, new PlanMeasurement.RandomTokens(config));
+        var (trainer, engine) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, new Training.RandomTokenSource(config.V));
         trainer.Step(); // warm-up (JIT), not timed
         double wall = 0, busy = 0, stageWall = 0;
         long peak = 0;

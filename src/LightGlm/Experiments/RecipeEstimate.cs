@@ -36,7 +36,7 @@ public static class RecipeEstimate
         var model = GlmModel.Create(config, seed: 1);
         int B = settings.Teacher.BatchSize, T = settings.Teacher.SeqLen;
         var options = Stages.RunArtifacts.TeacherOptions(settings, 4);
-        var trainer = new Trainer(model, options, new RandomSource(vocab, T / 2));
+        var trainer = new Trainer(model, options, new RandomTokenSource(vocab, T / 2));
         trainer.Step(); // warm-up: caches, JIT
         var sw = Stopwatch.StartNew();
         for (int i = 0; i < 3; i++) trainer.Step();
@@ -93,20 +93,5 @@ public static class RecipeEstimate
         var x = Stages.CompressionTargets.Width(s, t);
         long student = t.Resized(l: x.Layers, c: x.Hidden, d: x.HeadDim, f: x.Ffn).ParameterCount();
         return student / (double)t.ParameterCount();
-    }
-
-    /// <summary>Random prompt/answer rows: the timing only needs the shapes and a loss.</summary>
-    sealed class RandomSource(int vocab, int prefix) : IBatchSource
-    {
-        public void Fill(Batch batch, long index)
-        {
-            var rng = new Rng((ulong)index + 1);
-            for (int i = 0; i < batch.Tokens.Length; i++)
-            {
-                batch.Tokens[i] = rng.NextInt(vocab);
-                batch.Targets[i] = i % batch.T < prefix ? -1 : rng.NextInt(vocab);
-            }
-            batch.PrefixLengths = Enumerable.Repeat(prefix, batch.B).ToArray();
-        }
     }
 }

@@ -57,3 +57,19 @@ public sealed class TokenStreamSource : IBatchSource
         return all.ToArray();
     }
 }
+
+/// <summary>Random tokens and targets (micro-batch i from seed i + 1) for timing a step: the planner's measurement,
+/// Figure 3's command and the recipe's time estimate. With a prefix, its positions have no target (prefix LM).</summary>
+public sealed class RandomTokenSource(int vocab, int prefix = 0) : IBatchSource
+{
+    public void Fill(Batch batch, long index)
+    {
+        var rng = new Rng((ulong)index + 1);
+        for (int i = 0; i < batch.Tokens.Length; i++)
+        {
+            batch.Tokens[i] = rng.NextInt(vocab);
+            batch.Targets[i] = i % batch.T < prefix ? -1 : rng.NextInt(vocab);
+        }
+        if (prefix > 0) batch.PrefixLengths = Enumerable.Repeat(prefix, batch.B).ToArray();
+    }
+}

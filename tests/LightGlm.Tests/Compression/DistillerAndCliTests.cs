@@ -45,16 +45,23 @@ public class DistillerAndCliTests
         Assert.Equal([0, 20, 40], curve.Select(c => c.Step));
     }
 
+    /// <summary>The learning rate the trainer gives distillation step <paramref name="step"/> (1-based).</summary>
+    static double LrAt(DistillOptions o, int step)
+    {
+        var t = o.ToTrainerOptions();
+        return LightGlm.Training.LrSchedule.At(step - 1, t.Steps, t.Optimizer, t.Schedule);
+    }
+
     [Fact]
     public void TheDistillationScheduleWarmsUpDecaysAndDefaultsToConstant()
     {
         var constant = new DistillOptions { Steps = 100, LearningRate = 2e-3 };
-        Assert.All(new[] { 1, 50, 100 }, s => Assert.Equal(2e-3, constant.LearningRateAt(s)));
+        Assert.All(new[] { 1, 50, 100 }, s => Assert.Equal(2e-3, LrAt(constant, s)));
         var cosine = constant with { Schedule = new LightGlm.Training.ScheduleOptions { WarmupSteps = 10, MinLrRatio = 0.1 } };
-        Assert.Equal(2e-4, cosine.LearningRateAt(1), 12);   // warm-up from lr/10
-        Assert.Equal(2e-3, cosine.LearningRateAt(11), 12);  // the peak after warm-up
-        Assert.Equal(2e-4, cosine.LearningRateAt(100), 12); // decayed to 10% at the last step
-        Assert.True(cosine.LearningRateAt(60) < cosine.LearningRateAt(30));
+        Assert.Equal(2e-4, LrAt(cosine, 1), 12);   // warm-up from lr/10
+        Assert.Equal(2e-3, LrAt(cosine, 11), 12);  // the peak after warm-up
+        Assert.Equal(2e-4, LrAt(cosine, 100), 12); // decayed to 10% at the last step
+        Assert.True(LrAt(cosine, 60) < LrAt(cosine, 30));
         // The recipe's setting maps onto it, and bad values are refused with the field's name.
         var r = LightGlm.Experiments.Recipes.Recipe.Load("quick").With("compression.lr_schedule", "cosine");
         var s = r.Settings.Compression.Schedule(2000)!;

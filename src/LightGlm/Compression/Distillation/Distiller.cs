@@ -19,7 +19,7 @@ public sealed record DistillOptions
     /// <summary>Checkpoints (and resume) of the student, as training's; null = none (NaN rollback to memory).</summary>
     public string? CheckpointDir { get; init; }
     public int CheckpointEvery { get; init; }
-    public Training.NanGuardOptions NanGuard { get; init; } = new();
+    public NanGuardOptions NanGuard { get; init; } = new();
     /// <summary>Teacher logits kept per position: 0 = all V; k &gt; 0 = top-k (p_t renormalised over them).</summary>
     public int TopK { get; init; }
     public DistillationWeights Weights { get; init; } = new();
@@ -35,21 +35,16 @@ public sealed record DistillOptions
     /// </summary>
     public string? TeacherCachePath { get; init; }
     /// <summary>Learning-rate schedule (warm-up, then cosine/linear decay to Lr·MinLrRatio, as training's); null = constant.</summary>
-    public Training.ScheduleOptions? Schedule { get; init; }
+    public ScheduleOptions? Schedule { get; init; }
 
     /// <summary>The trainer's settings: AdamW with β = (0.9, 0.999), decay on matrices only, one sequence batch per step,
     /// no dropout in the student.</summary>
-    public Training.TrainerOptions ToTrainerOptions() => new()
+    public TrainerOptions ToTrainerOptions() => new()
     {
         Steps = Steps, BatchSize = BatchSize, SeqLen = MaxLen, GradAccum = 1, Seed = (ulong)Seed, Dropout = false,
-        Optimizer = new Training.OptimizerOptions { Lr = LearningRate, WeightDecay = WeightDecay, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8, GradClip = GradClip },
-        Schedule = Schedule ?? new Training.ScheduleOptions { WarmupSteps = 0, Decay = Training.DecayKind.Constant },
+        Optimizer = new OptimizerOptions { Lr = LearningRate, WeightDecay = WeightDecay, Beta1 = 0.9, Beta2 = 0.999, Eps = 1e-8, GradClip = GradClip },
+        Schedule = Schedule ?? new ScheduleOptions { WarmupSteps = 0, Decay = DecayKind.Constant },
     };
-
-    /// <summary>The learning rate of step <paramref name="step"/> (1-based).</summary>
-    public double LearningRateAt(int step) => Schedule is { } s
-        ? Training.LrSchedule.At(step - 1, Steps, new Training.OptimizerOptions { Lr = LearningRate }, s)
-        : LearningRate;
 }
 
 /// <summary>

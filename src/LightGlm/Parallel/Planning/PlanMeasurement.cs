@@ -10,7 +10,7 @@ public static class PlanMeasurement
 {
     public static double Measure(ModelConfig config, ParallelPlan plan, int batchRows, int seq, int steps)
     {
-        var (trainer, _) = TimingTrainer(config, plan.Config, plan.Split, batchRows, seq, steps + 1, new RandomTokens(config));
+        var (trainer, _) = TimingTrainer(config, plan.Config, plan.Split, batchRows, seq, steps + 1, new RandomTokenSource(config.V));
         trainer.Step(); // warm-up: JIT, caches
         var times = new List<double>();
         for (int i = 0; i < steps; i++) times.Add(trainer.Step().Seconds);
@@ -30,25 +30,5 @@ public static class PlanMeasurement
         var engine = PipelineGradientEngine.Threads(model, cfg, split);
         trainer.Engine = engine;
         return (trainer, engine);
-    }
-
-    /// <summary>Micro-batch i = random tokens and targets drawn from seed i.</summary>
-    public sealed class RandomTokens(ModelConfig c) : IBatchSource
-    {
-        public void Fill(Batch batch, long index)
-        {
-            var b = RandomBatch(c, batch.B, batch.T, (ulong)index);
-            b.Tokens.CopyTo(batch.Tokens, 0);
-            b.Targets.CopyTo(batch.Targets, 0);
-        }
-    }
-
-    public static Batch RandomBatch(ModelConfig c, int rows, int seq, ulong seed)
-    {
-        var rng = new Rng(seed);
-        var b = new Batch(rows, seq);
-        for (int k = 0; k < rows * seq; k++) { b.Tokens[k] = rng.NextInt(c.V); b.Targets[k] = rng.NextInt(c.V); }
-        b.NormaliseByOwnCount();
-        return b;
     }
 }
