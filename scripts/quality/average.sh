@@ -12,16 +12,17 @@ mkdir -p "$out"
 if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
   if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
-cli() { (cd "$root" && dotnet "$root/src/LightGlm.Cli/bin/Release/net10.0/LightGlm.Cli.dll" "$@"); }
+source "$root/scripts/quality/current-cli.sh"
+cli() { current "$@"; }
 [ -f "$out/model/config.json" ] || cli average --checkpoints "$src/run/checkpoints/teacher" --last "$n" --out "$out/model"
 e=${EVAL_SENTENCES:-1000}
 corpus="$src/run/corpus"
 if [ ! -f "$out/eval-test.json" ]; then
   cli eval --model "$out/model" --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --max-sentences "$e" \
-    --max-new-tokens 64 --json > "$out/eval-test.json.tmp" && mv "$out/eval-test.json.tmp" "$out/eval-test.json"
+    --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json > "$out/eval-test.json.tmp" && mv "$out/eval-test.json.tmp" "$out/eval-test.json"
 fi
 if [ -f "$corpus/unseen.tsv" ] && [ ! -f "$out/eval-unseen.json" ]; then
-  cli eval --model "$out/model" --test "$corpus/unseen.tsv" --max-sentences "$e" --max-new-tokens 64 --json \
+  cli eval --model "$out/model" --test "$corpus/unseen.tsv" --max-sentences "$e" --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json \
     > "$out/eval-unseen.json.tmp" && mv "$out/eval-unseen.json.tmp" "$out/eval-unseen.json"
 fi
 echo "$name avg$n done: $(date -Is)"

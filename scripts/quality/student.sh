@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The recipe's compression on a finished quality-study teacher (docs/QUALITY.md, "Students of the stronger teacher"):
 # takes the corpus, tokenizer and teacher over from runs/quality/TEACHER/run (`run --from-run`, nothing trained again),
-# then prunes, distils and scores the final student, its int8 form and the teacher on the same rows.
+# runs the recipe's stages through downstream distillation (prune, distil, downstream), then scores the students as
+# teacher.sh scored the teacher (first EVAL_SENTENCES test and unseen pairs per direction, greedy, --batch EVAL_BATCH):
+# student-compressed/, student/ and student/ in int8 → runs/quality/NAME/eval-{test,unseen}-{MODEL}.json.
 #   scripts/quality/student.sh NAME TEACHER PRESET [--set key=value ...]
 # The --set values must keep every setting the teacher was trained with (threads too), or the teacher is trained again.
 # Writes runs/quality/NAME/{run/, bin/}; resumable (run it again with the same arguments).
@@ -20,5 +22,18 @@ if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
   if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
 fi
 echo "$(date -Is) $name: $preset from $teacher $*" >> "$out/commands.log"
-(cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" run "$preset" --from-run "$from" --run-dir "$out/run" "$@")
+(cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" run "$preset" --from-run "$from" --run-dir "$out/run" --until downstream "$@")
+source "$root/scripts/quality/current-cli.sh"
+n=${EVAL_SENTENCES:-1000}
+corpus="$from/corpus"
+for m in student-compressed student student-int8; do
+  dir="$out/run/${m%-int8}"; q=(); [ "$m" = student-int8 ] && q=(--quantize int8)
+  for set in test unseen; do
+    f="$out/eval-$set-$m.json"
+    [ -f "$f" ] || [ ! -f "$corpus/$set.tsv" ] && continue
+    g=(); [ "$set" = test ] && g=(--glossary "$corpus/glossary.tsv")
+    current eval --model "$dir" --test "$corpus/$set.tsv" "${g[@]}" "${q[@]}" --max-sentences "$n" --max-new-tokens 64 \
+      --batch "${EVAL_BATCH:-16}" --json > "$f.tmp" && mv "$f.tmp" "$f"
+  done
+done
 echo "$name done: $(date -Is)"

@@ -15,6 +15,8 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
     public readonly Option<int> GroupSize = new("--group-size") { Description = "Weights per quantization scale (multiple of 32).", DefaultValueFactory = _ => 32 };
     public readonly Option<int> MaxBeam = new("--max-beam") { Description = "Widest beam a request may ask for (sizes the KV cache).", DefaultValueFactory = _ => defaultMaxBeam };
     public readonly Option<int> Batch = new("--batch") { Description = "Texts decoded together.", DefaultValueFactory = _ => defaultBatch };
+    public readonly Option<string?> Terms = new("--terms") { Description = "A glossary (english<TAB>chinese, e.g. a corpus's glossary.tsv) whose terms greedy decoding is steered to write when the source contains them (a soft constraint, docs/TRANSLATION.md)." };
+    public readonly Option<float> TermBias = new("--term-bias") { Description = "With --terms: logit bonus of a token that writes a pending term.", DefaultValueFactory = _ => 3f };
 
     public void AddTo(Command cmd, bool batch = true)
     {
@@ -23,6 +25,8 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
         cmd.Options.Add(Quantize);
         cmd.Options.Add(GroupSize);
         if (batch) cmd.Options.Add(Batch);
+        cmd.Options.Add(Terms);
+        cmd.Options.Add(TermBias);
         if (defaultMaxBeam > 0) cmd.Options.Add(MaxBeam);
     }
 
@@ -38,6 +42,15 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
         if (!(lp >= 0 && lp <= 5)) problems.Add($"--length-penalty {lp} must be in [0, 5]");
         if (group <= 0 || group % 32 != 0) problems.Add($"--group-size {group} must be a positive multiple of 32");
         if (batch < 1) problems.Add($"--batch {batch} must be >= 1");
+        float termBias = r.GetValue(TermBias);
+        if (!(termBias >= 0 && termBias <= 50)) problems.Add($"--term-bias {termBias} must be in [0, 50]");
+        LightGlm.Evaluation.Metrics.Glossary? terms = null;
+        if (r.GetValue(Terms) is { } termsFile)
+        {
+            if (maxBeam > 1) problems.Add($"--terms steers greedy decoding only: drop --beam {beam}{(defaultMaxBeam > 0 ? $" / --max-beam {maxBeam}" : "")} or --terms");
+            try { terms = LightGlm.Evaluation.Metrics.Glossary.Load(termsFile); }
+            catch (Exception e) when (e is FileNotFoundException or InvalidDataException) { problems.Add($"--terms: {e.Message}"); }
+        }
         WeightFormat format = WeightFormat.Fp32;
         try { format = InferenceWeights.ParseFormat(r.GetValue(Quantize)!); }
         catch (ArgumentException e) { problems.Add(e.Message); }
@@ -45,6 +58,7 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
         return new TranslatorOptions
         {
             MaxBatch = batch, Beam = beam, MaxBeam = maxBeam, LengthPenalty = lp, Weights = format, GroupSize = group,
+            Terms = terms, TermBias = termBias,
         };
     }
 

@@ -39,14 +39,18 @@ public sealed class DistillCommand : ICliCommand
         var lambda = new Option<double>("--lambda") { Description = "Eq. 13's λ (with --downstream).", DefaultValueFactory = _ => 0.65 };
         var lambdaWeighs = new Option<string>("--lambda-weighs") { Description = "Which term λ weighs: teacher (the paper's formula) or student (its text).", DefaultValueFactory = _ => "teacher" };
         var cachePath = new Option<string?>("--teacher-cache") { Description = "File for the teacher's outputs: computed once, reused by later runs (rebuilt when teacher or data change). Use with --top-k for a small file." };
+        var clip = new Option<double>("--grad-clip") { Description = "Global-norm gradient clipping (0 = off), as training's.", DefaultValueFactory = _ => 1.0 };
+        var ckDir = new Option<string?>("--checkpoint-dir") { Description = "Checkpoints of the student (and projection): a run with the same directory resumes from the newest." };
+        var ckEvery = new Option<int>("--checkpoint-every") { Description = "Steps between checkpoints (with --checkpoint-dir; the last step is always saved).", DefaultValueFactory = _ => 100 };
         var cmd = new Command("distill", "Distil a teacher into a student (Algorithm 2: soft labels on the source set, hard labels on the target set; --downstream: Eq. 13 on the target set).")
-        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, schedule, warmup, temp, ws, wh, wd, wc, topk, log, downstream, lambda, lambdaWeighs, cachePath };
+        { teacher, student, output, source, target, valid, plan, steps, batch, maxLen, lr, schedule, warmup, temp, ws, wh, wd, wc, topk, log, downstream, lambda, lambdaWeighs, cachePath, clip, ckDir, ckEvery };
         cmd.SetAction(r =>
         {
             new OptionChecks().AtLeast("--steps", r.GetValue(steps), 1).AtLeast("--batch", r.GetValue(batch), 1).AtLeast("--max-len", r.GetValue(maxLen), 2)
                 .Positive("--lr", r.GetValue(lr)).Positive("--temperature", r.GetValue(temp)).AtLeast("--top-k", r.GetValue(topk), 0)
                 .InRange("--w-soft", r.GetValue(ws), 0).InRange("--w-hard", r.GetValue(wh), 0).InRange("--w-hidden", r.GetValue(wd), 0)
-                .InRange("--w-cos", r.GetValue(wc), 0).InRange("--lambda", r.GetValue(lambda), 0, 1).InRange("--warmup", r.GetValue(warmup), 0, 0.99).ThrowIfAny();
+                .InRange("--w-cos", r.GetValue(wc), 0).InRange("--lambda", r.GetValue(lambda), 0, 1).InRange("--warmup", r.GetValue(warmup), 0, 0.99)
+                .InRange("--grad-clip", r.GetValue(clip), 0).AtLeast("--checkpoint-every", r.GetValue(ckEvery), 1).ThrowIfAny();
             string kind = r.GetValue(schedule)!;
             if (kind is not ("constant" or "cosine" or "linear")) throw new CliException($"--schedule {kind}: use constant, cosine or linear");
             var t = ModelDirectory.Load(r.GetValue(teacher)!);
@@ -76,6 +80,7 @@ public sealed class DistillCommand : ICliCommand
             {
                 Steps = r.GetValue(steps), BatchSize = r.GetValue(batch), MaxLen = ml, LearningRate = r.GetValue(lr), TopK = r.GetValue(topk),
                 Weights = weights, SoftOnTarget = ds, TeacherCachePath = r.GetValue(cachePath),
+                GradClip = r.GetValue(clip), CheckpointDir = r.GetValue(ckDir), CheckpointEvery = r.GetValue(ckEvery),
                 Schedule = kind == "constant" ? null : new Training.ScheduleOptions
                 {
                     WarmupSteps = (int)Math.Round(r.GetValue(steps) * r.GetValue(warmup)), MinLrRatio = 0.1,

@@ -22,7 +22,7 @@ internal static class TokenizerBenchReport
     {
         foreach (var r in results)
         {
-            PrintSide(r, r.Peer, r.Agreement, r.PeerError, r.Case.Name, source);
+            if (r.Case.Peer != TokenizerPeer.Tiktoken || r.Ml is null) PrintSide(r, r.Peer, r.Agreement, r.PeerError, r.Case.Name, source); // Tiktoken's peer is Ml's
             if (r.Ml is { } ml) PrintSide(r, ml.Side, ml.Agreement, ml.Error, $"{r.Case.Name}: LightGlm vs Microsoft.ML.Tokenizers", source);
         }
         AnsiConsole.MarkupLine("[grey]MB/s = UTF-8 bytes of the input texts per second (decode too). encode/decode = one call per text on one thread, best of repeated passes over all texts; "

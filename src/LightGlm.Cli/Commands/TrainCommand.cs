@@ -57,8 +57,9 @@ public sealed class TrainCommand : ICliCommand
                                   (est.TotalBytes <= avail ? "fits" : "does NOT fit (train would refuse)"));
             return 0;
         }
-        // A kill during the last swap of output_dir may have left checkpoints kept there inside output_dir.partial: put
-        // them back in place before looking for one to resume from.
+        // Where output_dir is swapped by two renames (no exchange on this file system), a kill between them leaves no
+        // output_dir but its .old and .partial, both holding the checkpoints kept there: put the new one in place before
+        // looking for a checkpoint to resume from.
         if (!quiet && rc.OutputDir is { } outDir) LightGlm.IO.AtomicDirectory.Recover(outDir);
         var s = TrainWithProgress(rc, quiet: quiet);
         if (quiet) return 0;

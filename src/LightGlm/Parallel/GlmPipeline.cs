@@ -1,6 +1,5 @@
-// The real model's forward and backward through a pipeline: K stages × D replicas over threads (in-process) or MPI
-// ranks. A step takes one global batch and leaves its gradients (all-reduced over replicas) in the model's Grads arena,
-// equal to one-process backward of the same batch. The optimizer step is the trainer's (PipelineGradientEngine).
+// The two carriers of PipelineGradientEngine: K stages × D replicas as threads of this process, or this MPI rank's
+// (replica, stage). Forward, backward and the gradient all-reduce only: the optimizer step is the trainer's.
 using System.Diagnostics;
 using LightGlm.Model;
 using LightGlm.Model.Ops;
@@ -13,31 +12,9 @@ public sealed record PipelineStepResult(double Loss, double Seconds, IReadOnlyLi
     public long PeakCacheBytes => Stages.Count == 0 ? 0 : Stages.Max(s => s.PeakCacheBytes);
 }
 
-/// <summary>What the trainer needs of a pipeline, whatever carries it (threads or MPI ranks).</summary>
-public interface IGlmPipeline
-{
-    PipelineConfig Config { get; }
-    StageSplit Split { get; }
-    /// <summary>The loss of every replica's last stage.</summary>
-    void SetObjective(ILossObjective objective);
-    /// <summary>Forward and backward of <paramref name="global"/>, cut into D × M micro-batches; gradients into Grads.</summary>
-    PipelineStepResult Step(Batch global);
-    /// <summary>Parameters this process holds gradients for and updates: Weights[From, To).</summary>
-    (int From, int To) Owned { get; }
-    /// <summary>Σ of <paramref name="x"/> over the processes owning the other ranges.</summary>
-    double SumOverOwners(double x);
-    /// <summary>After the optimizer changed Weights[Owned]: replicas that share this process take the new weights.</summary>
-    void WeightsChanged();
-    /// <summary>Makes <paramref name="arenas"/> whole on this process; true where checkpoints are written.</summary>
-    bool Gather(float[][] arenas);
-    void Barrier();
-    string Transport { get; }
-    string Description { get; }
-}
-
 /// <summary>K·D threads of this process; replica d runs its own copy of the weights, which the trainer's update of
 /// replica 0 is copied to (<see cref="WeightsChanged"/>).</summary>
-public sealed class InProcessGlmPipeline : IGlmPipeline
+public sealed class InProcessGlmPipeline : PipelineGradientEngine
 {
     readonly GlmModel[] _replicas;
     readonly GlmStage[,] _stages;
@@ -45,8 +22,8 @@ public sealed class InProcessGlmPipeline : IGlmPipeline
     readonly int _threadsPerStage;
     readonly Func<int, int, IPipelineStage, IPipelineStage>? _wrap;
 
-    public PipelineConfig Config { get; }
-    public StageSplit Split { get; }
+    public override PipelineConfig Config { get; }
+    public override StageSplit Split { get; }
     /// <summary>Replica 0's model (shares weights with the model passed in).</summary>
     public GlmModel Model => _replicas[0];
     public GlmStage Stage(int replica, int stage) => _stages[replica, stage];
@@ -73,7 +50,7 @@ public sealed class InProcessGlmPipeline : IGlmPipeline
         _threadsPerStage = Math.Max(1, (cores > 0 ? cores : Environment.ProcessorCount) / cfg.Workers);
     }
 
-    public PipelineStepResult Step(Batch global)
+    public override PipelineStepResult Step(Batch global)
     {
         var watch = Stopwatch.StartNew();
         for (int d = 0; d < Config.Replicas; d++)
@@ -92,21 +69,21 @@ public sealed class InProcessGlmPipeline : IGlmPipeline
         return new PipelineStepResult(loss, watch.Elapsed.TotalSeconds, stats.Cast<StageStepStats>().ToList());
     }
 
-    public void SetObjective(ILossObjective objective)
+    public override void SetObjective(ILossObjective objective)
     {
         for (int d = 0; d < Config.Replicas; d++) _stages[d, Config.Stages - 1].Objective = objective;
     }
 
-    public (int From, int To) Owned => (0, Model.Layout.TotalLength);
-    public double SumOverOwners(double x) => x;
-    public void WeightsChanged()
+    public override (int From, int To) Owned => (0, Model.Layout.TotalLength);
+    public override double SumOverOwners(double x) => x;
+    public override void WeightsChanged()
     {
         for (int d = 1; d < Config.Replicas; d++) _replicas[0].Weights.CopyTo(_replicas[d].Weights, 0);
     }
-    public bool Gather(float[][] arenas) => true;
-    public void Barrier() { }
-    public string Transport => "threads";
-    public string Description => $"pipeline {Config} split {Split} over {Config.Workers} threads";
+    public override bool Gather(params float[][] arenas) => true;
+    public override void Barrier() { }
+    public override string Transport => "threads";
+    public override string Description => $"pipeline {Config} split {Split} over {Config.Workers} threads";
 
     IPipelineStage[,] Stage2D()
     {
@@ -118,7 +95,7 @@ public sealed class InProcessGlmPipeline : IGlmPipeline
 
 /// <summary>This rank is one (replica, stage) of an MPI job; every rank holds the whole model but computes, receives
 /// gradients for and updates only its stage's range. Loss is summed over the job.</summary>
-public sealed class MpiGlmPipeline : IGlmPipeline
+public sealed class MpiGlmPipeline : PipelineGradientEngine
 {
     readonly MpiPipelineGroups _groups;
     readonly GlmStage _stage;
@@ -126,8 +103,8 @@ public sealed class MpiGlmPipeline : IGlmPipeline
     readonly MpiGradientReducer _reducer;
     readonly StageBuffers _buffers = new();
 
-    public PipelineConfig Config { get; }
-    public StageSplit Split { get; }
+    public override PipelineConfig Config { get; }
+    public override StageSplit Split { get; }
     public GlmStage Stage => _stage;
     public MpiPipelineGroups Groups => _groups;
     public long Reductions => _reducer.Reductions;
@@ -140,7 +117,7 @@ public sealed class MpiGlmPipeline : IGlmPipeline
         _reducer = new MpiGradientReducer(groups.Data);
     }
 
-    public PipelineStepResult Step(Batch global)
+    public override PipelineStepResult Step(Batch global)
     {
         var watch = Stopwatch.StartNew();
         _stage.SetMicroBatches(MicroBatches.Split(global, Config.Replicas, _groups.Replica, Config.MicroBatches));
@@ -151,19 +128,19 @@ public sealed class MpiGlmPipeline : IGlmPipeline
         return new PipelineStepResult(loss[0], watch.Elapsed.TotalSeconds, [st]);
     }
 
-    public void SetObjective(ILossObjective objective) => _stage.Objective = objective;
-    public (int From, int To) Owned => (_stage.ParameterStart, _stage.ParameterEnd);
+    public override void SetObjective(ILossObjective objective) => _stage.Objective = objective;
+    public override (int From, int To) Owned => (_stage.ParameterStart, _stage.ParameterEnd);
 
-    public double SumOverOwners(double x)
+    public override double SumOverOwners(double x)
     {
         Span<double> v = [x];
         _groups.Pipeline.AllreduceSum(v);
         return v[0];
     }
 
-    public void WeightsChanged() { }
+    public override void WeightsChanged() { }
 
-    public bool Gather(float[][] arenas)
+    public override bool Gather(params float[][] arenas)
     {
         var (from, to) = Owned;
         foreach (var a in arenas)
@@ -175,8 +152,8 @@ public sealed class MpiGlmPipeline : IGlmPipeline
         return _groups.World.Rank == 0;
     }
 
-    public void Barrier() => _groups.World.Barrier();
-    public string Transport => "mpi";
-    public string Description =>
+    public override void Barrier() => _groups.World.Barrier();
+    public override string Transport => "mpi";
+    public override string Description =>
         $"pipeline {Config} split {Split} over MPI rank {_groups.World.Rank} of {_groups.World.Size} (stage {_groups.Stage}, replica {_groups.Replica})";
 }

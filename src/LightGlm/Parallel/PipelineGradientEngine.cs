@@ -1,12 +1,18 @@
 // The trainer's gradient engine over a pipeline: the step's micro-batches become one global batch that the
-// pipeline (threads or MPI ranks) cuts into D×M micro-batches; the trainer then clips and applies AdamW.
+// pipeline (threads or MPI ranks, GlmPipeline.cs) cuts into D×M micro-batches; the trainer then clips and applies AdamW.
 using LightGlm.Model;
 using LightGlm.Pipeline.Planning;
 using LightGlm.Training;
 
 namespace LightGlm.Pipeline;
 
-public sealed class PipelineGradientEngine(IGlmPipeline pipe) : IGradientEngine
+/// <summary>
+/// The real model's forward and backward through a pipeline, as the trainer's engine. A step takes one global batch
+/// and leaves its gradients (all-reduced over replicas) in the model's Grads arena, equal to one-process backward of
+/// the same batch; there is no optimizer here (the trainer's AdamW is the one state). Carried by threads
+/// (<see cref="InProcessGlmPipeline"/>) or MPI ranks (<see cref="MpiGlmPipeline"/>).
+/// </summary>
+public abstract class PipelineGradientEngine : IGradientEngine
 {
     Batch? _global;
 
@@ -14,34 +20,37 @@ public sealed class PipelineGradientEngine(IGlmPipeline pipe) : IGradientEngine
     public PipelineStepResult? LastStep { get; private set; }
     /// <summary>The planner's prediction for this configuration, when profiled (logged beside the measurement).</summary>
     public ParallelPlan? Prediction { get; set; }
-    public IGlmPipeline Pipeline => pipe;
-    public PipelineConfig Config => pipe.Config;
-    public StageSplit Split => pipe.Split;
-    public string Transport => pipe.Transport;
+    public abstract PipelineConfig Config { get; }
+    public abstract StageSplit Split { get; }
+    /// <summary>"threads" or "mpi".</summary>
+    public abstract string Transport { get; }
 
     /// <summary>K·D stage threads in this process; the cores (<paramref name="cores"/>, default all) are divided among them.</summary>
     public static PipelineGradientEngine Threads(GlmModel model, PipelineConfig cfg, StageSplit split, int cores = 0) =>
-        new(new InProcessGlmPipeline(model, cfg, split, cores));
+        new InProcessGlmPipeline(model, cfg, split, cores);
 
     /// <summary>This MPI rank's stage of a K·D-rank job (rank = replica·K + stage).</summary>
     public static PipelineGradientEngine Mpi(GlmModel model, PipelineConfig cfg, StageSplit split, MpiPipelineGroups groups) =>
-        new(new MpiGlmPipeline(model, cfg, split, groups));
+        new MpiGlmPipeline(model, cfg, split, groups);
 
-    public string Description => pipe.Description;
-    public (int From, int To) Owned => pipe.Owned;
+    /// <summary>The loss of every replica's last stage.</summary>
+    public abstract void SetObjective(ILossObjective objective);
+    /// <summary>Forward and backward of <paramref name="global"/>, cut into D × M micro-batches; gradients into Grads.</summary>
+    public abstract PipelineStepResult Step(Batch global);
 
     public double ComputeGradients(IReadOnlyList<Batch> micro, ILossObjective objective)
     {
-        var g = Concat(micro);
-        pipe.SetObjective(objective);
-        LastStep = pipe.Step(g);
+        SetObjective(objective);
+        LastStep = Step(Concat(micro));
         return LastStep.Loss;
     }
 
-    public double SumOverOwners(double x) => pipe.SumOverOwners(x);
-    public void WeightsChanged() => pipe.WeightsChanged();
-    public bool Gather(params float[][] arenas) => pipe.Gather(arenas);
-    public void Barrier() => pipe.Barrier();
+    public abstract string Description { get; }
+    public abstract (int From, int To) Owned { get; }
+    public abstract double SumOverOwners(double x);
+    public abstract void WeightsChanged();
+    public abstract bool Gather(params float[][] arenas);
+    public abstract void Barrier();
 
     /// <summary>Fraction of the step the stages sat idle: 1 − Σ_s busy_s / (K·D · wall). The ideal is the bubble (K−1)/(M+K−1).</summary>
     public double MeasuredIdle()

@@ -25,6 +25,10 @@ public sealed record TranslatorOptions
     public float LengthPenalty { get; init; } = 1f;
     public WeightFormat Weights { get; init; } = WeightFormat.Fp32;
     public int GroupSize { get; init; } = 32;
+    /// <summary>Glossary terms as a soft decoding constraint (greedy only; <see cref="TermConstraints"/>); null = none.</summary>
+    public LightGlm.Evaluation.Metrics.Glossary? Terms { get; init; }
+    /// <summary>Logit bonus of a token that writes a pending term's translation.</summary>
+    public float TermBias { get; init; } = 3f;
 
     public void Validate()
     {
@@ -34,6 +38,8 @@ public sealed record TranslatorOptions
         if (Beam < 1 || Beam > MaxBeam) p.Add($"beam {Beam} must be in [1, max beam {MaxBeam}]");
         if (MaxBeam > 16) p.Add($"max beam {MaxBeam} must be <= 16");
         if (!(LengthPenalty >= 0 && LengthPenalty <= 5)) p.Add($"length penalty {LengthPenalty} must be in [0, 5]");
+        if (!(TermBias >= 0 && TermBias <= 50)) p.Add($"term bias {TermBias} must be in [0, 50]");
+        if (Terms is not null && MaxBeam > 1) p.Add("glossary terms constrain greedy decoding only: use beam 1 with terms");
         if (p.Count > 0) throw new ArgumentException("invalid translator options: " + string.Join("; ", p));
     }
 }
@@ -46,6 +52,7 @@ public sealed class GlmTranslator
     readonly InferenceSession _session;
     readonly float[] _logits;
     readonly int[] _rowSlots, _rowTokens, _stop;
+    readonly TermConstraints? _terms;
 
     public TranslatorOptions Options { get; }
     public int MaxBatch => Options.MaxBatch;
@@ -82,6 +89,7 @@ public sealed class GlmTranslator
         _rowSlots = new int[options.MaxBatch * Math.Max(1, options.MaxBeam)];
         _rowTokens = new int[_rowSlots.Length];
         _stop = [_sp.Eos];
+        if (options.Terms is { } g) _terms = new TermConstraints(g, tokenizer, options.TermBias);
     }
 
     /// <summary>Translates the texts, <see cref="MaxBatch"/> at a time; beam 0 = the options' default.</summary>
@@ -134,11 +142,17 @@ public sealed class GlmTranslator
         var ms = new double[n];
         var slots = Enumerable.Range(0, n).ToArray();
         _session.Prefill(slots, prompts, _logits.AsSpan(0, n * V), bidirectional: true);
+        var terms = _terms is null ? null : texts.Select(t => _terms.TermsFor(t, d)).ToArray();
+        int Pick(int s, Span<float> row)
+        {
+            if (terms is not null && terms[s].Count > 0) _terms!.Apply(row, terms[s], _tok.DecodeText(outIds[s].ToArray()), d == Direction.EnToZh);
+            return Sampler.ArgMax(row);
+        }
         for (int s = 0; s < n; s++)
         {
             outIds[s] = [];
             limit[s] = AnswerRoom(prompts[s], maxNewTokens);
-            next[s] = Sampler.ArgMax(_logits.AsSpan(s * V, V));
+            next[s] = Pick(s, _logits.AsSpan(s * V, V));
         }
         while (true)
         {
@@ -153,7 +167,7 @@ public sealed class GlmTranslator
             }
             if (rows == 0) break;
             _session.Decode(_rowSlots.AsSpan(0, rows), _rowTokens.AsSpan(0, rows), _logits.AsSpan(0, rows * V));
-            for (int r = 0; r < rows; r++) next[_rowSlots[r]] = Sampler.ArgMax(_logits.AsSpan(r * V, V));
+            for (int r = 0; r < rows; r++) next[_rowSlots[r]] = Pick(_rowSlots[r], _logits.AsSpan(r * V, V));
         }
         return Enumerable.Range(0, n).Select(s => Result(outIds[s].ToArray(), stopped[s], ms[s])).ToList();
     }

@@ -34,6 +34,22 @@ public static class ChartPixels
         return Count(bmp, color, tolerance);
     }
 
+    /// <summary>Coloured pixels (channels spread by more than 80: series colours, not the greys of axes, text and grid)
+    /// in the left half of the image, where the plot is and the legend (right of the plot) is not: 0 for a chart whose
+    /// data is not drawn; a single marker is ~100 at the PNG's 2× scale.</summary>
+    public static int DataPixels(byte[] png)
+    {
+        using var bmp = Decode(png);
+        int n = 0;
+        for (int y = 0; y < bmp.Height; y++)
+            for (int x = 0; x < bmp.Width / 2; x++)
+            {
+                var p = bmp.GetPixel(x, y);
+                if (Math.Max(p.Red, Math.Max(p.Green, p.Blue)) - Math.Min(p.Red, Math.Min(p.Green, p.Blue)) > 80) n++;
+            }
+        return n;
+    }
+
     /// <summary>Pixels whose channels differ by more than 64 between two images of the same size.</summary>
     public static int Differing(byte[] a, byte[] b)
     {

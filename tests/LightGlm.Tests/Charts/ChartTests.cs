@@ -44,6 +44,17 @@ public class ChartTests
     }
 
     [Fact]
+    public void ASinglePointIsDrawnAndALegendAloneIsNotData()
+    {
+        var one = Chart.Line("one point", "step", "loss", [new ChartSeries("a long series name for a wide legend", [(3.0, 1.5)])]);
+        Assert.InRange(ChartPixels.DataPixels(one.Png), 50, 2000);
+        var plot = new ScottPlot.Plot(); // the same legend, no data drawn
+        plot.Legend.ManualItems.Add(new ScottPlot.LegendItem { LabelText = "a long series name for a wide legend", FillColor = ScottPlot.Color.FromHex("#1f77b4") });
+        plot.ShowLegend(ScottPlot.Edge.Right);
+        Assert.Equal(0, ChartPixels.DataPixels(plot.GetImageBytes(Chart.Width * 2, Chart.Height * 2, ScottPlot.ImageFormat.Png)));
+    }
+
+    [Fact]
     public void ChartsWithNothingToDrawAreRefused()
     {
         Assert.Contains("no data points", Assert.Throws<ArgumentException>(() => Chart.Line("t", "x", "y", [])).Message);

@@ -44,4 +44,16 @@ public sealed class TerminologyAccuracyTests
         }
         finally { File.Delete(f); }
     }
+
+    [Fact]
+    public void TheCorpusGlossaryHeaderIsNotATerm()
+    {
+        var f = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllText(f, "english\tchinese\tpackages\tagreement\nError\t错误\t8\t1\n");
+            Assert.Equal([new GlossaryTerm("Error", "错误")], Glossary.Load(f).Terms);
+        }
+        finally { File.Delete(f); }
+    }
 }

@@ -153,8 +153,8 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         var tableLines = md.Split('\n').Where(l => l.StartsWith("| ") && !l.StartsWith("|---")).ToList();
         Assert.True(tableLines.Count(l => System.Text.RegularExpressions.Regex.IsMatch(l, @"\| [0-9][0-9,.]* ")) > 20);
 
-        // Charts are valid SVG documents, each with a PNG beside it that shows data (the first series' colour, well
-        // beyond a legend symbol); the run's loss curves are beside metrics.jsonl.
+        // Charts are valid SVG documents, each with a PNG beside it that shows data (series colours in the plot, not
+        // only in the legend); the run's loss curves are beside metrics.jsonl.
         var svgs = Directory.GetFiles(run.PathOf("figures"), "*.svg");
         foreach (var name in new[] { "figure3.svg", "figure4.svg", "figure5.svg", "figure6.svg", "downstream.svg", "teacher-loss.svg", "learning-curve.svg" })
             Assert.Contains(svgs, s => Path.GetFileName(s) == name);
@@ -162,8 +162,8 @@ public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output
         {
             var doc = XDocument.Load(svg);
             Assert.Equal("svg", doc.Root!.Name.LocalName);
-            int drawn = LightGlm.Tests.Charts.ChartPixels.Count(File.ReadAllBytes(Path.ChangeExtension(svg, ".png")), LightGlm.Tests.Charts.ChartPixels.Blue);
-            Assert.True(drawn > 1500, $"{Path.ChangeExtension(svg, ".png")} draws nothing ({drawn} px of its first series)");
+            int drawn = LightGlm.Tests.Charts.ChartPixels.DataPixels(File.ReadAllBytes(Path.ChangeExtension(svg, ".png")));
+            Assert.True(drawn > 50, $"{Path.ChangeExtension(svg, ".png")} draws no data ({drawn} coloured px in the plot)");
         }
 
         // The student is smaller and faster than its teacher (2 of 4 layers, half the head and FFN width: ≈2.7× fewer multiply-adds per token).

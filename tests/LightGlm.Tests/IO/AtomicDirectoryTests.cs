@@ -70,47 +70,38 @@ public class AtomicDirectoryTests
     }
 
     [Fact]
-    public void AKillWhileKeptEntriesMoveIsFinishedByTheNextReplaceOrRecover()
+    public void WhatAKillLeavesBesideTheDirectoryIsClearedAndTheDirectoryIsOldOrNew()
     {
         string root = Directory.CreateTempSubdirectory("lg-atomic-").FullName;
         try
         {
             string dir = Path.Combine(root, "out");
-            // The state a kill after the first of two moves leaves: out holds the old model and log.txt; out.partial the
-            // complete new model and ck/ (already moved); the marker lists both kept entries.
             Directory.CreateDirectory(dir);
             File.WriteAllText(Path.Combine(dir, "config.json"), "old");
             File.WriteAllText(Path.Combine(dir, "log.txt"), "log");
+            // Killed before the swap: out is the old directory; out.partial (complete or not, kept entries linked) goes.
             Directory.CreateDirectory(Path.Combine(dir + ".partial", "ck"));
-            File.WriteAllText(Path.Combine(dir + ".partial", "ck", "latest"), "step-3");
             File.WriteAllText(Path.Combine(dir + ".partial", "config.json"), "new");
-            File.WriteAllText(dir + ".partial.carry", "ck\nlog.txt\n");
+            File.WriteAllText(Path.Combine(dir + ".partial", "log.txt"), "log");
             AtomicDirectory.Recover(dir);
-            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "new", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "old", ["log.txt"] = "log" }, Tree(dir));
             Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
 
-            // Without the marker a .partial is a write that did not complete: the next Replace drops it, keeps the rest.
-            Directory.CreateDirectory(dir + ".partial");
-            File.WriteAllText(Path.Combine(dir + ".partial", "config.json"), "half");
-            AtomicDirectory.Replace(dir, p => File.WriteAllText(Path.Combine(p, "config.json"), "newer"), Owned);
-            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
-
-            // Killed right after the exchange (out.partial is the old directory, marked by the sentinel): out stays.
+            // Killed right after the exchange: out is the new directory, out.partial the old one, which goes.
             Directory.CreateDirectory(dir + ".partial");
             File.WriteAllText(Path.Combine(dir + ".partial", "config.json"), "older");
-            File.WriteAllText(Path.Combine(dir + ".partial", ".swapped-out"), "");
-            File.WriteAllText(dir + ".partial.carry", "ck\nlog.txt\n");
-            AtomicDirectory.Recover(dir);
-            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+            AtomicDirectory.Replace(dir, p => File.WriteAllText(Path.Combine(p, "config.json"), "newer"), Owned);
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log" }, Tree(dir));
             Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
 
-            // Killed between the two renames of the swap (file systems without an exchange) (no out; out.old; the complete out.partial holding the kept entries).
+            // Killed between the two renames of the swap (file systems without an exchange): no out, out.old, and the
+            // complete out.partial holding the kept entries, which becomes out.
             Directory.Move(dir, dir + ".partial");
             Directory.CreateDirectory(dir + ".old");
             File.WriteAllText(Path.Combine(dir + ".old", "config.json"), "newer-old");
-            File.WriteAllText(dir + ".partial.carry", "ck\nlog.txt\n");
+            File.WriteAllText(Path.Combine(dir + ".old", "log.txt"), "log");
             AtomicDirectory.Recover(dir);
-            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log", [Path.Combine("ck", "latest")] = "step-3" }, Tree(dir));
+            Assert.Equal(new Dictionary<string, string> { ["config.json"] = "newer", ["log.txt"] = "log" }, Tree(dir));
             Assert.Equal(["out"], Directory.GetFileSystemEntries(root).Select(Path.GetFileName));
         }
         finally { Directory.Delete(root, true); }

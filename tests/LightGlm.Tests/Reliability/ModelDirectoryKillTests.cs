@@ -57,7 +57,7 @@ public sealed class ModelDirectoryKillTests(ITestOutputHelper output) : IDisposa
         File.WriteAllText(path, $$"""
             {"model": {"model_type": "chatglm", "vocab_size": 0, "hidden_size": 256, "num_hidden_layers": 2, "num_attention_heads": 4,
               "num_key_value_heads": 2, "intermediate_size": 1024, "max_position_embeddings": 64},
-             "data": {"train": ["{{P("text.txt")}}"]}, "steps": 4, "batch_size": 2, "seq_len": 16, "optimizer": {"lr": 1e-3},
+             "data": {"train": ["{{P("text.txt")}}"], "tokenizer": "{{P("tok", "tokenizer.json")}}"}, "steps": 4, "batch_size": 2, "seq_len": 16, "optimizer": {"lr": 1e-3},
              "checkpoint_dir": "{{Path.Combine(outDir, Checkpoints)}}", "checkpoint_every": 2, "output_dir": "{{outDir}}"}
             """);
         return path;
@@ -177,7 +177,7 @@ public sealed class ModelDirectoryKillTests(ITestOutputHelper output) : IDisposa
                     while (!Writing(outDir, before) && !p.HasExited && wait.Elapsed < TimeSpan.FromMinutes(3)) Thread.Sleep(1);
                     Thread.Sleep((int)(writeMs * (round / 2 + 0.5) / (Rounds / 2))); // spread over the write
                 }
-                if (!p.HasExited) { p.Kill(entireProcessTree: true); interrupted++; } // SIGKILL: no handler, no finally runs
+                if (!p.HasExited) { p.Kill(); interrupted++; } // SIGKILL at once (no walk of the process tree first): no handler, no finally runs
                 p.WaitForExit();
             }
             var got = Snapshot(outDir);

@@ -9,8 +9,10 @@ using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Evaluation.Bench;
 
-/// <summary>Which reference implementation measures a tokenizer file.</summary>
-public enum TokenizerPeer { None, SentencePiecePython, HuggingFaceJs }
+/// <summary>Which reference implementation measures a tokenizer file. <see cref="Tiktoken"/>: the file is a
+/// tokenizer.json converted from a tiktoken ranks file (cl100k_base), and the reference is Microsoft.ML.Tokenizers'
+/// TiktokenTokenizer on the original ranks, in process (there is no tiktoken on this machine to run).</summary>
+public enum TokenizerPeer { None, SentencePiecePython, HuggingFaceJs, Tiktoken }
 
 /// <summary>One tokenizer to measure: a display name, its file and the peer that reads the same file.</summary>
 public sealed record TokenizerBenchCase(string Name, string File, TokenizerPeer Peer, string? Origin = null);
@@ -69,7 +71,7 @@ public static class TokenizerBench
                 var (ours, ids) = MeasureOurs(c, o);
                 long tokens = ids.Sum(x => (long)x.Length);
                 TokenizerSide? peer = null; IdAgreement? agree = null; string? error = null;
-                if (o.Peers && c.Peer != TokenizerPeer.None)
+                if (o.Peers && c.Peer is TokenizerPeer.SentencePiecePython or TokenizerPeer.HuggingFaceJs)
                 {
                     say($"{c.Name}: {(c.Peer == TokenizerPeer.SentencePiecePython ? "python3-sentencepiece" : "tokenizers.js")} on the same texts ...");
                     try
@@ -137,7 +139,13 @@ public static class TokenizerBench
     {
         var texts = o.Texts;
         bool spm = c.Peer == TokenizerPeer.SentencePiecePython;
-        Func<MlTokenizerAdapter> load = () => new MlTokenizerAdapter(spm ? MlTokenizerLoader.SentencePiece(c.File) : MlTokenizerLoader.TokenizerJson(c.File));
+        Func<MlTokenizerAdapter> load = c.Peer switch
+        {
+            TokenizerPeer.SentencePiecePython => () => new MlTokenizerAdapter(MlTokenizerLoader.SentencePiece(c.File)),
+            // TiktokenTokenizer keeps its vocabulary internal: the adapter takes the converted file's (same ids).
+            TokenizerPeer.Tiktoken => () => new MlTokenizerAdapter(Microsoft.ML.Tokenizers.TiktokenTokenizer.CreateForEncoding("cl100k_base"), Vocabulary(c.File)),
+            _ => () => new MlTokenizerAdapter(MlTokenizerLoader.TokenizerJson(c.File)),
+        };
         MlTokenizerAdapter tok;
         try
         {
@@ -169,6 +177,15 @@ public static class TokenizerBench
             return new MlPeerRun(side, Compare(ours, ids, texts), null);
         }
         finally { KernelParallel.Degree = saved; }
+    }
+
+    static Dictionary<string, int> Vocabulary(string file)
+    {
+        var t = TokenizerLoader.Load(file);
+        var vocab = new Dictionary<string, int>();
+        for (int id = 0; id < t.VocabSize; id++)
+            if (t.IdToToken(id) is { } s && !t.SpecialTokens.ContainsKey(s)) vocab.TryAdd(s, id);
+        return vocab;
     }
 
     /// <summary>Whole passes until <paramref name="minSeconds"/> have passed (at least 2); the best (least disturbed) pass.</summary>

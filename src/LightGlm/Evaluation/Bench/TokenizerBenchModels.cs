@@ -75,6 +75,21 @@ public static class TokenizerBenchModels
         return (path, Record(path, $"trained by spm_train in {sw.Elapsed.TotalSeconds:F1} s on {texts.Count} texts"));
     }
 
+    /// <summary>OpenAI's cl100k_base (GPT-4) as a tokenizer.json our HfTokenizer reads, converted from the ranks file
+    /// that the NuGet package Microsoft.ML.Tokenizers.Data.Cl100kBase carries (cached).</summary>
+    public static (string Path, string Origin) Cl100kBase(Action<string> say)
+    {
+        string path = Path.Combine(CacheDir, "tiktoken-cl100k_base.tokenizer.json");
+        if (File.Exists(path)) return (path, Cached(path));
+        Directory.CreateDirectory(CacheDir);
+        say($"converting cl100k_base.tiktoken (Microsoft.ML.Tokenizers.Data.Cl100kBase) to {path} ...");
+        var sw = Stopwatch.StartNew();
+        byte[][] tokens;
+        using (var ranks = TiktokenConverter.OpenCl100kBase()) tokens = TiktokenConverter.ReadRanks(ranks, "cl100k_base.tiktoken");
+        AtomicFile.Write(path, fs => TiktokenConverter.WriteTokenizerJson(tokens, TiktokenConverter.Cl100kPattern, TiktokenConverter.Cl100kSpecialTokens, fs));
+        return (path, Record(path, $"converted by TiktokenConverter in {sw.Elapsed.TotalSeconds:F1} s from cl100k_base.tiktoken of Microsoft.ML.Tokenizers.Data.Cl100kBase"));
+    }
+
     /// <summary>How a cached file was made is kept beside it (path.origin.txt), so a rerun can still say it.</summary>
     static string Record(string path, string origin)
     {

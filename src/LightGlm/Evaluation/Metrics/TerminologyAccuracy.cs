@@ -26,6 +26,8 @@ public sealed class Glossary
             var line = raw.TrimEnd('\r');
             if (line.Length == 0 || line.StartsWith('#')) continue;
             var cols = line.Split('\t');
+            // The header the corpus builder writes (english, chinese, packages, agreement) is not a term.
+            if (lineNo == 1 && cols.Length >= 2 && cols[0] == "english" && cols[1] == "chinese") continue;
             if (cols.Length < 2 || cols[0].Trim().Length == 0 || cols[1].Trim().Length == 0)
                 throw new InvalidDataException($"{path}:{lineNo}: expected 'english<TAB>chinese', got '{line}'");
             terms.Add(new GlossaryTerm(cols[0].Trim(), cols[1].Trim()));

@@ -158,21 +158,25 @@ public sealed class CompressionStage : IRecipeStage
             Steps = steps, BatchSize = c.Settings.Teacher.BatchSize, MaxLen = c.Settings.Teacher.SeqLen,
             LearningRate = s.LearningRate, EvalEvery = Math.Max(1, steps / 10), Weights = weights, Seed = c.Settings.Seed,
             Schedule = s.Schedule(steps),
+            // An interrupted part resumes mid-distillation; the checkpoints go once its student is saved.
+            CheckpointDir = c.Run.PathOf("checkpoints", "distill-" + name), CheckpointEvery = c.Settings.Teacher.CheckpointEvery,
         };
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var curve = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
+        var attempt = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
             (step, loss, valid) =>
             {
                 c.Cancel.ThrowIfCancellationRequested();
                 c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
             }, cancel: c.Cancel);
+        var curve = StageTraining.WithEarlier(c, "compression", m => (string?)m["model"] == name, attempt);
         AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).WriteFiles(partial, tokenizerDir));
+        Directory.Delete(options.CheckpointDir, recursive: true);
         return new JsonObject
         {
             ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method.Key, ["plan"] = plan.Note,
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
-            ["curve"] = RunLoop.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            ["curve"] = RunLoop.ToJson(curve),
         };
     }
 

@@ -62,6 +62,8 @@ public sealed class DownstreamStage : IRecipeStage
             Steps = steps, BatchSize = c.Settings.Teacher.BatchSize, MaxLen = seq, LearningRate = d.LearningRate,
             EvalEvery = Math.Max(1, steps / 10), TopK = d.TopK, Weights = weights, SoftOnTarget = true, Seed = c.Settings.Seed,
             TeacherCachePath = c.Run.PathOf("teacher-cache", "downstream.bin"),
+            // An interrupted stage resumes mid-distillation; the checkpoints go once the student is saved.
+            CheckpointDir = c.Run.PathOf("checkpoints", "downstream"), CheckpointEvery = c.Settings.Teacher.CheckpointEvery,
         };
 
         // The teacher's outputs on D_d, once: the distiller below opens the same file (same teacher, data and settings).
@@ -80,7 +82,7 @@ public sealed class DownstreamStage : IRecipeStage
         double devBefore = Distiller.Validate(student, devBoth, seq);
         var clock = Stopwatch.StartNew();
         double lastValid = double.NaN;
-        var curve = Distiller.Run(teacher, student, [], target, devTarget, options,
+        var attempt = Distiller.Run(teacher, student, [], target, devTarget, options,
             progress: (step, loss, valid) =>
             {
                 lastValid = valid;
@@ -95,6 +97,7 @@ public sealed class DownstreamStage : IRecipeStage
             },
             cancel: c.Cancel);
         double trainSeconds = clock.Elapsed.TotalSeconds;
+        var curve = StageTraining.WithEarlier(c, Name, m => m["model"] is null, attempt);
         double devAfter = Distiller.Validate(student, devBoth, seq);
 
         string dir = c.Run.PathOf("student");
@@ -103,7 +106,8 @@ public sealed class DownstreamStage : IRecipeStage
             ModelDirectory.WriteFiles(student, partial);
             Interop.TokenizerFiles.Copy(fromDir, partial); // the same tokenizer files as the student it started from
         });
-        c.Progress.Report(1, $"{targetDirection.Name()} dev loss {curve[0].ValLoss:F3} → {curve[^1].ValLoss:F3}");
+        Directory.Delete(options.CheckpointDir, recursive: true);
+        c.Progress.Report(1, $"{targetDirection.Name()} dev loss {curve[0].Loss:F3} → {curve[^1].Loss:F3}");
         return new JsonObject
         {
             ["models"] = new JsonObject { ["student"] = dir },
@@ -112,9 +116,9 @@ public sealed class DownstreamStage : IRecipeStage
             ["lambda"] = lambda, ["lambda_weighs"] = d.LambdaWeighs, ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
             ["temperature"] = weights.Temperature, ["top_k"] = options.TopK, ["steps"] = steps, ["learning_rate"] = options.LearningRate,
             ["target_direction"] = targetDirection.Name(), ["n_target"] = target.Count,
-            ["target_dev_loss_before"] = Math.Round(curve[0].ValLoss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].ValLoss, 5),
+            ["target_dev_loss_before"] = Math.Round(curve[0].Loss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].Loss, 5),
             ["dev_loss_before"] = Math.Round(devBefore, 5), ["dev_loss_after"] = Math.Round(devAfter, 5),
-            ["curve"] = RunLoop.ToJson(curve.Select(p => (p.Step, p.ValLoss))),
+            ["curve"] = RunLoop.ToJson(curve),
             // Training time of the stage's method: the teacher's forward passes (into the cache) + the distillation steps.
             ["train_seconds"] = Math.Round(cacheSeconds + trainSeconds, 2), ["distill_seconds"] = Math.Round(trainSeconds, 2),
             ["teacher_cache"] = new JsonObject

@@ -42,7 +42,7 @@ public sealed class EvalStage : IRecipeStage
             if (c.Run.StageResult($"{Name}.{set}{name}") is { } cached && (int?)cached["en-zh"]?["sentences"] == pairs.Count) { into[name] = cached; continue; }
             var model = ModelDirectory.Load(dir);
             int k = i;
-            var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = 1, Weights = weights, Beam = e.Beam, MaxBeam = e.Beam });
+            var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = e.Batch, Weights = weights, Beam = e.Beam, MaxBeam = e.Beam });
             into[name] = ModelEvaluator.Evaluate(model, tok, dir, pairs, glossary, maxNew,
                 (f, what) => c.Progress.Report((k + f) / jobs.Count, $"{set}{name}: {what}"), c.Cancel, translator: translator);
             c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["split"] = set.Length == 0 ? "test" : "unseen", ["result"] = into[name]!.DeepClone() });

@@ -74,4 +74,15 @@ public static class StageTraining
         }, c.Cancel);
         return new TrainingCurve(train, valid, run.Seconds, run.TokensPerSecond, run.Tokens, run.RealTokens, TrainCpu(), points);
     }
+
+    /// <summary><paramref name="curve"/> (a resumed attempt's validation points) preceded by the points that earlier,
+    /// interrupted attempts logged to <paramref name="stage"/>'s metrics before it (records <paramref name="mine"/>
+    /// picks), so that a figure's curve stays whole.</summary>
+    public static List<(int Step, double Loss)> WithEarlier(StageContext c, string stage, Func<JsonObject, bool> mine, IReadOnlyList<(int Step, double Loss)> curve)
+    {
+        if (curve.Count == 0 || curve[0].Step == 0) return [.. curve];
+        var earlier = c.Run.ReadMetrics(stage).Where(m => mine(m) && m["event"] is null && m["step"] is not null && m["valid_loss"] is not null && (int)m["step"]! < curve[0].Step)
+            .GroupBy(m => (int)m["step"]!).Select(g => (g.Key, (double)g.Last()["valid_loss"]!)).OrderBy(p => p.Item1);
+        return [.. earlier, .. curve];
+    }
 }

@@ -19,8 +19,8 @@ public static class MonoWriter
         var chosen = max is { } m ? pages.Take(m).ToList() : pages;
         var texts = new List<string>?[chosen.Count];
         int done = 0, skipped = 0;
-        // groff is a separate process, so two at a time uses both cores of a small machine.
-        Parallel.For(0, chosen.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Environment.ProcessorCount) }, i =>
+        // groff is a separate process, so two at a time uses both cores of a small machine; --threads bounds it like every kernel.
+        Parallel.For(0, chosen.Count, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, LightGlm.Kernels.KernelParallel.Degree) }, i =>
         {
             try
             {

@@ -1,7 +1,6 @@
 // Trains our byte-level BPE tokenizer (LightGlm pre-tokenization: Qwen's pattern with Han runs apart) and
 // writes a Hugging Face tokenizer.json: ids 0..5 our special tokens, 6..261 the 256 bytes, then merges.
 using System.Text;
-using System.Text.Json;
 
 namespace LightGlm.Text.Tokenizers;
 
@@ -58,7 +57,7 @@ public static class BpeTrainer
         for (int b = 0; b < 256; b++) tokens.Add([(byte)b]);
         var merges = new List<(int, int)>();
         var known = new Dictionary<string, int>(StringComparer.Ordinal); // token bytes -> id (two merges may build the same bytes)
-        for (int b = 0; b < 256; b++) known[Str(tokens[b])] = baseId + b;
+        for (int b = 0; b < 256; b++) known[ByteLevelBpeJson.Str(tokens[b])] = baseId + b;
         while (baseId + tokens.Count < options.VocabSize && heap.TryDequeue(out long key, out var pr))
         {
             long c = pairCount.GetValueOrDefault(key);
@@ -66,11 +65,11 @@ public static class BpeTrainer
             if (c < options.MinFrequency) break;
             int left = (int)(key >> 32), right = (int)(uint)key;
             byte[] bytes = [.. tokens[left - baseId], .. tokens[right - baseId]];
-            if (!known.TryGetValue(Str(bytes), out int merged))
+            if (!known.TryGetValue(ByteLevelBpeJson.Str(bytes), out int merged))
             {
                 merged = baseId + tokens.Count;
                 tokens.Add(bytes);
-                known[Str(bytes)] = merged;
+                known[ByteLevelBpeJson.Str(bytes)] = merged;
             }
             merges.Add((left, right));
             var touched = new HashSet<long>();
@@ -122,49 +121,10 @@ public static class BpeTrainer
         return r.ToArray();
     }
 
-    static string Str(byte[] bytes) => new(bytes.Select(b => ByteLevel.ByteToChar[b]).ToArray());
-
     static void Write(Stream s, List<byte[]> tokens, List<(int, int)> merges, int baseId)
     {
-        using var w = new Utf8JsonWriter(s, new JsonWriterOptions { Indented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping });
-        w.WriteStartObject();
-        w.WriteString("version", "1.0");
-        w.WriteNull("truncation");
-        w.WriteNull("padding");
-        w.WriteStartArray("added_tokens");
-        for (int i = 0; i < SpecialTokens.All.Length; i++)
-        {
-            w.WriteStartObject();
-            w.WriteNumber("id", i);
-            w.WriteString("content", SpecialTokens.All[i]);
-            w.WriteBoolean("single_word", false); w.WriteBoolean("lstrip", false); w.WriteBoolean("rstrip", false);
-            w.WriteBoolean("normalized", false); w.WriteBoolean("special", true);
-            w.WriteEndObject();
-        }
-        w.WriteEndArray();
-        w.WriteNull("normalizer");
-        w.WritePropertyName("pre_tokenizer");
-        w.WriteRawValue("""{"type":"Sequence","pretokenizers":[{"type":"Split","pattern":{"Regex":""" + JsonSerializer.Serialize(PreTokenizer.LightGlmPattern)
-            + """},"behavior":"Isolated","invert":false},{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":false,"use_regex":false}]}""");
-        w.WriteNull("post_processor");
-        w.WritePropertyName("decoder");
-        w.WriteRawValue("""{"type":"ByteLevel","add_prefix_space":false,"trim_offsets":false,"use_regex":false}""");
-        w.WriteStartObject("model");
-        w.WriteString("type", "BPE");
-        w.WriteNull("dropout");
-        w.WriteNull("unk_token");
-        w.WriteString("continuing_subword_prefix", "");
-        w.WriteString("end_of_word_suffix", "");
-        w.WriteBoolean("fuse_unk", false);
-        w.WriteBoolean("byte_fallback", false);
-        w.WriteBoolean("ignore_merges", false);
-        w.WriteStartObject("vocab");
-        for (int i = 0; i < tokens.Count; i++) w.WriteNumber(Str(tokens[i]), baseId + i);
-        w.WriteEndObject();
-        w.WriteStartArray("merges");
-        foreach (var (a, b) in merges) w.WriteStringValue(Str(tokens[a - baseId]) + " " + Str(tokens[b - baseId]));
-        w.WriteEndArray();
-        w.WriteEndObject();
-        w.WriteEndObject();
+        var strings = tokens.Select(ByteLevelBpeJson.Str).ToArray();
+        ByteLevelBpeJson.Write(s, strings, baseId, merges.Select(m => (strings[m.Item1 - baseId], strings[m.Item2 - baseId])),
+            SpecialTokens.All.Select((t, i) => (t, i)), PreTokenizer.LightGlmPattern, ignoreMerges: false);
     }
 }

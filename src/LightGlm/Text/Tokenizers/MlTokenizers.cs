@@ -113,14 +113,17 @@ public sealed class MlTokenizerAdapter : ITokenizer
     readonly Dictionary<int, string> _reverse;
     readonly Dictionary<string, int> _special;
 
-    public MlTokenizerAdapter(Ml.Tokenizer inner)
+    /// <param name="vocabulary">The token → id map, for a tokenizer that does not expose one (TiktokenTokenizer keeps
+    /// its vocabulary internal; pass the byte-level strings of the same ranks, e.g. of a TiktokenConverter file).</param>
+    public MlTokenizerAdapter(Ml.Tokenizer inner, IReadOnlyDictionary<string, int>? vocabulary = null)
     {
         Inner = inner ?? throw new ArgumentNullException(nameof(inner));
         (IReadOnlyDictionary<string, int> vocab, IReadOnlyDictionary<string, int>? special) = inner switch
         {
-            Ml.BpeTokenizer b => (b.Vocabulary, b.SpecialTokens),
-            Ml.SentencePieceTokenizer s => (s.Vocabulary, s.SpecialTokens),
-            _ => throw new NotSupportedException($"{inner.GetType().Name}: the adapter reads the vocabulary of BpeTokenizer and SentencePieceTokenizer (LlamaTokenizer) only; TiktokenTokenizer keeps its vocabulary internal"),
+            Ml.BpeTokenizer b => (vocabulary ?? b.Vocabulary, b.SpecialTokens),
+            Ml.SentencePieceTokenizer s => (vocabulary ?? s.Vocabulary, s.SpecialTokens),
+            Ml.TiktokenTokenizer t when vocabulary is not null => (vocabulary, t.SpecialTokens),
+            _ => throw new NotSupportedException($"{inner.GetType().Name}: the adapter reads the vocabulary of BpeTokenizer and SentencePieceTokenizer (LlamaTokenizer); TiktokenTokenizer keeps its vocabulary internal, so pass it"),
         };
         _special = special is null ? [] : new Dictionary<string, int>(special);
         _vocab = new Dictionary<string, int>(vocab);
