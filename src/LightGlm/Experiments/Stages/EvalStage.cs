@@ -3,7 +3,6 @@
 using System.Text.Json.Nodes;
 using LightGlm.Evaluation.Metrics;
 using LightGlm.Model.Checkpoints;
-using LightGlm.Model.Inference;
 using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
@@ -23,20 +22,7 @@ public sealed class EvalStage : IRecipeStage
         var glossary = RunArtifacts.Corpus(c).Glossary is { } glossaryPath && File.Exists(glossaryPath) ? Glossary.Load(glossaryPath) : null;
         int maxNew = e.MaxNewTokens;
 
-        // Every model directory a finished stage recorded under "models": name -> dir, and the weights it is served with:
-        // fp32, or int8 where a stage says so under "weights" (the teacher-int8 rows) — those run on the engine's int8 kernels,
-        // so their quality and speed are the quantized model's. With the int8 baseline on, the final student is scored in
-        // int8 too (student-int8: pruned + quantized, the stacked row).
-        var models = new List<(string Name, string Dir, WeightFormat Weights)>();
-        models.Add(("teacher", RunArtifacts.Teacher(c), WeightFormat.Fp32));
-        if (RunArtifacts.Hybrid(c) is { } hybrid) models.Add(("teacher-hybrid", hybrid.Hybrid, WeightFormat.Fp32));
-        foreach (var stage in new[] { "hybrid", "compression", "downstream", "baselines" })
-            if (c.Run.StageResult(stage) is { } sr && sr["models"] is JsonObject ms)
-                foreach (var (name, dir) in ms)
-                    if (models.All(m => m.Name != name))
-                        models.Add((name, (string)dir!, Quantized(sr, name)));
-        if (c.Settings.Compression.BaselineMethods.Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { Dir: not null } student)
-            models.Add(("student-int8", student.Dir, WeightFormat.Int8));
+        var models = RunArtifacts.Models(c);
 
         // The held-out packages (corpus.holdout_packages), bounded like the test split; runs made before unseen.tsv existed have none.
         var unseen = RunArtifacts.Unseen(c);
@@ -70,10 +56,4 @@ public sealed class EvalStage : IRecipeStage
             };
         return result;
     }
-
-    /// <summary>int8 when the stage's result lists the model under "weights" as int8 (or, for runs recorded before that key,
-    /// a teacher-int8 row of the compression stage); fp32 otherwise.</summary>
-    static WeightFormat Quantized(JsonObject stageResult, string name) =>
-        stageResult["weights"]?[name] is JsonValue v ? InferenceWeights.ParseFormat(v.GetValue<string>())
-        : name.StartsWith("teacher-int8", StringComparison.Ordinal) ? WeightFormat.Int8 : WeightFormat.Fp32;
 }

@@ -2,6 +2,7 @@
 // trainer options built from the recipe's settings, and the dev-set source for validation losses.
 using System.Text.Json.Nodes;
 using LightGlm.Model;
+using LightGlm.Model.Inference;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
@@ -31,6 +32,9 @@ public sealed record HybridTeachers(string Hybrid, string? SourceOnly)
     internal static HybridTeachers Of(JsonObject r) => new((string)r["teacher"]!, (string?)r["models"]?["teacher-source_only"]);
 }
 
+/// <summary>A model of the run and the weights it is served with (fp32, or int8 on the engine's int8 kernels).</summary>
+public sealed record RunModel(string Name, string Dir, WeightFormat Weights);
+
 public static class RunArtifacts
 {
     /// <summary>Dev batches per validation: enough for a stable loss, few enough to be cheap.</summary>
@@ -59,6 +63,32 @@ public static class RunArtifacts
                       ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
         return (name, (string)compression["models"]![name]!);
     }
+
+    /// <summary>
+    /// Every model the run made, for the eval stage: the teachers, then each model a finished stage recorded under "models"
+    /// (hybrid, compression, downstream), served in fp32 or in int8 where the stage says so under "weights" (the teacher-int8
+    /// rows: their quality and speed are the quantized model's); with the int8 baseline on, the final student in int8 too
+    /// (student-int8: pruned + quantized, stacked).
+    /// </summary>
+    public static List<RunModel> Models(StageContext c)
+    {
+        var models = new List<RunModel> { new("teacher", Teacher(c), WeightFormat.Fp32) };
+        if (Hybrid(c) is { } hybrid) models.Add(new("teacher-hybrid", hybrid.Hybrid, WeightFormat.Fp32));
+        foreach (var stage in new[] { "hybrid", "compression", "downstream", "baselines" })
+            if (c.Run.StageResult(stage) is { } sr && sr["models"] is JsonObject ms)
+                foreach (var (name, dir) in ms)
+                    if (models.All(m => m.Name != name))
+                        models.Add(new(name, (string)dir!, Served(sr, name)));
+        if (c.Settings.Compression.BaselineMethods.Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { } student)
+            models.Add(new("student-int8", student.Dir, WeightFormat.Int8));
+        return models;
+    }
+
+    /// <summary>int8 when the stage's result lists the model under "weights" as int8 (or, for runs recorded before that key,
+    /// a teacher-int8 row of the compression stage); fp32 otherwise.</summary>
+    static WeightFormat Served(JsonObject stageResult, string name) =>
+        stageResult["weights"]?[name] is JsonValue v ? InferenceWeights.ParseFormat(v.GetValue<string>())
+        : name.StartsWith("teacher-int8", StringComparison.Ordinal) ? WeightFormat.Int8 : WeightFormat.Fp32;
 
     /// <summary>The pairs of a corpus split ("train", "dev", "test"), capped by the recipe where it says so.</summary>
     public static List<(string English, string Chinese)> Pairs(StageContext c, string split)
