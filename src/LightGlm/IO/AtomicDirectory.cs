@@ -106,7 +106,7 @@ public static class AtomicDirectory
     static extern int HardLink(string existing, string link);
 
     /// <summary>Swaps two existing paths in one step (Linux renameat2); false where that is not available (other OS, old kernel, file system).</summary>
-    static bool Exchange(string a, string b)
+    internal static bool Exchange(string a, string b)
     {
         if (!OperatingSystem.IsLinux()) return false;
         try { return RenameAt2(AtFdCwd, a, AtFdCwd, b, RenameExchange) == 0; }

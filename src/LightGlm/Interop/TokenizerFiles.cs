@@ -7,11 +7,7 @@ namespace LightGlm.Interop;
 public static class TokenizerFiles
 {
     /// <summary>Files copied verbatim on import and export (tokenizers, their configs, generation defaults).</summary>
-    public static readonly string[] Names =
-    [
-        "tokenizer.json", "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
-        "added_tokens.json", "vocab.json", "merges.txt", "generation_config.json",
-    ];
+    public static IReadOnlyList<string> Names => Model.Checkpoints.ModelDirectory.TokenizerFileNames;
 
     /// <summary>
     /// What a tokenizer.model is: a SentencePiece ModelProto (protobuf; ChatGLM2/3, LLaMA-2) or tiktoken ranks

@@ -70,6 +70,26 @@ public class AtomicDirectoryTests
     }
 
     [Fact]
+    public void OnLinuxTheTwoNamesAreExchangedInOneStep()
+    {
+        if (!OperatingSystem.IsLinux()) return;
+        string root = Directory.CreateTempSubdirectory("lg-atomic-").FullName;
+        try
+        {
+            string a = Path.Combine(root, "a"), b = Path.Combine(root, "b");
+            Directory.CreateDirectory(a);
+            Directory.CreateDirectory(b);
+            File.WriteAllText(Path.Combine(a, "x"), "a");
+            File.WriteAllText(Path.Combine(b, "x"), "b");
+            Assert.True(AtomicDirectory.Exchange(a, b), "renameat2(RENAME_EXCHANGE) is not available here: swaps fall back to two renames");
+            Assert.Equal("b", File.ReadAllText(Path.Combine(a, "x")));
+            Assert.Equal("a", File.ReadAllText(Path.Combine(b, "x")));
+            Assert.False(AtomicDirectory.Exchange(a, Path.Combine(root, "missing"))); // not a rename: both must exist
+        }
+        finally { Directory.Delete(root, true); }
+    }
+
+    [Fact]
     public void WhatAKillLeavesBesideTheDirectoryIsClearedAndTheDirectoryIsOldOrNew()
     {
         string root = Directory.CreateTempSubdirectory("lg-atomic-").FullName;

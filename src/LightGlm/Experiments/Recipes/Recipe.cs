@@ -1,5 +1,6 @@
 // A recipe: every setting of a run, as one JSON tree. Presets are overlays on defaults.json;
-// a user's JSON or YAML file overlays a preset. Unknown keys and wrong kinds are errors, all reported together.
+// a user's JSON or YAML file overlays a preset. Unknown keys and wrong kinds are errors, all reported together;
+// Settings binds the tree to typed records and checks the values (RecipeSettings).
 using System.Globalization;
 using System.Reflection;
 using System.Text.Json;
@@ -66,6 +67,8 @@ public sealed class Recipe
     /// <summary>The problems <see cref="Settings"/> would report; empty when the recipe can run.</summary>
     public IReadOnlyList<string> Problems() => RecipeSettings.Bind(Root).Problems;
 
+    /// <summary>One setting by its path in the tree ("teacher.seq_len"), for tools and tests that address settings by name;
+    /// the stages read <see cref="Settings"/>.</summary>
     public T Get<T>(string path)
     {
         var node = Find(path) ?? throw new KeyNotFoundException($"recipe has no setting '{path}'");

@@ -10,6 +10,13 @@ public static class ModelDirectory
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerFile = "tokenizer.json";
 
+    /// <summary>The tokenizer files that travel with a checkpoint (tokenizers, their configs, generation defaults): part of the model.</summary>
+    public static readonly string[] TokenizerFileNames =
+    [
+        TokenizerFile, "tokenizer.model", "tokenizer_config.json", "special_tokens_map.json",
+        "added_tokens.json", "vocab.json", "merges.txt", "generation_config.json",
+    ];
+
     /// <summary>
     /// Writes config.json and model.safetensors (F32) as <paramref name="dir"/>, copying tokenizer.json when given — the
     /// directory whole (<see cref="Replace"/>): a kill leaves the old model or the new one, and other files kept there
@@ -31,7 +38,7 @@ public static class ModelDirectory
     {
         int tmp = name.IndexOf(".tmp-", StringComparison.Ordinal);
         if (name.StartsWith('.') && tmp > 1) name = name[1..tmp]; // AtomicFile's temp of one (.NAME.tmp-PID-GUID), left by a kill of a per-file write
-        return name is ConfigFile or WeightsFile or CheckpointArchive.IndexFile || Interop.TokenizerFiles.Names.Contains(name)
+        return name is ConfigFile or WeightsFile or CheckpointArchive.IndexFile || TokenizerFileNames.Contains(name)
             || (name.StartsWith("model-", StringComparison.Ordinal) && name.EndsWith(".safetensors", StringComparison.Ordinal));
     }
 
