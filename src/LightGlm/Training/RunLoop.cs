@@ -46,7 +46,7 @@ public sealed class RunLoopHooks
 /// <summary>The curve of one run (this attempt's steps; earlier attempts are in the metrics), its time and tokens.
 /// Stopped = the time budget ended it before its last step.</summary>
 public sealed record RunResult(IReadOnlyList<(int Step, double Loss)> Train, IReadOnlyList<(int Step, double Loss)> Valid,
-    long Tokens, long RealTokens, double Seconds, IReadOnlyList<double> StepSeconds, bool Resumed, bool Stopped)
+    long Tokens, long RealTokens, double Seconds, IReadOnlyList<double> StepSeconds, bool Stopped)
 {
     public double TokensPerSecond => Tokens / Math.Max(Seconds, 1e-9);
     public double MedianStepSeconds => StepSeconds.Count == 0 ? double.NaN : StepSeconds.Order().ElementAt(StepSeconds.Count / 2);
@@ -147,7 +147,7 @@ public static class RunLoop
         }
         double seconds = sw.Elapsed.TotalSeconds;
         if (dir is not null && trainer.State.Step != saved) Save();
-        return new RunResult(train, valid, tokens, real, seconds, stepSeconds, resumed, stopped);
+        return new RunResult(train, valid, tokens, real, seconds, stepSeconds, stopped);
     }
 
     /// <summary>A curve as JSON [[step, loss], …] (losses to 5 decimals), as stage results and reports store it.</summary>

@@ -130,7 +130,7 @@ public sealed record TeacherSettings
 
     /// <summary>lr_schedule: "constant" (null), or cosine/linear/inverse_sqrt with warmup_fraction of the steps warming up and
     /// decay to 10% of the peak (inverse_sqrt: Lr·√(warmup/step), floored there).</summary>
-    public ScheduleOptions? Schedule(int steps) => ScheduleOf(this.LrSchedule, WarmupFraction, steps);
+    public ScheduleOptions? Schedule(int steps) => ScheduleOf(this.LrSchedule, WarmupFraction, steps); // ("this.": RecipeSettingsTests finds reads as ".Field")
 
     internal static ScheduleOptions? ScheduleOf(string kind, double warmupFraction, int steps) => kind switch
     {

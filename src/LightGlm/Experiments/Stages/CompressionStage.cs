@@ -165,7 +165,6 @@ public sealed class CompressionStage : IRecipeStage
         var attempt = Distiller.Run(teacher.Value, student, source, target, dev, options, plan.HiddenChannels?.ToArray(),
             (step, loss, valid) =>
             {
-                c.Cancel.ThrowIfCancellationRequested();
                 c.Progress.Report((at.Done + step / (double)steps) / at.Total, $"{name}: step {step}/{steps} dev loss {valid:F3}");
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
             }, cancel: c.Cancel);
