@@ -37,7 +37,7 @@ public sealed class FinetuneCommand : ICliCommand
         var warm = new Option<double>("--warmup") { Description = "Warm-up fraction of the steps.", DefaultValueFactory = _ => 0.1 };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 1 };
         var validEvery = new Option<int>("--valid-every") { Description = "Steps between dev losses (0 = steps/5).", DefaultValueFactory = _ => 0 };
-        var log = new Option<string?>("--log") { Description = "Append step/loss/dev-loss records as JSON lines." };
+        var log = new Option<string?>("--log") { Description = "Append step/loss/dev-loss records as JSON lines (loss.svg/loss.png beside the file are redrawn as it grows)." };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 0 };
         var cmd = new Command("finetune", "Fine-tune a translation model; --hybrid: the source+target mix of the paper's §3.3 (Eq. 11-12).")
         { model, data, output, hybrid, srcDir, tgtDir, fraction, targetData, alpha, wS, wD, weighting, dev, steps, batch, seq, lr, wd, warm, seed, validEvery, log, threads };
@@ -106,7 +106,8 @@ public sealed class FinetuneCommand : ICliCommand
                 validate = () => trainer.Evaluate(devSrc, nb);
             }
             Console.WriteLine($"{what}; {S} steps of {B}×{T}");
-            string? logPath = r.GetValue(log);
+            // Through the one metrics writer: the loss chart beside the log is redrawn as it grows, like train's.
+            var metrics = new MetricsLog(r.GetValue(log));
             var sw = System.Diagnostics.Stopwatch.StartNew();
             int every = r.GetValue(validEvery) > 0 ? r.GetValue(validEvery) : Math.Max(1, S / 5);
             var curve = RunLoop.Run(trainer, new RunLoopOptions { ValidEvery = every, ValidateAtStart = true, CheckpointEvery = every }, new RunLoopHooks
@@ -116,14 +117,12 @@ public sealed class FinetuneCommand : ICliCommand
                 {
                     if (v is not null || s.Step % 10 == 0 || s.Step == S)
                         Console.WriteLine($"step {s.Step,5}/{S}  loss {s.Loss,8:F4}" + (v is { } x ? $"  dev {(devDirection?.Name() ?? "both")} {x,8:F4}" : ""));
-                    if (logPath is not null)
-                    {
-                        var rec = new JsonObject { ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5), ["lr"] = s.Lr };
-                        if (v is { } vv) rec["dev_loss"] = Math.Round(vv, 5);
-                        File.AppendAllText(logPath, rec.ToJsonString() + "\n");
-                    }
+                    var rec = new JsonObject { ["step"] = s.Step, ["loss"] = Math.Round(s.Loss, 5), ["lr"] = s.Lr };
+                    if (v is { } vv) rec["dev_loss"] = Math.Round(vv, 5);
+                    metrics.Write(rec);
                 },
             }).Valid;
+            metrics.Write(new JsonObject { ["event"] = "end", ["step"] = S });
             ModelDirectory.Save(m, r.GetValue(output)!, tokPath);
             Console.WriteLine($"fine-tuned in {sw.Elapsed.TotalSeconds:F1} s" + (curve.Count > 0 ? $": dev loss {curve[0].Loss:F4} → {curve[^1].Loss:F4}" : "") + $"; wrote {r.GetValue(output)}");
             return 0;

@@ -82,6 +82,8 @@ public class HybridDataAndFinetuneTests
             var dev = File.ReadAllLines(Path.Combine(dir, "log.jsonl")).Select(l => System.Text.Json.Nodes.JsonNode.Parse(l)!)
                 .Where(n => n["dev_loss"] is not null).Select(n => (double)n["dev_loss"]!).ToList();
             Assert.Equal(2, dev.Count); // steps 15 and 30
+            // The log goes through the one metrics writer: its loss chart is drawn beside it (at the end at the latest).
+            Assert.True(File.Exists(Path.Combine(dir, "loss.svg")) && File.Exists(Path.Combine(dir, "loss.png")), "no loss chart beside the log");
             // Bad input: exit 2 with a message.
             Assert.Equal(2, CliHost.Run([.. args.Take(7), "--hybrid", "--weighting", "both"]));
             Assert.Equal(2, CliHost.Run([.. args.Take(7), "--hybrid", "--target-fraction", "0"]));
