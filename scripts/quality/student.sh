@@ -18,22 +18,11 @@ mkdir -p "$out"
 if [ ! -f "$out/bin/LightGlm.Cli.dll" ]; then
   rm -rf "$out/bin.tmp" && cp -r "$root/src/LightGlm.Cli/bin/Release/net10.0" "$out/bin.tmp" && mv "$out/bin.tmp" "$out/bin"
 fi
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-fi
+source "$root/scripts/quality/current-cli.sh"
 echo "$(date -Is) $name: $preset from $teacher $*" >> "$out/commands.log"
 (cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" run "$preset" --from-run "$from" --run-dir "$out/run" --until downstream "$@")
-source "$root/scripts/quality/current-cli.sh"
-n=${EVAL_SENTENCES:-1000}
-corpus="$from/corpus"
 for m in student-compressed student student-int8; do
-  dir="$out/run/${m%-int8}"; q=(); [ "$m" = student-int8 ] && q=(--quantize int8)
-  for set in test unseen; do
-    f="$out/eval-$set-$m.json"
-    [ -f "$f" ] || [ ! -f "$corpus/$set.tsv" ] && continue
-    g=(); [ "$set" = test ] && g=(--glossary "$corpus/glossary.tsv")
-    current eval --model "$dir" --test "$corpus/$set.tsv" "${g[@]}" "${q[@]}" --max-sentences "$n" --max-new-tokens 64 \
-      --batch "${EVAL_BATCH:-16}" --json > "$f.tmp" && mv "$f.tmp" "$f"
-  done
+  q=(); [ "$m" = student-int8 ] && q=(--quantize int8)
+  score "$out/run/${m%-int8}" "$from/corpus" "$out/eval-%s-$m.json" "${q[@]}"
 done
 echo "$name done: $(date -Is)"

@@ -16,21 +16,9 @@ mkdir -p "$out"
 if [ ! -f "$out/bin/LightGlm.Cli.dll" ]; then
   rm -rf "$out/bin.tmp" && cp -r "$root/src/LightGlm.Cli/bin/Release/net10.0" "$out/bin.tmp" && mv "$out/bin.tmp" "$out/bin"
 fi
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-fi
+source "$root/scripts/quality/current-cli.sh"
 cli() { (cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" "$@"); }
 echo "$(date -Is) $name: $preset $*" >> "$out/commands.log"
 cli run "$preset" --run-dir "$out/run" --until teacher "$@"
-n=${EVAL_SENTENCES:-1000}
-source "$root/scripts/quality/current-cli.sh"
-corpus="$out/run/corpus"
-if [ ! -f "$out/eval-test.json" ]; then
-  current eval --model "$out/run/teacher" --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --max-sentences "$n" \
-    --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json > "$out/eval-test.json.tmp" && mv "$out/eval-test.json.tmp" "$out/eval-test.json"
-fi
-if [ -f "$corpus/unseen.tsv" ] && [ ! -f "$out/eval-unseen.json" ]; then
-  current eval --model "$out/run/teacher" --test "$corpus/unseen.tsv" --max-sentences "$n" --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json \
-    > "$out/eval-unseen.json.tmp" && mv "$out/eval-unseen.json.tmp" "$out/eval-unseen.json"
-fi
+score "$out/run/teacher" "$out/run/corpus" "$out/eval-%s.json"
 echo "$name done: $(date -Is)"

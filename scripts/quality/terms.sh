@@ -8,12 +8,9 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 name=$1; bias=${2:-3}
 src="$root/runs/quality/$name"
-if [[ -z "${OPENBLAS_CORETYPE:-}" ]]; then
-  if grep -qw avx512f /proc/cpuinfo; then export OPENBLAS_CORETYPE=SkylakeX; elif grep -qw avx2 /proc/cpuinfo; then export OPENBLAS_CORETYPE=Haswell; fi
-fi
+source "$root/scripts/quality/current-cli.sh"
 corpus="$src/run/corpus"
 out="$src/terms-$bias.json"
-source "$root/scripts/quality/current-cli.sh"
 [ -f "$out" ] || (current eval --model "$src/run/teacher" \
   --test "$corpus/test.tsv" --glossary "$corpus/glossary.tsv" --terms "$corpus/glossary.tsv" --term-bias "$bias" \
   --direction en-zh --max-sentences "${EVAL_SENTENCES:-1000}" --max-new-tokens 64 --batch "${EVAL_BATCH:-16}" --json > "$out.tmp" && mv "$out.tmp" "$out")
