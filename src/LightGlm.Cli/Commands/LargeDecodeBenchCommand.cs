@@ -121,30 +121,17 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
         return cmd;
     }
 
-    static JsonObject Side(PeerResult x, int[] lengths)
-    {
-        var o = new JsonObject { ["decode_ms_per_token"] = Math.Round(x.DecodeMsPerToken, 3) };
-        foreach (var p in lengths) o[$"prefill_ms_{p}"] = Math.Round(x.PrefillMs[p], 2);
-        o["load_s"] = Math.Round(x.LoadS, 3);
-        o["peak_rss_mb"] = Math.Round(x.PeakRssMb, 1);
-        return o;
-    }
-
     static string Json(string shape, LightGlm.Model.ModelConfig c, int threads, int[] lengths, int tokens,
         Dictionary<string, PeerResult> ours, Dictionary<string, PeerResult> peers)
     {
         JsonObject o = [], p = [], g = [];
         foreach (var (f, x) in ours)
         {
-            o[f] = Side(x, lengths);
+            o[f] = LlamaCppBenchCommand.SideJson(x, lengths);
             if (!peers.TryGetValue(f, out var y)) continue;
             string peerName = GgmlQuant.Name(Pairs[f].Peer);
-            p[peerName] = Side(y, lengths);
-            g[$"{f}_vs_{peerName}"] = new JsonObject
-            {
-                ["leading_greedy_equal"] = LlamaCppBenchCommand.Agreeing(x.Greedy, y.Greedy),
-                ["argmax_equal_on_our_tokens"] = LlamaCppBenchCommand.ForcedAgreeing(x, y), ["tokens"] = tokens,
-            };
+            p[peerName] = LlamaCppBenchCommand.SideJson(y, lengths);
+            g[$"{f}_vs_{peerName}"] = LlamaCppBenchCommand.AgreementJson(x, y, tokens);
         }
         var root = new JsonObject
         {

@@ -142,30 +142,35 @@ public sealed class LlamaCppBenchCommand : ICliCommand
         foreach (var n in notes) Console.WriteLine("note: " + n);
     }
 
+    /// <summary>One side's measurements as the JSON of `bench llama-cpp` and `bench large-decode`.</summary>
+    internal static JsonObject SideJson(PeerResult x, int[] lengths)
+    {
+        var o = new JsonObject { ["decode_ms_per_token"] = x.DecodeMsPerToken };
+        foreach (var p in lengths) o[$"prefill_ms_{p}"] = x.PrefillMs[p];
+        o["load_s"] = x.LoadS;
+        o["peak_rss_mb"] = x.PeakRssMb;
+        return o;
+    }
+
+    /// <summary>How far llama.cpp's greedy tokens agree with ours (both counts of <see cref="Agreeing"/> and <see cref="ForcedAgreeing"/>).</summary>
+    internal static JsonObject AgreementJson(PeerResult ours, PeerResult peer, int tokens) => new()
+    {
+        ["leading_greedy_equal"] = Agreeing(ours.Greedy, peer.Greedy), ["argmax_equal_on_our_tokens"] = ForcedAgreeing(ours, peer), ["tokens"] = tokens,
+    };
+
     internal static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
 
     static string Json(string dir, int threads, int[] lengths, int tokens, List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)> rows, List<string> notes)
     {
-        JsonObject Side(PeerResult x)
-        {
-            var o = new JsonObject { ["decode_ms_per_token"] = x.DecodeMsPerToken };
-            foreach (var p in lengths) o[$"prefill_ms_{p}"] = x.PrefillMs[p];
-            o["load_s"] = x.LoadS;
-            o["peak_rss_mb"] = x.PeakRssMb;
-            return o;
-        }
         JsonObject ours = [], peer = [], agree = [];
         foreach (var (t, o, p, exportS, bytes) in rows)
         {
-            ours[o.Format] = Side(o);
-            var ps = Side(p);
+            ours[o.Format] = SideJson(o, lengths);
+            var ps = SideJson(p, lengths);
             ps["gguf_mb"] = bytes / 1e6;
             ps["export_s"] = exportS;
             peer[GgmlQuant.Name(t)] = ps;
-            agree[$"{o.Format}_vs_{GgmlQuant.Name(t)}"] = new JsonObject
-            {
-                ["leading_greedy_equal"] = Agreeing(o.Greedy, p.Greedy), ["argmax_equal_on_our_tokens"] = ForcedAgreeing(o, p), ["tokens"] = tokens,
-            };
+            agree[$"{o.Format}_vs_{GgmlQuant.Name(t)}"] = AgreementJson(o, p, tokens);
         }
         var root = new JsonObject
         {
