@@ -78,8 +78,15 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
             throw new CliException($"--batch {o.MaxBatch} with beam up to {o.MaxBeam} needs a KV cache of {LightGlm.Training.MemoryEstimate.Mb(kvBytes)} " +
                                    $"({slots} slots × {Math.Min(o.MaxLength, c.MaxPositionEmbeddings)} positions × {c.L} layers); " +
                                    $"{LightGlm.Training.MemoryEstimate.Mb(available)} is available: lower --batch or --max-beam");
+        if (weights.Format != WeightFormat.Fp32 && o.Weights != WeightFormat.Fp32 && (o.Weights != weights.Format || o.GroupSize != weights.GroupSize))
+            throw new CliException($"--quantize {InferenceWeights.Name(o.Weights)} --group-size {o.GroupSize}: the model is already stored as " +
+                                   $"{InferenceWeights.Name(weights.Format)} (group {weights.GroupSize}) and is run as it is; drop --quantize, or quantize " +
+                                   "the fp32/bf16 model it was made from");
         var t = new GlmTranslator(weights, tok, o);
-        if (o.Weights != WeightFormat.Fp32)
+        if (weights.Format != WeightFormat.Fp32)
+            Console.Error.WriteLine($"lightglm: {InferenceWeights.Name(weights.Format)} weights (group {weights.GroupSize}) as stored in the model directory: " +
+                                    $"projections + head {weights.ProjectionBytes / 1e6:F2} MB");
+        else if (o.Weights != WeightFormat.Fp32)
             Console.Error.WriteLine($"lightglm: {InferenceWeights.Name(o.Weights)} weights (group {o.GroupSize}): projections + head {t.Weights.ProjectionBytes / 1e6:F2} MB " +
                                     $"(as loaded: {weights.ProjectionBytes / 1e6:F2} MB)");
         return t;

@@ -13,7 +13,7 @@ public sealed class GenerateCommand : ICliCommand
 
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors [+ tokenizer.json])", Required = true };
+        var model = new Option<string>("--model") { Description = "Model directory (config.json + model.safetensors or shards [+ tokenizer.json]; fp32, bf16, Hugging Face or quantized by import/export --quantize)", Required = true };
         var prompt = new Option<string[]>("--prompt") { Description = "Prompt text; repeat for a batch of prompts", Required = true, AllowMultipleArgumentsPerToken = false };
         var maxNew = new Option<int>("--max-new") { Description = "Maximum new tokens", DefaultValueFactory = _ => 64 };
         var greedy = new Option<bool>("--greedy") { Description = "Argmax decoding (the default unless --temperature/--top-p/--top-k is given)" };
@@ -31,20 +31,22 @@ public sealed class GenerateCommand : ICliCommand
         cmd.SetAction(r =>
         {
             ModelThreads.Apply(r.GetValue(threads));
-            var m = ModelDirectory.Load(r.GetValue(model)!);
-            var tok = TokenizerFor(r.GetValue(model)!, m.Config);
+            // Any model directory inference reads: the fp32 arena, a mapped bf16/HF checkpoint, a quantized one.
+            var (weights, owner) = LightGlm.Translation.TranslationModel.OpenWeights(r.GetValue(model)!);
+            using var opened = owner;
+            var tok = TokenizerFor(r.GetValue(model)!, weights.Config);
             bool sample = !r.GetValue(greedy) && (r.GetValue(temperature) is not null || r.GetValue(topP) is not null || r.GetValue(topK) is not null);
             var o = new GenerationOptions
             {
                 MaxNewTokens = r.GetValue(maxNew), Greedy = !sample, Temperature = r.GetValue(temperature) ?? 1f,
                 TopP = r.GetValue(topP) ?? 1f, TopK = r.GetValue(topK) ?? 0, BeamWidth = r.GetValue(beam),
                 LengthPenalty = r.GetValue(lengthPenalty), Seed = r.GetValue(seed),
-                StopTokens = m.Config.EosTokenId is { } eos ? [eos] : [],
+                StopTokens = weights.Config.EosTokenId is { } eos ? [eos] : [],
             };
             try { o.Validate(); } catch (ArgumentException e) { throw new CliException(e.Message); }
             var prompts = r.GetValue(prompt)!;
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var outs = Generate(m, tok, prompts, o);
+            var outs = Generate(weights, tok, prompts, o);
             for (int i = 0; i < prompts.Length; i++) Console.WriteLine(prompts[i] + outs[i]);
             Console.Error.WriteLine($"({sw.Elapsed.TotalMilliseconds:F0} ms)");
             return 0;
@@ -52,9 +54,9 @@ public sealed class GenerateCommand : ICliCommand
         return cmd;
     }
 
-    internal static IReadOnlyList<string> Generate(GlmModel m, ITokenizer tok, IReadOnlyList<string> prompts, GenerationOptions o)
+    internal static IReadOnlyList<string> Generate(LightGlm.Model.Inference.InferenceWeights w, ITokenizer tok, IReadOnlyList<string> prompts, GenerationOptions o)
     {
-        try { return Generator.GenerateText(m, tok, prompts, o); }
+        try { return Generator.GenerateText(w, tok, prompts, o); }
         catch (ArgumentException e) { throw new CliException(e.Message); }
     }
 

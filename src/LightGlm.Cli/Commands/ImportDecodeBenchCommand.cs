@@ -13,7 +13,7 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
 
     public Command Build()
     {
-        var model = new Option<string>("--model") { Description = "A LightGlm model directory or a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2)", Required = true };
+        var model = new Option<string>("--model") { Description = "A LightGlm model directory (also a quantized one: import|export --quantize) or a Hugging Face checkpoint (ChatGLM2/3, GLM-4, LLaMA, Qwen2)", Required = true };
         var steps = new Option<int>("--steps") { Description = "Decode steps to time after the first (default 3)", DefaultValueFactory = _ => 3 };
         var prompt = new Option<string>("--prompt-ids") { Description = "Comma-separated token ids fed before timing decode (default 1,2,3)", DefaultValueFactory = _ => "1,2,3" };
         var engine = new Option<bool>("--engine") { Description = "Load into the model engine's fp32 arena instead (ModelDirectory.Load: ≤ 2^31 values) — the same forward pass over in-memory weights" };
@@ -36,10 +36,18 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
             var format = LightGlm.Model.Inference.InferenceWeights.ParseFormat(r.GetValue(quantize)!);
             var sw = Stopwatch.StartNew();
             MappedWeights? mapped = null;
+            LightGlm.Model.Checkpoints.QuantizedCheckpointWeights? quantized = null;
             InferenceWeights weights;
             try
             {
-                if (r.GetValue(engine))
+                if (LightGlm.Model.Checkpoints.QuantizedCheckpoint.Is(dir))
+                {   // import|export --quantize: the quants as stored, nothing quantized here
+                    if (r.GetValue(engine)) throw new CliException($"--engine: {dir} is a quantized checkpoint, which has no fp32 arena; drop --engine");
+                    quantized = LightGlm.Model.Checkpoints.QuantizedCheckpointWeights.Open(dir);
+                    Console.WriteLine($"quantized checkpoint: {quantized.Quantization}, {quantized.StoredBytes / 1e9:F2} GB stored in {quantized.FileCount} file(s)");
+                    weights = quantized;
+                }
+                else if (r.GetValue(engine))
                 {
                     var m = LightGlm.Model.Checkpoints.ModelDirectory.Load(dir);
                     Console.WriteLine($"engine model: {m.Layout.TotalLength:N0} parameters, {m.Layout.TotalLength * 4L / 1e9:F2} GB fp32 arena");
@@ -55,8 +63,15 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
                 }
                 double load = sw.Elapsed.TotalSeconds;
                 var c = weights.Config;
-                Console.WriteLine($"L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; load ({(r.GetValue(engine) ? "read + widen into the arena" : "open + validate shards, map, read norms/biases")}): {load:F2} s; {Memory()}");
-                if (format != WeightFormat.Fp32)
+                string how = quantized is not null ? "open + validate shards, lay the quants into the kernel's blocks, read norms/biases"
+                    : r.GetValue(engine) ? "read + widen into the arena" : "open + validate shards, map, read norms/biases";
+                Console.WriteLine($"L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; load ({how}): {load:F2} s; {Memory()}");
+                if (format != WeightFormat.Fp32 && weights.Format != WeightFormat.Fp32)
+                {
+                    if (format != weights.Format)
+                        throw new CliException($"--quantize {InferenceWeights.Name(format)}: {dir} is stored as {InferenceWeights.Name(weights.Format)} and runs as it is; drop --quantize");
+                }
+                else if (format != WeightFormat.Fp32)
                 {
                     sw.Restart();
                     weights = InferenceWeights.Quantize(weights, format);
@@ -64,7 +79,7 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
                 }
                 return Decode(weights, ids, n);
             }
-            finally { mapped?.Dispose(); }
+            finally { mapped?.Dispose(); quantized?.Dispose(); }
         }));
         return cmd;
     }

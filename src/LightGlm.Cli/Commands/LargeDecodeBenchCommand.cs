@@ -39,9 +39,10 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
         var reps = new Option<int>("--reps") { Description = "Timed repetitions per measurement after a warm-up; the best is reported", DefaultValueFactory = _ => 2 };
         var json = new Option<bool>("--json") { Description = "Print one JSON object instead of the table" };
         var cache = new Option<string?>("--cache") { Description = "Where the random checkpoints and GGUF files are kept (default: $LIGHTGLM_CACHE/large)" };
+        var quantizedDir = new Option<bool>("--quantized-dir") { Description = "Also measure int8/int4 loaded from a quantized checkpoint (import --quantize, written once to the cache) beside quantizing at load" };
         var cmd = new Command("large-decode", "Decode ms/token, prefill ms, load s and peak RSS of a large model shape on random weights (bf16 like the released checkpoints), " +
                                               "ours in fp32/bf16/int8/int4 and, with --vs-llamacpp, llama.cpp on the very same weights in GGUF; each side alone in a child process.")
-        { shape, layers, formats, peer, threads, prompts, tokens, reps, json, cache };
+        { shape, layers, formats, peer, threads, prompts, tokens, reps, json, cache, quantizedDir };
         cmd.SetAction(r => ImportCommand.Guard(() =>
         {
             var problems = new List<string>();
@@ -99,6 +100,19 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
                 return file;
             }
 
+            string QuantizedDir(string dir, string f)
+            {
+                var q = QuantizationEntry.Create(LightGlm.Model.Inference.InferenceWeights.ParseFormat(f), 32);
+                string qdir = System.IO.Path.Combine(root, $"lightglm-{f}-g32");
+                if (!File.Exists(System.IO.Path.Combine(qdir, ModelDirectory.ConfigFile)))
+                {
+                    var sw = Stopwatch.StartNew(); // embedding kept bf16, as the source: exact, and half the bytes
+                    LightGlm.IO.AtomicDirectory.Write(qdir, partial => HfImporter.Import(dir, partial, TensorDType.BF16, QuantizedCheckpointWriter.DefaultMaxShardBytes, q));
+                    Log($"wrote the {q} quantized checkpoint to {qdir} in {sw.Elapsed.TotalSeconds:F0} s");
+                }
+                return qdir;
+            }
+
             var ours = new Dictionary<string, PeerResult>();
             var peers = new Dictionary<string, PeerResult>();
             string common = $"--threads {th} --prompt-tokens {string.Join(',', lengths)} --tokens {tk} --reps {k}";
@@ -108,6 +122,12 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
                 string dir = Checkpoint(stored);
                 Log($"{f}: measuring ours...");
                 ours[f] = LlamaCppBenchCommand.Child(["--engine", "lightglm", "--source", dir, "--format", ourFormat, .. common.Split(' ')]);
+                if (r.GetValue(quantizedDir) && ourFormat is "int8" or "int4")
+                {
+                    string qdir = QuantizedDir(dir, ourFormat);
+                    Log($"{f}: measuring ours from the quantized checkpoint...");
+                    ours[f + QuantizedSuffix] = LlamaCppBenchCommand.Child(["--engine", "lightglm", "--source", qdir, "--format", ourFormat, .. common.Split(' ')]);
+                }
                 if (!r.GetValue(peer)) continue;
                 string file = Gguf(dir, peerType);
                 Log($"{f}: measuring llama.cpp {GgmlQuant.Name(peerType)}...");
@@ -121,6 +141,9 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
         return cmd;
     }
 
+    /// <summary>The key of a format measured from its quantized checkpoint ("int8_quantized_dir" beside "int8").</summary>
+    const string QuantizedSuffix = "_quantized_dir";
+
     static string Json(string shape, LightGlm.Model.ModelConfig c, int threads, int[] lengths, int tokens,
         Dictionary<string, PeerResult> ours, Dictionary<string, PeerResult> peers)
     {
@@ -133,6 +156,8 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
             p[peerName] = LlamaCppBenchCommand.SideJson(y, lengths);
             g[$"{f}_vs_{peerName}"] = LlamaCppBenchCommand.AgreementJson(x, y, tokens);
         }
+        foreach (var (f, x) in ours.Where(kv => kv.Key.EndsWith(QuantizedSuffix, StringComparison.Ordinal)))
+            g[$"{f}_vs_{f[..^QuantizedSuffix.Length]}"] = LlamaCppBenchCommand.AgreementJson(x, ours[f[..^QuantizedSuffix.Length]], tokens);
         var root = new JsonObject
         {
             ["shape"] = shape, ["layers"] = c.NumHiddenLayers, ["parameters"] = (long)c.ParameterEstimate(), ["threads"] = threads,
@@ -150,9 +175,11 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
         string pre = string.Join(" | ", lengths.Select(p => $"prefill {p} ms"));
         Console.WriteLine($"| weights | engine | load s | {pre} | decode ms/token | peak RSS MB | greedy: leading equal | argmax equal on our tokens |");
         Console.WriteLine("|---|---|---|" + string.Concat(lengths.Select(_ => "---|")) + "---|---|---|---|");
-        foreach (var (f, x) in ours)
+        foreach (var (f, x) in ours.Where(kv => !kv.Key.EndsWith(QuantizedSuffix, StringComparison.Ordinal)))
         {
             var rows = new List<(string Label, PeerResult R, string Agree, string Forced)> { ($"ours {f}", x, "", "") };
+            if (ours.TryGetValue(f + QuantizedSuffix, out var q)) // same engine and quants: its greedy tokens must equal the row above
+                rows.Add(($"ours {f}, quantized dir", q, $"{LlamaCppBenchCommand.Agreeing(x.Greedy, q.Greedy)}/{tokens}", ""));
             if (peers.TryGetValue(f, out var y))
                 rows.Add(($"llama.cpp {GgmlQuant.Name(Pairs[f].Peer)}", y, $"{LlamaCppBenchCommand.Agreeing(x.Greedy, y.Greedy)}/{tokens}",
                     $"{LlamaCppBenchCommand.ForcedAgreeing(x, y)}/{tokens}"));
@@ -161,6 +188,7 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
                                   $"{v.DecodeMsPerToken:F1} | {v.PeakRssMb:F0} | {agree} | {forced} |");
         }
         Console.WriteLine("Ours: bf16 = the bf16 checkpoint memory-mapped and widened on the fly; int8/int4 = quantized from it at load (in load s), " +
+                          "or (\"quantized dir\") read from a quantized checkpoint written once by import --quantize (its greedy column: tokens equal to the row above), " +
                           "one fp32 scale per 32 weights; fp32 = an f32 copy, mapped. llama.cpp: its defaults (f16 K/V cache, mmap); Q8_0/Q4_0 quantized at " +
                           "export (not in load s). Random weights prove speed and memory only; greedy agreement on random weights is limited by near-ties.");
     }

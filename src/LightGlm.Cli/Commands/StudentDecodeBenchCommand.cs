@@ -17,7 +17,7 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
     public Command Build()
     {
         var teacher = new Option<string>("--teacher") { Description = "Teacher model directory (the Baseline row).", Required = true };
-        var student = new Option<string>("--student") { Description = "Student model directory (e.g. from prune and/or vocab-prune).", Required = true };
+        var student = new Option<string>("--student") { Description = "Student model directory (e.g. from prune and/or vocab-prune; a quantized one from export --quantize runs as stored).", Required = true };
         var tokens = new Option<int>("--tokens") { Description = "Greedy decode steps timed per repetition (batch 1).", DefaultValueFactory = _ => 64 };
         var reps = new Option<int>("--reps") { Description = "Repetitions after a warm-up; the best is reported.", DefaultValueFactory = _ => 5 };
         var formats = new Option<string>("--formats") { Description = "Student variants: comma list of fp32, int8, int4.", DefaultValueFactory = _ => "fp32,int8" };
@@ -36,22 +36,33 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
                               $"; {n} greedy tokens at batch 1, best of {k} rounds after a warm-up round; rows measured in this run");
             // Every model warms up first (the JIT's tiers: the same model timed cold ran up to 1.4x slower than when
             // timed after the others), then the rounds go model by model so drift on the machine touches all rows alike.
-            var s = ModelDirectory.Load(r.GetValue(student)!);
-            var engines = new List<(string Name, LightGlm.Model.GlmModel Model, InferenceWeights Weights)>();
-            var t = ModelDirectory.Load(r.GetValue(teacher)!);
-            engines.Add(("teacher fp32 (baseline)", t, InferenceWeights.Fp32(t)));
-            foreach (var f in formatList) engines.Add(($"student {f}", s, InferenceWeights.Create(s, InferenceWeights.ParseFormat(f))));
-            var prompt = Enumerable.Range(0, 16).Select(i => (i * 7 + 3) % Math.Min(t.Config.V, s.Config.V)).ToArray();
-            foreach (var e in engines) ModelEvaluator.DecodeProbe(e.Model, prompt, n, e.Weights, reps: 20, threads: th);
+            // Both through the reader translate uses (TranslationModel.OpenWeights): a quantized student directory
+            // (import|export --quantize) is measured as stored, in its one format.
+            var (sw, sOwner) = LightGlm.Translation.TranslationModel.OpenWeights(r.GetValue(student)!);
+            var (tw, tOwner) = LightGlm.Translation.TranslationModel.OpenWeights(r.GetValue(teacher)!);
+            using var sOpen = sOwner;
+            using var tOpen = tOwner;
+            var engines = new List<(string Name, long Params, InferenceWeights Weights)> { ("teacher fp32 (baseline)", tw.Config.ParameterCount(), tw) };
+            if (sw.Format != WeightFormat.Fp32)
+            {
+                string stored = InferenceWeights.Name(sw.Format);
+                if (r.GetResult(formats) is { Implicit: false } && formatList.Any(f => f != stored))
+                    throw new CliException($"--formats {r.GetValue(formats)}: the student directory is stored as {stored} (a quantized checkpoint); drop --formats or pass {stored}");
+                engines.Add(($"student {stored} (stored, group {sw.GroupSize})", sw.Config.ParameterCount(), sw));
+            }
+            else
+                foreach (var f in formatList) engines.Add(($"student {f}", sw.Config.ParameterCount(), InferenceWeights.Quantize(sw, InferenceWeights.ParseFormat(f))));
+            var prompt = Enumerable.Range(0, 16).Select(i => (i * 7 + 3) % Math.Min(tw.Config.V, sw.Config.V)).ToArray();
+            foreach (var e in engines) ModelEvaluator.DecodeProbe(e.Weights, prompt, n, reps: 20, threads: th);
             var best = engines.Select(_ => (Ms: double.MaxValue, Cpu: double.MaxValue)).ToArray();
             for (int round = 0; round < k; round++)
                 for (int i = 0; i < engines.Count; i++)
                 {
-                    var (_, ms, cpu) = ModelEvaluator.DecodeProbe(engines[i].Model, prompt, n, engines[i].Weights, reps: 1, threads: th);
+                    var (_, ms, cpu) = ModelEvaluator.DecodeProbe(engines[i].Weights, prompt, n, reps: 1, threads: th);
                     best[i] = (Math.Min(best[i].Ms, ms), Math.Min(best[i].Cpu, cpu));
                 }
             for (int i = 0; i < engines.Count; i++)
-                rows.Add((engines[i].Name, engines[i].Model.Layout.TotalLength, engines[i].Weights.HeldBytes, best[i].Ms, best[i].Cpu));
+                rows.Add((engines[i].Name, engines[i].Params, engines[i].Weights.HeldBytes, best[i].Ms, best[i].Cpu));
             var b = rows[0];
             Console.WriteLine("| model | params | weight MB | ms/token | CPU ms/token | tok/s | speedup | speedup (CPU) | weight bytes vs teacher |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");

@@ -48,13 +48,39 @@ public static class PeerRun
     /// <summary>
     /// Our engine on <paramref name="modelDir"/>. fp32: a LightGlm directory with one F32 model.safetensors is loaded into
     /// the fp32 arena (what translate and serve run); any other checkpoint (HF, bf16/fp16, sharded) stays mapped and is
-    /// widened on the fly. int8/int4: quantized from the map at load.
+    /// widened on the fly. int8/int4: quantized from the map at load, or, from a quantized checkpoint (import|export
+    /// --quantize), its quants as stored.
     /// </summary>
     public static PeerResult Ours(string modelDir, WeightFormat format, int threads, int[] promptLengths, int tokens, int reps)
     {
         LightGlm.Kernels.Gemm.Threads = threads;
         LightGlm.Kernels.KernelParallel.Degree = threads;
         var sw = Stopwatch.StartNew();
+        IDisposable? mapped;
+        InferenceWeights weights;
+        string source;
+        if (QuantizedCheckpoint.Is(modelDir))
+        {   // import|export --quantize: the stored quants, nothing quantized at load
+            var q = QuantizedCheckpointWeights.Open(modelDir);
+            if (q.Format != format)
+            {
+                q.Dispose();
+                throw new InvalidDataException($"{modelDir}: stored as {q.Quantization}, not {InferenceWeights.Name(format)}");
+            }
+            (mapped, weights, source) = (q, q, $"quantized checkpoint ({q.Quantization}), quants as stored");
+        }
+        else
+            (mapped, weights, source) = OpenSource(modelDir, format);
+        var dec = new SequenceDecoder(weights, promptLengths.Max() + tokens + 1);
+        double load = sw.Elapsed.TotalSeconds;
+        var r = Measure(weights.Config.V, dec.Reset, t => TensorPrimitives.IndexOfMax(dec.Forward(t)), promptLengths, tokens, reps);
+        GC.KeepAlive(mapped);
+        return new PeerResult("lightglm", InferenceWeights.Name(format), load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy) { Source = source };
+    }
+
+    /// <summary>A float checkpoint: the fp32 arena (one F32 file of ours), else mapped and quantized at load to <paramref name="format"/>.</summary>
+    static (IDisposable? Mapped, InferenceWeights Weights, string Source) OpenSource(string modelDir, WeightFormat format)
+    {
         var mapped = MappedWeights.Open(modelDir);
         bool arena = format == WeightFormat.Fp32 && mapped.Architecture is null && mapped.Archive.Files.Count == 1
                      && mapped.Tensors.Values.All(t => t.Entry.DType == TensorDType.F32);
@@ -73,11 +99,7 @@ public static class PeerRun
                 ? $"mapped {string.Join("+", mapped.Tensors.Values.Select(t => t.Entry.DType.TorchName()).Distinct().Order())}, widened on the fly"
                 : $"quantized from the mapped checkpoint at load";
         }
-        var dec = new SequenceDecoder(weights, promptLengths.Max() + tokens + 1);
-        double load = sw.Elapsed.TotalSeconds;
-        var r = Measure(weights.Config.V, dec.Reset, t => TensorPrimitives.IndexOfMax(dec.Forward(t)), promptLengths, tokens, reps);
-        GC.KeepAlive(mapped);
-        return new PeerResult("lightglm", InferenceWeights.Name(format), load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy) { Source = source };
+        return (arena ? null : mapped, weights, source);
     }
 
     /// <summary>llama.cpp on <paramref name="gguf"/> with its defaults (f16 K/V cache, mmap, flash attention auto).</summary>

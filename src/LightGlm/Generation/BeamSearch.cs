@@ -147,11 +147,19 @@ public static class BeamSearch
     /// <summary>One prompt: prefill into slot 0, then <see cref="BeamHypotheses"/> steps with all live beams in one decode.</summary>
     public static GeneratedSequence Run(GlmModel model, int[] prompt, GenerationOptions o, InferenceWeights? weights = null)
     {
-        var c = model.Config;
+        if (weights is not null && !InferenceSession.SameShape(weights.Config, model.Config))
+            throw new ArgumentException("the inference weights were made from a model of another shape");
+        return Run(weights ?? InferenceWeights.Fp32(model), prompt, o);
+    }
+
+    /// <summary>The same over any weight source (a quantized checkpoint, a mapped one).</summary>
+    public static GeneratedSequence Run(InferenceWeights weights, int[] prompt, GenerationOptions o)
+    {
+        var c = weights.Config;
         int k = o.BeamWidth, V = c.V;
         if (prompt.Length == 0) throw new ArgumentException("the prompt needs at least one token");
         if (o.MaxNewTokens == 0) return new GeneratedSequence([], false, 0);
-        var session = new InferenceSession(model, 2 * k, prompt.Length + Math.Max(1, o.MaxNewTokens), Math.Max(prompt.Length, 2 * k), weights);
+        var session = new InferenceSession(weights, 2 * k, prompt.Length + Math.Max(1, o.MaxNewTokens), Math.Max(prompt.Length, 2 * k));
         var logits = new float[2 * k * V];
         var slots = new int[k];
         var tokens = new int[k];

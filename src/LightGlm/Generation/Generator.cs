@@ -18,17 +18,25 @@ public static class Generator
     public static IReadOnlyList<GeneratedSequence> Generate(GlmModel model, IReadOnlyList<int[]> prompts, GenerationOptions options,
         InferenceWeights? weights = null)
     {
+        if (weights is not null && !InferenceSession.SameShape(weights.Config, model.Config))
+            throw new ArgumentException("the inference weights were made from a model of another shape");
+        return Generate(weights ?? InferenceWeights.Fp32(model), prompts, options);
+    }
+
+    /// <summary>The same over any weight source (a quantized checkpoint, a mapped one).</summary>
+    public static IReadOnlyList<GeneratedSequence> Generate(InferenceWeights weights, IReadOnlyList<int[]> prompts, GenerationOptions options)
+    {
         options.Validate();
         if (prompts.Count == 0) return [];
-        var c = model.Config;
+        var c = weights.Config;
         // In long: an int sum of a prompt and max new tokens near 2^31 wrapped negative and passed the check.
         long longest = prompts.Max(p => p.Length) + (long)options.MaxNewTokens;
         if (prompts.Any(p => p.Length == 0)) throw new ArgumentException("every prompt needs at least one token (e.g. a BOS token)");
         if (longest > c.MaxPositionEmbeddings) // for beam search too, which sized its cache from the sum unchecked
             throw new ArgumentException($"prompt + max new tokens = {longest} exceeds max_position_embeddings = {c.MaxPositionEmbeddings}");
-        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(model, p, options, weights)).ToList();
+        if (options.BeamWidth > 1) return prompts.Select(p => BeamSearch.Run(weights, p, options)).ToList();
         int S = prompts.Count, V = c.V, maxLen = (int)longest;
-        var session = new InferenceSession(model, S, maxLen, weights: weights);
+        var session = new InferenceSession(weights, S, maxLen);
         var sampler = new Sampler(V);
         var rngs = Enumerable.Range(0, S).Select(_ => new Rng(options.Seed)).ToArray();
         var outputs = Enumerable.Range(0, S).Select(_ => new List<int>()).ToArray();
@@ -73,13 +81,17 @@ public static class Generator
     }
 
     /// <summary>Convenience: encode, generate, decode.</summary>
-    public static IReadOnlyList<string> GenerateText(GlmModel model, ITokenizer tokenizer, IReadOnlyList<string> prompts, GenerationOptions options)
+    public static IReadOnlyList<string> GenerateText(GlmModel model, ITokenizer tokenizer, IReadOnlyList<string> prompts, GenerationOptions options) =>
+        GenerateText(InferenceWeights.Fp32(model), tokenizer, prompts, options);
+
+    /// <summary>Convenience over any weight source: encode, generate, decode.</summary>
+    public static IReadOnlyList<string> GenerateText(InferenceWeights weights, ITokenizer tokenizer, IReadOnlyList<string> prompts, GenerationOptions options)
     {
         var ids = prompts.Select(p =>
         {
             var e = tokenizer.EncodeText(p);
             return tokenizer.BosId is { } bos ? [bos, .. e] : e;
         }).ToList();
-        return Generate(model, ids, options).Select(g => tokenizer.DecodeText(g.Tokens)).ToList();
+        return Generate(weights, ids, options).Select(g => tokenizer.DecodeText(g.Tokens)).ToList();
     }
 }

@@ -22,7 +22,13 @@ public static class HfImporter
     /// index when larger than <paramref name="maxShardBytes"/>), and the tokenizer files. Tensors are streamed
     /// row-block by row-block, so memory stays small however large the checkpoint.
     /// </summary>
-    public static ImportReport Import(string from, string outDir, TensorDType dtype = TensorDType.F32, long maxShardBytes = DefaultMaxShardBytes)
+    /// <remarks>
+    /// With <paramref name="quantize"/>, <paramref name="outDir"/> is a quantized checkpoint instead
+    /// (<see cref="QuantizedCheckpointWriter"/>): each projection quantized as it is read from the map, a tile of rows at a
+    /// time, so a 6B bf16 checkpoint never exists in fp32; the embedding in <paramref name="dtype"/>, norms and biases F32.
+    /// </remarks>
+    public static ImportReport Import(string from, string outDir, TensorDType dtype = TensorDType.F32, long maxShardBytes = DefaultMaxShardBytes,
+        QuantizationEntry? quantize = null)
     {
         if (Path.GetFullPath(from).TrimEnd('/') == Path.GetFullPath(outDir).TrimEnd('/'))
             throw new IOException($"--out {outDir} is the source directory; choose a new directory");
@@ -46,11 +52,18 @@ public static class HfImporter
             ["token_ids"] = new JsonObject(new[] { "bos_token_id", "eos_token_id", "pad_token_id" }
                 .Where(k => w.RawConfig[k] is not null).Select(k => KeyValuePair.Create(k, (JsonNode?)w.RawConfig[k]!.DeepClone()))),
         };
-        var tensors = WriteList(w, Distinct(w.Layout.Mappings.Select(m => m.Ours)), dtype);
-        var files = SafeTensorsWriter.WriteSharded(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
-        AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), imported.ToJsonString(ModelConfig.JsonOptions) + "\n");
+        var names = Distinct(w.Layout.Mappings.Select(m => m.Ours)).ToList();
+        long parameters = names.Sum(n => w[n].Map.OurShape.Aggregate(1L, (a, b) => a * b));
+        List<string> files;
+        if (quantize is not null)
+            files = QuantizedCheckpointWriter.Write(Inference.MappedInferenceWeights.Create(w), imported, outDir, quantize, dtype, maxShardBytes);
+        else
+        {
+            files = SafeTensorsWriter.WriteSharded(outDir, WriteList(w, names, dtype), maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
+            AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"), imported.ToJsonString(ModelConfig.JsonOptions) + "\n");
+        }
         var tok = TokenizerFiles.Copy(from, outDir);
-        return new ImportReport(arch, ours, w.Reading!.Notes.Defaults, files, tok, tensors.Sum(t => t.Elements), w.Reading.Notes.TorchDType);
+        return new ImportReport(arch, ours, w.Reading!.Notes.Defaults, files, tok, parameters, w.Reading.Notes.TorchDType);
     }
 
     static IEnumerable<string> Distinct(IEnumerable<string> names)

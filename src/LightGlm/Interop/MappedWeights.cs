@@ -29,6 +29,7 @@ public sealed class MappedWeights : IDisposable
     {
         string cfgPath = Path.Combine(dir, "config.json");
         if (!File.Exists(cfgPath)) throw new FileNotFoundException($"{cfgPath}: no config.json; is {dir} a model directory?", cfgPath);
+        QuantizedCheckpoint.RefuseFloatReader(dir); // quants read as bf16 would be garbage: name the directory for what it is
         try { RawConfig = JsonNode.Parse(File.ReadAllText(cfgPath)) as JsonObject ?? throw new InvalidDataException($"{cfgPath}: not a JSON object"); }
         catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{cfgPath}: not valid JSON: {e.Message}"); }
         if (IsLightGlmConfig(RawConfig))
@@ -63,6 +64,7 @@ public sealed class MappedWeights : IDisposable
     {
         string cfg = Path.Combine(dir, "config.json");
         if (!File.Exists(cfg) || JsonFile.Read(cfg) is not JsonObject raw) return false;
+        if (raw.ContainsKey(QuantizationEntry.Key)) return false; // a quantized checkpoint: its own reader, QuantizedCheckpointWeights
         if (!IsLightGlmConfig(raw) || File.Exists(Path.Combine(dir, CheckpointArchive.IndexFile))) return true;
         string single = Path.Combine(dir, CheckpointArchive.SingleFile);
         if (!File.Exists(single)) return false;

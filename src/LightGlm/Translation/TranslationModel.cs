@@ -14,7 +14,7 @@ public sealed class OpenedModel(InferenceWeights weights, ITokenizer tokenizer, 
 {
     public InferenceWeights Weights { get; } = weights;
     public ITokenizer Tokenizer { get; } = tokenizer;
-    /// <summary>True when the weights are memory-mapped in their stored dtype rather than loaded into the fp32 arena.</summary>
+    /// <summary>True when the weights are read from files kept open (memory-mapped) rather than loaded whole.</summary>
     public bool Mapped => mapping is not null;
     public void Dispose() => mapping?.Dispose();
 }
@@ -32,7 +32,8 @@ public static class TranslationModel
     /// <summary>
     /// Any model directory the project writes or imports, for inference: a LightGlm directory with fp32 weights is loaded
     /// into the engine's arena; a Hugging Face directory, shards, bf16/fp16 weights or a model above 500M parameters is
-    /// memory-mapped in place (<see cref="MappedWeights.ShouldMap"/>); a .gguf file (ours: export --format gguf) is read
+    /// memory-mapped in place (<see cref="MappedWeights.ShouldMap"/>); a quantized checkpoint (`import|export --quantize`) is
+    /// read as its int8/int4 projections (<see cref="QuantizedCheckpointWeights"/>); a .gguf file (ours: export --format gguf) is read
     /// with its Q8_0/Q4_0 tensors as our int8/int4 weights. The same forward pass runs over each.
     /// </summary>
     public static OpenedModel Open(string dir)
@@ -47,17 +48,26 @@ public static class TranslationModel
                 : Checked(ByteTokenizer.Instance, gguf.Config, dir, "the byte tokenizer");
             return new OpenedModel(gguf, tok, null);
         }
-        if (!MappedWeights.ShouldMap(dir))
+        var (weights, owner) = OpenWeights(dir);
+        try { return new OpenedModel(weights, Tokenizer(dir, weights.Config), owner); }
+        catch { owner?.Dispose(); throw; }
+    }
+
+    /// <summary>
+    /// The weights of a model directory, as <see cref="Open"/> reads them (without a tokenizer, for generate and the
+    /// benches): a quantized checkpoint (`import|export --quantize`) as its int8/int4 projections, else the fp32 arena or
+    /// the memory-mapped checkpoint. Owner (when not null) must stay open while the weights are used.
+    /// </summary>
+    public static (InferenceWeights Weights, IDisposable? Owner) OpenWeights(string dir)
+    {
+        if (QuantizedCheckpoint.Is(dir))
         {
-            var (model, tok) = Load(dir);
-            return new OpenedModel(InferenceWeights.Fp32(model), tok, null);
+            var q = QuantizedCheckpointWeights.Open(dir);
+            return (q, q);
         }
+        if (!MappedWeights.ShouldMap(dir)) return (InferenceWeights.Fp32(ModelDirectory.Load(dir)), null);
         var mapped = MappedWeights.Open(dir);
-        try
-        {
-            var weights = MappedInferenceWeights.Create(mapped);
-            return new OpenedModel(weights, Tokenizer(dir, weights.Config), mapped);
-        }
+        try { return (MappedInferenceWeights.Create(mapped), mapped); }
         catch { mapped.Dispose(); throw; }
     }
 

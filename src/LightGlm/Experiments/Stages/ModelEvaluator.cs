@@ -34,7 +34,7 @@ public static class ModelEvaluator
             ["params"] = weights.Config.ParameterCount(),
             ["checkpoint_bytes"] = ModelBytes(modelDir),
             ["beam"] = translator.Options.Beam,
-            ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Options.Weights),
+            ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Weights.Format), // as run: a quantized directory is int8/int4 without --quantize
             ["projection_bytes"] = translator.Weights.ProjectionBytes,
             // The weights inference holds: fp32 parameters with the projections (and LM head) in the translator's format.
             ["weight_bytes"] = translator.Weights.HeldBytes,

@@ -61,6 +61,7 @@ public static class ModelDirectory
     public static GlmModel Load(string dir)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: model directory not found");
+        QuantizedCheckpoint.RefuseFloatReader(dir); // int8/int4 quants are not an fp32 arena: say what the directory is
         var config = ModelConfig.Load(Path.Combine(dir, ConfigFile));
         var model = new GlmModel(config);
         var weights = Path.Combine(dir, WeightsFile);

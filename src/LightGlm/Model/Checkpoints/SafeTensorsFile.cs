@@ -1,4 +1,5 @@
-// The one safetensors reader: memory-mapped, header checked up front, F32/F16/BF16 read as fp32 (whole or by rows).
+// The one safetensors reader: memory-mapped, header checked up front, F32/F16/BF16 read as fp32 (whole or by rows), I8/U8
+// (a quantized checkpoint's quants) read as bytes only.
 using System.IO.MemoryMappedFiles;
 using System.Runtime.InteropServices;
 using System.Text;
@@ -141,7 +142,7 @@ public sealed class SafeTensorsFile : IDisposable
             throw new InvalidDataException($"{Where()}: header entry needs dtype (string), shape (array), data_offsets ([begin, end])");
         string dtypeName = dt.GetString()!;
         if (!TensorDTypes.TryParseHeader(dtypeName, out var dtype))
-            throw new InvalidDataException($"{Where()}: dtype '{dtypeName}' is not one we read (F32, F16, BF16); convert the checkpoint, e.g. with torch, to one of them");
+            throw new InvalidDataException($"{Where()}: dtype '{dtypeName}' is not one we read (F32, F16, BF16; I8 and U8 in quantized checkpoints); convert the checkpoint, e.g. with torch, to one of them");
         var shape = new long[sh.GetArrayLength()];
         for (int i = 0; i < shape.Length; i++)
             if (sh[i].ValueKind != JsonValueKind.Number || !sh[i].TryGetInt64(out shape[i]) || shape[i] < 0)
@@ -175,6 +176,7 @@ public sealed class SafeTensorsFile : IDisposable
     /// <summary>Rows [row, row + count) of <paramref name="e"/> as fp32 into dst (count·RowLength values); scratch ≥ that many stored elements' bytes unless F32.</summary>
     public void ReadRows(TensorEntry e, long row, int count, Span<float> dst, Span<byte> scratch)
     {
+        CheckFloat(e);
         int n = checked((int)(count * e.RowLength));
         if (e.DType == TensorDType.F32)
         {
@@ -190,6 +192,7 @@ public sealed class SafeTensorsFile : IDisposable
     public void ReadFloat32(string name, float[] dest, int offset)
     {
         var t = Get(name);
+        CheckFloat(t);
         long count = t.Elements;
         if (count == 0) return;
         if (offset < 0 || offset + count > dest.Length) throw new ArgumentException($"{Path}: tensor '{name}' ({count} values) does not fit the destination");
@@ -210,6 +213,14 @@ public sealed class SafeTensorsFile : IDisposable
         var a = new float[checked((int)Get(name).Elements)];
         ReadFloat32(name, a, 0);
         return a;
+    }
+
+    /// <summary>Quants (I8/U8) are not values: reading them as floats would run a model on garbage.</summary>
+    void CheckFloat(TensorEntry e)
+    {
+        if (!e.DType.IsFloat())
+            throw new InvalidDataException($"{Path}: tensor '{e.Name}' is {e.DType}, the quants of a quantized checkpoint, not float weights; " +
+                                           "open its directory as a quantized checkpoint (translate, eval, serve, generate, bench), or use the fp32/bf16 model it was made from");
     }
 
     public void Dispose()

@@ -1,4 +1,5 @@
-// The one safetensors writer: F32/F16/BF16, rows pulled from a callback (streamed), one file or HF-style shards + index.
+// The one safetensors writer: F32/F16/BF16 rows pulled from a callback (streamed), or raw bytes (I8/U8 quants), one file
+// or HF-style shards + index.
 using System.Text;
 using System.Text.Json;
 using LightGlm.IO;
@@ -16,6 +17,15 @@ public sealed record TensorToWrite(string Name, TensorDType DType, long[] Shape,
     public long Rows => Shape.Length == 0 ? 1 : Shape[0];
     public long RowLength => Shape.Length <= 1 ? 1 : Shape.Skip(1).Aggregate(1L, (a, b) => a * b);
     public long Bytes => Elements * DType.Size();
+
+    /// <summary>When set, rows [row, row+count) are produced as stored bytes (count·RowLength·size) instead of through
+    /// <see cref="FillRows"/>: how I8/U8 quants are written.</summary>
+    public Action<long, int, Span<byte>>? FillRaw { get; init; }
+
+    /// <summary>A tensor whose stored bytes are produced row block by row block (quants: I8, U8).</summary>
+    public static TensorToWrite Raw(string name, TensorDType dtype, long[] shape, Action<long, int, Span<byte>> fillRaw) =>
+        new(name, dtype, shape, (_, _, _) => throw new InvalidOperationException($"tensor '{name}' is written as raw bytes"))
+        { FillRaw = fillRaw };
 
     /// <summary>A tensor whose fp32 values are in memory already (a window of an arena: not copied).</summary>
     public static TensorToWrite Of(string name, long[] shape, ReadOnlyMemory<float> data, TensorDType dtype = TensorDType.F32)
@@ -114,6 +124,20 @@ public static class SafeTensorsWriter
     {
         if (t.Elements == 0) return;
         long rowLen = Math.Max(1, t.RowLength);
+        if (t.FillRaw is { } raw)
+        {
+            long rowBytes = rowLen * t.DType.Size();
+            int rows = (int)Math.Max(1, Math.Min(t.Rows, (1 << 24) / rowBytes)); // ~16 MB at a time
+            var buf = buffers.Bytes(rows * rowBytes);
+            for (long r = 0; r < t.Rows; r += rows)
+            {
+                int n = (int)Math.Min(rows, t.Rows - r);
+                raw(r, n, buf.AsSpan(0, checked((int)(n * rowBytes))));
+                fs.Write(buf, 0, (int)(n * rowBytes));
+            }
+            return;
+        }
+        if (!t.DType.IsFloat()) throw new ArgumentException($"tensor '{t.Name}' is {t.DType}: give its bytes (TensorToWrite.Raw), not floats");
         int rowsPerChunk = (int)Math.Max(1, Math.Min(t.Rows, (1 << 22) / rowLen)); // ~16 MB of fp32 at a time
         var f = buffers.Floats(rowsPerChunk * rowLen);
         int size = t.DType.Size();

@@ -5,20 +5,27 @@ using System.Runtime.Intrinsics;
 
 namespace LightGlm.Model.Checkpoints;
 
-/// <summary>Element types of a checkpoint tensor. bf16 = the top 16 bits of an IEEE float32.</summary>
-public enum TensorDType { F32, F16, BF16 }
+/// <summary>
+/// Element types of a checkpoint tensor. bf16 = the top 16 bits of an IEEE float32. I8 and U8 hold the quants of a
+/// quantized inference checkpoint (<see cref="QuantizedCheckpoint"/>): raw bytes, never read as floats.
+/// </summary>
+public enum TensorDType { F32, F16, BF16, I8, U8 }
 
 public static class TensorDTypes
 {
-    public static int Size(this TensorDType t) => t == TensorDType.F32 ? 4 : 2;
+    public static int Size(this TensorDType t) => t switch { TensorDType.F32 => 4, TensorDType.F16 or TensorDType.BF16 => 2, _ => 1 };
 
-    /// <summary>The name in a safetensors header ("F32", "F16", "BF16").</summary>
+    /// <summary>True for the float types (F32, F16, BF16), which read as float32.</summary>
+    public static bool IsFloat(this TensorDType t) => t is TensorDType.F32 or TensorDType.F16 or TensorDType.BF16;
+
+    /// <summary>The name in a safetensors header ("F32", "F16", "BF16", "I8", "U8").</summary>
     public static string HeaderName(this TensorDType t) => t.ToString();
 
     /// <summary>The torch_dtype string of a Hugging Face config.json.</summary>
     public static string TorchName(this TensorDType t) => t switch
     {
-        TensorDType.F32 => "float32", TensorDType.F16 => "float16", _ => "bfloat16",
+        TensorDType.F32 => "float32", TensorDType.F16 => "float16", TensorDType.BF16 => "bfloat16",
+        TensorDType.I8 => "int8", _ => "uint8",
     };
 
     public static bool TryParseHeader(string name, out TensorDType t)
@@ -28,6 +35,8 @@ public static class TensorDTypes
             case "F32": t = TensorDType.F32; return true;
             case "F16": t = TensorDType.F16; return true;
             case "BF16": t = TensorDType.BF16; return true;
+            case "I8": t = TensorDType.I8; return true;
+            case "U8": t = TensorDType.U8; return true;
             default: t = default; return false;
         }
     }
@@ -74,7 +83,8 @@ public static class TensorDTypes
         {
             case TensorDType.F32: MemoryMarshal.Cast<byte, float>(raw).CopyTo(dst); break;
             case TensorDType.F16: TensorPrimitives.ConvertToSingle(MemoryMarshal.Cast<byte, Half>(raw), dst); break;
-            default: BFloat16ToSingle(MemoryMarshal.Cast<byte, ushort>(raw), dst); break;
+            case TensorDType.BF16: BFloat16ToSingle(MemoryMarshal.Cast<byte, ushort>(raw), dst); break;
+            default: throw NotFloat(type);
         }
     }
 
@@ -85,7 +95,13 @@ public static class TensorDTypes
         {
             case TensorDType.F32: MemoryMarshal.AsBytes(src).CopyTo(raw); break;
             case TensorDType.F16: TensorPrimitives.ConvertToHalf(src, MemoryMarshal.Cast<byte, Half>(raw)); break;
-            default: SingleToBFloat16(src, MemoryMarshal.Cast<byte, ushort>(raw)); break;
+            case TensorDType.BF16: SingleToBFloat16(src, MemoryMarshal.Cast<byte, ushort>(raw)); break;
+            default: throw NotFloat(type);
         }
     }
+
+    // I8/U8 tensors are quants whose meaning needs their scales: reading them as values would run a model on garbage.
+    static InvalidDataException NotFloat(TensorDType t) =>
+        new($"a {t} tensor holds quantized weights (a quantized checkpoint's quants), not values; open such a directory " +
+            "as a quantized checkpoint (translate, eval, serve, generate, bench), not as fp32/bf16 weights");
 }

@@ -58,7 +58,7 @@ public sealed class InferenceSession
         _scratch = new ProjectionScratch(Math.Min(R, Projection.SmallRows), Weights.MaxPaddedIn);
     }
 
-    static bool SameShape(ModelConfig a, ModelConfig b) => (a.C, a.L, a.V, a.H, a.KV, a.D, a.F) == (b.C, b.L, b.V, b.H, b.KV, b.D, b.F);
+    internal static bool SameShape(ModelConfig a, ModelConfig b) => (a.C, a.L, a.V, a.H, a.KV, a.D, a.F) == (b.C, b.L, b.V, b.H, b.KV, b.D, b.F);
 
     /// <summary>
     /// Appends <paramref name="tokens"/> to <paramref name="slot"/> (from its current length) and writes the logits of the
