@@ -28,6 +28,17 @@ public sealed class QuantizedCheckpointTests : IDisposable
         _ => throw new ArgumentException(kind),
     };
 
+    /// <summary>A random model whose norms and biases are random too (Create sets them to 1 and 0, which would hide a
+    /// loader that reads the wrong layer's norm or drops a bias).</summary>
+    internal static GlmModel RandomModel(ModelConfig c, ulong seed)
+    {
+        var m = GlmModel.Create(c, seed, std: 0.2);
+        var rng = new Rng(seed + 100);
+        foreach (var t in m.Layout.Tensors.Where(t => t.NoDecay))
+            foreach (ref var w in m.Weights.AsSpan(t.Offset, t.Length)) w = (float)(1 + 0.5 * rng.NextGaussian()) * (t.Name.EndsWith(".bias") ? 0.3f : 1f);
+        return m;
+    }
+
     string Write(GlmModel m, WeightFormat f, long maxShardBytes = QuantizedCheckpointWriter.DefaultMaxShardBytes, string name = "q")
     {
         string dir = Path.Combine(_dir, name);
@@ -67,7 +78,7 @@ public sealed class QuantizedCheckpointTests : IDisposable
     [InlineData("wide-tied", WeightFormat.Int4)]
     public void WrittenThenLoadedGivesTheLogitsOfQuantizingAtLoad(string kind, WeightFormat format)
     {
-        var m = GlmModel.Create(Config(kind), seed: 11, std: 0.2);
+        var m = RandomModel(Config(kind), 11);
         var atLoad = InferenceWeights.Create(m, format, 32);
         using var loaded = QuantizedCheckpointWeights.Open(Write(m, format));
         Assert.Equal(format, loaded.Format);
@@ -89,7 +100,7 @@ public sealed class QuantizedCheckpointTests : IDisposable
     [Fact]
     public void ShardsStayUnderTheLimitAndLoadTheSame()
     {
-        var m = GlmModel.Create(Config("wide-tied"), seed: 2, std: 0.2);
+        var m = RandomModel(Config("wide-tied"), 2);
         string dir = Write(m, WeightFormat.Int8, maxShardBytes: 20_000);
         var shards = Directory.GetFiles(dir, "model-*.safetensors");
         Assert.True(shards.Length > 3, $"{shards.Length} shards");
