@@ -157,7 +157,10 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
             g[$"{f}_vs_{peerName}"] = LlamaCppBenchCommand.AgreementJson(x, y, tokens);
         }
         foreach (var (f, x) in ours.Where(kv => kv.Key.EndsWith(QuantizedSuffix, StringComparison.Ordinal)))
-            g[$"{f}_vs_{f[..^QuantizedSuffix.Length]}"] = LlamaCppBenchCommand.AgreementJson(x, ours[f[..^QuantizedSuffix.Length]], tokens);
+            g[$"{f}_vs_{f[..^QuantizedSuffix.Length]}"] = new JsonObject
+            {   // the same engine on the same quants: every token must agree (no forced run: there is no near-tie to excuse)
+                ["leading_greedy_equal"] = LlamaCppBenchCommand.Agreeing(x.Greedy, ours[f[..^QuantizedSuffix.Length]].Greedy), ["tokens"] = tokens,
+            };
         var root = new JsonObject
         {
             ["shape"] = shape, ["layers"] = c.NumHiddenLayers, ["parameters"] = (long)c.ParameterEstimate(), ["threads"] = threads,

@@ -63,6 +63,27 @@ public sealed class QuantizedCheckpointInteropTests
         Assert.Contains("is stored as int4", err);
     }
 
+    /// <summary>
+    /// `bench large-decode --quantized-dir` on a one-layer Qwen2.5-0.5B stand-in (ours only): the int8 row from the quantized
+    /// checkpoint it writes once to the cache has its own load time and decodes the tokens of quantizing at load.
+    /// </summary>
+    [Fact]
+    public void LargeDecodeBenchMeasuresTheQuantizedDirectory()
+    {
+        using var tmp = HfGolden.Temp();
+        string[] args = ["bench", "large-decode", "--shape", "qwen2.5-0.5b", "--layers", "1", "--formats", "int8", "--quantized-dir",
+            "--prompt-tokens", "8", "--tokens", "3", "--reps", "1", "--threads", "1", "--json", "--cache", tmp.Path];
+        var res = LightGlm.Tests.Evaluation.CliProcess.Run(TimeSpan.FromMinutes(8), null, args);
+        Assert.True(res.ExitCode == 0, res.Stderr);
+        var o = System.Text.Json.Nodes.JsonNode.Parse(res.Stdout)!;
+        var fromDir = o["lightglm"]!["int8_quantized_dir"]!;
+        foreach (var key in new[] { "decode_ms_per_token", "prefill_ms_8", "load_s", "peak_rss_mb" })
+            Assert.True((double)fromDir[key]! > 0, $"{key} in {fromDir.ToJsonString()}");
+        Assert.Equal(3, (int)o["greedy"]!["int8_quantized_dir_vs_int8"]!["leading_greedy_equal"]!);
+        Assert.Contains("quantized checkpoint to", res.Stderr);
+        Assert.True(QuantizedCheckpoint.Is(Path.Combine(tmp.Path, "qwen2.5-0.5b-L1", "lightglm-int8-g32")));
+    }
+
     [Fact]
     public void ExportQuantizedRunsInEveryInferenceCommandAndTrainingRefusesIt()
     {
