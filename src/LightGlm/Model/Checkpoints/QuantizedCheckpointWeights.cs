@@ -1,7 +1,6 @@
 // A quantized checkpoint (QuantizedCheckpoint) as an inference weight source: its quants and scales laid into the
 // engine's int8/int4 blocks once, the projections the very QuantizedProjections quantizing at load would build.
 using System.Runtime.InteropServices;
-using System.Text.Json.Nodes;
 using LightGlm.Kernels.Quantized;
 using LightGlm.Model.Inference;
 
