@@ -118,7 +118,7 @@ public sealed class FinetuneCommand : ICliCommand
                 adapters = new LoraAdapters(m.Config, lora, (ulong)r.GetValue(seed));
                 m.AttachLora(adapters); // the trainer made below trains the adapters; the base stays frozen
                 long P = m.Layout.TotalLength;
-                what += $"; LoRA r = {lora.Rank}, α = {lora.Alpha:0.###} on {string.Join(", ", lora.Targets)}: {adapters.Weights.Length:N0} trained parameters " +
+                what += $"; LoRA r = {lora.Rank}, α = {lora.Alpha:0.###} on {lora.TargetText}: {adapters.Weights.Length:N0} trained parameters " +
                         $"({100.0 * adapters.Weights.Length / P:0.##} % of {P:N0})";
             }
             var opts = new TrainerOptions
@@ -204,7 +204,7 @@ public sealed class FinetuneCommand : ICliCommand
         Console.WriteLine(MemoryEstimate.SideBySide(columns));
         Console.WriteLine($"  {"fits in 24 GiB",-28}" + string.Concat(columns.Select(col => $" {(col.Item2.TotalBytes <= 24L << 30 ? "yes" : "no"),24}")));
         Console.WriteLine($"LoRA r = {lora.Rank}{(defaultRank ? " (no --lora-rank given: the usual 8)" : "")}, α = {lora.Alpha:0.###} (scale {lora.Scale:0.###}), " +
-                          $"on {string.Join(", ", lora.Targets)}: {p:N0} trained parameters = {100.0 * p / P:0.###} % of the model");
+                          $"on {lora.TargetText}: {p:N0} trained parameters = {100.0 * p / P:0.###} % of the model");
         if (P > Array.MaxLength)
             Console.WriteLine($"note: this engine trains in one fp32 arena of at most {Array.MaxLength:N0} parameters, so it cannot run this fine-tune itself " +
                               "(full or LoRA); the columns say what the run needs.");

@@ -36,7 +36,8 @@ public sealed record MemoryEstimate(IReadOnlyList<MemoryItem> Items, long Runtim
     /// where a column has no such item; then the totals.</summary>
     public static string SideBySide(IReadOnlyList<(string Name, MemoryEstimate Estimate)> columns)
     {
-        var rows = columns.SelectMany(c => c.Estimate.Items.Select(i => i.What)).Distinct().ToList();
+        // Rows in the order of the column with the most of them (LoRA's: the adapters' row beside the base's).
+        var rows = columns.OrderByDescending(c => c.Estimate.Items.Count).SelectMany(c => c.Estimate.Items.Select(i => i.What)).Distinct().ToList();
         const int w = 24;
         var t = new System.Text.StringBuilder();
         t.Append($"  {"",-28}");
@@ -189,7 +190,7 @@ public static class MemoryEstimator
         items.Add(new("base weights", baseBytes * P, $"{P:N0} parameters x {baseBytes} B ({dtype})" + (lora is null ? "" : ", frozen")));
         items.Add(new("rotary table", 4L * c.MaxPositionEmbeddings * c.R, $"cos, sin of {c.MaxPositionEmbeddings:N0} positions x {c.R / 2} pairs"));
         if (lora is not null)
-            items.Add(new("adapter weights", 4 * p, $"{p:N0} parameters (r = {lora.Rank}, A and B on {string.Join(", ", lora.Targets)}) x 4 B"));
+            items.Add(new("adapter weights", 4 * p, $"{p:N0} parameters (r = {lora.Rank}, A and B on {lora.TargetText}) x 4 B"));
         string trained = lora is null ? "per parameter" : "per adapter parameter; none for the base";
         items.Add(new("gradients", 4 * p, $"4 B {trained}"));
         items.Add(new("AdamW moments m, v", 8 * p, $"8 B {trained}"));

@@ -32,6 +32,12 @@ public sealed record LoraOptions(int Rank, double Alpha, bool Attention = true, 
     public IEnumerable<LoraTarget> Targets =>
         (Attention ? new[] { LoraTarget.Qkv, LoraTarget.O } : []).Concat(Mlp ? new[] { LoraTarget.GateUp, LoraTarget.Down } : []);
 
+    /// <summary>The adapted maps for messages: "q|k|v, o_proj, gate|up, down_proj".</summary>
+    public string TargetText => string.Join(", ", Targets.Select(t => t switch
+    {
+        LoraTarget.Qkv => "q|k|v", LoraTarget.O => "o_proj", LoraTarget.GateUp => "gate|up", _ => "down_proj",
+    }));
+
     public List<string> Problems()
     {
         var p = new List<string>();
