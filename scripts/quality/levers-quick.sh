@@ -6,6 +6,7 @@
 set -euo pipefail
 q="$(dirname "${BASH_SOURCE[0]}")/teacher.sh"
 common=(--set corpus.max_train_pairs=0 --set threads=1 --set teacher.pack=true --set teacher.label_smoothing=0.1)
+# q-drop: meant as "+ dropout 0.1", but the quick preset already had 0.1 — a repeat of q-pack-ls (see levers-quick2.sh)
 "$q" q-drop quick "${common[@]}" --set teacher.dropout=0.1
 "$q" q-batch32 quick "${common[@]}" --set teacher.batch_size=32 --set teacher.train_steps=1750
 "$q" q-v8k quick "${common[@]}" --set tokenizer.vocab_size=8000

@@ -47,14 +47,7 @@ public sealed class ExperimentParallelCommand : ICliCommand
             var rows = new List<Row>();
             foreach (int B in bs)
             {
-                var runs = new List<(string Mode, PipelineConfig Cfg)> { ("single", new(1, 1, 1, ScheduleKind.OneFOneB)) };
-                if (B % 2 == 0) runs.Add(("data-parallel", new(1, 1, 2, ScheduleKind.OneFOneB)));
-                foreach (int K in ks)
-                {
-                    runs.Add(("model-parallel", new(K, 1, 1, ScheduleKind.OneFOneB)));
-                    if (B % M == 0) runs.Add(("pipeline-parallel", new(K, M, 1, ScheduleKind.OneFOneB)));
-                }
-                foreach (var (mode, cfg) in runs)
+                foreach (var (mode, cfg) in PlanMeasurement.Figure3Modes(B, ks, M))
                 {
                     var row = RunEpoch(config, mode, cfg, B, T, N);
                     rows.Add(row);
@@ -91,27 +84,17 @@ public sealed class ExperimentParallelCommand : ICliCommand
         return ModelConfig.Load(file);
     }
 
-    /// <summary>One epoch of N random sequences in batches of B through the configuration; utilisation =
-    /// Σ_stages busy (forward+backward) seconds / (K · wall seconds), the measured counterpart of M/(M+K−1).</summary>
+    /// <summary>One epoch of N random sequences in batches of B through the configuration (PlanMeasurement.Time: one
+    /// untimed warm-up step, then N/B timed steps).</summary>
     static Row RunEpoch(ModelConfig config, string mode, PipelineConfig cfg, int B, int T, int N)
     {
         int steps = N / B;
-        var (trainer, engine) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, new Training.RandomTokenSource(config.V));
-        trainer.Step(); // warm-up (JIT), not timed
-        double wall = 0, busy = 0, stageWall = 0;
-        long peak = 0;
-        for (int i = 0; i < steps; i++)
-        {
-            wall += trainer.Step().Seconds;
-            var res = engine.LastStep!;
-            foreach (var s in res.Stages.Where(s => s.Replica == 0)) { busy += s.ForwardSeconds + s.BackwardSeconds; stageWall = Math.Max(stageWall, s.Seconds); }
-            peak = Math.Max(peak, res.PeakCacheBytes);
-        }
+        var t = PlanMeasurement.Time(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps, new Training.RandomTokenSource(config.V));
         return new Row
         {
             Mode = mode, Batch = B, Stages = cfg.Stages, MicroBatches = cfg.MicroBatches, Replicas = cfg.Replicas, Steps = steps,
-            EpochSeconds = wall, StepSeconds = wall / steps, Utilisation = busy / (cfg.Stages * wall),
-            IdealEfficiency = PipelineSchedule.IdealEfficiency(cfg.Stages, cfg.MicroBatches), PeakActivationBytes = peak,
+            EpochSeconds = t.TotalSeconds, StepSeconds = t.TotalSeconds / steps, Utilisation = t.Utilisation,
+            IdealEfficiency = PipelineSchedule.IdealEfficiency(cfg.Stages, cfg.MicroBatches), PeakActivationBytes = t.PeakActivationBytes,
         };
     }
 

@@ -26,11 +26,10 @@ public sealed class ParallelCheckCommand : ICliCommand
         var distributed = new Option<bool>("--distributed") { Description = "Run over MPI: launch with mpirun -np N; every configuration with K*D <= N runs" };
         var steps = new Option<int>("--steps") { Description = "SGD steps per configuration", DefaultValueFactory = _ => 3 };
         var crashRank = new Option<int>("--crash-rank") { Description = "Testing: this rank (or stage, with threads) fails in the first configuration", DefaultValueFactory = _ => -1 };
-        var model = new Option<string>("--model") { Description = "glm (the real model, a small GLM-style config) or mlp (a toy MLP)", DefaultValueFactory = _ => "glm" };
         var crashMode = new Option<string>("--crash-mode") { Description = "Testing: throw (an exception) or exit (the process dies without a word)", DefaultValueFactory = _ => "throw" };
-        var cmd = new Command("check", "Train a small MLP through the pipeline and compare with single-process training (gradients, loss, weights).")
+        var cmd = new Command("check", "Train a small GLM-style model through the pipeline and compare with single-process training (gradients, loss, weights).")
         {
-            configs, distributed, steps, model, crashRank, crashMode,
+            configs, distributed, steps, crashRank, crashMode,
         };
         cmd.SetAction(r =>
         {
@@ -41,7 +40,7 @@ public sealed class ParallelCheckCommand : ICliCommand
             if (mode is not ("throw" or "exit")) throw new CliException($"--crash-mode must be throw or exit, got '{mode}'");
             try
             {
-                var check = PipelineCheck.Create(r.GetValue(model)!);
+                var check = new PipelineCheck();
                 return r.GetValue(distributed)
                     ? MpiSession.Run("parallel check", world => RunMpi(check, world, list, n, r.GetValue(crashRank), mode))
                     : RunThreads(check, list, n, r.GetValue(crashRank));

@@ -13,7 +13,7 @@ public class RecipeTests
         var quick = Recipe.Load("quick");
         var paper = Recipe.Load("paper");
         Assert.Equal("quick", quick.Name);
-        Assert.Equal(192, quick.Get<int>("teacher.hidden_size"));
+        Assert.Equal(2, quick.Get<int>("teacher.num_hidden_layers")); // the defaults have 6
         Assert.Equal(512, paper.Get<int>("teacher.hidden_size"));
         Assert.Equal(0.65, paper.Get<double>("hybrid.alpha"), 12);
         // A setting the paper preset leaves alone keeps the default.

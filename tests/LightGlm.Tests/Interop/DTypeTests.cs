@@ -32,8 +32,18 @@ public sealed class DTypeTests
     [Fact]
     public void FusedBFloat16DotMatchesScalarForEveryLength()
     {
+        foreach (bool narrow in new[] { false, true })
+        {
+            LightGlm.Kernels.BFloat16Dot.ForceVector256 = narrow;
+            try { BFloat16DotMatchesScalar(); }
+            finally { LightGlm.Kernels.BFloat16Dot.ForceVector256 = false; }
+        }
+    }
+
+    static void BFloat16DotMatchesScalar()
+    {
         var rng = new Random(5);
-        for (int n = 0; n <= 67; n++)
+        for (int n = 0; n <= 131; n++)
         {
             var wf = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
             var x = Enumerable.Range(0, n).Select(_ => (float)rng.NextDouble() - 0.5f).ToArray();
@@ -41,7 +51,7 @@ public sealed class DTypeTests
             TensorDTypes.SingleToBFloat16(wf, w);
             double expected = 0;
             for (int i = 0; i < n; i++) expected += (double)BitConverter.Int32BitsToSingle(w[i] << 16) * x[i];
-            Assert.True(Math.Abs(MappedMatVec.DotBFloat16(w, x) - expected) < 1e-5, $"n = {n}");
+            Assert.True(Math.Abs(LightGlm.Kernels.BFloat16Dot.Dot(w, x) - expected) < 1e-5, $"n = {n}");
         }
     }
 

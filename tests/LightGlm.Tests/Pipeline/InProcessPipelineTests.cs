@@ -1,7 +1,7 @@
 // Threads transport: loss, every gradient and the weights after N steps equal single-process
 // training of the same global batch for K ∈ {1,2,4}, M ∈ {1,2,4,8}, D ∈ {1,2}, GPipe and 1F1B.
 using LightGlm.Pipeline;
-using LightGlm.Pipeline.Toy;
+using LightGlm.Tests.Pipeline.Toy;
 
 namespace LightGlm.Tests.Pipeline;
 

@@ -29,52 +29,32 @@ public sealed class ParallelStage : IRecipeStage
         int K = Math.Min(s.Teacher.PipelineStages, config.L), M = s.Teacher.MicroBatches;
         int steps = s.Parallel.Steps;
         var batches = s.Parallel.BatchSizes;
-        var modes = new (string Mode, Func<int, PipelineConfig?> Cfg)[]
-        {
-            ("single", _ => new PipelineConfig(1, 1, 1, ScheduleKind.OneFOneB)),
-            ("data-parallel", b => b % 2 == 0 ? new PipelineConfig(1, 1, 2, ScheduleKind.OneFOneB) : null),
-            ("model-parallel", _ => new PipelineConfig(K, 1, 1, ScheduleKind.OneFOneB)),
-            ("pipeline-parallel", b => b % M == 0 ? new PipelineConfig(K, M, 1, ScheduleKind.OneFOneB) : null),
-        };
         var source = HybridBatchSource.Plain(examples, sp.Pad, s.Seed);
         var rows = new JsonArray();
-        int total = batches.Length * modes.Length, done = 0;
-        foreach (int B in batches)
-            foreach (var (mode, cfgFor) in modes)
+        var runs = batches.SelectMany(b => PlanMeasurement.Figure3Modes(b, [K], M).Select(m => (Batch: b, m.Mode, m.Config))).ToList();
+        int done = 0;
+        foreach (var (B, mode, cfg) in runs)
+        {
+            c.Cancel.ThrowIfCancellationRequested();
+            c.Progress.Report(done++ / (double)runs.Count, $"{mode} batch {B}");
+            var timing = PlanMeasurement.Time(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, seq, steps, source);
+            double stepSeconds = timing.MedianSeconds;
+            long stepsPerEpoch = (examples.Count + B - 1) / B;
+            rows.Add(new JsonObject
             {
-                c.Cancel.ThrowIfCancellationRequested();
-                c.Progress.Report(done++ / (double)total, $"{mode} batch {B}");
-                if (cfgFor(B) is not { } cfg) continue;
-                double stepSeconds = StepSeconds(config, cfg, source, B, seq, steps);
-                long stepsPerEpoch = (examples.Count + B - 1) / B;
-                rows.Add(new JsonObject
-                {
-                    ["mode"] = mode, ["batch"] = B, ["stages"] = cfg.Stages, ["micro_batches"] = cfg.MicroBatches, ["replicas"] = cfg.Replicas,
-                    ["step_seconds"] = Math.Round(stepSeconds, 4), ["epoch_seconds"] = Math.Round(stepSeconds * stepsPerEpoch, 2),
-                    ["tokens_per_s"] = Math.Round(B * seq / stepSeconds),
-                });
-                c.Run.LogMetric(Name, (JsonObject)rows[^1]!.DeepClone());
-            }
+                ["mode"] = mode, ["batch"] = B, ["stages"] = cfg.Stages, ["micro_batches"] = cfg.MicroBatches, ["replicas"] = cfg.Replicas,
+                ["step_seconds"] = Math.Round(stepSeconds, 4), ["epoch_seconds"] = Math.Round(stepSeconds * stepsPerEpoch, 2),
+                ["tokens_per_s"] = Math.Round(B * seq / stepSeconds), ["utilisation"] = Math.Round(timing.Utilisation, 4),
+                ["ideal_efficiency"] = Math.Round(PipelineSchedule.IdealEfficiency(cfg.Stages, cfg.MicroBatches), 4),
+                ["peak_activation_bytes"] = timing.PeakActivationBytes,
+            });
+            c.Run.LogMetric(Name, (JsonObject)rows[^1]!.DeepClone());
+        }
         c.Progress.Report(1, "done");
         return new JsonObject
         {
             ["rows"] = rows, ["epoch_examples"] = examples.Count, ["seq_len"] = seq, ["cores"] = Environment.ProcessorCount,
             ["timed_steps"] = steps, ["pipeline_stages"] = K, ["micro_batches"] = M,
         };
-    }
-
-    /// <summary>Median seconds of <paramref name="steps"/> optimizer steps of the trainer through the pipeline engine on
-    /// real batches, after one untimed warm-up step.</summary>
-    static double StepSeconds(ModelConfig config, PipelineConfig cfg, IBatchSource source, int B, int T, int steps)
-    {
-        var (trainer, _) = PlanMeasurement.TimingTrainer(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, T, steps + 1, source);
-        var times = new List<double>();
-        for (int i = 0; i <= steps; i++)
-        {
-            var r = trainer.Step();
-            if (i > 0) times.Add(r.Seconds);
-        }
-        times.Sort();
-        return times[times.Count / 2];
     }
 }

@@ -206,10 +206,12 @@ public sealed class ReportStage : IRecipeStage
         var s = report.Section("Parallel training: time per epoch vs batch size (Figure 3)");
         s.Text($"Seconds per optimizer step on this run's teacher configuration and training batches (median of {N(par["timed_steps"], "0")} steps after a warm-up), " +
                $"times the steps of one epoch of {N(par["epoch_examples"], "N0")} examples; in-process workers on {N(par["cores"], "0")} cores. " +
-               $"Model-parallel = {N(par["pipeline_stages"], "0")} stages without micro-batching; pipeline = {N(par["pipeline_stages"], "0")} stages × {N(par["micro_batches"], "0")} micro-batches (1F1B); data-parallel = 2 replicas.");
-        s.Table(new ReportTable("Time per epoch", ["mode", "batch", "K", "M", "D", "s/step", "s/epoch", "tokens/s"],
+               $"Model-parallel = {N(par["pipeline_stages"], "0")} stages without micro-batching; pipeline = {N(par["pipeline_stages"], "0")} stages × {N(par["micro_batches"], "0")} micro-batches (1F1B); data-parallel = 2 replicas. " +
+               "Stage utilisation = the stages' busy (forward + backward) seconds / (K × wall seconds), beside the ideal M/(M+K−1).");
+        s.Table(new ReportTable("Time per epoch", ["mode", "batch", "K", "M", "D", "s/step", "s/epoch", "tokens/s", "stage utilisation (ideal)"],
             rows.Select(r => (IReadOnlyList<string>)[(string)r["mode"]!, N(r["batch"], "0"), N(r["stages"], "0"), N(r["micro_batches"], "0"), N(r["replicas"], "0"),
-                N(r["step_seconds"], "0.000"), N(r["epoch_seconds"], "0.0"), N(r["tokens_per_s"], "N0")]).ToArray()));
+                N(r["step_seconds"], "0.000"), N(r["epoch_seconds"], "0.0"), N(r["tokens_per_s"], "N0"),
+                r["utilisation"] is null ? "" : $"{N(r["utilisation"], "0.00")} ({N(r["ideal_efficiency"], "0.00")})"]).ToArray()));
         var series = rows.GroupBy(r => (string)r["mode"]!).Select(g => new ChartSeries(g.Key, g.Select(r => ((double)r["batch"]!, (double)r["epoch_seconds"]!)).ToArray())).ToArray();
         s.Figure(new ReportFigure("figure3.svg", "Figure 3: training time per epoch vs batch size",
             Chart.Line("Figure 3: time per epoch vs batch size", "batch size (sequences)", "seconds per epoch", series, logX: true)));

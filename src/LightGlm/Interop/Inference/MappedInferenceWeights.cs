@@ -41,28 +41,30 @@ public sealed class MappedRows(MappedWeights weights, MappedTensor tensor)
         weights.ReadRows(tensor, r0, count, dst[..(count * Cols)], raw);
     }
 
-    /// <summary>y = W·x, rows split over the cores in blocks of ≈64K values; bf16 widened inside the dot product.</summary>
+    /// <summary>y = W·x, rows split over the cores: bf16 rows are read in place from the map and widened inside the dot
+    /// product (BFloat16Dot); other dtypes are widened a block of ≈64K values at a time.</summary>
     public override void MatVec(ReadOnlySpan<float> x, Span<float> y)
     {
         int rows = Rows, len = Cols;
+        if (tensor.Entry.DType == TensorDType.BF16)
+        {
+            Kernels.BFloat16Dot.Rows(weights.Archive.FileOf(tensor.Entry).DataAddress(tensor.Entry), tensor.Map.HfRows, len, x[..len], y[..rows],
+                Kernels.KernelParallel.Degree);
+            return;
+        }
         int block = Math.Max(1, BlockValues / len);
-        int blocks = (rows + block - 1) / block;
         var xs = x[..len].ToArray();
         var ys = new float[rows];
-        Parallel.For(0, blocks, new ParallelOptions { MaxDegreeOfParallelism = Kernels.KernelParallel.Degree }, b =>
+        Kernels.KernelParallel.For((rows + block - 1) / block, 1, (b0, b1) =>
         {
-            int r0 = b * block, n = Math.Min(block, rows - r0);
-            var raw = _raw is { } rb && rb.Length >= n * len * 4 ? rb : _raw = new byte[Math.Max(BlockValues, n * len) * 4];
-            if (tensor.Entry.DType == TensorDType.BF16)
+            for (int b = b0; b < b1; b++)
             {
-                weights.ReadRowsRaw(tensor, r0, n, raw.AsSpan(0, n * len * 2));
-                var u = MemoryMarshal.Cast<byte, ushort>(raw.AsSpan(0, n * len * 2));
-                for (int i = 0; i < n; i++) ys[r0 + i] = MappedMatVec.DotBFloat16(u.Slice(i * len, len), xs);
-                return;
+                int r0 = b * block, n = Math.Min(block, rows - r0);
+                var raw = _raw is { } rb && rb.Length >= n * len * 4 ? rb : _raw = new byte[Math.Max(BlockValues, n * len) * 4];
+                var buf = _rows is { } fb && fb.Length >= n * len ? fb : _rows = new float[Math.Max(BlockValues, n * len)];
+                weights.ReadRows(tensor, r0, n, buf.AsSpan(0, n * len), raw);
+                for (int i = 0; i < n; i++) ys[r0 + i] = TensorPrimitives.Dot(buf.AsSpan(i * len, len), xs);
             }
-            var buf = _rows is { } fb && fb.Length >= n * len ? fb : _rows = new float[Math.Max(BlockValues, n * len)];
-            weights.ReadRows(tensor, r0, n, buf.AsSpan(0, n * len), raw);
-            for (int i = 0; i < n; i++) ys[r0 + i] = TensorPrimitives.Dot(buf.AsSpan(i * len, len), xs);
         });
         ys.CopyTo(y);
     }

@@ -33,6 +33,8 @@ public sealed class SafeTensorsFile : IDisposable
     readonly MemoryMappedFile? _map;
     readonly MemoryMappedViewAccessor? _view;
     readonly long _dataStart;
+    readonly nint _viewStart;   // address of byte 0 of the file in the view; the handle is kept referenced while open
+    bool _viewReferenced;
 
     public SafeTensorsFile(string path)
     {
@@ -62,6 +64,8 @@ public sealed class SafeTensorsFile : IDisposable
         {
             _map = MemoryMappedFile.CreateFromFile(path, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
             _view = _map.CreateViewAccessor(0, 0, MemoryMappedFileAccess.Read);
+            _view.SafeMemoryMappedViewHandle.DangerousAddRef(ref _viewReferenced);
+            _viewStart = _view.SafeMemoryMappedViewHandle.DangerousGetHandle() + (nint)_view.PointerOffset;
         }
     }
 
@@ -172,6 +176,11 @@ public sealed class SafeTensorsFile : IDisposable
         _view!.SafeMemoryMappedViewHandle.ReadSpan((ulong)(_view.PointerOffset + _dataStart + e.Begin + offset), dst);
     }
 
+    /// <summary>The address of a tensor's first data byte inside the map, for kernels that read weights in place (decode over
+    /// bf16 rows): valid, read-only, until this file is disposed.</summary>
+    public nint DataAddress(TensorEntry e) =>
+        _view is null ? throw new InvalidOperationException($"{Path}: no tensor data is mapped") : _viewStart + (nint)(_dataStart + e.Begin);
+
     /// <summary>Rows [row, row + count) of <paramref name="e"/> as fp32 into dst (count·RowLength values); scratch ≥ that many stored elements' bytes unless F32.</summary>
     public void ReadRows(TensorEntry e, long row, int count, Span<float> dst, Span<byte> scratch)
     {
@@ -214,6 +223,7 @@ public sealed class SafeTensorsFile : IDisposable
 
     public void Dispose()
     {
+        if (_viewReferenced) { _view!.SafeMemoryMappedViewHandle.DangerousRelease(); _viewReferenced = false; }
         _view?.Dispose();
         _map?.Dispose();
     }

@@ -15,13 +15,22 @@ public static partial class CatalogSource
 
     public static bool IsChineseCatalog(string path) => ZhCatalog().IsMatch(path.Replace('\\', '/'));
 
+    static string Marker(PackageSpec s, string cacheDir) => Path.Combine(cacheDir, "extract", $"{s.Name}_{s.Version.Replace(':', '%')}", ".done");
+
+    /// <summary>True when the package is extracted in the cache already (with its manual pages if asked): nothing to fetch.</summary>
+    public static bool IsExtracted(PackageSpec spec, string cacheDir, bool manpages)
+    {
+        string doneFile = Marker(spec, cacheDir);
+        return File.Exists(doneFile) && File.ReadAllText(doneFile).Trim() == spec.Sha256 + (manpages ? "+man" : "");
+    }
+
     /// <summary>Fetches and extracts one package (cached: a second call only re-reads the folder).</summary>
     public static PackageFiles Extract(DebCache cache, PackageSpec spec, string cacheDir, bool allowNewer, bool manpages)
     {
-        string marker(PackageSpec s) => Path.Combine(cacheDir, "extract", $"{s.Name}_{s.Version.Replace(':', '%')}", ".done");
+        string marker(PackageSpec s) => Marker(s, cacheDir);
         PackageSpec used = spec;
         string doneFile = marker(spec);
-        if (!File.Exists(doneFile) || File.ReadAllText(doneFile).Trim() != spec.Sha256 + (manpages ? "+man" : ""))
+        if (!IsExtracted(spec, cacheDir, manpages))
         {
             var (deb, u) = cache.Fetch(spec, allowNewer);
             used = u;

@@ -29,6 +29,7 @@ public static class CorpusBuilder
             string listPath = options.ResolvedPackageList;
             var specs = PackageList.Select(PackageList.Read(listPath), listPath, options.Packages, options.Holdout);
             packages = [];
+            cache.Prefetch(specs.Where(s => !CatalogSource.IsExtracted(s, cacheDir, options.Monolingual)));
             foreach (var spec in specs)
             {
                 packages.Add(CatalogSource.Extract(cache, spec, cacheDir, options.AllowNewer, options.Monolingual));

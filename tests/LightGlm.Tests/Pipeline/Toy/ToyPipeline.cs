@@ -1,8 +1,9 @@
-// Trains the toy MLP through the pipeline (threads or MPI) and through the single-process
-// reference, so tests and `lightglm parallel check` can compare loss, gradients and weights.
-using LightGlm.Kernels.Mpi;
+// Trains the toy MLP (a test fixture) through the in-process pipeline and through the single-process
+// reference, so the tests can compare loss, gradients and weights.
 
-namespace LightGlm.Pipeline.Toy;
+using LightGlm.Pipeline;
+
+namespace LightGlm.Tests.Pipeline.Toy;
 
 /// <summary>The outcome of N steps: per-step loss, the last step's reduced gradients (whole-model layout,
 /// replica 0) and the final weights (replica 0), plus messages exchanged.</summary>
@@ -65,38 +66,5 @@ public static class ToyPipeline
         }
         for (int s = 0; s < cfg.Stages; s++) toy[0, s].Gradients.Span.CopyTo(grads.AsSpan(toy[0, s].ParameterStart));
         return new ToyRunResult(losses, grads, (float[])replicas[0].Parameters.Clone(), messages, peak, peakBytes);
-    }
-
-    /// <summary>N steps with this rank as one (replica, stage) of an MPI job over <paramref name="groups"/>.
-    /// Returns this rank's stage slice of gradients and weights (other entries stay 0) and the global loss.</summary>
-    public static ToyRunResult Mpi(ToyMlp model, PipelineConfig cfg, StageSplit split, IReadOnlyList<ToyBatch> steps, float lr,
-        MpiPipelineGroups groups, Action<int>? beforeStep = null)
-    {
-        var (first, end) = split.Range(groups.Stage);
-        var stage = new ToyStage(model, first, end);
-        var transport = new MpiStageTransport(groups.Pipeline);
-        var reducer = new MpiGradientReducer(groups.Data);
-        var buffers = new StageBuffers();
-        var losses = new double[steps.Count];
-        long sentBefore = MpiComm.MessagesSent;
-        int peak = 0; long peakBytes = 0;
-        for (int i = 0; i < steps.Count; i++)
-        {
-            beforeStep?.Invoke(i);
-            var batch = steps[i];
-            var (start, count) = BatchSplit.Part(batch.Rows, cfg.Replicas, groups.Replica);
-            stage.SetStep(batch, start, count, cfg.MicroBatches, batch.Rows);
-            var st = PipelineExecutor.RunStep(stage, groups.Stage, cfg.Stages, groups.Replica, cfg.Schedule, transport, reducer, buffers);
-            stage.Sgd(lr);
-            var loss = new[] { st.Loss };
-            groups.World.AllreduceSum(loss); // only last-stage ranks contribute
-            losses[i] = loss[0];
-            peak = Math.Max(peak, st.PeakInFlight); peakBytes = Math.Max(peakBytes, st.PeakCacheBytes);
-        }
-        var grads = new float[model.Parameters.Length];
-        stage.Gradients.Span.CopyTo(grads.AsSpan(stage.ParameterStart));
-        var weights = new float[model.Parameters.Length];
-        model.Parameters.AsSpan(stage.ParameterStart, stage.ParameterEnd - stage.ParameterStart).CopyTo(weights.AsSpan(stage.ParameterStart));
-        return new ToyRunResult(losses, grads, weights, MpiComm.MessagesSent - sentBefore + reducer.Reductions, peak, peakBytes);
     }
 }

@@ -1,5 +1,7 @@
 // A pipeline stage over layers [first, end) of a ToyMlp, with one activation cache per micro-batch.
-namespace LightGlm.Pipeline.Toy;
+using LightGlm.Pipeline;
+
+namespace LightGlm.Tests.Pipeline.Toy;
 
 public sealed class ToyStage : IPipelineStage
 {

@@ -2,7 +2,9 @@
 // prove schedules and transports before and besides the real model: cheap, exact, splittable.
 using System.Numerics.Tensors;
 
-namespace LightGlm.Pipeline.Toy;
+using LightGlm.Pipeline;
+
+namespace LightGlm.Tests.Pipeline.Toy;
 
 /// <summary>Rows of features and class labels.</summary>
 public sealed record ToyBatch(float[] X, int[] Y, int Features)
