@@ -1,8 +1,12 @@
 // `lightglm finetune`: fine-tune a translation model on parallel pairs; --hybrid mixes the plentiful source direction
-// with a scarce target direction, weighted by α (paper §3.3, Eq. 11-12).
+// with a scarce target direction, weighted by α (paper §3.3, Eq. 11-12). --lora-rank trains LoRA adapters over the frozen
+// model and writes the merged model; --dry-run prints the memory of the full and the LoRA fine-tune from config.json alone.
 using System.CommandLine;
 using System.Text.Json.Nodes;
+using LightGlm.Interop;
+using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model.Lora;
 using LightGlm.Text.Tokenizers;
 using LightGlm.Training;
 using LightGlm.Training.Hybrid;
@@ -17,8 +21,8 @@ public sealed class FinetuneCommand : ICliCommand
     public Command Build()
     {
         var model = new Option<string>("--model") { Description = "Model directory to start from (config.json, model.safetensors, tokenizer.json).", Required = true };
-        var data = new Option<string>("--data") { Description = "Training pairs: TSV, English<TAB>Chinese per line.", Required = true };
-        var output = new Option<string>("--out") { Description = "Directory for the fine-tuned model.", Required = true };
+        var data = new Option<string?>("--data") { Description = "Training pairs: TSV, English<TAB>Chinese per line (required unless --dry-run)." };
+        var output = new Option<string?>("--out") { Description = "Directory for the fine-tuned model (required unless --dry-run)." };
         var hybrid = new Option<bool>("--hybrid") { Description = "Hybrid-data fine-tuning: D_s = --source-direction over most pairs, D_d = --target-direction over a few other pairs (or --target-data), mixed and weighted by α." };
         var srcDir = new Option<string>("--source-direction") { Description = "Direction of D_s (the plentiful side).", DefaultValueFactory = _ => "en-zh" };
         var tgtDir = new Option<string>("--target-direction") { Description = "Direction of D_d (the scarce side); also the direction of the dev loss.", DefaultValueFactory = _ => "zh-en" };
@@ -39,12 +43,29 @@ public sealed class FinetuneCommand : ICliCommand
         var validEvery = new Option<int>("--valid-every") { Description = "Steps between dev losses (0 = steps/5).", DefaultValueFactory = _ => 0 };
         var log = new Option<string?>("--log") { Description = "Append step/loss/dev-loss records as JSON lines (loss.svg/loss.png beside the file are redrawn as it grows)." };
         var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 0 };
-        var cmd = new Command("finetune", "Fine-tune a translation model; --hybrid: the source+target mix of the paper's §3.3 (Eq. 11-12).")
-        { model, data, output, hybrid, srcDir, tgtDir, fraction, targetData, alpha, wS, wD, weighting, dev, steps, batch, seq, lr, wd, warm, seed, validEvery, log, threads };
+        var loraRank = new Option<int>("--lora-rank") { Description = "Train LoRA adapters of this rank over the frozen model (0 = fine-tune every weight); the output has them merged.", DefaultValueFactory = _ => 0 };
+        var loraAlpha = new Option<double?>("--lora-alpha") { Description = "LoRA α: the update is (α/r)·B·A. Default: α = r (scale 1; PEFT's defaults are r = 8, α = 8)." };
+        var loraTargets = new Option<string>("--lora-targets") { Description = "Comma-separated: attention (q|k|v and o_proj), mlp (gate|up and down_proj).", DefaultValueFactory = _ => "attention,mlp" };
+        var loraSave = new Option<string?>("--lora-save-adapters") { Description = "Also write the adapters alone into this directory (PEFT's adapter_model.safetensors + adapter_config.json)." };
+        var dryRun = new Option<bool>("--dry-run") { Description = "Print the memory of the full and the LoRA fine-tune (weights, adapters, gradients, AdamW, activations of --batch x --seq-len) from --model's config.json alone, and stop." };
+        var cmd = new Command("finetune", "Fine-tune a translation model; --hybrid: the source+target mix of the paper's §3.3 (Eq. 11-12); --lora-rank: LoRA adapters over the frozen model.")
+        { model, data, output, hybrid, srcDir, tgtDir, fraction, targetData, alpha, wS, wD, weighting, dev, steps, batch, seq, lr, wd, warm, seed, validEvery, log, threads,
+          loraRank, loraAlpha, loraTargets, loraSave, dryRun };
         cmd.SetAction(r =>
         {
             ModelThreads.Apply(r.GetValue(threads));
             string modelDir = r.GetValue(model)!;
+            int rank = r.GetValue(loraRank);
+            new OptionChecks().AtLeast("--lora-rank", rank, 0).AtLeast("--batch", r.GetValue(batch), 1).AtLeast("--seq-len", r.GetValue(seq), 2).ThrowIfAny();
+            LoraOptions? lora;
+            try { lora = rank > 0 || r.GetValue(dryRun) ? LoraOptions.Create(rank > 0 ? rank : 8, r.GetValue(loraAlpha), r.GetValue(loraTargets)!.Split(',', StringSplitOptions.TrimEntries)) : null; }
+            catch (ArgumentException e) { throw new CliException("--lora-rank/--lora-alpha/--lora-targets: " + e.Message); }
+            if (r.GetValue(dryRun)) return DryRun(modelDir, lora!, rank == 0, r.GetValue(batch), r.GetValue(seq));
+            if (rank == 0 && (r.GetValue(loraAlpha) is not null || r.GetValue(loraSave) is not null))
+                throw new CliException("--lora-alpha and --lora-save-adapters need --lora-rank R > 0");
+            if (r.GetValue(loraSave) is { } ls && string.IsNullOrWhiteSpace(ls)) throw new CliException("--lora-save-adapters: give a directory");
+            string dataPath = r.GetValue(data) ?? throw new CliException("--data is required (except with --dry-run)");
+            string outDir = r.GetValue(output) ?? throw new CliException("--out is required (except with --dry-run)");
             var tokPath = ModelDirectory.TokenizerPath(modelDir) ?? throw new CliException($"{modelDir} has no tokenizer.json: fine-tuning needs the model's tokenizer");
             var tok = HfTokenizer.Create(tokPath);
             var sp = LightGlm.Text.Tokenizers.SpecialTokens.From(tok);
@@ -53,8 +74,8 @@ public sealed class FinetuneCommand : ICliCommand
                 .InRange("--weight-decay", r.GetValue(wd), 0).InRange("--warmup", r.GetValue(warm), 0, 1).InRange("--target-fraction", r.GetValue(fraction), 0, 1)
                 .InRange("--w-s", r.GetValue(wS), 0).InRange("--w-d", r.GetValue(wD), 0).InRange("--alpha", r.GetValue(alpha) ?? 0.5, 0, 1)
                 .AtLeast("--valid-every", r.GetValue(validEvery), 0).ThrowIfAny();
-            var pairs = ParallelTsv.Read(r.GetValue(data)!);
-            if (pairs.Count == 0) throw new CliException($"{r.GetValue(data)}: no pairs");
+            var pairs = ParallelTsv.Read(dataPath);
+            if (pairs.Count == 0) throw new CliException($"{dataPath}: no pairs");
             IBatchSource source;
             Direction? devDirection = null;
             string what;
@@ -89,6 +110,17 @@ public sealed class FinetuneCommand : ICliCommand
             }
             catch (ArgumentException e) { throw new CliException(e.Message); }
             var m = ModelDirectory.Load(modelDir);
+            LoraAdapters? adapters = null;
+            if (lora is not null)
+            {
+                if (lora.ParameterCount(m.Config) > Array.MaxLength)
+                    throw new CliException($"--lora-rank {lora.Rank}: the adapters would have {lora.ParameterCount(m.Config):N0} parameters, more than one arena holds; choose a rank far below the model's widths (hidden {m.Config.C})");
+                adapters = new LoraAdapters(m.Config, lora, (ulong)r.GetValue(seed));
+                m.AttachLora(adapters); // the trainer made below trains the adapters; the base stays frozen
+                long P = m.Layout.TotalLength;
+                what += $"; LoRA r = {lora.Rank}, α = {lora.Alpha:0.###} on {lora.TargetText}: {adapters.Weights.Length:N0} trained parameters " +
+                        $"({100.0 * adapters.Weights.Length / P:0.##} % of {P:N0})";
+            }
             var opts = new TrainerOptions
             {
                 Steps = S, BatchSize = B, SeqLen = T, Seed = (ulong)r.GetValue(seed),
@@ -123,10 +155,62 @@ public sealed class FinetuneCommand : ICliCommand
                 },
             }).Valid;
             metrics.Write(new JsonObject { ["event"] = "end", ["step"] = S });
-            ModelDirectory.Save(m, r.GetValue(output)!, tokPath);
-            Console.WriteLine($"fine-tuned in {sw.Elapsed.TotalSeconds:F1} s" + (curve.Count > 0 ? $": dev loss {curve[0].Loss:F4} → {curve[^1].Loss:F4}" : "") + $"; wrote {r.GetValue(output)}");
+            if (adapters is not null && r.GetValue(loraSave) is { } adapterDir)
+            {   // before the model: an adapter path that cannot be written leaves --out as it was
+                adapters.SaveAdapters(adapterDir);
+                Console.WriteLine($"wrote the adapters alone to {adapterDir}");
+            }
+            if (adapters is not null) m.MergeLora(); // W + (α/r)·B·A: every other command loads the output unchanged
+            ModelDirectory.Save(m, outDir, tokPath);
+            Console.WriteLine($"fine-tuned in {sw.Elapsed.TotalSeconds:F1} s" + (curve.Count > 0 ? $": dev loss {curve[0].Loss:F4} → {curve[^1].Loss:F4}" : "") + $"; wrote {outDir}");
             return 0;
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// The memory of the full fine-tune and of LoRA side by side, from <paramref name="modelDir"/>'s config.json alone (ours
+    /// or a Hugging Face one, e.g. ChatGLM2-6B's): nothing is loaded, so it works for models no fp32 arena of ours holds.
+    /// </summary>
+    static int DryRun(string modelDir, LoraOptions lora, bool defaultRank, int batch, int seqLen)
+    {
+        string cfgPath = System.IO.Path.Combine(modelDir, ModelDirectory.ConfigFile);
+        if (!File.Exists(cfgPath)) throw new CliException($"{cfgPath}: no config.json; --model must be a model directory (its weights are not read by --dry-run)");
+        JsonObject raw;
+        try { raw = JsonNode.Parse(File.ReadAllText(cfgPath)) as JsonObject ?? throw new InvalidDataException($"{cfgPath}: not a JSON object"); }
+        catch (System.Text.Json.JsonException e) { throw new InvalidDataException($"{cfgPath}: not valid JSON: {e.Message}"); }
+        ModelConfig c;
+        string? stored;
+        try
+        {
+            if (MappedWeights.IsLightGlmConfig(raw)) { c = ModelConfig.Load(cfgPath, arena: false); stored = (raw["torch_dtype"] as JsonValue)?.TryGetValue<string>(out var d) == true ? d : "float32"; }
+            else { var hf = ConfigTranslation.FromHf(raw, cfgPath); c = hf.Config; stored = hf.Notes.TorchDType; }
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException) { throw new InvalidDataException($"{cfgPath}: {e.Message}"); }
+        if (seqLen > c.MaxPositionEmbeddings) throw new CliException($"--seq-len {seqLen} exceeds the model's max_position_embeddings = {c.MaxPositionEmbeddings}");
+        int storedBytes = 4;
+        try { if (stored is not null) storedBytes = TensorDTypes.Parse(stored, "torch_dtype").Size(); } catch (FormatException) { }
+        var o = new TrainerOptions { BatchSize = batch, SeqLen = seqLen, Steps = 1 };
+        var columns = new List<(string, MemoryEstimate)>
+        {
+            ("full fine-tune", MemoryEstimator.FineTune(c, o, null)),
+            ($"LoRA r={lora.Rank}", MemoryEstimator.FineTune(c, o, lora)),
+        };
+        if (storedBytes < 4) columns.Add(($"LoRA r={lora.Rank}, {stored} base", MemoryEstimator.FineTune(c, o, lora, baseBytes: storedBytes)));
+        double P = c.ParameterEstimate();
+        long p = lora.ParameterCount(c);
+        Console.WriteLine($"{modelDir}: {c.ModelType}, {c.L} layers, hidden {c.C}, ffn {c.F}, heads {c.H}/{c.KV}, vocab {c.V}: {P:N0} parameters, stored as {stored ?? "(torch_dtype not given)"}");
+        Console.WriteLine($"memory of one fine-tuning process, batch {batch} x seq {seqLen} (an estimate from config.json; nothing was loaded):");
+        Console.WriteLine(MemoryEstimate.SideBySide(columns));
+        Console.WriteLine($"  {"fits in 24 GiB",-28}" + string.Concat(columns.Select(col => $" {(col.Item2.TotalBytes <= 24L << 30 ? "yes" : "no"),24}")));
+        Console.WriteLine($"LoRA r = {lora.Rank}{(defaultRank ? " (no --lora-rank given: the usual 8)" : "")}, α = {lora.Alpha:0.###} (scale {lora.Scale:0.###}), " +
+                          $"on {lora.TargetText}: {p:N0} trained parameters = {100.0 * p / P:0.###} % of the model");
+        if (P > Array.MaxLength)
+            Console.WriteLine($"note: this engine trains in one fp32 arena of at most {Array.MaxLength:N0} parameters, so it cannot run this fine-tune itself " +
+                              "(full or LoRA); the columns say what the run needs.");
+        if (columns.Count > 2)
+            Console.WriteLine($"note: the last column keeps the frozen base as stored ({stored}), as LoRA on a GPU does; this engine holds its base in fp32 (the middle column).");
+        Console.WriteLine($"available to this process here: {MemoryEstimate.Size(MemoryEstimate.AvailableBytes())}");
+        return 0;
     }
 }

@@ -1,5 +1,6 @@
 // A teacher used in place from a memory-mapped checkpoint (ours in any dtype or sharded, or a Hugging Face directory):
-// importance and pruning read one block at a time in fp32, so a 6B teacher never needs its 25 GB fp32 copy.
+// importance runs the one forward pass over it block by block (MappedInferenceWeights) and pruning reads one tensor at a
+// time in fp32, so a 6B teacher never needs its 25 GB fp32 copy.
 using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.Compression.Tensors;
@@ -33,33 +34,8 @@ public sealed class MappedTeacher : IDisposable
     /// <summary>True when <paramref name="dir"/> should be used mapped rather than loaded whole (<see cref="MappedWeights.ShouldMap"/>).</summary>
     public static bool ShouldStream(string dir, long maxInMemoryParams = 500_000_000) => MappedWeights.ShouldMap(dir, maxInMemoryParams);
 
-    /// <summary>The tensors of block <paramref name="layer"/> (our names, fp32): what one step of a streamed pass holds.</summary>
-    public TensorSet LoadLayer(int layer)
-    {
-        string prefix = TensorNames.Layer(layer);
-        var set = new TensorSet();
-        foreach (var name in Weights.Tensors.Keys.Where(n => n.StartsWith(prefix, StringComparison.Ordinal)))
-            set.Add(name, Weights[name].Map.OurShape.Select(d => checked((int)d)).ToArray(), Weights.ReadAll(name));
-        return set;
-    }
-
     /// <summary>A source that reads the named tensors on demand (the final norm, or a whole matrix when one is needed).</summary>
     public ITensorSource Globals => new OnDemand(this);
-
-    /// <summary>Embedding rows of <paramref name="tokens"/>, (T, C), without reading the rest of the table.</summary>
-    public float[] Embed(int[] tokens)
-    {
-        int C = Shape.C;
-        var t = Weights[TensorNames.Embed];
-        var x = new float[tokens.Length * C];
-        var scratch = new byte[C * 4];
-        for (int i = 0; i < tokens.Length; i++)
-        {
-            if ((uint)tokens[i] >= (uint)Shape.V) throw new ArgumentException($"token {tokens[i]} at position {i} is outside the vocabulary [0, {Shape.V})");
-            Weights.ReadRows(t, tokens[i], 1, x.AsSpan(i * C, C), scratch);
-        }
-        return x;
-    }
 
     public void Dispose() => Weights.Dispose();
 

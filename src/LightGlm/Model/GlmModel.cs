@@ -1,5 +1,6 @@
 // The GLM/LLaMA-family transformer: config + parameter/gradient arenas + layers; forward/backward over a batch or a layer range.
 using LightGlm.Model.Layers;
+using LightGlm.Model.Lora;
 using LightGlm.Model.Ops;
 
 namespace LightGlm.Model;
@@ -67,6 +68,44 @@ public sealed class GlmModel
     public Span<float> Gradient(string name) { var t = Layout[name]; return Grads.AsSpan(t.Offset, t.Length); }
 
     public void ZeroGrads() => Array.Clear(Grads);
+
+    /// <summary>
+    /// LoRA adapters in use, or null. While attached, the base weights are frozen: the blocks add the adapters' terms,
+    /// the backward adds into the adapters' gradients only (no base gradient is computed, <see cref="Grads"/> is never
+    /// allocated by it), and a Trainer made afterwards steps the adapters. <see cref="MergeLora"/> ends it.
+    /// </summary>
+    public LoraAdapters? Lora { get; private set; }
+
+    public void AttachLora(LoraAdapters adapters)
+    {
+        if (Lora is not null) throw new InvalidOperationException("this model already has LoRA adapters; merge them first");
+        if (adapters.Config.ToJson() != Config.ToJson()) throw new ArgumentException("the LoRA adapters were made for a model of another config");
+        Lora = adapters;
+    }
+
+    /// <summary>Folds the adapters into the base weights (W += (α/r)·B·A) and detaches them: an ordinary model again.</summary>
+    public LoraAdapters MergeLora()
+    {
+        var l = Lora ?? throw new InvalidOperationException("this model has no LoRA adapters to merge");
+        l.MergeInto(this);
+        Lora = null;
+        return l;
+    }
+
+    /// <summary>The gradient of a base tensor for the backward, or an empty view while the base is frozen (LoRA): the
+    /// backward then skips that gradient's work.</summary>
+    internal TensorView BaseGrad(int offset, int length) => Lora is null ? G(offset, length) : default;
+
+    /// <summary>A norm weight's gradient: the RMSNorm kernel always writes one, so while the base is frozen it goes to a
+    /// scratch row that nothing reads (O(N·C), small beside the GEMMs).</summary>
+    internal TensorView NormGrad(int offset, int length)
+    {
+        if (Lora is null) return G(offset, length);
+        if (_discard.Length < length) _discard = new float[length];
+        return new TensorView(_discard, 0, length);
+    }
+
+    float[] _discard = [];
 
     /// <summary>A cache for micro-batches of shape (B, T) over <paramref name="range"/> (default: the whole model).</summary>
     public ActivationCache CreateCache(int b, int t, LayerRange? range = null, bool? dropout = null) =>

@@ -20,6 +20,15 @@ public static class TensorNames
     public static string Up(int i) => Layer(i) + "mlp.up_proj.weight";
     public static string Down(int i) => Layer(i) + "mlp.down_proj.weight";
 
+    /// <summary>The fused q|k|v and gate|up maps of layer i as modules (Phi-3's names): what a LoRA adapter on them is called after.</summary>
+    public static string QkvModule(int i) => Layer(i) + "self_attn.qkv_proj";
+    public static string OModule(int i) => Layer(i) + "self_attn.o_proj";
+    public static string GateUpModule(int i) => Layer(i) + "mlp.gate_up_proj";
+    public static string DownModule(int i) => Layer(i) + "mlp.down_proj";
+    /// <summary>A LoRA adapter's matrices on a module, as PEFT names them: MODULE.lora_A.weight (r, in), MODULE.lora_B.weight (out, r).</summary>
+    public static string LoraA(string module) => module + ".lora_A.weight";
+    public static string LoraB(string module) => module + ".lora_B.weight";
+
     /// <summary>The 2-D weights of layer i that are linear maps (out, in): what quantization and sparsity act on.</summary>
     public static string[] LinearWeights(int i) => [Q(i), K(i), V(i), O(i), Gate(i), Up(i), Down(i)];
 }

@@ -2,6 +2,7 @@
 // in-flight micro-batch, pipeline buffers, data — from the same sizes the code allocates, and checks it fits.
 using System.Globalization;
 using LightGlm.Model;
+using LightGlm.Model.Lora;
 
 namespace LightGlm.Training;
 
@@ -25,6 +26,33 @@ public sealed record MemoryEstimate(IReadOnlyList<MemoryItem> Items, long Runtim
         w.AppendLine($"  {".NET runtime (allowance)",-34} {Mb(RuntimeBytes),12}");
         w.Append($"  {"total",-34} {Mb(TotalBytes),12}");
         return w.ToString();
+    }
+
+    /// <summary>Bytes as "12.3 GiB" from 1 GiB up, else as <see cref="Mb"/>.</summary>
+    public static string Size(long bytes) => bytes >= 1L << 30
+        ? (bytes / (double)(1L << 30)).ToString("F2", CultureInfo.InvariantCulture) + " GiB" : Mb(bytes);
+
+    /// <summary>Estimates side by side: one row per item (in the order they first appear), one column per estimate, "—"
+    /// where a column has no such item; then the totals.</summary>
+    public static string SideBySide(IReadOnlyList<(string Name, MemoryEstimate Estimate)> columns)
+    {
+        // Rows in the order of the column with the most of them (LoRA's: the adapters' row beside the base's).
+        var rows = columns.OrderByDescending(c => c.Estimate.Items.Count).SelectMany(c => c.Estimate.Items.Select(i => i.What)).Distinct().ToList();
+        const int w = 24;
+        var t = new System.Text.StringBuilder();
+        t.Append($"  {"",-28}");
+        foreach (var (name, _) in columns) t.Append($" {name,w}");
+        t.AppendLine();
+        void Row(string what, Func<MemoryEstimate, long?> bytes)
+        {
+            t.Append($"  {what,-28}");
+            foreach (var (_, e) in columns) t.Append($" {(bytes(e) is { } b ? Size(b) : "—"),w}");
+            t.AppendLine();
+        }
+        foreach (var what in rows) Row(what, e => e.Items.FirstOrDefault(i => i.What == what)?.Bytes);
+        Row(".NET runtime (allowance)", e => e.RuntimeBytes);
+        Row("total", e => e.TotalBytes);
+        return t.ToString().TrimEnd();
     }
 
     /// <summary>Memory this process may use: the smaller of MemAvailable (Linux) and the GC's limit (container / cgroup).</summary>
@@ -142,6 +170,36 @@ public static class MemoryEstimator
         if (evaluates && pipe is not null)
             items.Add(new("evaluation cache", CacheBytes(c, o.BatchSize, T, LayerRange.Full(c), dropout), "held-out loss on the trainer's thread"));
         items.Add(new("training data", 8 * dataTokens, $"{dataTokens:N0} token ids, stream + split copy"));
+        if (lossChart) items.Add(new("loss chart", LossChartBytes, "SkiaSharp, fonts and a bitmap while loss.svg/.png are redrawn"));
+        return new MemoryEstimate(items, RuntimeAllowance);
+    }
+
+    /// <summary>
+    /// `finetune` (one process, the NaN guard's rollback point in memory), the whole model or LoRA adapters, from the
+    /// config alone: parameters are counted in longs (<see cref="ModelConfig.ParameterEstimate"/>,
+    /// <see cref="LoraOptions.ParameterCount"/>), never through a layout, so a 6B config is estimated although no fp32
+    /// arena of ours could hold it. <paramref name="baseBytes"/> per base weight: 4 = this engine's fp32 arena; 2 = a base
+    /// kept in bf16/fp16 as stored (what a LoRA over a 16-bit base needs; this engine does not train over one yet).
+    /// </summary>
+    public static MemoryEstimate FineTune(ModelConfig c, TrainerOptions o, LoraOptions? lora, int baseBytes = 4, bool lossChart = false)
+    {
+        var items = new List<MemoryItem>();
+        long P = (long)c.ParameterEstimate();
+        long p = lora?.ParameterCount(c) ?? P; // what is trained
+        string dtype = baseBytes == 4 ? "fp32" : "16-bit";
+        items.Add(new("base weights", baseBytes * P, $"{P:N0} parameters x {baseBytes} B ({dtype})" + (lora is null ? "" : ", frozen")));
+        items.Add(new("rotary table", 4L * c.MaxPositionEmbeddings * c.R, $"cos, sin of {c.MaxPositionEmbeddings:N0} positions x {c.R / 2} pairs"));
+        if (lora is not null)
+            items.Add(new("adapter weights", 4 * p, $"{p:N0} parameters (r = {lora.Rank}, A and B on {lora.TargetText}) x 4 B"));
+        string trained = lora is null ? "per parameter" : "per adapter parameter; none for the base";
+        items.Add(new("gradients", 4 * p, $"4 B {trained}"));
+        items.Add(new("AdamW moments m, v", 8 * p, $"8 B {trained}"));
+        items.Add(new("NaN-guard snapshot", 12 * p, (lora is null ? "weights" : "adapters") + ", m, v copied (no checkpoint dir)"));
+        int T = o.SeqLen, rows = o.BatchSize * o.GradAccum;
+        items.Add(new("micro-batches", 8L * rows * T, "tokens + targets"));
+        long act = CacheBytes(c, o.BatchSize, T, LayerRange.Full(c), c.HiddenDropout > 0);
+        if (lora is not null) act += 8L * o.BatchSize * T * lora.Rank; // x·Aᵀ and dy·B of the map being run
+        items.Add(new("activations", act, $"one cache of B={o.BatchSize}, T={T}" + (lora is null ? "" : " + (N, r) x 2 adapter scratch")));
         if (lossChart) items.Add(new("loss chart", LossChartBytes, "SkiaSharp, fonts and a bitmap while loss.svg/.png are redrawn"));
         return new MemoryEstimate(items, RuntimeAllowance);
     }

@@ -52,7 +52,7 @@ public sealed class NanGuard
             int step = t.State.Step + 1;
             if (!_pendingInjections.Remove(step)) return;
             var (from, _) = t.Engine?.Owned ?? (0, 0);
-            t.Model.Grads[from] = float.NaN;
+            t.TrainedGrads[from] = float.NaN;
             _log($"nan_guard: injected NaN into gradient {from} at step {step} (nan_guard.inject_at_steps)");
         };
     }

@@ -1,6 +1,7 @@
 // The training loop: micro-batches with gradient accumulation, one loss normalisation, clipping, schedule, AdamW.
 using System.Diagnostics;
 using LightGlm.Model;
+using LightGlm.Model.Lora;
 
 namespace LightGlm.Training;
 
@@ -20,6 +21,9 @@ public readonly record struct StepResult(int Step, double Loss, double GradNorm,
 /// A non-finite loss or gradient norm is caught before the update: the weights are never touched by it.
 /// An objective with weights of its own (<see cref="ITrainableObjective"/>) has them stepped by the same AdamW after the
 /// model's update (unclipped: the global norm is the model's).
+/// A model with LoRA adapters attached when the trainer is made (<see cref="GlmModel.AttachLora"/>) is trained through
+/// them: the optimizer, clipping and checkpoints cover the adapters' arena (<see cref="TrainedTensors"/>), the base
+/// weights are frozen and have neither gradients nor AdamW moments.
 /// </summary>
 public sealed class Trainer
 {
@@ -32,6 +36,13 @@ public sealed class Trainer
 
     /// <summary>Runs forward/backward elsewhere (a pipeline); null = on this thread.</summary>
     public IGradientEngine? Engine { get; set; }
+
+    /// <summary>The adapters this trainer trains (the model's, when it was made), or null: the whole model is trained.</summary>
+    public LoraAdapters? Lora { get; }
+    /// <summary>What the optimizer updates: the model's tensors, or the LoRA adapters' (then the base is frozen).</summary>
+    public IReadOnlyList<ParameterTensor> TrainedTensors => Lora?.Tensors ?? Model.Layout.Tensors;
+    public float[] TrainedWeights => Lora?.Weights ?? Model.Weights;
+    public float[] TrainedGrads => Lora?.Grads ?? Model.Grads;
     /// <summary>Called after the gradients of a step are complete, before clipping (fault injection in tests and `train`).</summary>
     public Action<Trainer>? AfterBackward { get; set; }
 
@@ -49,7 +60,8 @@ public sealed class Trainer
         Options = options;
         Data = data;
         Objective = objective ?? CrossEntropyObjective.Instance;
-        Optimizer = new AdamW(model.Layout);
+        Lora = model.Lora;
+        Optimizer = Lora is { } l ? new AdamW(l.Tensors, l.Weights.Length) : new AdamW(model.Layout);
         State = new TrainerState { Rng = new Rng(options.Seed).State };
         _micro = Enumerable.Range(0, options.GradAccum).Select(_ => new Batch(options.BatchSize, options.SeqLen)).ToArray();
     }
@@ -60,6 +72,10 @@ public sealed class Trainer
     {
         var sw = Stopwatch.StartNew();
         var o = Options;
+        if (!ReferenceEquals(Model.Lora, Lora))
+            throw new InvalidOperationException("the model's LoRA adapters changed after this trainer was made (attached or merged): make a new trainer");
+        if (Lora is not null && Engine is not null)
+            throw new InvalidOperationException("LoRA fine-tuning runs on one process: a pipeline engine steps the whole model's arena");
         int total = 0, real = 0;
         for (int i = 0; i < _micro.Length; i++)
         {
@@ -81,7 +97,7 @@ public sealed class Trainer
         if (Engine is { } engine) loss = engine.ComputeGradients(_micro, Objective);
         else
         {
-            Model.ZeroGrads();
+            if (Lora is null) Model.ZeroGrads(); else Array.Clear(Lora.Grads);
             foreach (var b in _micro)
             {
                 loss += Model.Forward(Cache, b, Objective);
@@ -89,13 +105,13 @@ public sealed class Trainer
             }
         }
         AfterBackward?.Invoke(this);
-        var (from, to) = Engine?.Owned ?? (0, Model.Layout.TotalLength);
-        double norm = AdamW.ClipGlobalNorm(Model.Grads, o.Optimizer.GradClip, from, to, Engine is { } e ? e.SumOverOwners : null);
+        var (from, to) = Engine?.Owned ?? (0, TrainedWeights.Length);
+        double norm = AdamW.ClipGlobalNorm(TrainedGrads, o.Optimizer.GradClip, from, to, Engine is { } e ? e.SumOverOwners : null);
         double lr = LrSchedule.At(State.Step, o.Steps, o.Optimizer, o.Schedule) * State.LrScale;
         int tokens = _micro.Length * o.BatchSize * o.SeqLen;
         if (!double.IsFinite(loss) || !double.IsFinite(norm))
             return new StepResult(State.Step + 1, loss, norm, lr, tokens, sw.Elapsed.TotalSeconds, NonFinite: true, RealTokens: real);
-        Optimizer.Step(Model.Weights, Model.Grads, lr, o.Optimizer, from, to);
+        Optimizer.Step(TrainedWeights, TrainedGrads, lr, o.Optimizer, from, to);
         if ((Objective as ITrainableObjective)?.Trainable is { } own) own.Step(lr, o.Optimizer);
         Engine?.WeightsChanged();
         State.Step++;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using LightGlm.IO;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model.Lora;
 
 namespace LightGlm.Training;
 
@@ -13,6 +14,8 @@ namespace LightGlm.Training;
 /// the newest. A checkpoint is complete or absent: it is built in .step-000123.tmp/ (every file fsynced), then renamed,
 /// and only then does "latest" (also written atomically) point to it. Older checkpoints beyond Keep are deleted.
 /// checksums.sha256 (sha256sum format) is checked on every restore, so a corrupted file is named, never loaded.
+/// A LoRA run (<see cref="Trainer.Lora"/>) keeps the frozen base as model.safetensors (the checkpoint stays a loadable
+/// model: the base), the adapters in lora.safetensors, and the optimizer moments of the adapters only.
 /// </summary>
 public static class TrainingCheckpoint
 {
@@ -39,10 +42,11 @@ public static class TrainingCheckpoint
         foreach (var d in Directory.GetDirectories(checkpointDir, ".step-*.tmp")) Directory.Delete(d, true);
         foreach (var f in Directory.GetFiles(checkpointDir, $".{LatestFile}.tmp-*")) File.Delete(f);
         ModelDirectory.WriteFiles(trainer.Model, tmp, tokenizerJson); // (tmp is published whole below)
-        var layout = trainer.Model.Layout;
-        var tensors = SafeTensorsWriter.FromArena(layout, trainer.Optimizer.M, "exp_avg.");
-        tensors.AddRange(SafeTensorsWriter.FromArena(layout, trainer.Optimizer.V, "exp_avg_sq."));
+        var trained = trainer.TrainedTensors;
+        var tensors = SafeTensorsWriter.FromArena(trained, trainer.Optimizer.M, "exp_avg.");
+        tensors.AddRange(SafeTensorsWriter.FromArena(trained, trainer.Optimizer.V, "exp_avg_sq."));
         SafeTensorsWriter.Write(Path.Combine(tmp, OptimizerFile), tensors);
+        if (trainer.Lora is { } lora) SafeTensorsWriter.Write(Path.Combine(tmp, LoraAdapters.CheckpointFile), lora.ToWrite(), lora.Metadata());
         if (Own(trainer) is { } own)
         {
             long[] shape = [.. own.Tensor.Shape.Select(d => (long)d)];
@@ -130,8 +134,21 @@ public static class TrainingCheckpoint
         loaded.Weights.CopyTo(trainer.Model.Weights, 0);
         var opt = Path.Combine(dir, OptimizerFile);
         if (!File.Exists(opt)) throw new FileNotFoundException($"{opt}: optimizer state missing from the checkpoint", opt);
-        ModelDirectory.ReadArena(opt, trainer.Model.Layout, trainer.Optimizer.M, "exp_avg.");
-        ModelDirectory.ReadArena(opt, trainer.Model.Layout, trainer.Optimizer.V, "exp_avg_sq.");
+        var loraPath = Path.Combine(dir, LoraAdapters.CheckpointFile);
+        if (trainer.Lora is { } lora)
+        {
+            if (!File.Exists(loraPath))
+                throw new FileNotFoundException($"{loraPath}: this run trains LoRA adapters but the checkpoint has none (a full fine-tune's?); resume without LoRA or start a new checkpoint dir", loraPath);
+            using (var f = new SafeTensorsFile(loraPath)) lora.Read(f, lora.Weights, checkSettings: true);
+            using (var f = new SafeTensorsFile(opt)) { lora.Read(f, trainer.Optimizer.M, "exp_avg."); lora.Read(f, trainer.Optimizer.V, "exp_avg_sq."); }
+        }
+        else
+        {
+            if (File.Exists(loraPath))
+                throw new InvalidDataException($"{dir}: the checkpoint holds LoRA adapters ({LoraAdapters.CheckpointFile}) but this run trains the whole model; resume with the same LoRA options or start a new checkpoint dir");
+            ModelDirectory.ReadArena(opt, trainer.Model.Layout, trainer.Optimizer.M, "exp_avg.");
+            ModelDirectory.ReadArena(opt, trainer.Model.Layout, trainer.Optimizer.V, "exp_avg_sq.");
+        }
         if (Own(trainer) is { } own)
         {
             var path = Path.Combine(dir, ObjectiveFile);
@@ -166,7 +183,8 @@ public static class TrainingCheckpoint
 
     static ObjectiveTensor? Own(Trainer t) => (t.Objective as ITrainableObjective)?.Trainable;
 
-    /// <summary>An in-memory copy of everything a checkpoint holds (the NaN guard's rollback point when a run has no checkpoint_dir).</summary>
+    /// <summary>An in-memory copy of everything a checkpoint holds (the NaN guard's rollback point when a run has no checkpoint_dir);
+    /// under LoRA the trained weights are the adapters (the frozen base is not copied).</summary>
     public sealed class Snapshot
     {
         readonly float[] _w, _m, _v;
@@ -175,7 +193,7 @@ public static class TrainingCheckpoint
 
         public Snapshot(Trainer t)
         {
-            _w = (float[])t.Model.Weights.Clone(); _m = (float[])t.Optimizer.M.Clone(); _v = (float[])t.Optimizer.V.Clone();
+            _w = (float[])t.TrainedWeights.Clone(); _m = (float[])t.Optimizer.M.Clone(); _v = (float[])t.Optimizer.V.Clone();
             _own = Own(t) is { } o ? [(float[])o.Weights.Clone(), (float[])o.Optimizer.M.Clone(), (float[])o.Optimizer.V.Clone()] : null;
             t.State.AdamStep = t.Optimizer.StepCount;
             _state = JsonSerializer.Serialize(t.State, Json);
@@ -186,7 +204,7 @@ public static class TrainingCheckpoint
 
         public void Restore(Trainer t)
         {
-            _w.CopyTo(t.Model.Weights, 0); _m.CopyTo(t.Optimizer.M, 0); _v.CopyTo(t.Optimizer.V, 0);
+            _w.CopyTo(t.TrainedWeights, 0); _m.CopyTo(t.Optimizer.M, 0); _v.CopyTo(t.Optimizer.V, 0);
             if (_own is not null && Own(t) is { } o) { _own[0].CopyTo(o.Weights, 0); _own[1].CopyTo(o.Optimizer.M, 0); _own[2].CopyTo(o.Optimizer.V, 0); }
             Apply(t, JsonSerializer.Deserialize<TrainerState>(_state, Json)!);
         }

@@ -1,4 +1,4 @@
-// Importance on a tiny teacher with planted dead structures: every estimator must rank them last; the reference forward = the engine.
+// Importance on a tiny teacher with planted dead structures: every estimator must rank them last; the test oracle = the engine.
 using LightGlm.Compression;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
@@ -102,12 +102,11 @@ public class ImportanceTests
         var two = ActivationImportance.LayerSubsetByLoss(m, cal, keep: 2);
         Assert.Equal(0, two[first]);
         var kept = PlanBuilder.Top(two, 2).Order().ToArray();
-        var fwd = new ReferenceForward(m);
         double Loss(IEnumerable<int> layers)
         {
-            var mask = new PruneMask(m.Shape);
+            var mask = PruneMask.Full(m.Shape);
             for (int l = 0; l < m.Shape.L; l++) mask.Layers[l] = layers.Contains(l);
-            return cal.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
+            return cal.Average(c => ReferenceForward.CrossEntropy(TinyTeacher.Logits(m, c.Tokens, mask, c.Prefix), c.Targets, m.Shape.V));
         }
         var left = Enumerable.Range(0, m.Shape.L).Where(l => l != first).ToArray();
         double chosen = Loss(kept);
@@ -127,9 +126,9 @@ public class ImportanceTests
         var tokens = TinyTeacher.Tokens(9, m.Shape.V);
         // Removing parts that contribute exactly zero changes nothing, except RMSNorm now averages over 15 channels, not 16:
         // compare with the masked teacher for that, and with the plain teacher on the depth-only plan.
-        TinyTeacher.AssertClose(new ReferenceForward(m).Logits(tokens, PruneMask.FromPlan(ResolvedPlan.Resolve(plan, m.Shape))), new ReferenceForward(student).Logits(tokens));
+        TinyTeacher.AssertClose(TinyTeacher.Logits(m, tokens, PruneMask.FromPlan(ResolvedPlan.Resolve(plan, m.Shape))), TinyTeacher.Logits(student, tokens));
         var depthOnly = StructuredPruner.Prune(m, PlanBuilder.Build(m.Shape, s, new PruningTargets { Layers = 3 }));
-        TinyTeacher.AssertClose(new ReferenceForward(m).Logits(tokens), new ReferenceForward(depthOnly).Logits(tokens));
+        TinyTeacher.AssertClose(TinyTeacher.Logits(m, tokens), TinyTeacher.Logits(depthOnly, tokens));
     }
 
     [Theory]

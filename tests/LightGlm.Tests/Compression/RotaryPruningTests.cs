@@ -130,8 +130,8 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
         var student = StructuredPruner.Prune(t, plan);
         Assert.Equal(rotary.Length, plan.R);
         var tokens = TinyTeacher.Tokens(24, t.Shape.V, seed: 4);
-        var masked = new ReferenceForward(t).Logits(tokens, PruneMask.FromPlan(plan));
-        TinyTeacher.AssertClose(masked, new ReferenceForward(student).Logits(tokens), 1e-4f);
+        var masked = TinyTeacher.Logits(t, tokens, PruneMask.FromPlan(plan));
+        TinyTeacher.AssertClose(masked, TinyTeacher.Logits(student, tokens), 1e-4f);
         TinyTeacher.AssertClose(masked, EngineLogits(ModelBridge.ToModel(student), tokens, 0), 2e-4f);
     }
 

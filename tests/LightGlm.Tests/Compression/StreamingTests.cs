@@ -4,6 +4,7 @@ using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
 using LightGlm.Interop;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model.Inference;
 using LightGlm.Tests.Interop;
 
 namespace LightGlm.Tests.Compression;
@@ -13,7 +14,7 @@ public class StreamingTests
     static List<CalibrationSample> Calibration(int V) =>
         [.. Enumerable.Range(0, 3).Select(i => { var t = TinyTeacher.Tokens(9 + i, V, seed: 40 + i); return new CalibrationSample(t[..^1], t[1..], i == 1 ? 3 : 0); })];
 
-    static void AssertSameScores(ImportanceScores a, ImportanceScores b, double tol)
+    internal static void AssertSameScores(ImportanceScores a, ImportanceScores b, double tol)
     {
         void Eq(double[] x, double[] y) { Assert.Equal(x.Length, y.Length); for (int i = 0; i < x.Length; i++) Assert.True(Math.Abs(x[i] - y[i]) <= tol * (1 + Math.Abs(x[i])), $"[{i}] {x[i]} vs {y[i]}"); }
         Eq(a.Layers, b.Layers); Eq(a.Hidden, b.Hidden);
@@ -39,23 +40,25 @@ public class StreamingTests
             var layersSeen = new List<int>();
             var streamed = ActivationImportance.Compute(mapped, cal, (l, _) => layersSeen.Add(l));
             Assert.Equal([0, 1, 2], layersSeen);
-            // Same weights in memory: equal scores. And the sequence-at-a-time forward (Hidden, all layers per sequence)
-            // gives the same FFN sums as the layer-outer stream.
-            AssertSameScores(ActivationImportance.Compute(teacher, cal), streamed, 1e-9);
+            // Same weights in memory: equal scores, to float rounding (the mapped source multiplies ≤ 8 rows with its own
+            // dot products, in memory it is sgemm). And the sequence-at-a-time forward (all layers per sequence) gives
+            // the same FFN sums as the layer-outer stream over the same weight source.
+            var inMemory = ActivationImportance.Compute(teacher, cal);
+            AssertSameScores(inMemory, streamed, 1e-5);
             var ffn = new FfnSums(teacher.Shape);
-            var fwd = new ReferenceForward(teacher);
-            foreach (var c in cal) fwd.Hidden(c.Tokens, null, ffn, c.Prefix);
+            var session = new InferenceSession(teacher.InferenceWeights(), 1, cal.Max(c => c.Tokens.Length)) { Observer = ffn };
+            foreach (var c in cal) session.ForwardSequence(c.Tokens, c.Prefix, default);
             for (int l = 0; l < teacher.Shape.L; l++)
-                for (int n = 0; n < teacher.Shape.F; n++) Assert.Equal(ffn.Sums[l][n], streamed.Ffn[l][n], 9);
+                for (int n = 0; n < teacher.Shape.F; n++) Assert.Equal(ffn.Sums[l][n], inMemory.Ffn[l][n], 9);
             AssertSameScores(WeightImportance.Magnitude(teacher), WeightImportance.Magnitude(mapped), 1e-9);
 
             var plan = PlanBuilder.Build(teacher.Shape, streamed, new PruningTargets { Layers = 2, HeadDim = 4, Ffn = 10, Hidden = 16 });
-            var inMemory = StructuredPruner.Prune(teacher, plan);
+            var pruned = StructuredPruner.Prune(teacher, plan);
             var shape = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Shape), Path.Combine(dir, "s"));
-            Assert.Equal(inMemory.Shape.Json.ToJsonString(), shape.Json.ToJsonString());
+            Assert.Equal(pruned.Shape.Json.ToJsonString(), shape.Json.ToJsonString());
             var back = ModelFiles.Load(Path.Combine(dir, "s"));
-            Assert.Equal(inMemory.Weights.Count, back.Weights.Count);
-            foreach (var t in inMemory.Weights.All) Assert.Equal(t.Data, back.Weights.Get(t.Name, t.Shape).Data); // bit-identical
+            Assert.Equal(pruned.Weights.Count, back.Weights.Count);
+            foreach (var t in pruned.Weights.All) Assert.Equal(t.Data, back.Weights.Get(t.Name, t.Shape).Data); // bit-identical
             ModelDirectory.Load(Path.Combine(dir, "s")); // the student is a normal model for the engine
         }
         finally { Directory.Delete(dir, true); }
@@ -73,7 +76,7 @@ public class StreamingTests
         Assert.False(MappedTeacher.ShouldStream(tmp.Sub("imported")));
         var cal = Calibration(imported.Shape.V);
         var scores = ActivationImportance.Compute(mapped, cal);
-        AssertSameScores(ActivationImportance.Compute(imported, cal), scores, 1e-9);
+        AssertSameScores(ActivationImportance.Compute(imported, cal), scores, 1e-5); // fp16 widened inside the dot products vs sgemm on the import
         var plan = PlanBuilder.Build(mapped.Shape, scores, new PruningTargets { HeadDim = mapped.Shape.D / 2 });
         var expected = StructuredPruner.Prune(imported, plan);
         StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Shape), tmp.Sub("student"));
@@ -82,9 +85,9 @@ public class StreamingTests
         Assert.True(File.Exists(Path.Combine(tmp.Sub("student"), "tokenizer.model")) == File.Exists(Path.Combine(HfGolden.DirOf("chatglm2"), "tokenizer.model")));
     }
 
-    sealed class FfnSums(ModelShape t) : ForwardObserver
+    sealed class FfnSums(ModelShape t) : IBlockObserver
     {
         public double[][] Sums { get; } = Enumerable.Range(0, t.L).Select(_ => new double[t.F]).ToArray();
-        public override void FfnActivations(int layer, ReadOnlySpan<float> act, int T) { for (int i = 0; i < act.Length; i++) Sums[layer][i % t.F] += Math.Abs(act[i]); }
+        public void FfnActivations(int layer, ReadOnlySpan<float> act, int T) { for (int i = 0; i < act.Length; i++) Sums[layer][i % t.F] += Math.Abs(act[i]); }
     }
 }

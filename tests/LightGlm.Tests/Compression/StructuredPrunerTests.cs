@@ -43,12 +43,12 @@ public class StructuredPrunerTests
         var student = StructuredPruner.Prune(teacher, plan);
         var tokens = TinyTeacher.Tokens(11, teacher.Shape.V);
 
-        var masked = new ReferenceForward(teacher).Logits(tokens, PruneMask.FromPlan(plan));
-        var pruned = new ReferenceForward(student).Logits(tokens);
+        var masked = TinyTeacher.Logits(teacher, tokens, PruneMask.FromPlan(plan));
+        var pruned = TinyTeacher.Logits(student, tokens);
         TinyTeacher.AssertClose(masked, pruned);
 
         // The test can fail: the unmasked teacher is far from the student.
-        var full = new ReferenceForward(teacher).Logits(tokens);
+        var full = TinyTeacher.Logits(teacher, tokens);
         Assert.True(TinyTeacher.MaxAbsDiff(full, pruned) > 1e-2f);
         Assert.True(plan.ExactRotary);
     }
@@ -73,8 +73,8 @@ public class StructuredPrunerTests
         var plan = ResolvedPlan.Resolve(p, teacher.Shape);
         var student = StructuredPruner.Prune(teacher, plan);
         var tokens = TinyTeacher.Tokens(9, teacher.Shape.V);
-        TinyTeacher.AssertClose(new ReferenceForward(teacher).Logits(tokens, PruneMask.FromPlan(plan), prefix: 4),
-                                new ReferenceForward(student).Logits(tokens, prefix: 4));
+        TinyTeacher.AssertClose(TinyTeacher.Logits(teacher, tokens, PruneMask.FromPlan(plan), prefix: 4),
+                                TinyTeacher.Logits(student, tokens, prefix: 4));
     }
 
     [Fact]
@@ -89,7 +89,7 @@ public class StructuredPrunerTests
             var back = ModelFiles.Load(dir);
             Assert.Equal(student.Shape.Json.ToJsonString(), back.Shape.Json.ToJsonString());
             var tokens = TinyTeacher.Tokens(6, teacher.Shape.V);
-            Assert.Equal(new ReferenceForward(student).Logits(tokens), new ReferenceForward(back).Logits(tokens));
+            Assert.Equal(TinyTeacher.Logits(student, tokens), TinyTeacher.Logits(back, tokens));
         }
         finally { Directory.Delete(dir, true); }
     }
@@ -105,8 +105,8 @@ public class StructuredPrunerTests
         var resolved = ResolvedPlan.Resolve(plan, teacher.Shape);
         Assert.False(resolved.ExactRotary);
         var tokens = TinyTeacher.Tokens(10, teacher.Shape.V);
-        var masked = new ReferenceForward(teacher).Logits(tokens, PruneMask.FromPlan(resolved));
-        var pruned = new ReferenceForward(StructuredPruner.Prune(teacher, resolved)).Logits(tokens);
+        var masked = TinyTeacher.Logits(teacher, tokens, PruneMask.FromPlan(resolved));
+        var pruned = TinyTeacher.Logits(StructuredPruner.Prune(teacher, resolved), tokens);
         // Pairs 1 and 3 are re-indexed to 0 and 1 in the student: their frequencies change, so only position 0 still agrees.
         TinyTeacher.AssertClose(masked[..teacher.Shape.V], pruned[..teacher.Shape.V]);
         Assert.True(TinyTeacher.MaxAbsDiff(masked, pruned) > 1e-4f);

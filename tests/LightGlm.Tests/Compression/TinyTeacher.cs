@@ -3,6 +3,7 @@ using LightGlm.Model;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Compression.Tensors;
+using LightGlm.Model.Inference;
 using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Tests.Compression;
@@ -66,6 +67,15 @@ internal static class TinyTeacher
         var d = Path.Combine(Path.GetTempPath(), "lightglm-compression-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(d);
         return d;
+    }
+
+    /// <summary>Logits (T, V) of every position through the one forward pass (InferenceSession), optionally masked.</summary>
+    public static float[] Logits(ModelFiles m, int[] tokens, StructureMask? mask = null, int prefix = 0)
+    {
+        var session = new InferenceSession(m.InferenceWeights(), 1, tokens.Length) { Mask = mask };
+        var logits = new float[tokens.Length * m.Shape.V];
+        session.ForwardSequence(tokens, prefix, logits);
+        return logits;
     }
 
     public static void AssertClose(float[] expected, float[] actual, float tol = 2e-4f)

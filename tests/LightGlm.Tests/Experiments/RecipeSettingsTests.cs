@@ -88,6 +88,20 @@ public class RecipeSettingsTests
         Assert.Contains(problems, p => p.Contains("'extra.x' is not a setting any stage reads"));
     }
 
+    [Fact]
+    public void HybridLoraSettingsAreTypedAndChecked()
+    {
+        var tiny = Recipe.Load("tiny");
+        Assert.Equal(0, tiny.Settings.Hybrid.LoraRank); // off by default
+        Assert.Null(tiny.Settings.Hybrid.LoraAlpha);     // α = r
+        var on = tiny.With("hybrid.lora_rank", "4").With("hybrid.lora_alpha", "8").With("hybrid.lora_targets", "[\"mlp\"]").Settings.Hybrid;
+        Assert.Equal((4, 8.0), (on.LoraRank, on.LoraAlpha!.Value));
+        Assert.Equal(["mlp"], on.LoraTargets);
+        var bad = tiny.With("hybrid.lora_rank", "-1").With("hybrid.lora_alpha", "0").With("hybrid.lora_targets", "[\"embeddings\"]");
+        var e = Assert.Throws<InvalidDataException>(() => bad.Settings);
+        foreach (var key in new[] { "hybrid.lora_rank", "hybrid.lora_alpha", "hybrid.lora_targets" }) Assert.Contains(key, e.Message);
+    }
+
     /// <summary>Each leaf of defaults.json binds to one typed field (no key left over, none missing), and each typed field is
     /// used outside the binding: a setting can be neither accepted and ignored nor typed and ignored.</summary>
     [Fact]

@@ -176,6 +176,87 @@ public class InferenceTests
         Assert.True(worst < bound, $"{wf}: relative logit error {worst:F4} exceeds {bound}");
     }
 
+    [Theory]
+    [InlineData("glm", 0)]
+    [InlineData("glm", 4)]
+    [InlineData("llama", 0)]
+    public void WholeSequenceLogitsEqualTheTrainingForwardAtEveryPosition(string kind, int prefix)
+    {
+        var c = kind == "glm" ? TinyModels.Glm() : TinyModels.Llama();
+        var m = GlmModel.Create(c, seed: 5, std: 0.2);
+        const int T = 9;
+        var rng = new Rng(11);
+        var tokens = Enumerable.Range(0, T).Select(_ => rng.NextInt(c.V)).ToArray();
+        var batch = Batch.From(1, T, tokens);
+        batch.PrefixLengths = [prefix];
+        var cache = m.CreateCache(1, T);
+        m.Forward(cache, batch);
+        var full = cache.Logits.Span.ToArray();
+
+        var s = new InferenceSession(m, slots: 1, maxLength: T);
+        var logits = new float[T * c.V];
+        s.ForwardSequence(tokens, prefix, logits);
+        AssertClose(full, logits, $"prefix {prefix}");
+        if (prefix > 0) // the prefix mask is the one used: a causal pass differs at the prompt's positions
+        {
+            var causal = new float[T * c.V];
+            s.ForwardSequence(tokens, 0, causal);
+            Assert.True(Math.Abs(causal[0] - logits[0]) > 1e-4f);
+        }
+    }
+
+    [Fact]
+    public void BlockByBlockAndAnUnmaskedMaskEqualTheWholeSequenceExactly()
+    {
+        var c = TinyModels.Glm();
+        var m = GlmModel.Create(c, seed: 6, std: 0.2);
+        int[] tokens = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5];
+        const int prefix = 5;
+        var s = new InferenceSession(m, slots: 1, maxLength: 16);
+        var whole = new float[tokens.Length * c.V];
+        s.ForwardSequence(tokens, prefix, whole);
+
+        var x = new float[tokens.Length * c.C];
+        s.Embed(tokens, x);
+        for (int l = 0; l < c.L; l++) s.ForwardBlock(l, x, prefix);
+        var blocks = new float[tokens.Length * c.V];
+        s.Logits(x, blocks);
+        Assert.Equal(whole, blocks);
+
+        s.Mask = new StructureMask(c);
+        var masked = new float[tokens.Length * c.V];
+        s.ForwardSequence(tokens, prefix, masked);
+        Assert.Equal(whole, masked);
+        s.Mask.Layers[1] = false; // and a mask is read on every pass
+        s.ForwardSequence(tokens, prefix, masked);
+        Assert.NotEqual(whole, masked);
+        Assert.Throws<ArgumentException>(() => s.Mask = new StructureMask(c.L + 1, c.C, c.H, c.KV, c.D, c.F));
+    }
+
+    [Fact]
+    public void AWholeSequenceWithoutAnObserverAllocatesNoMoreThanAPrefill()
+    {
+        var c = Medium();
+        var m = GlmModel.Create(c, seed: 9, std: 0.1);
+        var s = new InferenceSession(m, 1, 32);
+        var tokens = Enumerable.Range(0, 24).Select(i => (i * 7) % c.V).ToArray();
+        var all = new float[tokens.Length * c.V];
+        var last = new float[c.V];
+        long Bytes(Action run)
+        {
+            for (int i = 0; i < 3; i++) run(); // warm-up (thread-local scratch, the attention buffer)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            const int reps = 10;
+            for (int i = 0; i < reps; i++) run();
+            return (GC.GetAllocatedBytesForCurrentThread() - before) / reps;
+        }
+        long prefill = Bytes(() => { s.Cache.Reset(0); s.Prefill(0, tokens, last, bidirectional: true); });
+        long sequence = Bytes(() => s.ForwardSequence(tokens, tokens.Length, all));
+        // What both allocate is the kernels' fixed per-call cost (argument checks, closures); a buffer would be a logits,
+        // activation or K/V row (≥ 200 bytes here) per position.
+        Assert.True(sequence <= prefill + 256, $"a whole sequence allocated {sequence} bytes per pass, a prefill {prefill}");
+    }
+
     [Fact]
     public void DecodingAllocatesNoPerTokenBuffers()
     {

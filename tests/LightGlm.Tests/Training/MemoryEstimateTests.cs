@@ -91,4 +91,38 @@ public sealed class MemoryEstimateTests(ITestOutputHelper output) : IDisposable
         Assert.True(Math.Abs(peak - before - est) <= 0.10 * est + 32 * mb, $"estimate {est / mb:F1} MB vs measured {(peak - before) / mb:F1} MB");
         Assert.True(peak <= est + MemoryEstimator.RuntimeAllowance, $"peak {peak / mb:F1} MB above the estimate with allowance");
     }
+
+    /// <summary>The fine-tune estimate of ChatGLM2-6B from its config alone: the full fine-tune holds weights, gradients,
+    /// moments and the NaN guard's copy of all 6.24B parameters; LoRA only the base (frozen) and 14.8M adapter parameters
+    /// with their gradients and moments. Only a LoRA over the base kept in bf16 fits one 24 GiB card.</summary>
+    [Fact]
+    public void LoraFineTuneEstimateOfChatGlm2_6BNeedsNoArena()
+    {
+        var c = LightGlm.Interop.SyntheticCheckpoint.Shape("chatglm2-6b").Config;
+        var lora = LightGlm.Model.Lora.LoraOptions.Create(8);
+        // 28 layers · r · (in + out) of q|k|v (4096 + 4608), o (4096 + 4096), gate|up (4096 + 27392), down (13696 + 4096)
+        Assert.Equal(28L * 8 * (4096 + 4608 + 4096 + 4096 + 4096 + 27392 + 13696 + 4096), lora.ParameterCount(c));
+        Assert.Equal(28L * 8 * (4096 + 4608 + 4096 + 4096), LightGlm.Model.Lora.LoraOptions.Create(8, targets: ["attention"]).ParameterCount(c));
+        var o = new TrainerOptions { BatchSize = 1, SeqLen = 512 };
+        var full = MemoryEstimator.FineTune(c, o, null);
+        var fp32 = MemoryEstimator.FineTune(c, o, lora);
+        var bf16 = MemoryEstimator.FineTune(c, o, lora, baseBytes: 2);
+        long P = 6_243_584_000, p = lora.ParameterCount(c);
+        long Item(MemoryEstimate e, string what) => e.Items.Single(i => i.What == what).Bytes;
+        Assert.Equal(4 * P, Item(full, "base weights"));
+        Assert.Equal(4 * P, Item(full, "gradients"));
+        Assert.Equal(8 * P, Item(full, "AdamW moments m, v"));
+        Assert.Equal(12 * P, Item(full, "NaN-guard snapshot"));
+        Assert.Equal(4 * P, Item(fp32, "base weights"));
+        Assert.Equal(2 * P, Item(bf16, "base weights"));
+        Assert.Equal(4 * p, Item(fp32, "adapter weights"));
+        Assert.Equal(4 * p, Item(fp32, "gradients"));
+        Assert.Equal(8 * p, Item(fp32, "AdamW moments m, v"));
+        Assert.Equal(Item(full, "activations") + 8L * 512 * 8, Item(fp32, "activations")); // + the (N, r) adapter scratch
+        Assert.DoesNotContain(full.Items, i => i.What == "adapter weights");
+        long card = 24L << 30;
+        Assert.True(full.TotalBytes > 6 * card && fp32.TotalBytes > card && bf16.TotalBytes < card,
+            $"full {MemoryEstimate.Size(full.TotalBytes)}, LoRA fp32 base {MemoryEstimate.Size(fp32.TotalBytes)}, LoRA bf16 base {MemoryEstimate.Size(bf16.TotalBytes)}");
+        output.WriteLine(MemoryEstimate.SideBySide([("full", full), ("LoRA r=8", fp32), ("LoRA r=8, bf16 base", bf16)]));
+    }
 }

@@ -1,6 +1,7 @@
 // Unstructured sparsity baselines: magnitude and Wanda (|w|·‖x_in‖), zeroing a fraction of each linear weight's entries.
 using LightGlm.Model;
 using LightGlm.Compression.Importance;
+using LightGlm.Model.Inference;
 using static LightGlm.Model.TensorNames;
 
 namespace LightGlm.Compression.Baselines;
@@ -71,12 +72,15 @@ public static class UnstructuredSparsity
         if (!(s >= 0 && s < 1)) throw new ArgumentException($"sparsity {s} must be in [0, 1)");
     }
 
-    /// <summary>‖X_j‖₂ of each linear's input column over the calibration tokens (streamed through the reference forward).</summary>
-    static Dictionary<string, float[]> InputNorms(ModelFiles m, IEnumerable<CalibrationSample> calibration)
+    /// <summary>‖X_j‖₂ of each linear's input column over the calibration tokens (observed in the one forward pass).</summary>
+    internal static Dictionary<string, float[]> InputNorms(ModelFiles m, IEnumerable<CalibrationSample> calibration)
     {
         var obs = new NormObserver(m.Shape);
-        var fwd = new ReferenceForward(m);
-        foreach (var c in calibration) fwd.Hidden(c.Tokens, null, obs, c.Prefix);
+        var samples = calibration.ToList();
+        if (samples.Count == 0) throw new ArgumentException("the calibration set is empty; Wanda needs at least one sequence");
+        var session = ActivationImportance.Session(m.InferenceWeights(), samples);
+        session.Observer = obs;
+        foreach (var c in samples) session.ForwardSequence(c.Tokens, c.Prefix, default);
         var r = new Dictionary<string, float[]>();
         var t = m.Shape;
         for (int l = 0; l < t.L; l++)
@@ -90,7 +94,7 @@ public static class UnstructuredSparsity
         return r;
     }
 
-    sealed class NormObserver(ModelShape t) : ForwardObserver
+    sealed class NormObserver(ModelShape t) : IBlockObserver
     {
         public readonly double[][] N1 = Enumerable.Range(0, t.L).Select(_ => new double[t.C]).ToArray();
         public readonly double[][] N2 = Enumerable.Range(0, t.L).Select(_ => new double[t.C]).ToArray();
@@ -98,8 +102,9 @@ public static class UnstructuredSparsity
         public readonly double[][] Act = Enumerable.Range(0, t.L).Select(_ => new double[t.F]).ToArray();
 
         static void Add(double[] into, ReadOnlySpan<float> x) { for (int i = 0; i < x.Length; i++) into[i % into.Length] += (double)x[i] * x[i]; }
-        public override void Norms(int layer, ReadOnlySpan<float> n1, ReadOnlySpan<float> n2, int T) { Add(N1[layer], n1); Add(N2[layer], n2); }
-        public override void HeadOutputs(int layer, ReadOnlySpan<float> att, int T) => Add(Att[layer], att);
-        public override void FfnActivations(int layer, ReadOnlySpan<float> act, int T) => Add(Act[layer], act);
+        public void AttentionInput(int layer, ReadOnlySpan<float> n1, int T) => Add(N1[layer], n1);
+        public void FfnInput(int layer, ReadOnlySpan<float> n2, int T) => Add(N2[layer], n2);
+        public void HeadOutputs(int layer, ReadOnlySpan<float> att, int T) => Add(Att[layer], att);
+        public void FfnActivations(int layer, ReadOnlySpan<float> act, int T) => Add(Act[layer], act);
     }
 }

@@ -1,5 +1,7 @@
 // Activation-based importance (Minitron) and layer importance (block influence, loss when dropped) on calibration data.
 using System.Numerics.Tensors;
+using LightGlm.Interop.Inference;
+using LightGlm.Model.Inference;
 
 namespace LightGlm.Compression.Importance;
 
@@ -7,8 +9,8 @@ namespace LightGlm.Compression.Importance;
 public sealed record CalibrationSample(int[] Tokens, int[] Targets, int Prefix = 0);
 
 /// <summary>
-/// Streams the calibration set through <see cref="ReferenceForward"/> one layer at a time (all sequences through block l,
-/// then block l+1: a mapped teacher needs one block's weights resident), keeping only sums:
+/// Streams the calibration set through <see cref="InferenceSession"/> one block at a time (all sequences through block l,
+/// then block l+1: a mapped teacher needs one block's weights read), an observer keeping only sums:
 ///   head h         Σ_t ‖att_h(t)‖₂                      (attention output of the head, before o_proj)
 ///   qk channel     Σ_t Σ_{h∈g} |q_{h,c}(t)|·|k_{g,c}(t)|   (its contribution to the scores)
 ///   v channel      Σ_t |v_{g,c}(t)|
@@ -18,35 +20,33 @@ public sealed record CalibrationSample(int[] Tokens, int[] Targets, int Prefix =
 /// </summary>
 public static class ActivationImportance
 {
-    public static ImportanceScores Compute(ModelFiles m, IEnumerable<CalibrationSample> calibration)
-    {
-        var fwd = new ReferenceForward(m);
-        return Compute(m.Shape, calibration.ToList(), c => fwd.Embedding(c.Tokens), _ => m.Weights);
-    }
+    public static ImportanceScores Compute(ModelFiles m, IEnumerable<CalibrationSample> calibration) =>
+        Compute(m.Shape, m.InferenceWeights(), calibration.ToList());
 
     /// <summary>
-    /// The same scores over a mapped teacher (any size): block l's weights are widened to fp32, every calibration
-    /// sequence is pushed through it, and they are dropped before block l+1 is read. Holds one block's fp32 weights
-    /// plus the calibration set's residual streams (N·T·C floats). <paramref name="progress"/> gets (layer, seconds).
+    /// The same scores over a mapped teacher (any size), its weights read in place: block l's projections are widened
+    /// tile by tile as every calibration sequence passes through it, before block l+1 is read. Holds the calibration
+    /// set's residual streams (N·T·C floats). <paramref name="progress"/> gets (layer, seconds).
     /// </summary>
     public static ImportanceScores Compute(MappedTeacher teacher, IReadOnlyList<CalibrationSample> calibration, Action<int, double>? progress = null) =>
-        Compute(teacher.Shape, calibration, c => teacher.Embed(c.Tokens), teacher.LoadLayer, progress);
+        Compute(teacher.Shape, MappedInferenceWeights.Create(teacher.Weights), calibration, progress);
 
     /// <summary>
     /// Layer-outer streaming: x_i = embed(sample i) for all i; then for each layer l, x_i ← block_l(x_i) for all i with
-    /// the observer summing. Only <paramref name="layerWeights"/>(l) has to be resident while layer l runs.
+    /// the observer summing.
     /// </summary>
-    public static ImportanceScores Compute(ModelShape shape, IReadOnlyList<CalibrationSample> calibration, Func<CalibrationSample, float[]> embed,
-        Func<int, Tensors.ITensorSource> layerWeights, Action<int, double>? progress = null)
+    public static ImportanceScores Compute(ModelShape shape, InferenceWeights weights, IReadOnlyList<CalibrationSample> calibration,
+        Action<int, double>? progress = null)
     {
         if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; importance needs at least one sequence");
         var obs = new Observer(shape);
-        var xs = calibration.Select(embed).ToList();
+        var session = Session(weights, calibration);
+        session.Observer = obs;
+        var xs = calibration.Select(c => { var x = new float[c.Tokens.Length * shape.C]; session.Embed(c.Tokens, x); return x; }).ToList();
         for (int l = 0; l < shape.L; l++)
         {
             var sw = System.Diagnostics.Stopwatch.StartNew();
-            var fwd = new ReferenceForward(shape, layerWeights(l));
-            for (int i = 0; i < xs.Count; i++) fwd.RunBlock(l, xs[i], calibration[i].Tokens.Length, null, obs, calibration[i].Prefix);
+            for (int i = 0; i < xs.Count; i++) session.ForwardBlock(l, xs[i], calibration[i].Prefix);
             progress?.Invoke(l, sw.Elapsed.TotalSeconds);
         }
         for (int l = 0; l < shape.L; l++) obs.Scores.Layers[l] /= Math.Max(1, obs.Tokens);
@@ -54,18 +54,26 @@ public static class ActivationImportance
         return obs.Scores;
     }
 
+    /// <summary>A one-slot session long enough for the longest calibration sequence.</summary>
+    internal static InferenceSession Session(InferenceWeights weights, IEnumerable<CalibrationSample> calibration)
+    {
+        int longest = calibration.Max(c => c.Tokens.Length);
+        if (longest == 0) throw new ArgumentException("a calibration sequence is empty; every sequence needs at least one token");
+        return new InferenceSession(weights, 1, longest);
+    }
+
     /// <summary>Loss change when each layer alone is dropped: mean CE(without layer l) − mean CE(full), over the calibration set.</summary>
     public static double[] DropLoss(ModelFiles m, IReadOnlyList<CalibrationSample> calibration)
     {
-        var fwd = new ReferenceForward(m);
-        double Mean(PruneMask? mask) => calibration.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
-        double full = Mean(null);
+        var mask = PruneMask.Full(m.Shape);
+        var loss = MaskedLoss(m, calibration, mask);
+        double full = loss();
         var r = new double[m.Shape.L];
         for (int l = 0; l < m.Shape.L; l++)
         {
-            var mask = new PruneMask(m.Shape);
             mask.Layers[l] = false;
-            r[l] = Mean(mask) - full;
+            r[l] = loss() - full;
+            mask.Layers[l] = true;
         }
         return r;
     }
@@ -82,10 +90,8 @@ public static class ActivationImportance
     {
         int L = m.Shape.L;
         if (keep < 1 || keep > L) throw new ArgumentOutOfRangeException(nameof(keep), keep, $"keep must be in [1, {L}]");
-        if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; layer selection needs at least one sequence");
-        var fwd = new ReferenceForward(m);
-        var mask = new PruneMask(m.Shape);
-        double Mean() => calibration.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
+        var mask = PruneMask.Full(m.Shape);
+        var loss = MaskedLoss(m, calibration, mask);
         var scores = new double[L];
         var last = new double[L];
         for (int removed = 0; removed < L - keep; removed++)
@@ -96,10 +102,10 @@ public static class ActivationImportance
             {
                 if (!mask.Layers[l]) continue;
                 mask.Layers[l] = false;
-                double loss = Mean();
+                double value = loss();
                 mask.Layers[l] = true;
-                last[l] = loss;
-                if (loss < bestLoss) { bestLoss = loss; best = l; }
+                last[l] = value;
+                if (value < bestLoss) { bestLoss = value; best = l; }
             }
             mask.Layers[best] = false;
             scores[best] = removed;
@@ -109,12 +115,46 @@ public static class ActivationImportance
         return scores;
     }
 
-    sealed class Observer(ModelShape t) : ForwardObserver
+    /// <summary>The mean next-token cross-entropy of the calibration set under <paramref name="mask"/>, read on every call.</summary>
+    static Func<double> MaskedLoss(ModelFiles m, IReadOnlyList<CalibrationSample> calibration, StructureMask mask)
+    {
+        if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; a loss needs at least one sequence");
+        var session = Session(m.InferenceWeights(), calibration);
+        session.Mask = mask;
+        var logits = new float[session.MaxRows * m.Shape.V];
+        return () => calibration.Average(c =>
+        {
+            if (c.Targets.Length > c.Tokens.Length)
+                throw new ArgumentException($"a calibration sample has {c.Targets.Length} targets for {c.Tokens.Length} tokens; give one target (or −1) per token");
+            session.ForwardSequence(c.Tokens, c.Prefix, logits);
+            return CrossEntropy(logits, c.Targets, m.Shape.V);
+        });
+    }
+
+    /// <summary>Mean over rows with a target (≥ 0) of log Σ_j exp(z_j) − z_target, in double.</summary>
+    static double CrossEntropy(float[] logits, int[] targets, int V)
+    {
+        double sum = 0;
+        int n = 0;
+        for (int t = 0; t < targets.Length; t++)
+        {
+            if (targets[t] < 0) continue;
+            var row = logits.AsSpan(t * V, V);
+            float max = TensorPrimitives.Max(row);
+            double z = 0;
+            foreach (var v in row) z += Math.Exp(v - max);
+            sum += Math.Log(z) + max - row[targets[t]];
+            n++;
+        }
+        return n == 0 ? 0 : sum / n;
+    }
+
+    sealed class Observer(ModelShape t) : IBlockObserver
     {
         public ImportanceScores Scores { get; } = ImportanceScores.Zeros(t, "activation");
         public long Tokens;
 
-        public override void Block(int layer, ReadOnlySpan<float> xIn, ReadOnlySpan<float> xOut, int T)
+        public void Block(int layer, ReadOnlySpan<float> xIn, ReadOnlySpan<float> xOut, int T)
         {
             if (layer == 0) Tokens += T;
             int C = t.C;
@@ -127,32 +167,36 @@ public static class ActivationImportance
             }
         }
 
-        public override void Norms(int layer, ReadOnlySpan<float> n1, ReadOnlySpan<float> n2, int T)
-        {
-            for (int i = 0; i < n1.Length; i++) Scores.Hidden[i % t.C] += Math.Abs(n1[i]) + Math.Abs(n2[i]);
-        }
+        public void AttentionInput(int layer, ReadOnlySpan<float> n1, int T) => AddAbs(n1);
+        public void FfnInput(int layer, ReadOnlySpan<float> n2, int T) => AddAbs(n2);
 
-        public override void Qkv(int layer, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T)
+        void AddAbs(ReadOnlySpan<float> n) { for (int i = 0; i < n.Length; i++) Scores.Hidden[i % t.C] += Math.Abs(n[i]); }
+
+        /// <summary>Row i of qkv = [q (H·D) | k (KV·D) | v (KV·D)].</summary>
+        public void Qkv(int layer, ReadOnlySpan<float> qkv, int T)
         {
-            int D = t.D, H = t.H, KV = t.KV;
+            int D = t.D, H = t.H, KV = t.KV, HD = H * D, W = (H + 2 * KV) * D;
             for (int i = 0; i < T; i++)
             {
+                var q = qkv.Slice(i * W, HD);
+                var k = qkv.Slice(i * W + HD, KV * D);
+                var v = qkv.Slice(i * W + HD + KV * D, KV * D);
                 for (int h = 0; h < H; h++)
                     for (int d = 0; d < D; d++)
-                        Scores.QkChannels[layer][h / t.Group][d] += Math.Abs(q[(i * H + h) * D + d]) * Math.Abs(k[(i * KV + h / t.Group) * D + d]);
+                        Scores.QkChannels[layer][h / t.Group][d] += Math.Abs(q[h * D + d]) * Math.Abs(k[h / t.Group * D + d]);
                 for (int g = 0; g < KV; g++)
-                    for (int d = 0; d < D; d++) Scores.VChannels[layer][g][d] += Math.Abs(v[(i * KV + g) * D + d]);
+                    for (int d = 0; d < D; d++) Scores.VChannels[layer][g][d] += Math.Abs(v[g * D + d]);
             }
         }
 
-        public override void HeadOutputs(int layer, ReadOnlySpan<float> att, int T)
+        public void HeadOutputs(int layer, ReadOnlySpan<float> att, int T)
         {
             int D = t.D, H = t.H;
             for (int i = 0; i < T; i++)
                 for (int h = 0; h < H; h++) Scores.Heads[layer][h] += Math.Sqrt(TensorPrimitives.SumOfSquares(att.Slice((i * H + h) * D, D)));
         }
 
-        public override void FfnActivations(int layer, ReadOnlySpan<float> act, int T)
+        public void FfnActivations(int layer, ReadOnlySpan<float> act, int T)
         {
             for (int i = 0; i < act.Length; i++) Scores.Ffn[layer][i % t.F] += Math.Abs(act[i]);
         }

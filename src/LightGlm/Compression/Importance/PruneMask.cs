@@ -1,36 +1,19 @@
-// Masks over a teacher's structures (layers, heads, head-dim channels, FFN neurons, hidden channels) for the masked forward.
+// The structure masks compression asks the one forward pass for: a whole teacher, or what a pruning plan keeps of it.
 using LightGlm.Compression.Pruning;
+using LightGlm.Model.Inference;
 
 namespace LightGlm.Compression.Importance;
 
-/// <summary>What the masked forward keeps, per layer (teacher indices). true = kept.</summary>
-public sealed class LayerMask(int h, int kv, int d, int f)
+public static class PruneMask
 {
-    public bool[] Heads { get; } = Enumerable.Repeat(true, h).ToArray();
-    public bool[][] Qk { get; } = Enumerable.Range(0, kv).Select(_ => Enumerable.Repeat(true, d).ToArray()).ToArray();
-    public bool[][] V { get; } = Enumerable.Range(0, kv).Select(_ => Enumerable.Repeat(true, d).ToArray()).ToArray();
-    public bool[] Ffn { get; } = Enumerable.Repeat(true, f).ToArray();
-}
-
-public sealed class PruneMask
-{
-    public bool[] Layers { get; }
-    public bool[] Hidden { get; }
-    public LayerMask[] PerLayer { get; }
-    public int HiddenCount => Hidden.Count(b => b);
-
-    public PruneMask(ModelShape t)
-    {
-        Layers = Enumerable.Repeat(true, t.L).ToArray();
-        Hidden = Enumerable.Repeat(true, t.C).ToArray();
-        PerLayer = Enumerable.Range(0, t.L).Select(_ => new LayerMask(t.H, t.KV, t.D, t.F)).ToArray();
-    }
+    /// <summary>Everything of <paramref name="t"/> kept (clear entries to mask them).</summary>
+    public static StructureMask Full(ModelShape t) => new(t.L, t.C, t.H, t.KV, t.D, t.F);
 
     /// <summary>The mask whose masked teacher the pruner's student must equal.</summary>
-    public static PruneMask FromPlan(ResolvedPlan plan)
+    public static StructureMask FromPlan(ResolvedPlan plan)
     {
         var t = plan.Teacher;
-        var m = new PruneMask(t);
+        var m = Full(t);
         Array.Fill(m.Layers, false);
         Array.Fill(m.Hidden, false);
         foreach (var c in plan.HiddenChannels) m.Hidden[c] = true;

@@ -164,8 +164,21 @@ public sealed record HybridSettings
     public int Steps { get; init; }
     public double LearningRate { get; init; }
     public bool Compare { get; init; }
+    /// <summary>LoRA adapters of this rank over the frozen teacher (0 = fine-tune every weight); merged into the saved teacher.</summary>
+    public int LoraRank { get; init; }
+    /// <summary>null: α = rank (scale 1, PEFT's default pair r = 8, α = 8).</summary>
+    public double? LoraAlpha { get; init; }
+    public string[] LoraTargets { get; init; } = [];
 
-    internal static HybridSettings Bind(SettingsReader r) => new()
+    internal static HybridSettings Bind(SettingsReader r)
+    {
+        var s = Read(r);
+        if (s.LoraAlpha is <= 0) r.Problem($"'hybrid.lora_alpha' = {s.LoraAlpha}: expected null (= hybrid.lora_rank) or a number > 0");
+        if (s.LoraTargets.Length == 0) r.Problem("'hybrid.lora_targets' is empty: name at least one of attention, mlp");
+        return s;
+    }
+
+    static HybridSettings Read(SettingsReader r) => new()
     {
         Enabled = r.Bool("hybrid.enabled"),
         SourceDirection = r.Choice("hybrid.source_direction", "en-zh", "zh-en"),
@@ -178,6 +191,9 @@ public sealed record HybridSettings
         Steps = r.Int("hybrid.steps", min: 1),
         LearningRate = r.Double("hybrid.learning_rate", above: 0),
         Compare = r.Bool("hybrid.compare"),
+        LoraRank = r.Int("hybrid.lora_rank", min: 0),
+        LoraAlpha = r.NullableDouble("hybrid.lora_alpha"),
+        LoraTargets = r.Strings("hybrid.lora_targets", Model.Lora.LoraOptions.TargetNames),
     };
 }
 

@@ -1,6 +1,7 @@
 // Stage: hybrid-data fine-tuning of the teacher (Algorithm 3, Eq. 11–12). D_s = the plentiful direction,
 // D_d = a small sample of the scarce direction from other English strings; randomly mixed, weighted α / 1−α.
-// With hybrid.compare, the same steps also fine-tune on D_s only and on D_d only (Figure 5).
+// With hybrid.compare, the same steps also fine-tune on D_s only and on D_d only (Figure 5). hybrid.lora_rank > 0 trains
+// LoRA adapters over the frozen teacher instead of every weight, and saves the teacher with them merged.
 using System.Text.Json.Nodes;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Text.Tokenizers;
@@ -41,9 +42,12 @@ public sealed class HybridStage : IRecipeStage
         foreach (var (name, source) in variants)
         {
             var model = ModelDirectory.Load(RunArtifacts.Teacher(c));
+            if (h.LoraRank > 0) // the trainer made next trains the adapters; the teacher's weights stay frozen
+                model.AttachLora(new Model.Lora.LoraAdapters(model.Config, Model.Lora.LoraOptions.Create(h.LoraRank, h.LoraAlpha, h.LoraTargets), (ulong)seed));
             var trainer = new Trainer(model, RunArtifacts.FineTuneOptions(c.Settings, h.Steps, h.LearningRate), source);
             var curve = StageTraining.Run(c, $"{Name}.{name}", trainer, c.Run.PathOf("checkpoints", "hybrid-" + name), c.Settings.Teacher.CheckpointEvery,
                 validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, h.Steps / 5), tokenizerJson: RunArtifacts.TokenizerPath(c));
+            if (model.Lora is not null) model.MergeLora(); // W + (α/r)·B·A: the later stages load an ordinary teacher
             string dir = c.Run.PathOf(name == "hybrid" ? "teacher-hybrid" : Path.Combine("baselines", "teacher-" + name));
             ModelDirectory.Save(model, dir, RunArtifacts.TokenizerPath(c));
             figure5[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve.Valid[^1].Loss, 4), ["curve"] = RunLoop.ToJson(curve.Valid) };
@@ -55,6 +59,7 @@ public sealed class HybridStage : IRecipeStage
             ["models"] = models,
             ["alpha"] = Math.Round(alpha, 4), ["weighting"] = h.Weighting, ["n_s"] = ds.Count, ["n_d"] = dd.Count,
             ["source_direction"] = h.SourceDirection, ["target_direction"] = targetDir.Name(),
+            ["lora_rank"] = h.LoraRank,
             ["figure5"] = figure5,
         };
     }

@@ -158,10 +158,13 @@ public static class SafeTensorsWriter
     }
 
     /// <summary>The named tensors of an arena laid out by <paramref name="layout"/>, as F32 views (shapes from the layout).</summary>
-    public static List<TensorToWrite> FromArena(ParameterLayout layout, float[] arena, string prefix = "")
+    public static List<TensorToWrite> FromArena(ParameterLayout layout, float[] arena, string prefix = "") => FromArena(layout.Tensors, arena, prefix);
+
+    /// <summary>The named tensors <paramref name="tensors"/> of an arena (a model's, or LoRA adapters'), as F32 views.</summary>
+    public static List<TensorToWrite> FromArena(IReadOnlyList<ParameterTensor> tensors, float[] arena, string prefix = "")
     {
-        var list = new List<TensorToWrite>(layout.Tensors.Count);
-        foreach (var t in layout.Tensors)
+        var list = new List<TensorToWrite>(tensors.Count);
+        foreach (var t in tensors)
             list.Add(TensorToWrite.Of(prefix + t.Name, t.Shape.Select(d => (long)d).ToArray(), arena.AsMemory(t.Offset, t.Length)));
         return list;
     }

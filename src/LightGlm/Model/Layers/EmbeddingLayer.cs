@@ -16,6 +16,7 @@ public sealed class EmbeddingLayer(GlmModel model)
     public void Backward(ActivationCache cache, Batch batch)
     {
         var c = model.Config;
+        if (model.Lora is not null) return; // frozen base (LoRA): the embedding takes no gradient
         Pointwise.EmbeddingBackward(model.G(model.Layout.Embedding, c.V * c.C), batch.Tokens, cache.GradHidden, c.C);
     }
 }

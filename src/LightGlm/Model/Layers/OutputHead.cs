@@ -49,7 +49,7 @@ public sealed class OutputHead(GlmModel model)
         int N = cache.N, C = c.C, M = cache.ActiveCount < 0 ? N : cache.ActiveCount;
         if (M > 0)
             using (StepProfiler.Time("gemm.lm_head.bwd"))
-                Linear.Backward(cache.DLn, model.G(lo.LmHead, c.V * C), default, cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * C), M, C, c.V);
+                Linear.Backward(cache.DLn, model.BaseGrad(lo.LmHead, c.V * C), default, cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * C), M, C, c.V);
         if (M < N)
         {
             // dNormOut rows back to their batch rows (ActiveRows[m] ≥ m: move from the end), zero where there was no target.
@@ -65,7 +65,7 @@ public sealed class OutputHead(GlmModel model)
             }
             d[..(next * C)].Clear();
         }
-        Pointwise.RmsNormBackward(cache.GradHidden, model.G(lo.FinalNorm, C), cache.DLn, cache.Hidden(c.L), model.W(lo.FinalNorm, C),
+        Pointwise.RmsNormBackward(cache.GradHidden, model.NormGrad(lo.FinalNorm, C), cache.DLn, cache.Hidden(c.L), model.W(lo.FinalNorm, C),
             cache.RstdF, N, C);
     }
 }

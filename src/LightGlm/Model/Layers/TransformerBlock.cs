@@ -1,4 +1,5 @@
 // One pre-norm transformer block (attention + SwiGLU MLP) with forward and backward, as in docs/ENGINE.md "Math of one block".
+using LightGlm.Model.Lora;
 using LightGlm.Model.Ops;
 using System.Numerics.Tensors;
 using KAttention = LightGlm.Kernels.Attention;
@@ -9,6 +10,8 @@ namespace LightGlm.Model.Layers;
 /// h = x + drop(o_proj(Attn(rope(q), rope(k), v))), q|k|v = RMSNorm(x)·w1·W_qkvᵀ + b;
 /// y = h + drop(down_proj(silu(gate)·up)), gate|up = RMSNorm(h)·w2·W_guᵀ.
 /// Forward stores what backward needs in the micro-batch's <see cref="BlockActivations"/>; backward adds into gradients.
+/// With LoRA adapters attached (<see cref="GlmModel.Lora"/>) each adapted map adds (α/r)·(x·Aᵀ)·Bᵀ after its base term, and
+/// the backward computes the adapters' gradients and dx but no base gradient.
 /// Every op is one kernel call over all N = B·T rows (GEMMs with M = N; row-wise kernels split over cores).
 /// </summary>
 public sealed class TransformerBlock(GlmModel model, int index)
@@ -31,14 +34,20 @@ public sealed class TransformerBlock(GlmModel model, int index)
 
         Pointwise.RmsNormForward(a.Ln1, a.Rstd1, x, model.W(_o.InputNorm, C), N, C, eps);
         using (StepProfiler.Time("gemm.qkv.fwd"))
+        {
             Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
+            model.Lora?.Forward(Index, LoraTarget.Qkv, a.Qkv, a.Ln1, N);
+        }
         using (StepProfiler.Time("rotary.fwd"))
             model.Rotary.ApplyRows(a.Qkv, cache.Positions, N, H + KV, D, W);     // q and k heads, position in the row's example (ActivationCache.SetPositions)
         using (StepProfiler.Time("attention.fwd"))
             KAttention.ForwardQkv(a.Att, a.Probs, a.Qkv, B, T, H, KV, D, batch.PrefixLengths, default,
                 new LightGlm.Kernels.AttentionSegments(batch.SegmentStarts, batch.SegmentPrefixEnds));
         using (StepProfiler.Time("gemm.o.fwd"))
+        {
             Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
+            model.Lora?.Forward(Index, LoraTarget.O, cache.Branch, a.Att, N);
+        }
         using (StepProfiler.Time("residual.fwd"))
         {
             if (dropout)
@@ -52,10 +61,16 @@ public sealed class TransformerBlock(GlmModel model, int index)
 
         Pointwise.RmsNormForward(a.Ln2, a.Rstd2, a.Mid, model.W(_o.PostNorm, C), N, C, eps);
         using (StepProfiler.Time("gemm.gate_up.fwd"))
+        {
             Linear.Forward(a.GateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), default, N, C, 2 * F);
+            model.Lora?.Forward(Index, LoraTarget.GateUp, a.GateUp, a.Ln2, N);
+        }
         Pointwise.SwiGluForward(a.Act, a.GateUp, N, F);
         using (StepProfiler.Time("gemm.down.fwd"))
+        {
             Linear.Forward(cache.Branch, a.Act, model.W(_o.Down, C * F), default, N, F, C);
+            model.Lora?.Forward(Index, LoraTarget.Down, cache.Branch, a.Act, N);
+        }
         using (StepProfiler.Time("residual.fwd"))
         {
             if (dropout)
@@ -82,16 +97,25 @@ public sealed class TransformerBlock(GlmModel model, int index)
         var dBranch = dres;
         if (dropout) { dBranch = cache.DBranch; TensorPrimitives.Multiply(dres.Span, a.Mask2.Span, dBranch.Span); }
         using (StepProfiler.Time("gemm.down.bwd"))
-            Linear.Backward(cache.DAct, model.G(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
+        {
+            Linear.Backward(cache.DAct, model.BaseGrad(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
+            model.Lora?.Backward(Index, LoraTarget.Down, cache.DAct, dBranch, a.Act, N);
+        }
         Pointwise.SwiGluBackward(cache.DGateUp, cache.DAct, a.GateUp, N, F);
         using (StepProfiler.Time("gemm.gate_up.bwd"))
-            Linear.Backward(cache.DLn, model.G(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
-        Pointwise.RmsNormBackward(dres, model.G(_o.PostNorm, C), cache.DLn, a.Mid, model.W(_o.PostNorm, C), a.Rstd2, N, C);
+        {
+            Linear.Backward(cache.DLn, model.BaseGrad(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
+            model.Lora?.Backward(Index, LoraTarget.GateUp, cache.DLn, cache.DGateUp, a.Ln2, N);
+        }
+        Pointwise.RmsNormBackward(dres, model.NormGrad(_o.PostNorm, C), cache.DLn, a.Mid, model.W(_o.PostNorm, C), a.Rstd2, N, C);
 
         // Attention branch: h = x + mask1 ⊙ o_proj(att)
         if (dropout) TensorPrimitives.Multiply(dres.Span, a.Mask1.Span, dBranch.Span);
         using (StepProfiler.Time("gemm.o.bwd"))
-            Linear.Backward(cache.DAtt, model.G(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
+        {
+            Linear.Backward(cache.DAtt, model.BaseGrad(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
+            model.Lora?.Backward(Index, LoraTarget.O, cache.DAtt, dBranch, a.Att, N);
+        }
         using (StepProfiler.Time("attention.bwd"))
         {
             cache.DQkv.Span.Clear();
@@ -100,8 +124,11 @@ public sealed class TransformerBlock(GlmModel model, int index)
         using (StepProfiler.Time("rotary.bwd"))
             model.Rotary.ApplyRows(cache.DQkv, cache.Positions, N, H + KV, D, W, inverse: true); // a rotation's backward rotates by −angle
         using (StepProfiler.Time("gemm.qkv.bwd"))
-            Linear.Backward(cache.DLn, model.G(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.G(_o.QkvBias, W) : default,
+        {
+            Linear.Backward(cache.DLn, model.BaseGrad(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.BaseGrad(_o.QkvBias, W) : default,
                 cache.DQkv, a.Ln1, model.W(_o.Qkv, W * C), N, C, W);
-        Pointwise.RmsNormBackward(dres, model.G(_o.InputNorm, C), cache.DLn, x, model.W(_o.InputNorm, C), a.Rstd1, N, C);
+            model.Lora?.Backward(Index, LoraTarget.Qkv, cache.DLn, cache.DQkv, a.Ln1, N);
+        }
+        Pointwise.RmsNormBackward(dres, model.NormGrad(_o.InputNorm, C), cache.DLn, x, model.W(_o.InputNorm, C), a.Rstd1, N, C);
     }
 }

@@ -17,12 +17,13 @@ internal static class Linear
 
     /// <summary>
     /// Inverts y = x·Wᵀ + b: dW (Out, In) += dyᵀ·x; db (Out) += Σ_n dy[n]; dx (N, In) = dy·W (or += when <paramref name="accumulateDx"/>).
-    /// dx may be empty (the embedding's input needs no gradient).
+    /// dx may be empty (the embedding's input needs no gradient); dw (and db) may be empty (a frozen base under LoRA: the
+    /// dW GEMM, a third of the backward's work, is skipped).
     /// </summary>
     public static void Backward(TensorView dx, TensorView dw, TensorView db, TensorView dy, TensorView x, TensorView w,
         int N, int In, int Out, bool accumulateDx = false)
     {
-        Gemm.TN(dw, dy, x, Out, In, N, accumulate: true);
+        if (!dw.IsEmpty) Gemm.TN(dw, dy, x, Out, In, N, accumulate: true);
         if (!db.IsEmpty)
         {
             var dbs = db.Span;

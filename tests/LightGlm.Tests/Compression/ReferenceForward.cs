@@ -1,25 +1,40 @@
-// A plain fp32 forward of the docs/ENGINE.md model with structure masks and observer hooks: calibration and the masked teacher.
+// Test oracle: a plain fp32 forward of the docs/ENGINE.md model with structure masks and observer hooks, straight from the
+// contract's math. Until December 2026 it was the product's importance forward (src/LightGlm/Compression/Importance/);
+// now InferenceSession is, and this checks it (OnePassParityTests, ReferenceForwardEqualsTheEngine).
+using LightGlm.Compression;
+using LightGlm.Compression.Importance;
 using LightGlm.Model;
+using LightGlm.Model.Inference;
 using System.Numerics.Tensors;
 using static LightGlm.Model.TensorNames;
 
-namespace LightGlm.Compression.Importance;
+namespace LightGlm.Tests.Compression;
+
+/// <summary>The hooks the oracle calls (the old ForwardObserver): q, k, v separate, both norms at once.</summary>
+internal abstract class ReferenceObserver
+{
+    public virtual void Block(int layer, ReadOnlySpan<float> xIn, ReadOnlySpan<float> xOut, int T) { }
+    public virtual void Norms(int layer, ReadOnlySpan<float> n1, ReadOnlySpan<float> n2, int T) { }
+    public virtual void Qkv(int layer, ReadOnlySpan<float> q, ReadOnlySpan<float> k, ReadOnlySpan<float> v, int T) { }
+    public virtual void HeadOutputs(int layer, ReadOnlySpan<float> att, int T) { }
+    public virtual void FfnActivations(int layer, ReadOnlySpan<float> act, int T) { }
+}
 
 /// <summary>
 /// One sequence at a time, one layer at a time (only that layer's activations live), straight from the contract's math.
-/// With a <see cref="PruneMask"/> it is "the teacher with the pruned parts masked": dropped layers are the identity,
+/// With a <see cref="StructureMask"/> it is "the teacher with the pruned parts masked": dropped layers are the identity,
 /// masked heads/channels/neurons contribute zero, masked hidden channels are held at zero and RMSNorm's mean(x²) runs over
 /// the kept channels only. Not the training engine: it has no backward and favours clarity over speed.
 /// </summary>
-public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource weights)
+internal sealed class ReferenceForward(ModelShape shape, LightGlm.Compression.Tensors.ITensorSource weights)
 {
     readonly ModelShape _t = shape;
-    readonly Tensors.ITensorSource _w = weights;
+    readonly LightGlm.Compression.Tensors.ITensorSource _w = weights;
 
     public ReferenceForward(ModelFiles model) : this(model.Shape, model.Weights) { }
 
     /// <summary>Logits (T, V) of tokens; prefix &gt; 0 makes the first prefix positions see each other (GLM prefix mask).</summary>
-    public float[] Logits(int[] tokens, PruneMask? mask = null, ForwardObserver? obs = null, int prefix = 0)
+    public float[] Logits(int[] tokens, StructureMask? mask = null, ReferenceObserver? obs = null, int prefix = 0)
     {
         var h = Hidden(tokens, mask, obs, prefix);
         int T = tokens.Length;
@@ -30,7 +45,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     }
 
     /// <summary>Mean cross-entropy of targets (−1 = ignored) given tokens.</summary>
-    public double Loss(int[] tokens, int[] targets, PruneMask? mask = null, int prefix = 0)
+    public double Loss(int[] tokens, int[] targets, StructureMask? mask = null, int prefix = 0)
     {
         var logits = Logits(tokens, mask, null, prefix);
         return CrossEntropy(logits, targets, _t.V);
@@ -54,7 +69,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     }
 
     /// <summary>The last hidden state after the final RMSNorm, (T, C): what the LM head reads and Eq. 10 distils.</summary>
-    public float[] Hidden(int[] tokens, PruneMask? mask = null, ForwardObserver? obs = null, int prefix = 0)
+    public float[] Hidden(int[] tokens, StructureMask? mask = null, ReferenceObserver? obs = null, int prefix = 0)
     {
         var x = Embedding(tokens, mask);
         for (int l = 0; l < _t.L; l++) RunBlock(l, x, tokens.Length, mask, obs, prefix);
@@ -62,7 +77,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     }
 
     /// <summary>The residual stream entering block 0, (T, C): embedding rows (masked hidden channels zero).</summary>
-    public float[] Embedding(int[] tokens, PruneMask? mask = null)
+    public float[] Embedding(int[] tokens, StructureMask? mask = null)
     {
         int T = tokens.Length, C = _t.C;
         var emb = _w.Get(Embed, _t.V, C).Data;
@@ -77,7 +92,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     }
 
     /// <summary>x (T, C) ← block l(x), in place (identity when the mask drops the layer); only layer l's weights are read.</summary>
-    public void RunBlock(int l, float[] x, int T, PruneMask? mask = null, ForwardObserver? obs = null, int prefix = 0)
+    public void RunBlock(int l, float[] x, int T, StructureMask? mask = null, ReferenceObserver? obs = null, int prefix = 0)
     {
         if (mask is not null && !mask.Layers[l]) return;
         var xIn = obs is null ? null : (float[])x.Clone();
@@ -86,14 +101,14 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     }
 
     /// <summary>RMSNorm(x)·w of the final norm, (T, C).</summary>
-    public float[] FinalNorm(float[] x, int T, PruneMask? mask = null)
+    public float[] FinalNorm(float[] x, int T, StructureMask? mask = null)
     {
         var o = new float[T * _t.C];
         RmsNorm(x, T, _w.Get(TensorNames.FinalNorm, _t.C).Data, o, mask);
         return o;
     }
 
-    void Block(int l, float[] x, int T, PruneMask? mask, ForwardObserver? obs, int prefix)
+    void Block(int l, float[] x, int T, StructureMask? mask, ReferenceObserver? obs, int prefix)
     {
         int C = _t.C, H = _t.H, KV = _t.KV, D = _t.D, F = _t.F;
         var lm = mask?.PerLayer[l];
@@ -172,7 +187,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     {
         int D = _t.D, R = _t.R;
         if (R == 0) return;
-        var rot = new Pruning.RotaryChannels(D, R, _t.RopeInterleaved);
+        var rot = new LightGlm.Compression.Pruning.RotaryChannels(D, R, _t.RopeInterleaved);
         for (int j = 0; j < R / 2; j++)
         {
             double invFreq = Math.Pow(_t.RopeTheta, -2.0 * j / R);
@@ -192,7 +207,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
     }
 
     /// <summary>out = x / √(Σ_kept x² / C_kept + eps) · w; masked channels are zero in x, so the sum is over kept ones.</summary>
-    void RmsNorm(float[] x, int T, float[] w, float[] o, PruneMask? mask)
+    void RmsNorm(float[] x, int T, float[] w, float[] o, StructureMask? mask)
     {
         int C = _t.C, kept = mask?.HiddenCount ?? C;
         for (int t = 0; t < T; t++)
@@ -205,7 +220,7 @@ public sealed class ReferenceForward(ModelShape shape, Tensors.ITensorSource wei
         ZeroMaskedHidden(o, T, mask);
     }
 
-    void ZeroMaskedHidden(float[] x, int T, PruneMask? mask)
+    void ZeroMaskedHidden(float[] x, int T, StructureMask? mask)
     {
         if (mask is null) return;
         int C = _t.C;
