@@ -22,6 +22,19 @@ public sealed class ThreadSettingsOwners;
 [Collection(nameof(ThreadSettingsOwners))]
 public class DownstreamStageTests(ITestOutputHelper output)
 {
+    [Fact]
+    public void ReplayTakesItsShareOfSourceSequencesEvenlyAndDeterministically()
+    {
+        var ds = Enumerable.Range(0, 1000).Select(i => new LightGlm.Translation.TaskExample([i], [i], 0, LightGlm.Translation.Direction.EnToZh)).ToList();
+        Assert.Empty(DownstreamStage.Replay(ds, 100, 0));
+        var half = DownstreamStage.Replay(ds, 100, 0.5);          // 0.5 of the training set = as many as D_d
+        Assert.Equal(100, half.Count);
+        Assert.Equal(Enumerable.Range(0, 100).Select(i => i * 10), half.Select(e => e.Tokens[0]));
+        Assert.Equal(half, DownstreamStage.Replay(ds, 100, 0.5));
+        Assert.Equal(300, DownstreamStage.Replay(ds, 100, 0.75).Count); // 300 / (300 + 100)
+        Assert.Equal(1000, DownstreamStage.Replay(ds, 1000, 0.9).Count); // no more than D_s has
+    }
+
     /// <summary>Stands in for the corpus stage: train/dev/test TSVs of real catalog pairs (the corpus stage needs the .deb cache).</summary>
     sealed class CatalogCorpusStage : IRecipeStage
     {

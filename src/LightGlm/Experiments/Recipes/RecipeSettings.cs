@@ -265,12 +265,15 @@ public sealed record CompressionSettings
 }
 
 /// <summary>Eq. 13: the mixed student distilled on D_d with the hybrid teacher's soft labels (λ) and hard labels (1 − λ).</summary>
-public sealed record DownstreamSettings(bool Enabled, double Lambda, string LambdaWeighs, double Temperature, int Steps, double LearningRate, int TopK)
+/// <param name="Replay">Share of the stage's training sequences taken from the source direction D_s (distilled with the
+/// same loss), so the student keeps the direction Eq. 13 does not train; 0 = the paper's stage (D_d only).</param>
+public sealed record DownstreamSettings(bool Enabled, double Lambda, string LambdaWeighs, double Temperature, int Steps, double LearningRate, int TopK,
+    double Replay)
 {
     internal static DownstreamSettings Bind(SettingsReader r) => new(
         r.Bool("downstream.enabled"), r.Double("downstream.lambda", atLeast: 0, atMost: 1), r.Choice("downstream.lambda_weighs", "teacher", "student"),
         r.Double("downstream.temperature", above: 0), r.Int("downstream.steps", min: 1), r.Double("downstream.learning_rate", above: 0),
-        r.Int("downstream.top_k", min: 1));
+        r.Int("downstream.top_k", min: 1), r.Double("downstream.replay", atLeast: 0, below: 1));
 }
 
 /// <param name="Batch">Sentences translated together: 1 reports per-sentence latencies; more scores a long test set

@@ -48,9 +48,12 @@ public sealed class DownstreamStage : IRecipeStage
         // D_d: the target-direction half of the hybrid split (the same set the hybrid stage trained on). Validation: the
         // target direction of the dev split (the curve), and the both-direction dev set compression's curve uses.
         var targetDirection = Directions.Parse(c.Settings.Hybrid.TargetDirection);
-        var (_, dd) = HybridStage.Split(c, tok, seq);
+        var (ds, dd) = HybridStage.Split(c, tok, seq);
         if (dd.Count == 0) throw new InvalidDataException($"downstream: the target direction ({targetDirection.Name()}) has no training pairs; raise hybrid.target_fraction or corpus.max_train_pairs");
-        var target = Samples(dd);
+        // Replay (ours, not the paper's): a share of source-direction sequences beside D_d, distilled with the same loss,
+        // so the student does not forget the direction this stage does not train (measured in docs/QUALITY.md).
+        var replay = Replay(ds, dd.Count, d.Replay);
+        var target = Samples(dd.Concat(replay));
         var dev = RunArtifacts.Pairs(c, "dev");
         var devTarget = Samples(new TranslationBatcher(tok, dev, seq, [targetDirection]).Examples).Take(DevSequences).ToList();
         var devBoth = Samples(new TranslationBatcher(tok, dev, seq).Examples).Take(DevSequences).ToList();
@@ -67,7 +70,7 @@ public sealed class DownstreamStage : IRecipeStage
         };
 
         // The teacher's outputs on D_d, once: the distiller below opens the same file (same teacher, data and settings).
-        c.Progress.Report(0, $"teacher outputs on {target.Count} {targetDirection.Name()} sequences → cache");
+        c.Progress.Report(0, $"teacher outputs on {dd.Count} {targetDirection.Name()} sequences{(replay.Count > 0 ? $" + {replay.Count} replayed {Directions.Parse(c.Settings.Hybrid.SourceDirection).Name()}" : "")} → cache");
         Directory.CreateDirectory(Path.GetDirectoryName(options.TeacherCachePath)!);
         var cacheClock = Stopwatch.StartNew();
         bool built;
@@ -115,7 +118,7 @@ public sealed class DownstreamStage : IRecipeStage
             ["params"] = student.Layout.TotalLength,
             ["lambda"] = lambda, ["lambda_weighs"] = d.LambdaWeighs, ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
             ["temperature"] = weights.Temperature, ["top_k"] = options.TopK, ["steps"] = steps, ["learning_rate"] = options.LearningRate,
-            ["target_direction"] = targetDirection.Name(), ["n_target"] = target.Count,
+            ["target_direction"] = targetDirection.Name(), ["n_target"] = dd.Count, ["replay"] = d.Replay, ["n_replay"] = replay.Count,
             ["target_dev_loss_before"] = Math.Round(curve[0].Loss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].Loss, 5),
             ["dev_loss_before"] = Math.Round(devBefore, 5), ["dev_loss_after"] = Math.Round(devAfter, 5),
             ["curve"] = RunLoop.ToJson(curve),
@@ -126,6 +129,16 @@ public sealed class DownstreamStage : IRecipeStage
                 ["path"] = options.TeacherCachePath, ["bytes"] = cacheBytes, ["built"] = built, ["seconds"] = Math.Round(cacheSeconds, 2),
             },
         };
+    }
+
+    /// <summary>round(share/(1 − share)·|D_d|) sequences of D_s, evenly spaced through it (deterministic), so that they are
+    /// <paramref name="share"/> of the stage's training set.</summary>
+    internal static List<TaskExample> Replay(IReadOnlyList<TaskExample> ds, int targetCount, double share)
+    {
+        int n = share <= 0 ? 0 : Math.Min(ds.Count, (int)Math.Round(share / (1 - share) * targetCount));
+        if (n == 0) return [];
+        double stride = ds.Count / (double)n;
+        return Enumerable.Range(0, n).Select(i => ds[(int)(i * stride)]).ToList();
     }
 
     static List<CalibrationSample> Samples(IEnumerable<TaskExample> examples) =>
