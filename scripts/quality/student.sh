@@ -21,8 +21,11 @@ fi
 source "$root/scripts/quality/current-cli.sh"
 echo "$(date -Is) $name: $preset from $teacher $*" >> "$out/commands.log"
 (cd "$root" && dotnet "$out/bin/LightGlm.Cli.dll" run "$preset" --from-run "$from" --run-dir "$out/run" --until downstream "$@")
+# The corpus the run used: its corpus stage records the directory (a run taken over with --from-run shares its donor's).
+corpus=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dir"])' "$out/run/stages/corpus.done.json")
+[ -f "$corpus/test.tsv" ] || { echo "student.sh: no test.tsv in the run's corpus $corpus" >&2; exit 2; }
 for m in student-compressed student student-int8; do
   q=(); [ "$m" = student-int8 ] && q=(--quantize int8)
-  score "$out/run/${m%-int8}" "$from/corpus" "$out/eval-%s-$m.json" "${q[@]}"
+  score "$out/run/${m%-int8}" "$corpus" "$out/eval-%s-$m.json" "${q[@]}"
 done
 echo "$name done: $(date -Is)"
