@@ -123,22 +123,6 @@ public sealed class MappedWeights : IDisposable
         }
     }
 
-    /// <summary>Our rows [row, row+count) of <paramref name="t"/> in the stored dtype, unconverted (count·RowLength·size bytes).</summary>
-    public void ReadRowsRaw(MappedTensor t, int row, int count, Span<byte> dst)
-    {
-        int size = t.Entry.DType.Size(), len = (int)t.Map.RowLength;
-        var rows = t.Map.HfRows;
-        var file = Archive.FileOf(t.Entry);
-        int i = 0;
-        while (i < count)
-        {
-            int start = rows[row + i], run = 1;
-            while (i + run < count && rows[row + i + run] == start + run) run++;
-            file.ReadBytes(t.Entry, (long)start * len * size, dst.Slice(i * len * size, run * len * size));
-            i += run;
-        }
-    }
-
     /// <summary>A whole tensor of ours as float32.</summary>
     public float[] ReadAll(string ours)
     {

@@ -34,6 +34,23 @@ internal static class MpiRun
     /// <summary>Runs `dotnet LightGlm.Cli.dll args` (under `mpirun -np N` when ranks > 0) and waits at most timeout.</summary>
     public static Result Run(int ranks, string args, TimeSpan timeout, IDictionary<string, string>? env = null)
     {
+        var watch = Stopwatch.StartNew();
+        using var p = Start(ranks, args, env);
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        if (!p.WaitForExit(timeout))
+        {
+            p.Kill(entireProcessTree: true);
+            throw new TimeoutException($"`{p.StartInfo.FileName} {p.StartInfo.Arguments}` did not finish within {timeout}: a hang. stderr: {stderr.Result}");
+        }
+        p.WaitForExit();
+        return new Result(p.ExitCode, stdout.Result, stderr.Result, watch.Elapsed);
+    }
+
+    /// <summary>Starts `dotnet LightGlm.Cli.dll args` (under `mpirun -np N` when ranks > 0) with stdout and stderr redirected
+    /// and stdin closed, for a test that watches the job while it runs.</summary>
+    public static Process Start(int ranks, string args, IDictionary<string, string>? env = null)
+    {
         var psi = ranks > 0
             ? new ProcessStartInfo(Mpirun!, $"--oversubscribe --mca btl self,vader,tcp -np {ranks} dotnet {CliDll} {args}")
             : new ProcessStartInfo("dotnet", $"{CliDll} {args}");
@@ -44,18 +61,9 @@ internal static class MpiRun
         psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none"; // containers often forbid CMA
         psi.Environment["DOTNET_TieredPGO"] = "0";
         foreach (var (k, v) in env ?? new Dictionary<string, string>()) psi.Environment[k] = v;
-        var watch = Stopwatch.StartNew();
-        using var p = Process.Start(psi)!;
+        var p = Process.Start(psi)!;
         p.StandardInput.Close();
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        if (!p.WaitForExit(timeout))
-        {
-            p.Kill(entireProcessTree: true);
-            throw new TimeoutException($"`{psi.FileName} {psi.Arguments}` did not finish within {timeout}: a hang. stderr: {stderr.Result}");
-        }
-        p.WaitForExit();
-        return new Result(p.ExitCode, stdout.Result, stderr.Result, watch.Elapsed);
+        return p;
     }
 }
 

@@ -37,6 +37,20 @@ public sealed class MpiTrainTests(Xunit.Abstractions.ITestOutputHelper output) :
 
     const string Flags = "--transport mpi --pipeline-stages 2 --micro-batches 4 --no-predict";
 
+    /// <summary>A 2-rank training job of <paramref name="cfg"/> (ranks tagged for RankPid), read until its third checkpoint
+    /// (steps 0, 4, 8) is saved; <paramref name="err"/> collects its stderr.</summary>
+    static Process StartUntilThirdCheckpoint(string cfg, string extra, string tag, out Task<string> err)
+    {
+        var job = MpiRun.Start(2, $"train --config {cfg} {Flags}{extra}", new Dictionary<string, string> { ["LIGHTGLM_TEST_TAG"] = tag });
+        err = job.StandardError.ReadToEndAsync();
+        string? line;
+        int checkpoints = 0;
+        while ((line = job.StandardOutput.ReadLine()) is not null)
+            if (line.StartsWith("checkpoint ", StringComparison.Ordinal) && ++checkpoints == 3) break;
+        Assert.NotNull(line);
+        return job;
+    }
+
     [MpiFact]
     public void MpiTrainingEqualsOneProcessAndResumes()
     {
@@ -67,21 +81,7 @@ public sealed class MpiTrainTests(Xunit.Abstractions.ITestOutputHelper output) :
     {
         string tag = Guid.NewGuid().ToString("N");
         var cfg = Config("killed", 400);
-        var psi = new ProcessStartInfo(MpiRun.Mpirun!, $"--oversubscribe --mca btl self,vader,tcp -np 2 dotnet {MpiRun.CliDll} train --config {cfg} {Flags}")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
-        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
-        psi.Environment["LIGHTGLM_TEST_TAG"] = tag;
-        using var job = Process.Start(psi)!;
-        var err = job.StandardError.ReadToEndAsync();
-        string? line;
-        int checkpoints = 0;
-        while ((line = job.StandardOutput.ReadLine()) is not null)
-            if (line.StartsWith("checkpoint ", StringComparison.Ordinal) && ++checkpoints == 3) break; // steps 0, 4, 8 saved
-        Assert.NotNull(line);
+        using var job = StartUntilThirdCheckpoint(cfg, "", tag, out var err);
         int rank1 = RankPid(tag, 1);
         Process.GetProcessById(rank1).Kill(); // SIGKILL: the rank dies without a word
         var watch = Stopwatch.StartNew();
@@ -115,21 +115,7 @@ public sealed class MpiTrainTests(Xunit.Abstractions.ITestOutputHelper output) :
     {
         string tag = Guid.NewGuid().ToString("N");
         var cfg = Config("hung", 400);
-        var psi = new ProcessStartInfo(MpiRun.Mpirun!, $"--oversubscribe --mca btl self,vader,tcp -np 2 dotnet {MpiRun.CliDll} train --config {cfg} {Flags} --mpi-timeout-seconds {HangTimeout}")
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT"] = "1";
-        psi.Environment["OMPI_ALLOW_RUN_AS_ROOT_CONFIRM"] = "1";
-        psi.Environment["OMPI_MCA_btl_vader_single_copy_mechanism"] = "none";
-        psi.Environment["LIGHTGLM_TEST_TAG"] = tag;
-        using var job = Process.Start(psi)!;
-        var err = job.StandardError.ReadToEndAsync();
-        string? line;
-        int checkpoints = 0;
-        while ((line = job.StandardOutput.ReadLine()) is not null)
-            if (line.StartsWith("checkpoint ", StringComparison.Ordinal) && ++checkpoints == 3) break;
-        Assert.NotNull(line);
+        using var job = StartUntilThirdCheckpoint(cfg, $" --mpi-timeout-seconds {HangTimeout}", tag, out var err);
         int rank1 = RankPid(tag, 1);
         Signal(rank1, "STOP"); // alive, holding its sockets, answering nothing
         var watch = Stopwatch.StartNew();

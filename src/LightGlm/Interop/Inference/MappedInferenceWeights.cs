@@ -1,7 +1,6 @@
 // A memory-mapped checkpoint (ours or Hugging Face's, any stored dtype, fused or not) as an inference weight source:
 // the one forward pass (InferenceSession) runs over it with the weights left in the page cache.
 using System.Numerics.Tensors;
-using System.Runtime.InteropServices;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
