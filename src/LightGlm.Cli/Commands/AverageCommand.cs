@@ -30,8 +30,7 @@ public sealed class AverageCommand : ICliCommand
             if (dirs.Any(d => System.IO.Path.GetFullPath(d).TrimEnd('/') == System.IO.Path.GetFullPath(outDir).TrimEnd('/')))
                 throw new CliException($"--out {outDir} is one of the inputs; write the average to another directory");
             var model = CheckpointAverage.Average(dirs);
-            string? tokenizer = ModelDirectory.TokenizerPath(dirs[0]);
-            AtomicDirectory.Write(outDir, tmp => ModelDirectory.Save(model, tmp, tokenizer));
+            AtomicDirectory.Write(outDir, tmp => ModelDirectory.SaveWithTokenizerOf(model, tmp, dirs[0]));
             Console.WriteLine($"averaged {dirs.Count} checkpoints ({string.Join(", ", dirs.Select(System.IO.Path.GetFileName))}) into {outDir}: {model.Layout.TotalLength:N0} parameters");
             return 0;
         }));

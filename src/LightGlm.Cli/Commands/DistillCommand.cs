@@ -2,6 +2,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using LightGlm.Compression;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Pruning;
 using LightGlm.IO;
@@ -18,7 +19,7 @@ public sealed class DistillCommand : ICliCommand
         var teacher = new Option<string>("--teacher") { Description = "Teacher model directory.", Required = true };
         var student = new Option<string>("--student") { Description = "Student model directory (e.g. from `lightglm prune`).", Required = true };
         var output = new Option<string>("--out") { Description = "Directory for the distilled student.", Required = true };
-        var source = new Option<string?>("--source") { Description = "Source-set sequences: soft labels (.jsonl ids or byte text)." };
+        var source = new Option<string?>("--source") { Description = "Source-set sequences: soft labels (.jsonl ids, or text encoded by the teacher's tokenizer)." };
         var target = new Option<string?>("--target") { Description = "Target-set sequences: hard labels." };
         var valid = new Option<string?>("--valid") { Description = "Validation sequences (hard CE logged)." };
         var plan = new Option<string?>("--plan") { Description = "The pruning plan; its hidden channels initialise the Eq. 10 projection." };
@@ -56,7 +57,8 @@ public sealed class DistillCommand : ICliCommand
             var t = ModelDirectory.Load(r.GetValue(teacher)!);
             var s = ModelDirectory.Load(r.GetValue(student)!);
             int ml = r.GetValue(maxLen);
-            List<Compression.Importance.CalibrationSample> Read(Option<string?> o) => r.GetValue(o) is { } p ? CalibrationData.Read(p, t.Config.V, ml, int.MaxValue) : [];
+            var tok = ModelTokenizer.Open(r.GetValue(teacher)!, t.Config.V);
+            List<Compression.Importance.CalibrationSample> Read(Option<string?> o) => r.GetValue(o) is { } p ? CalibrationData.Read(p, tok, t.Config.V, ml, int.MaxValue) : [];
             var src = Read(source); var tgt = Read(target); var val = Read(valid);
             if (src.Count + tgt.Count == 0) throw new CliException("give --source and/or --target sequences");
             int[]? kept = r.GetValue(plan) is { } pp ? PruningPlan.Load(pp).HiddenChannels?.ToArray() : null;
@@ -89,7 +91,7 @@ public sealed class DistillCommand : ICliCommand
             };
             var curve = Distiller.Run(t, s, src, tgt, val, opts, kept, (step, loss, vl) => Console.WriteLine($"step {step,5}  train {loss,8:F4}  valid {vl,8:F4}"),
                 Console.WriteLine);
-            ModelDirectory.Save(s, r.GetValue(output)!, ModelDirectory.TokenizerPath(r.GetValue(student)!));
+            ModelDirectory.SaveWithTokenizerOf(s, r.GetValue(output)!, r.GetValue(student)!);
             if (r.GetValue(log) is { } lp)
                 AtomicFile.WriteAllText(lp, JsonSerializer.Serialize(curve.Select(c => new { step = c.Step, valid_loss = double.IsNaN(c.ValLoss) ? (double?)null : c.ValLoss })));
             return 0;

@@ -2,6 +2,7 @@
 using System.CommandLine;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Experiments;
 using LightGlm.Experiments.Stages;
 using LightGlm.Model;
@@ -61,7 +62,8 @@ public sealed class ExperimentCompressionCommand : ICliCommand
                 var model = GlmModel.Create(ModelBridge.Config(shape), seed: 1);
                 t = ModelBridge.FromModel(model, shape);
             }
-            var all = CalibrationData.Read(dataPath, t.Shape.V, 64, 4000);
+            var tok = r.GetValue(teacher) is { } teacherDir ? ModelTokenizer.Open(teacherDir, t.Shape.V) : ByteTokenizer.Instance; // the synthetic teacher reads bytes
+            var all = CalibrationData.Read(dataPath, tok, t.Shape.V, 64, 4000);
             var valid = all.Where((_, i) => i % 10 == 0).ToList();
             var train = all.Where((_, i) => i % 10 != 0).ToList();
             Console.WriteLine($"data: {train.Count} train / {valid.Count} valid sequences from {dataPath}");

@@ -34,7 +34,7 @@ public sealed class GenerateCommand : ICliCommand
             // Any model directory inference reads: the fp32 arena, a mapped bf16/HF checkpoint, a quantized one.
             var (weights, owner) = LightGlm.Translation.TranslationModel.OpenWeights(r.GetValue(model)!);
             using var opened = owner;
-            var tok = TokenizerFor(r.GetValue(model)!, weights.Config);
+            var tok = ModelTokenizer.Open(r.GetValue(model)!, weights.Config.VocabSize);
             bool sample = !r.GetValue(greedy) && (r.GetValue(temperature) is not null || r.GetValue(topP) is not null || r.GetValue(topK) is not null);
             var o = new GenerationOptions
             {
@@ -58,22 +58,5 @@ public sealed class GenerateCommand : ICliCommand
     {
         try { return Generator.GenerateText(w, tok, prompts, o); }
         catch (ArgumentException e) { throw new CliException(e.Message); }
-    }
-
-    /// <summary>The model's tokenizer: its tokenizer.json, or the byte tokenizer when the directory has none (a
-    /// translation model's 262 ids, or the 259 of a model `train --tokenizer byte` wrote before December: same ids).</summary>
-    internal static ITokenizer TokenizerFor(string dir, ModelConfig c)
-    {
-        if (ModelDirectory.TokenizerPath(dir) is { } path)
-        {
-            var tok = TokenizerLoader.Load(path);
-            if (tok.VocabSize > c.VocabSize)
-                throw new CliException($"{path} has {tok.VocabSize} ids but the model's vocab_size is {c.VocabSize}: they do not belong together");
-            return tok;
-        }
-        if (!ByteTokenizer.Fits(c.VocabSize))
-            throw new CliException($"{dir}: no tokenizer.json, and vocab_size = {c.VocabSize} is not the byte tokenizer's " +
-                $"{ByteTokenizer.Size} (or {ByteTokenizer.LegacyGenerationSize} for older byte models): add the model's tokenizer.json");
-        return ByteTokenizer.Instance;
     }
 }

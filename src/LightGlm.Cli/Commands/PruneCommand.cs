@@ -1,6 +1,7 @@
 // `lightglm prune`: importance on calibration data → pruning plan → a real smaller dense model (or a sparsity baseline).
 using System.CommandLine;
 using LightGlm.Compression;
+using LightGlm.Text.Tokenizers;
 using LightGlm.Compression.Baselines;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
@@ -18,7 +19,7 @@ public sealed class PruneCommand : ICliCommand
         var plan = new Option<string?>("--plan") { Description = "A pruning plan JSON (indices kept); skips importance." };
         var target = new Option<long?>("--target-params") { Description = "Parameter budget: shrink head_dim and FFN together (paper's rule) to fit." };
         var importance = new Option<string>("--importance") { Description = "taylor (first-order |w·dL/dw|, the default: best measured) | activation | magnitude | random", DefaultValueFactory = _ => "taylor" };
-        var calibration = new Option<string?>("--calibration") { Description = "Calibration data: .jsonl token ids, or text (UTF-8 bytes, byte-level models)." };
+        var calibration = new Option<string?>("--calibration") { Description = "Calibration data: .jsonl token ids, or text (one sequence per line, encoded by the teacher's tokenizer)." };
         var layers = new Option<int?>("--layers") { Description = "Layers to keep (depth)." };
         var hidden = new Option<int?>("--hidden") { Description = "Hidden channels to keep." };
         var kvHeads = new Option<int?>("--kv-heads") { Description = "KV heads to keep." };
@@ -42,7 +43,7 @@ public sealed class PruneCommand : ICliCommand
             var shape = mapped?.Shape ?? t!.Shape;
             ModelFiles InMemory(string what) => t ?? throw new CliException(
                 $"{what} needs the whole teacher in memory; {teacherDir} is used streamed (mapped); use --importance activation|magnitude|random or a plan");
-            List<CalibrationSample> Cal() => r.GetValue(calibration) is { } c ? CalibrationData.Read(c, shape.V)
+            List<CalibrationSample> Cal() => r.GetValue(calibration) is { } c ? CalibrationData.Read(c, ModelTokenizer.Open(teacherDir, shape.V), shape.V)
                 : throw new CliException("--calibration FILE is needed for --importance activation|taylor and --baseline wanda-sparsity");
             string outDir = r.GetValue(output)!;
             string? b = r.GetValue(baseline);

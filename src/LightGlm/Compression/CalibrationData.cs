@@ -1,7 +1,7 @@
-// Reads calibration / distillation sequences: JSONL token ids, or UTF-8 bytes of text lines for byte-level models.
-using System.Text;
+// Reads calibration / distillation sequences: JSONL token ids, or text lines encoded by the model's own tokenizer.
 using System.Text.Json;
 using LightGlm.Compression.Importance;
+using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Compression;
 
@@ -9,14 +9,14 @@ public static class CalibrationData
 {
     /// <summary>
     /// *.jsonl: one sequence per line, either [ids…] or {"tokens": [ids…], "prefix": P} (targets = next token).
-    /// Anything else: text, one sequence per non-empty line, tokens = its UTF-8 bytes (a byte-level vocabulary, V ≥ 256).
+    /// Anything else: text, one sequence per non-empty line, encoded by <paramref name="tokenizer"/> — the model's own
+    /// (<see cref="ModelTokenizer.Open"/>), so a BPE model is calibrated on its tokens, not on bytes that mean other tokens.
     /// Sequences are cut to <paramref name="maxLen"/> tokens; at most <paramref name="limit"/> are read.
     /// </summary>
-    public static List<CalibrationSample> Read(string path, int vocab, int maxLen = 128, int limit = 256)
+    public static List<CalibrationSample> Read(string path, ITokenizer tokenizer, int vocab, int maxLen = 128, int limit = 256)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"{path}: calibration file not found", path);
         bool jsonl = path.EndsWith(".jsonl", StringComparison.OrdinalIgnoreCase);
-        if (!jsonl && vocab < 256) throw new InvalidDataException($"{path}: text calibration uses UTF-8 bytes as tokens, which needs vocab_size ≥ 256 (model has {vocab}); give token ids as .jsonl");
         var list = new List<CalibrationSample>();
         int lineNo = 0;
         foreach (var line in File.ReadLines(path))
@@ -38,7 +38,7 @@ public static class CalibrationData
                 catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
                 { throw new InvalidDataException($"{path}:{lineNo}: expected [ids…] or {{\"tokens\": [ids…]}}: {e.Message}", e); }
             }
-            else ids = Encoding.UTF8.GetBytes(line).Select(b => (int)b).ToArray();
+            else ids = tokenizer.EncodeText(line);
             if (ids.Length < 2) continue;
             ids = ids.Take(maxLen + 1).ToArray();
             if (ids.Any(i => i < 0 || i >= vocab)) throw new InvalidDataException($"{path}:{lineNo}: token id {ids.First(i => i < 0 || i >= vocab)} is outside the vocabulary [0, {vocab})");

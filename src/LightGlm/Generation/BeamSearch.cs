@@ -165,11 +165,13 @@ public static class BeamSearch
         var tokens = new int[k];
         var search = new BeamHypotheses(k, o.LengthPenalty, o.MaxNewTokens, o.StopTokens, 0, V);
         session.Prefill(0, prompt, logits.AsSpan(0, V), o.BidirectionalPrompt);
+        o.MaskUnknownIds(logits.AsSpan(0, V), V);
         search.Step(logits.AsSpan(0, V), session.Cache);
         while (!search.Done)
         {
             int n = search.NextRows(slots, tokens);
             session.Decode(slots.AsSpan(0, n), tokens.AsSpan(0, n), logits.AsSpan(0, n * V));
+            o.MaskUnknownIds(logits.AsSpan(0, n * V), V);
             search.Step(logits.AsSpan(0, n * V), session.Cache);
         }
         return search.Best();

@@ -21,6 +21,18 @@ public sealed record GenerationOptions
     public float LengthPenalty { get; init; } = 1f;
     /// <summary>GLM prefix LM: the prompt attends bidirectionally (only for models trained that way).</summary>
     public bool BidirectionalPrompt { get; init; }
+    /// <summary>
+    /// Only ids below this are generated (0 = every id of the model): a tokenizer smaller than the model's padded
+    /// embedding (ChatGLM pads 64,794 pieces to 65,024 rows) cannot decode the rest.
+    /// </summary>
+    public int Vocabulary { get; init; }
+
+    /// <summary>Sets the logits of ids ≥ <see cref="Vocabulary"/> to −∞ in each of the rows of width V.</summary>
+    internal void MaskUnknownIds(Span<float> logits, int V)
+    {
+        if (Vocabulary <= 0 || Vocabulary >= V) return;
+        for (int row = 0; row + V <= logits.Length; row += V) logits.Slice(row + Vocabulary, V - Vocabulary).Fill(float.NegativeInfinity);
+    }
 
     public void Validate()
     {
@@ -29,6 +41,7 @@ public sealed record GenerationOptions
         if (!Greedy && !(Temperature > 0)) p.Add($"temperature = {Temperature} must be > 0");
         if (TopK < 0) p.Add($"top-k = {TopK} must be >= 0");
         if (!(TopP > 0 && TopP <= 1)) p.Add($"top-p = {TopP} must be in (0, 1]");
+        if (Vocabulary < 0) p.Add($"vocabulary = {Vocabulary} must be >= 0");
         if (BeamWidth < 1 || BeamWidth > BeamHypotheses.MaxWidth) p.Add($"beam width = {BeamWidth} must be in [1, {BeamHypotheses.MaxWidth}]");
         if (p.Count > 0) throw new ArgumentException("invalid generation options: " + string.Join("; ", p));
     }

@@ -48,6 +48,7 @@ public static class Generator
         {
             // All prompts in one prefill (one GEMM per projection over their rows).
             session.Prefill(Enumerable.Range(0, S).ToArray(), prompts, logits, options.BidirectionalPrompt);
+            options.MaskUnknownIds(logits, V);
             for (int s = 0; s < S; s++)
             {
                 next[s] = sampler.Next(logits.AsSpan(s * V, V), options, ref rngs[s]);
@@ -61,6 +62,7 @@ public static class Generator
             int n = active.Count;
             for (int i = 0; i < n; i++) { slots[i] = active[i]; tokens[i] = next[active[i]]; }
             session.Decode(slots.AsSpan(0, n), tokens.AsSpan(0, n), logits.AsSpan(0, n * V));
+            options.MaskUnknownIds(logits.AsSpan(0, n * V), V);
             active.Clear();
             for (int i = 0; i < n; i++)
             {
@@ -92,6 +94,8 @@ public static class Generator
             var e = tokenizer.EncodeText(p);
             return tokenizer.BosId is { } bos ? [bos, .. e] : e;
         }).ToList();
-        return Generate(weights, ids, options).Select(g => tokenizer.DecodeText(g.Tokens)).ToList();
+        // Never an id the tokenizer cannot decode (a padded embedding's spare rows).
+        var o = options with { Vocabulary = options.Vocabulary > 0 ? Math.Min(options.Vocabulary, tokenizer.VocabSize) : tokenizer.VocabSize };
+        return Generate(weights, ids, o).Select(g => tokenizer.DecodeText(g.Tokens)).ToList();
     }
 }

@@ -28,19 +28,8 @@ public static class TokenizerFiles
     }
 
     /// <summary>Copies the tokenizer files present in <paramref name="from"/> to <paramref name="to"/> (temp + rename); returns (name, kind).</summary>
-    public static List<(string Name, string Kind)> Copy(string from, string to)
-    {
-        var copied = new List<(string, string)>();
-        foreach (var n in Names)
-        {
-            string src = Path.Combine(from, n);
-            string dst = Path.Combine(to, n);
-            if (!File.Exists(src) || Path.GetFullPath(src) == Path.GetFullPath(dst)) continue;
-            AtomicFile.Copy(src, dst);
-            copied.Add((n, Kind(src)));
-        }
-        return copied;
-    }
+    public static List<(string Name, string Kind)> Copy(string from, string to) =>
+        Model.Checkpoints.ModelDirectory.CopyTokenizerFiles(from, to).Select(n => (n, Kind(Path.Combine(to, n)))).ToList();
 
     /// <summary>
     /// transformers' AutoTokenizer needs tokenizer_config.json beside a bare tokenizer.json (ours): when the export has

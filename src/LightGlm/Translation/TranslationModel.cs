@@ -80,7 +80,5 @@ public static class TranslationModel
         return tok;
     }
 
-    static ITokenizer Tokenizer(string dir, ModelConfig config) =>
-        ModelDirectory.TokenizerPath(dir) is { } tj ? Checked(HfTokenizer.Create(tj), config, dir, tj)
-            : Checked(ByteTokenizer.Instance, config, dir, "the byte tokenizer");
+    static ITokenizer Tokenizer(string dir, ModelConfig config) => Checked(ModelTokenizer.Open(dir, config.VocabSize), config, dir, "its tokenizer");
 }

@@ -78,7 +78,7 @@ public class DistillerAndCliTests
         var dir = TinyTeacher.TempDir();
         try
         {
-            var teacher = TinyTeacher.Create(glm: true, seed: 52, L: 2, C: 24, H: 4, KV: 2, D: 8, F: 16, V: 300);
+            var teacher = TinyTeacher.Create(glm: true, seed: 52, L: 2, C: 24, H: 4, KV: 2, D: 8, F: 16, V: LightGlm.Text.Tokenizers.ByteTokenizer.Size); // no tokenizer.json: text is read by the byte tokenizer
             teacher.Save(Path.Combine(dir, "teacher"));
             File.WriteAllLines(Path.Combine(dir, "cal.txt"), ["error: file not found", "warning: disk almost full", "usage: prune [options]"]);
             int rc = CliHost.Run(["prune", "--teacher", Path.Combine(dir, "teacher"), "--out", Path.Combine(dir, "student"), "--importance", "activation",

@@ -65,7 +65,15 @@ public sealed class TinyRunFixture : IDisposable
     }
 }
 
-public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output) : IClassFixture<TinyRunFixture>
+/// <summary>The tests that share one tiny run (it takes minutes): the end-to-end checks and every command on its student.</summary>
+[CollectionDefinition(Name)]
+public sealed class TinyRunCollection : ICollectionFixture<TinyRunFixture>
+{
+    public const string Name = "tiny recipe run";
+}
+
+[Collection(TinyRunCollection.Name)]
+public class QuickstartEndToEndTests(TinyRunFixture fx, ITestOutputHelper output)
 {
     [Fact]
     public void TinyRecipeMakesEveryArtefact()

@@ -70,4 +70,48 @@ public class GenerateTokenizerTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>
+    /// A model whose embedding is padded beyond its tokenizer (ChatGLM: 64,794 pieces, 65,024 rows): generation never
+    /// emits the spare ids, greedy, sampled or by beam — random weights do put the argmax there without the mask.
+    /// </summary>
+    [Fact]
+    public void GenerationNeverEmitsIdsTheTokenizerCannotDecode()
+    {
+        var c = TinyModels.Llama(vocab: 400);
+        c.MaxPositionEmbeddings = 64;
+        var model = GlmModel.Create(c, seed: 5);
+        var prompts = Enumerable.Range(0, 6).Select(i => new[] { 1 + i, 7, 30 + i }).ToList();
+        var plain = new LightGlm.Generation.GenerationOptions { MaxNewTokens = 40 };
+        Assert.Contains(LightGlm.Generation.Generator.Generate(model, prompts, plain).SelectMany(g => g.Tokens), t => t >= 262); // the mask is needed
+        foreach (var o in new[] { plain, plain with { Greedy = false, Temperature = 1.5f }, plain with { BeamWidth = 3 } })
+        {
+            var limited = o with { Vocabulary = 262 };
+            var generated = LightGlm.Generation.Generator.Generate(model, prompts, limited).SelectMany(g => g.Tokens).ToList();
+            Assert.NotEmpty(generated);
+            Assert.All(generated, t => Assert.InRange(t, 0, 261));
+        }
+        // GenerateText limits to the tokenizer by itself: the byte tokenizer decodes what comes out.
+        var text = LightGlm.Generation.Generator.GenerateText(model, ByteTokenizer.Instance, ["ls -l", "cannot open"], plain);
+        Assert.Equal(2, text.Count);
+    }
+
+    /// <summary>An imported ChatGLM2 directory carries tokenizer.model (SentencePiece), not tokenizer.json: generate reads it.</summary>
+    [Fact]
+    public void GenerateRunsOnAnImportedDirectoryWithASentencePieceModel()
+    {
+        string dir = Directory.CreateTempSubdirectory("lg-gen-sp-").FullName;
+        try
+        {
+            var r = LightGlm.Tests.Evaluation.CliProcess.Run(null, "import", "--from", LightGlm.Tests.Interop.HfGolden.DirOf("chatglm2"), "--out", Path.Combine(dir, "m"));
+            Assert.True(r.ExitCode == 0, r.Stderr);
+            Assert.False(File.Exists(Path.Combine(dir, "m", "tokenizer.json")));
+            r = LightGlm.Tests.Evaluation.CliProcess.Run(null, "generate", "--model", Path.Combine(dir, "m"), "--max-new", "6", "--prompt", "Cannot open");
+            Assert.True(r.ExitCode == 0, r.Stdout + r.Stderr);
+            Assert.Contains("Cannot", r.Stdout);
+            var tok = ModelTokenizer.Open(Path.Combine(dir, "m"), 128);
+            Assert.IsType<LightGlm.Text.Tokenizers.SentencePiece.SentencePieceTokenizer>(tok);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }

@@ -26,6 +26,27 @@ public static class ModelDirectory
         Replace(dir, partial => WriteFiles(model, partial, tokenizerJson));
 
     /// <summary>
+    /// The same, with every tokenizer file of the model in <paramref name="tokenizerFrom"/> (tokenizer.json or a
+    /// SentencePiece tokenizer.model, their configs): what a command that derives a model from another writes.
+    /// </summary>
+    public static void SaveWithTokenizerOf(GlmModel model, string dir, string tokenizerFrom) =>
+        Replace(dir, partial => { WriteFiles(model, partial); CopyTokenizerFiles(tokenizerFrom, partial); });
+
+    /// <summary>Copies the tokenizer files present in <paramref name="from"/> to <paramref name="to"/> (each temp + rename); returns their names.</summary>
+    public static List<string> CopyTokenizerFiles(string from, string to)
+    {
+        var copied = new List<string>();
+        foreach (var n in TokenizerFileNames)
+        {
+            string src = Path.Combine(from, n), dst = Path.Combine(to, n);
+            if (!File.Exists(src) || Path.GetFullPath(src) == Path.GetFullPath(dst)) continue;
+            AtomicFile.Copy(src, dst);
+            copied.Add(n);
+        }
+        return copied;
+    }
+
+    /// <summary>
     /// Writes a model directory whole: <paramref name="write"/> fills a fresh folder beside <paramref name="dir"/>, which
     /// then takes its place (<see cref="AtomicDirectory.Replace"/>). The model's own files of the old directory
     /// (<see cref="IsModelFile"/>: config, weights, shards, index, tokenizer files) are replaced or dropped; every other
