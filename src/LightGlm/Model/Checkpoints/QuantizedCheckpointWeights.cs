@@ -17,10 +17,6 @@ public sealed class QuantizedCheckpointWeights : InferenceWeights, IDisposable
 {
     readonly CheckpointArchive _archive;
     readonly TensorEntry _embed;
-    readonly float[][] _n1, _n2;
-    readonly float[] _finalNorm;
-    readonly Projection[] _qkv, _o, _gateUp, _down;
-    readonly Projection _head;
     readonly long _smallBytes;
     [ThreadStatic] static byte[]? _rowScratch;
 
@@ -35,30 +31,17 @@ public sealed class QuantizedCheckpointWeights : InferenceWeights, IDisposable
         Quantization = q;
         _archive = archive;
         var c = config;
-        int C = c.C, HD = c.H * c.D, KVD = c.KV * c.D, F = c.F, L = c.L;
+        int C = c.C, HD = c.H * c.D, F = c.F;
         Check(archive, c, q);
         _embed = archive[TensorNames.Embed];
-        _finalNorm = archive.ReadAll(archive[TensorNames.FinalNorm]);
-        _n1 = Enumerable.Range(0, L).Select(l => archive.ReadAll(archive[TensorNames.InputNorm(l)])).ToArray();
-        _n2 = Enumerable.Range(0, L).Select(l => archive.ReadAll(archive[TensorNames.PostNorm(l)])).ToArray();
-        _qkv = new Projection[L]; _o = new Projection[L]; _gateUp = new Projection[L]; _down = new Projection[L];
-        for (int l = 0; l < L; l++)
-        {
-            float[]? bias = null;
-            if (archive.Contains(TensorNames.QBias(l)))
-            {
-                bias = new float[c.QkvDim];
-                archive.ReadAll(archive[TensorNames.QBias(l)]).CopyTo(bias, 0);
-                archive.ReadAll(archive[TensorNames.KBias(l)]).CopyTo(bias, HD);
-                archive.ReadAll(archive[TensorNames.VBias(l)]).CopyTo(bias, HD + KVD);
-            }
-            _qkv[l] = Load([TensorNames.Q(l), TensorNames.K(l), TensorNames.V(l)], C, bias);
-            _o[l] = Load([TensorNames.O(l)], HD, null);
-            _gateUp[l] = Load([TensorNames.Gate(l), TensorNames.Up(l)], C, null);
-            _down[l] = Load([TensorNames.Down(l)], F, null);
-        }
-        _head = Load([TensorNames.LmHead], C, null);
-        _smallBytes = (_n1.Sum(n => n.Length) + _n2.Sum(n => n.Length) + C + Enumerable.Range(0, L).Sum(l => _qkv[l].Bias.Length)) * 4L;
+        float[] Vector(string name) => archive.ReadAll(archive[name]);
+        var layers = Enumerable.Range(0, c.L).Select(l => new Layer(Vector(TensorNames.InputNorm(l)), Vector(TensorNames.PostNorm(l)),
+            Load([TensorNames.Q(l), TensorNames.K(l), TensorNames.V(l)], C, StackedQkvBias(c, l, n => archive.Contains(n) ? Vector(n) : null)),
+            Load([TensorNames.O(l)], HD, null),
+            Load([TensorNames.Gate(l), TensorNames.Up(l)], C, null),
+            Load([TensorNames.Down(l)], F, null))).ToArray();
+        Hold(layers, Vector(TensorNames.FinalNorm), Load([TensorNames.LmHead], C, null));
+        _smallBytes = NormAndBiasBytes();
     }
 
     /// <summary>
@@ -178,14 +161,6 @@ public sealed class QuantizedCheckpointWeights : InferenceWeights, IDisposable
         for (int i = 0; i < tokens.Length; i++) _archive.ReadRows(_embed, tokens[i], 1, x.Slice(i * C, C), scratch);
     }
 
-    public override ReadOnlySpan<float> InputNorm(int layer) => _n1[layer];
-    public override ReadOnlySpan<float> PostNorm(int layer) => _n2[layer];
-    public override ReadOnlySpan<float> FinalNorm => _finalNorm;
-    public override Projection Qkv(int layer) => _qkv[layer];
-    public override Projection O(int layer) => _o[layer];
-    public override Projection GateUp(int layer) => _gateUp[layer];
-    public override Projection Down(int layer) => _down[layer];
-    public override Projection Head => _head;
     /// <summary>Projections and head as quantized, the embedding as stored, norms and biases.</summary>
     public override long HeldBytes => ProjectionBytes + (_embed.End - _embed.Begin) + _smallBytes;
 

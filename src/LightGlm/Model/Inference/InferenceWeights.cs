@@ -13,6 +13,9 @@ public enum WeightFormat { Fp32, Int8, Int4 }
 public abstract class InferenceWeights
 {
     RotaryTable? _rotary;
+    Layer[] _layers = [];
+    ReadOnlyMemory<float> _finalNorm;
+    Projection _head = null!;
 
     protected InferenceWeights(ModelConfig config, WeightFormat format, int groupSize)
     {
@@ -20,6 +23,26 @@ public abstract class InferenceWeights
         Format = format;
         GroupSize = groupSize;
     }
+
+    /// <summary>What one block reads: its two norm vectors and its four projections, however the source holds them.</summary>
+    internal readonly record struct Layer(ReadOnlyMemory<float> InputNorm, ReadOnlyMemory<float> PostNorm,
+        Projection Qkv, Projection O, Projection GateUp, Projection Down);
+
+    /// <summary>
+    /// Called once by each source's constructor: the per-layer tensors, the final norm and the head. The accessors below
+    /// read them from plain arrays (no virtual call per layer and token), whoever made them.
+    /// </summary>
+    private protected void Hold(Layer[] layers, ReadOnlyMemory<float> finalNorm, Projection head)
+    {
+        if (layers.Length != Config.L) throw new ArgumentException($"{layers.Length} layers of weights for a config of {Config.L}");
+        _layers = layers;
+        _finalNorm = finalNorm;
+        _head = head;
+    }
+
+    /// <summary>The per-layer tensors and final norm as held (another source built from this one reuses them).</summary>
+    internal ReadOnlySpan<Layer> Layers => _layers;
+    internal ReadOnlyMemory<float> FinalNormMemory => _finalNorm;
 
     public ModelConfig Config { get; }
     /// <summary>How the projections are stored (fp32 here also covers bf16/fp16 widened on the fly).</summary>
@@ -32,16 +55,16 @@ public abstract class InferenceWeights
 
     /// <summary>x (n, C) = the embedding rows of tokens (ids already checked against V).</summary>
     public abstract void Embed(ReadOnlySpan<int> tokens, Span<float> x);
-    public abstract ReadOnlySpan<float> InputNorm(int layer);
-    public abstract ReadOnlySpan<float> PostNorm(int layer);
-    public abstract ReadOnlySpan<float> FinalNorm { get; }
+    public ReadOnlySpan<float> InputNorm(int layer) => _layers[layer].InputNorm.Span;
+    public ReadOnlySpan<float> PostNorm(int layer) => _layers[layer].PostNorm.Span;
+    public ReadOnlySpan<float> FinalNorm => _finalNorm.Span;
     /// <summary>q; k; v stacked (QkvDim, C), the q/k/v biases (if any) as its bias.</summary>
-    public abstract Projection Qkv(int layer);
-    public abstract Projection O(int layer);
+    public Projection Qkv(int layer) => _layers[layer].Qkv;
+    public Projection O(int layer) => _layers[layer].O;
     /// <summary>gate; up stacked (2F, C).</summary>
-    public abstract Projection GateUp(int layer);
-    public abstract Projection Down(int layer);
-    public abstract Projection Head { get; }
+    public Projection GateUp(int layer) => _layers[layer].GateUp;
+    public Projection Down(int layer) => _layers[layer].Down;
+    public Projection Head => _head;
 
     /// <summary>Every projection and the head, in layer order.</summary>
     public IEnumerable<Projection> Projections =>
@@ -53,6 +76,35 @@ public abstract class InferenceWeights
     /// <summary>Bytes of every weight inference holds: projections and head in this set's format, embeddings, norms and
     /// biases as stored.</summary>
     public abstract long HeldBytes { get; }
+
+    /// <summary>Bytes of the norm vectors and the q/k/v biases (fp32), part of <see cref="HeldBytes"/> for sources that own them.</summary>
+    protected long NormAndBiasBytes()
+    {
+        long n = _finalNorm.Length;
+        foreach (var l in _layers) n += l.InputNorm.Length + l.PostNorm.Length + l.Qkv.Bias.Length;
+        return n * 4L;
+    }
+
+    /// <summary>
+    /// Layer <paramref name="l"/>'s q, k and v biases stacked as the fused Qkv projection's bias; null if the model has none.
+    /// <paramref name="vector"/> gives a 1-D tensor by name (null if absent); a missing part stays zero.
+    /// </summary>
+    internal static float[]? StackedQkvBias(ModelConfig c, int l, Func<string, float[]?> vector)
+    {
+        var parts = new[] { vector(QBias(l)), vector(KBias(l)), vector(VBias(l)) };
+        if (parts.All(p => p is null)) return null;
+        var b = new float[c.QkvDim];
+        int[] lens = [c.H * c.D, c.KV * c.D, c.KV * c.D];
+        for (int i = 0, off = 0; i < 3; off += lens[i], i++)
+        {
+            if (parts[i] is { } p)
+            {
+                if (p.Length != lens[i]) throw new InvalidDataException($"layer {l}: a q/k/v bias has {p.Length} values; the config needs {lens[i]}");
+                p.CopyTo(b, off);
+            }
+        }
+        return b;
+    }
 
     /// <summary>Largest input width of any projection, padded to whole quantization groups.</summary>
     internal int MaxPaddedIn
@@ -106,9 +158,6 @@ public abstract class InferenceWeights
 /// <summary>A GlmModel's fp32 arena: every tensor a view, nothing copied.</summary>
 public sealed class ArenaWeights : InferenceWeights
 {
-    readonly Projection[] _qkv, _o, _gateUp, _down;
-    readonly Projection _head;
-
     public GlmModel Model { get; }
 
     internal ArenaWeights(GlmModel model) : base(model.Config, WeightFormat.Fp32, 0)
@@ -116,28 +165,18 @@ public sealed class ArenaWeights : InferenceWeights
         Model = model;
         var c = model.Config;
         var lo = model.Layout;
+        var w = model.Weights;
         int C = c.C, HD = c.H * c.D, W = c.QkvDim, F = c.F, V = c.V;
         Projection Make(int offset, int outDim, int inDim, int biasOffset = -1) =>
-            new Fp32Projection(model.Weights.AsMemory(offset, outDim * inDim), outDim, inDim,
-                biasOffset >= 0 ? model.Weights.AsMemory(biasOffset, outDim) : default);
-        _qkv = lo.Blocks.Select(b => Make(b.Qkv, W, C, b.QkvBias)).ToArray();
-        _o = lo.Blocks.Select(b => Make(b.O, C, HD)).ToArray();
-        _gateUp = lo.Blocks.Select(b => Make(b.GateUp, 2 * F, C)).ToArray();
-        _down = lo.Blocks.Select(b => Make(b.Down, C, F)).ToArray();
-        _head = Make(lo.LmHead, V, C);
+            new Fp32Projection(w.AsMemory(offset, outDim * inDim), outDim, inDim, biasOffset >= 0 ? w.AsMemory(biasOffset, outDim) : default);
+        Hold(lo.Blocks.Select(b => new Layer(w.AsMemory(b.InputNorm, C), w.AsMemory(b.PostNorm, C),
+                Make(b.Qkv, W, C, b.QkvBias), Make(b.O, C, HD), Make(b.GateUp, 2 * F, C), Make(b.Down, C, F))).ToArray(),
+            w.AsMemory(lo.FinalNorm, C), Make(lo.LmHead, V, C));
     }
 
     public override RotaryTable Rotary => Model.Rotary;
     public override void Embed(ReadOnlySpan<int> tokens, Span<float> x) =>
         Pointwise.EmbeddingForward(x, tokens, Model.W(Model.Layout.Embedding, Config.V * Config.C), Config.C);
-    public override ReadOnlySpan<float> InputNorm(int layer) => Model.Weights.AsSpan(Model.Layout.Blocks[layer].InputNorm, Config.C);
-    public override ReadOnlySpan<float> PostNorm(int layer) => Model.Weights.AsSpan(Model.Layout.Blocks[layer].PostNorm, Config.C);
-    public override ReadOnlySpan<float> FinalNorm => Model.Weights.AsSpan(Model.Layout.FinalNorm, Config.C);
-    public override Projection Qkv(int layer) => _qkv[layer];
-    public override Projection O(int layer) => _o[layer];
-    public override Projection GateUp(int layer) => _gateUp[layer];
-    public override Projection Down(int layer) => _down[layer];
-    public override Projection Head => _head;
     public override long HeldBytes => Model.Layout.TotalLength * 4L;
 }
 
@@ -145,33 +184,19 @@ public sealed class ArenaWeights : InferenceWeights
 public sealed class QuantizedWeights : InferenceWeights
 {
     readonly InferenceWeights _src;
-    readonly Projection[] _qkv, _o, _gateUp, _down;
-    readonly Projection _head;
 
     internal QuantizedWeights(InferenceWeights source, WeightFormat format, int groupSize) : base(source.Config, format, groupSize)
     {
         _src = source;
         var f = format == WeightFormat.Int8 ? QuantFormat.Int8 : QuantFormat.Int4;
         Projection Q(Projection p) => QuantizedProjection.From(p, f, groupSize);
-        int L = source.Config.L;
-        _qkv = Enumerable.Range(0, L).Select(l => Q(source.Qkv(l))).ToArray();
-        _o = Enumerable.Range(0, L).Select(l => Q(source.O(l))).ToArray();
-        _gateUp = Enumerable.Range(0, L).Select(l => Q(source.GateUp(l))).ToArray();
-        _down = Enumerable.Range(0, L).Select(l => Q(source.Down(l))).ToArray();
-        _head = Q(source.Head);
+        var layers = source.Layers.ToArray().Select(l => l with { Qkv = Q(l.Qkv), O = Q(l.O), GateUp = Q(l.GateUp), Down = Q(l.Down) }).ToArray();
+        Hold(layers, source.FinalNormMemory, Q(source.Head));
     }
 
     public InferenceWeights Source => _src;
     public override RotaryTable Rotary => _src.Rotary;
     public override void Embed(ReadOnlySpan<int> tokens, Span<float> x) => _src.Embed(tokens, x);
-    public override ReadOnlySpan<float> InputNorm(int layer) => _src.InputNorm(layer);
-    public override ReadOnlySpan<float> PostNorm(int layer) => _src.PostNorm(layer);
-    public override ReadOnlySpan<float> FinalNorm => _src.FinalNorm;
-    public override Projection Qkv(int layer) => _qkv[layer];
-    public override Projection O(int layer) => _o[layer];
-    public override Projection GateUp(int layer) => _gateUp[layer];
-    public override Projection Down(int layer) => _down[layer];
-    public override Projection Head => _head;
     public override long HeldBytes => _src.HeldBytes - _src.ProjectionBytes + ProjectionBytes;
 }
 
@@ -182,10 +207,6 @@ public sealed class QuantizedWeights : InferenceWeights
 public sealed class NamedWeights : InferenceWeights
 {
     readonly WeightRows _embed;
-    readonly float[][] _n1, _n2;
-    readonly float[] _finalNorm;
-    readonly Projection[] _qkv, _o, _gateUp, _down;
-    readonly Projection _head;
     readonly bool _tied;
 
     internal NamedWeights(ModelConfig c, Func<string, WeightRows?> matrix, Func<string, float[]?> vector, WeightFormat format, int groupSize)
@@ -203,35 +224,16 @@ public sealed class NamedWeights : InferenceWeights
             var v = vector(name) ?? throw new KeyNotFoundException($"no tensor '{name}' in this model");
             return v.Length == n ? v : throw new InvalidDataException($"tensor '{name}' has {v.Length} values; the config needs {n}");
         }
-        float[]? Bias(int l)
-        {
-            var parts = new[] { vector(QBias(l)), vector(KBias(l)), vector(VBias(l)) };
-            if (parts.All(p => p is null)) return null;
-            var b = new float[c.QkvDim];
-            int[] lens = [H * D, KV * D, KV * D];
-            for (int i = 0, off = 0; i < 3; off += lens[i], i++)
-            {
-                if (parts[i] is { } p)
-                {
-                    if (p.Length != lens[i]) throw new InvalidDataException($"layer {l}: a q/k/v bias has {p.Length} values; the config needs {lens[i]}");
-                    p.CopyTo(b, off);
-                }
-            }
-            return b;
-        }
         _embed = M(TensorNames.Embed, V, C);
-        _finalNorm = Vec(TensorNames.FinalNorm, C);
-        _n1 = Enumerable.Range(0, c.L).Select(l => Vec(TensorNames.InputNorm(l), C)).ToArray();
-        _n2 = Enumerable.Range(0, c.L).Select(l => Vec(TensorNames.PostNorm(l), C)).ToArray();
-        _qkv = Enumerable.Range(0, c.L).Select(l => (Projection)new StackedProjection(
-            [M(Q(l), H * D, C), M(K(l), KV * D, C), M(TensorNames.V(l), KV * D, C)], Bias(l))).ToArray();
-        _o = Enumerable.Range(0, c.L).Select(l => (Projection)new StackedProjection([M(TensorNames.O(l), C, H * D)], default)).ToArray();
-        _gateUp = Enumerable.Range(0, c.L).Select(l => (Projection)new StackedProjection([M(Gate(l), F, C), M(Up(l), F, C)], default)).ToArray();
-        _down = Enumerable.Range(0, c.L).Select(l => (Projection)new StackedProjection([M(TensorNames.Down(l), C, F)], default)).ToArray();
+        var finalNorm = Vec(TensorNames.FinalNorm, C);
+        var layers = Enumerable.Range(0, c.L).Select(l => new Layer(Vec(TensorNames.InputNorm(l), C), Vec(TensorNames.PostNorm(l), C),
+            new StackedProjection([M(Q(l), H * D, C), M(K(l), KV * D, C), M(TensorNames.V(l), KV * D, C)], StackedQkvBias(c, l, vector)),
+            new StackedProjection([M(TensorNames.O(l), C, H * D)], default),
+            new StackedProjection([M(Gate(l), F, C), M(Up(l), F, C)], default),
+            new StackedProjection([M(TensorNames.Down(l), C, F)], default))).ToArray();
         _tied = matrix(LmHead) is null;
-        _head = new StackedProjection([_tied ? _embed : M(LmHead, V, C)], default);
-        _smallBytes = (_n1.Sum(n => n.Length) + _n2.Sum(n => n.Length) + C
-                       + Enumerable.Range(0, c.L).Sum(l => _qkv[l].Bias.Length)) * 4L;
+        Hold(layers, finalNorm, new StackedProjection([_tied ? _embed : M(LmHead, V, C)], default));
+        _smallBytes = NormAndBiasBytes();
     }
 
     readonly long _smallBytes;
@@ -242,14 +244,6 @@ public sealed class NamedWeights : InferenceWeights
         for (int i = 0; i < tokens.Length; i++) _embed.Read(tokens[i], 1, x.Slice(i * C, C));
     }
 
-    public override ReadOnlySpan<float> InputNorm(int layer) => _n1[layer];
-    public override ReadOnlySpan<float> PostNorm(int layer) => _n2[layer];
-    public override ReadOnlySpan<float> FinalNorm => _finalNorm;
-    public override Projection Qkv(int layer) => _qkv[layer];
-    public override Projection O(int layer) => _o[layer];
-    public override Projection GateUp(int layer) => _gateUp[layer];
-    public override Projection Down(int layer) => _down[layer];
-    public override Projection Head => _head;
     /// <summary>Projections and head as stored, the embedding (unless it is the head), norms and biases.</summary>
     public override long HeldBytes => ProjectionBytes + (_tied ? 0 : _embed.Bytes) + _smallBytes;
 }
