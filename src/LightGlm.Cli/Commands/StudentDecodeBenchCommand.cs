@@ -1,10 +1,7 @@
 // `lightglm bench student-decode`: teacher vs pruned student (fp32, int8, int4) decode speed and weight bytes, same run, same decoder.
 // The decoder: the one forward pass (InferenceSession over InferenceWeights — what translate, eval and serve run).
 using System.CommandLine;
-using System.Diagnostics;
-using LightGlm.Compression;
-using LightGlm.Experiments.Stages;
-using LightGlm.Kernels.Quantized;
+using LightGlm.Evaluation.Bench;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
 
@@ -34,9 +31,7 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
             var rows = new List<(string Name, long Params, long Bytes, double Ms, double CpuMs)>();
             Console.WriteLine($"machine: {Environment.ProcessorCount} cores; {th} kernel thread(s)" +
                               $"; {n} greedy tokens at batch 1, best of {k} rounds after a warm-up round; rows measured in this run");
-            // Every model warms up first (the JIT's tiers: the same model timed cold ran up to 1.4x slower than when
-            // timed after the others), then the rounds go model by model so drift on the machine touches all rows alike.
-            // Both through the reader translate uses (TranslationModel.OpenWeights): a quantized student directory
+            // Every model warms up first, then the rounds go model by model (DecodeBench.BestOfRounds). Both through the reader translate uses (TranslationModel.OpenWeights): a quantized student directory
             // (import|export --quantize) is measured as stored, in its one format.
             var (sw, sOwner) = LightGlm.Translation.TranslationModel.OpenWeights(r.GetValue(student)!);
             var (tw, tOwner) = LightGlm.Translation.TranslationModel.OpenWeights(r.GetValue(teacher)!);
@@ -53,16 +48,9 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
             else
                 foreach (var f in formatList) engines.Add(($"student {f}", sw.Config.ParameterCount(), InferenceWeights.Quantize(sw, InferenceWeights.ParseFormat(f))));
             var prompt = Enumerable.Range(0, 16).Select(i => (i * 7 + 3) % Math.Min(tw.Config.V, sw.Config.V)).ToArray();
-            foreach (var e in engines) ModelEvaluator.DecodeProbe(e.Weights, prompt, n, reps: 20, threads: th);
-            var best = engines.Select(_ => (Ms: double.MaxValue, Cpu: double.MaxValue)).ToArray();
-            for (int round = 0; round < k; round++)
-                for (int i = 0; i < engines.Count; i++)
-                {
-                    var (_, ms, cpu) = ModelEvaluator.DecodeProbe(engines[i].Weights, prompt, n, reps: 1, threads: th);
-                    best[i] = (Math.Min(best[i].Ms, ms), Math.Min(best[i].Cpu, cpu));
-                }
+            var best = DecodeBench.BestOfRounds(engines.Select(e => e.Weights).ToList(), prompt, n, rounds: k, threads: th);
             for (int i = 0; i < engines.Count; i++)
-                rows.Add((engines[i].Name, engines[i].Params, engines[i].Weights.HeldBytes, best[i].Ms, best[i].Cpu));
+                rows.Add((engines[i].Name, engines[i].Params, engines[i].Weights.HeldBytes, best[i].Ms, best[i].CpuMs));
             var b = rows[0];
             Console.WriteLine("| model | params | weight MB | ms/token | CPU ms/token | tok/s | speedup | speedup (CPU) | weight bytes vs teacher |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
@@ -71,25 +59,5 @@ public sealed class StudentDecodeBenchCommand : ICliCommand
             return 0;
         });
         return cmd;
-    }
-
-    /// <summary>Greedy decode at batch 1 of a model's named tensors (optionally quantized) through the one forward pass:
-    /// the best of <paramref name="reps"/> runs of <paramref name="tokens"/> − 1 timed steps (after a first, untimed
-    /// token), in tokens/s; and the weight bytes held.</summary>
-    public static (double TokensPerSecond, long WeightBytes) DecodeSpeed(ModelFiles m, QuantFormat? q, int tokens, int reps)
-    {
-        var weights = InferenceWeights.Quantize(m.InferenceWeights(),
-            q switch { QuantFormat.Int8 => WeightFormat.Int8, QuantFormat.Int4 => WeightFormat.Int4, _ => WeightFormat.Fp32 });
-        var dec = new SequenceDecoder(weights, tokens + 1);
-        double best = 0;
-        for (int rep = 0; rep < reps; rep++)
-        {
-            dec.Reset();
-            int tok = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Forward([1 % m.Shape.V]));
-            var sw = Stopwatch.StartNew();
-            for (int i = 0; i < tokens - 1; i++) tok = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Forward([tok]));
-            best = Math.Max(best, (tokens - 1) / sw.Elapsed.TotalSeconds);
-        }
-        return (best, weights.HeldBytes);
     }
 }

@@ -74,7 +74,8 @@ public sealed class VocabPruneBenchCommand : ICliCommand
             var rows = new List<(string Name, ModelShape Shape, long Bytes, double TokS)>();
             foreach (var (name, m) in new[] { ("full vocabulary", full), ("vocabulary pruned", pruned) })
             {
-                var (tps, bytes) = StudentDecodeBenchCommand.DecodeSpeed(m, null, n, k);
+                var weights = m.InferenceWeights();
+                var (tps, bytes) = (LightGlm.Evaluation.Bench.DecodeBench.GreedyTokensPerSecond(weights, 1 % m.Shape.V, n, k), weights.HeldBytes);
                 rows.Add((name, m.Shape, bytes, tps));
                 Console.Error.WriteLine($"  measured {name}: {tps:F2} tok/s");
             }

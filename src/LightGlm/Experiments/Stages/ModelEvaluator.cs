@@ -126,65 +126,8 @@ public static class ModelEvaluator
     {
         var sp = SpecialTokens.From(tok);
         var prompt = TaskFormat.Prompt(sp, Direction.EnToZh, tok.EncodeText(text).Take(24).ToArray());
-        return DecodeProbe(weights, prompt, tokens);
+        return LightGlm.Evaluation.Bench.DecodeBench.Probe(weights, prompt, tokens);
     }
-
-    /// <summary>The probe behind <see cref="SpeedProbe"/> for any prompt ids (also `bench student-decode`): bidirectional prefill of
-    /// <paramref name="prompt"/>, then <paramref name="tokens"/> greedy decode steps through one engine session, best of
-    /// <paramref name="reps"/> after a warm-up, with the kernels on <paramref name="threads"/> threads (restored afterwards).</summary>
-    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) DecodeProbe(GlmModel model, int[] prompt, int tokens,
-        InferenceWeights? weights = null, int reps = 5, int threads = 1) =>
-        DecodeProbe(weights ?? InferenceWeights.Fp32(model), prompt, tokens, reps, threads);
-
-    public static (double PrefillMs, double DecodeMsPerToken, double DecodeCpuMsPerToken) DecodeProbe(InferenceWeights weights, int[] prompt, int tokens,
-        int reps = 5, int threads = 1)
-    {
-        if (tokens < 1 || reps < 1 || threads < 1) throw new ArgumentOutOfRangeException(nameof(tokens), "tokens, reps and threads must be ≥ 1");
-        int V = weights.Config.V;
-        var session = new InferenceSession(weights, 1, Math.Min(weights.Config.MaxPositionEmbeddings, prompt.Length + tokens + 1));
-        var logits = new float[V];
-        int[] slot = [0], next = [0];
-        double prefill = double.MaxValue, wall = double.MaxValue, cpu = double.MaxValue;
-        int gemmThreads = LightGlm.Kernels.Gemm.Threads, kernelThreads = LightGlm.Kernels.KernelParallel.Degree;
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        try
-        {
-            LightGlm.Kernels.Gemm.Threads = threads;
-            LightGlm.Kernels.KernelParallel.Degree = threads;
-            for (int rep = 0; rep <= reps; rep++) // rep 0 warms up
-            {
-                session.Cache.Reset(0);
-                long t0 = Stopwatch.GetTimestamp();
-                session.Prefill(0, prompt, logits, bidirectional: true);
-                double p = Stopwatch.GetElapsedTime(t0).TotalMilliseconds;
-                next[0] = ArgMax(logits);
-                double c0 = CpuMs(threads);
-                long t1 = Stopwatch.GetTimestamp();
-                for (int i = 0; i < tokens; i++)
-                {
-                    session.Decode(slot, next, logits);
-                    next[0] = ArgMax(logits);
-                }
-                double w = Stopwatch.GetElapsedTime(t1).TotalMilliseconds, c = CpuMs(threads) - c0;
-                if (rep == 0) continue;
-                prefill = Math.Min(prefill, p); wall = Math.Min(wall, w / tokens);
-                cpu = double.IsNaN(c) ? wall : Math.Min(cpu, c / tokens);
-            }
-        }
-        finally
-        {
-            LightGlm.Kernels.Gemm.Threads = gemmThreads;
-            LightGlm.Kernels.KernelParallel.Degree = kernelThreads;
-        }
-        return (prefill, wall, cpu);
-    }
-
-    /// <summary>One thread: the calling thread's CPU time; more: the process's (all kernel threads; idle pool threads cost nothing).</summary>
-    static double CpuMs(int threads) => threads == 1 ? LightGlm.Evaluation.Bench.CpuClock.ThreadMs() : LightGlm.Evaluation.Bench.CpuClock.ProcessMs();
-
-    static int ArgMax(ReadOnlySpan<float> x) => System.Numerics.Tensors.TensorPrimitives.IndexOfMax(x);
 
     static long ModelBytes(string dir) => File.Exists(Path.Combine(dir, ModelDirectory.WeightsFile)) ? new FileInfo(Path.Combine(dir, ModelDirectory.WeightsFile)).Length : 0;
 
