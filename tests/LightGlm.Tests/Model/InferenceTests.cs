@@ -113,7 +113,7 @@ public class InferenceTests
         return copy;
     }
 
-    static ModelConfig Medium() => new()
+    internal static ModelConfig Medium() => new()
     {
         ModelType = "chatglm", VocabSize = 50, HiddenSize = 64, NumHiddenLayers = 2, NumAttentionHeads = 4, NumKeyValueHeads = 2,
         IntermediateSize = 96, PartialRotaryFactor = 0.5, RopeInterleaved = true, AttentionBias = true, PrefixLm = true, MaxPositionEmbeddings = 64,
@@ -256,11 +256,19 @@ public class InferenceTests
         // activation or K/V row (≥ 200 bytes here) per position.
         Assert.True(sequence <= prefill + 256, $"a whole sequence allocated {sequence} bytes per pass, a prefill {prefill}");
     }
+}
 
+/// <summary>
+/// Counts this thread's allocations during decode, so it runs alone: tests that set the kernels' global thread count
+/// (KernelParallel.Degree) while it measures would send decode down the threaded path, whose closures it would count.
+/// </summary>
+[Collection(nameof(LightGlm.Tests.Experiments.ThreadSettingsOwners))]
+public class InferenceAllocationTests
+{
     [Fact]
     public void DecodingAllocatesNoPerTokenBuffers()
     {
-        var c = Medium();
+        var c = InferenceTests.Medium();
         c.VocabSize = 1000; // a logits row (4 KB) is above the bound
         var m = GlmModel.Create(c, seed: 8, std: 0.1);
         foreach (var w in new[] { InferenceWeights.Fp32(m), InferenceWeights.Create(m, WeightFormat.Int8) })
