@@ -66,9 +66,10 @@ internal sealed class DecodeOptions(int defaultBatch = 8, int defaultMaxBeam = 0
     public GlmTranslator Translator(ParseResult r, GlmModel model, ITokenizer tok, int? batchOverride = null) =>
         Translator(r, InferenceWeights.Fp32(model), tok, batchOverride);
 
-    public GlmTranslator Translator(ParseResult r, InferenceWeights weights, ITokenizer tok, int? batchOverride = null)
+    /// <summary>The translator; with <paramref name="memory"/>'s fuzzy prompts, a match must fit the sequence length the model was trained at.</summary>
+    public GlmTranslator Translator(ParseResult r, InferenceWeights weights, ITokenizer tok, int? batchOverride = null, MemoryChoice? memory = null)
     {
-        var o = Read(r, batchOverride);
+        var o = Read(r, batchOverride) with { MatchSeqLen = memory?.MatchSeqLen ?? 0 };
         // The KV cache holds batch × beam slots of every position: refuse before allocating what the machine lacks.
         var c = weights.Config;
         long slots = (long)o.MaxBatch * (o.MaxBeam == 1 ? 1 : 2 * o.MaxBeam);

@@ -28,7 +28,8 @@ public sealed class EvalCommand : ICliCommand
         var limitOpt = new Option<int>("--max-sentences") { Description = "Use only the first N pairs (0 = all).", DefaultValueFactory = _ => 0 };
         var memoryOpt = new MemoryOption();
         var decode = new DecodeOptions(defaultBatch: 1);
-        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt, memoryOpt.Option };
+        var cmd = new Command("eval", "Evaluate a translation model on a parallel test set.") { modelOpt, testOpt, splitOpt, corpusOpt, dirOpt, glossOpt, maxOpt, jsonOpt, limitOpt };
+        memoryOpt.AddTo(cmd);
         decode.AddTo(cmd);
         decode.Batch.Description = "Sentences translated together (1 = one at a time, with per-sentence latency; more = faster quality runs, no latencies).";
         cmd.SetAction(r =>
@@ -42,17 +43,17 @@ public sealed class EvalCommand : ICliCommand
                     : $"{testFile} has no pairs.");
             if (r.GetValue(limitOpt) is > 0 and var limit && pairs.Count > limit) pairs = pairs.Take(limit).ToList();
             var glossary = r.GetValue(glossOpt) is { } g ? Glossary.Load(g) : null;
-            var memory = memoryOpt.Load(r);
             string modelDir = r.GetValue(modelOpt)!;
+            var memory = memoryOpt.Load(r, modelDir);
             Console.Error.WriteLine($"eval: {pairs.Count} pairs from {testFile}");
             using var opened = TranslationModel.Open(modelDir);
             var (weights, tok) = (opened.Weights, opened.Tokenizer);
             var dirs = r.GetValue(dirOpt) == "both" ? Directions.Both : [Directions.Parse(r.GetValue(dirOpt)!)];
             // The same scoring as the recipe's eval stage (one path: ModelEvaluator).
-            var translator = decode.Translator(r, weights, tok); // --batch 1 (the default): one at a time, per-sentence latency
+            var translator = decode.Translator(r, weights, tok, memory: memory); // --batch 1 (the default): one at a time, per-sentence latency
             var progress = ProgressLine.ForStandardError(); // plain lines every few seconds when stderr is a log file
             var report = ModelEvaluator.Evaluate(weights, tok, modelDir, pairs, glossary, r.GetValue(maxOpt), progress.Report, directions: dirs,
-                translator: translator, memory: memory);
+                translator: translator, memory: memory?.Memory, fuzzyThreshold: memory?.FuzzyThreshold);
             progress.Finish();
             if (r.GetValue(jsonOpt)) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
             else
@@ -62,7 +63,7 @@ public sealed class EvalCommand : ICliCommand
                     var x = report[d.Name()]!;
                     Console.WriteLine($"{d.Name()}: BLEU {(double)x["bleu"]!:F2}  chrF2 {(double)x["chrf"]!:F2}  chrF++ {(double)x["chrf2pp"]!:F2}  TER {(double)x["ter"]!:F2}  " +
                         $"term acc {(x["term_accuracy"] is { } ta ? ((double)ta).ToString("P1") : "n/a")}  translation acc {(double)x["translation_accuracy"]!:P1} " +
-                        $"(mean p {(double)x["mean_target_probability"]!:F3})  {x["sentences"]} sentences{(x["memory_hits"] is { } mh ? $" ({mh} from the memory)" : "")}  {(x["latency_p50_ms"] is { } p50 ? $"latency p50 {(double)p50:F1} ms p95 {(double)x["latency_p95_ms"]!:F1} ms" : $"batch {x["batch"]}")}  {(double)x["throughput_sentences_per_s"]!:F2} sent/s");
+                        $"(mean p {(double)x["mean_target_probability"]!:F3})  {x["sentences"]} sentences{(x["memory_hits"] is { } mh ? $" ({mh} from the memory{(x["fuzzy_hits"] is { } fh ? $", {fh} with a fuzzy match" : "")})" : "")}  {(x["latency_p50_ms"] is { } p50 ? $"latency p50 {(double)p50:F1} ms p95 {(double)x["latency_p95_ms"]!:F1} ms" : $"batch {x["batch"]}")}  {(double)x["throughput_sentences_per_s"]!:F2} sent/s");
                 }
                 Console.WriteLine($"weights {report["weights"]} (projections + head {(long)report["projection_bytes"]! / 1e6:F2} MB)  beam {report["beam"]}");
                 Console.WriteLine($"params {report["params"]}  checkpoint {report["checkpoint_bytes"]} bytes  peak RSS {report["peak_rss_mb"]?.ToString() ?? "n/a"} MB  {report["ms_per_generated_token"]} ms/token");

@@ -20,20 +20,24 @@ public sealed class ServeCommand : ICliCommand
         var timeoutOpt = new Option<int>("--timeout-seconds") { DefaultValueFactory = _ => 30 };
         var nameOpt = new Option<string?>("--model-name") { Description = "The model's id on the OpenAI-compatible endpoints (default: the model directory's name)." };
         var decode = new DecodeOptions(defaultMaxBeam: 4);
+        var memoryOpt = new MemoryOption();
         var cmd = new Command("serve", "Serve translations over HTTP: POST /v1/translate, the OpenAI-compatible POST /v1/chat/completions, POST /v1/completions " +
             "and GET /v1/models, GET /healthz, GET /metrics.") { modelOpt, urlsOpt, remoteOpt, tokenOpt, batchOpt, queueOpt, timeoutOpt, nameOpt };
+        memoryOpt.AddTo(cmd);
         decode.AddTo(cmd, batch: false);
         cmd.SetAction(r =>
         {
             int batch = r.GetValue(batchOpt), queueCap = r.GetValue(queueOpt), timeout = r.GetValue(timeoutOpt);
             if (batch < 1 || queueCap < 1 || timeout < 1) throw new CliException("--max-batch, --queue and --timeout-seconds must be positive");
             string modelDir = r.GetValue(modelOpt)!;
+            var memory = memoryOpt.Load(r, modelDir);
             using var opened = TranslationModel.Open(modelDir);
             var (weights, tok) = (opened.Weights, opened.Tokenizer);
             var o = new ServeOptions(QueueCapacity: queueCap, Timeout: TimeSpan.FromSeconds(timeout),
                 BearerToken: r.GetValue(tokenOpt) ?? Environment.GetEnvironmentVariable("LIGHTGLM_TOKEN"),
                 ModelId: r.GetValue(nameOpt) ?? ModelId(modelDir));
-            var (app, queue) = TranslationServer.Build(decode.Translator(r, weights, tok, batch), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt));
+            var (app, queue) = TranslationServer.Build(decode.Translator(r, weights, tok, batch, memory), r.GetValue(urlsOpt)!, o, r.GetValue(remoteOpt),
+                memory?.Memory, memory?.FuzzyThreshold);
             using (queue)
             {
                 // Bind first: a port in use fails here (IOException, exit 2) before we claim to be listening.

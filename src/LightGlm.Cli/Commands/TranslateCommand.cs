@@ -20,7 +20,8 @@ public sealed class TranslateCommand : ICliCommand
         var memoryOpt = new MemoryOption();
         var decode = new DecodeOptions();
         var textArg = new Argument<string[]>("text") { Description = "Texts to translate (none: read lines from stdin).", Arity = ArgumentArity.ZeroOrMore };
-        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, memoryOpt.Option, textArg };
+        var cmd = new Command("translate", "Translate English↔Chinese computer-language text with a trained model.") { modelOpt, toOpt, fileOpt, maxOpt, poOpt, outOpt, textArg };
+        memoryOpt.AddTo(cmd);
         decode.AddTo(cmd);
         cmd.SetAction(r =>
         {
@@ -29,9 +30,11 @@ public sealed class TranslateCommand : ICliCommand
             {
                 if (texts.Length > 0 || r.GetValue(fileOpt) is not null) throw new CliException("--po fills a catalog: give no TEXT and no --file with it");
                 if (!File.Exists(po)) throw new CliException($"--po '{po}' does not exist");
+                var poMemory = memoryOpt.Load(r, r.GetValue(modelOpt)!);
                 using var po_ = TranslationModel.Open(r.GetValue(modelOpt)!);
-                var ptr = decode.Translator(r, po_.Weights, po_.Tokenizer);
-                var rep = PoFiller.Fill(po, r.GetValue(outOpt) ?? po, src => ptr.Translate(src, Direction.EnToZh, r.GetValue(maxOpt)).Select(x => x.Text).ToList());
+                var ptr = decode.Translator(r, po_.Weights, po_.Tokenizer, memory: poMemory);
+                var rep = PoFiller.Fill(po, r.GetValue(outOpt) ?? po, src => (poMemory is null ? ptr.Translate(src, Direction.EnToZh, r.GetValue(maxOpt))
+                    : poMemory.Memory.Translate(ptr, src, Direction.EnToZh, r.GetValue(maxOpt), fuzzyThreshold: poMemory.FuzzyThreshold).Results).Select(x => x.Text).ToList());
                 Console.Error.WriteLine($"{po}: {rep.Untranslated} untranslated, {rep.Filled} filled (fuzzy), {rep.LeftPlaceholders} left untranslated because a placeholder was lost, {rep.LeftEmpty} left because the answer was empty");
                 return 0;
             }
@@ -63,12 +66,12 @@ public sealed class TranslateCommand : ICliCommand
                 "zh" => Direction.EnToZh, "en" => Direction.ZhToEn,
                 _ => throw new CliException($"--to '{to}': use zh or en"),
             };
-            var memory = memoryOpt.Load(r);
+            var memory = memoryOpt.Load(r, r.GetValue(modelOpt)!);
             using var opened = TranslationModel.Open(r.GetValue(modelOpt)!);
             var (weights, tok) = (opened.Weights, opened.Tokenizer);
-            var translator = decode.Translator(r, weights, tok);
+            var translator = decode.Translator(r, weights, tok, memory: memory);
             var outputs = new string[inputs.Count];
-            int hits = 0;
+            int hits = 0, fuzzyHits = 0;
             foreach (var group in Enumerable.Range(0, inputs.Count).GroupBy(i => fixedDir ?? Directions.Detect(inputs[i])))
             {
                 var idx = group.Where(i => inputs[i].Trim().Length > 0).ToList();
@@ -79,10 +82,16 @@ public sealed class TranslateCommand : ICliCommand
                 var groupTexts = idx.Select(i => inputs[i]).ToList();
                 IReadOnlyList<TranslationResult> res;
                 if (memory is null) res = translator.Translate(groupTexts, group.Key, maxNew);
-                else { (res, int h) = memory.Translate(translator, groupTexts, group.Key, maxNew); hits += h; }
+                else
+                {
+                    var answer = memory.Memory.Translate(translator, groupTexts, group.Key, maxNew, fuzzyThreshold: memory.FuzzyThreshold);
+                    (res, hits, fuzzyHits) = (answer.Results, hits + answer.ExactHits, fuzzyHits + answer.FuzzyHits);
+                }
                 for (int k = 0; k < idx.Count; k++) outputs[idx[k]] = res[k].Text;
             }
-            if (memory is not null) Console.Error.WriteLine($"lightglm: {hits} of {inputs.Count(x => x.Trim().Length > 0)} text(s) from the translation memory ({memory.Count:N0} pairs)");
+            if (memory is not null)
+                Console.Error.WriteLine($"lightglm: {hits} of {inputs.Count(x => x.Trim().Length > 0)} text(s) from the translation memory ({memory.Memory.Count:N0} pairs)" +
+                                        (memory.FuzzyThreshold is { } ft ? $", {fuzzyHits} translated with a fuzzy match (score ≥ {ft}) in the prompt" : ""));
             // One output line per input line: a newline the model produced becomes a space.
             foreach (var o in outputs) Console.WriteLine((o ?? "").Replace("\r\n", " ").Replace('\n', ' ').Replace('\r', ' '));
             return 0;

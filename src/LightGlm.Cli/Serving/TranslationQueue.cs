@@ -12,6 +12,8 @@ public sealed class TranslationQueue : IDisposable
 {
     readonly Channel<TranslateJob> _channel;
     readonly GlmTranslator _translator;
+    readonly TranslationMemory? _memory;
+    readonly double? _fuzzyThreshold;
     readonly Task _worker;
     readonly CancellationTokenSource _stop = new();
     public ServerMetrics Metrics { get; } = new();
@@ -22,9 +24,13 @@ public sealed class TranslationQueue : IDisposable
     /// <summary>Tokens of a text in the model's vocabulary (the tokenizers keep their scratch per thread).</summary>
     public int CountTokens(string text) => _translator.Tokenizer.EncodeText(text).Length;
 
-    public TranslationQueue(GlmTranslator translator, int capacity)
+    /// <summary>With <paramref name="memory"/> (`serve --memory`), stored translations answer first and, with
+    /// <paramref name="fuzzyThreshold"/>, the rest get their fuzzy match in the prompt.</summary>
+    public TranslationQueue(GlmTranslator translator, int capacity, TranslationMemory? memory = null, double? fuzzyThreshold = null)
     {
         _translator = translator;
+        _memory = memory;
+        _fuzzyThreshold = fuzzyThreshold;
         Capacity = capacity;
         _channel = Channel.CreateBounded<TranslateJob>(new BoundedChannelOptions(capacity) { FullMode = BoundedChannelFullMode.Wait, SingleReader = true });
         _worker = Task.Run(WorkAsync);
@@ -51,7 +57,15 @@ public sealed class TranslationQueue : IDisposable
                 if (jobs.Count == 0) continue;
                 try
                 {
-                    var res = _translator.Translate(jobs.Select(j => j.Text).ToList(), group.Key.Direction, group.Key.MaxNewTokens, group.Key.Beam);
+                    var texts = jobs.Select(j => j.Text).ToList();
+                    IReadOnlyList<TranslationResult> res;
+                    if (_memory is null) res = _translator.Translate(texts, group.Key.Direction, group.Key.MaxNewTokens, group.Key.Beam);
+                    else
+                    {
+                        var answer = _memory.Translate(_translator, texts, group.Key.Direction, group.Key.MaxNewTokens, group.Key.Beam, _fuzzyThreshold);
+                        Metrics.RecordMemory(answer.ExactHits, answer.FuzzyHits);
+                        res = answer.Results;
+                    }
                     Metrics.RecordBatch(jobs.Count);
                     for (int i = 0; i < jobs.Count; i++) jobs[i].Done.TrySetResult(res[i]);
                 }

@@ -6,7 +6,8 @@ namespace LightGlm.Cli.Serving;
 
 public static class TranslationServer
 {
-    public static (WebApplication App, TranslationQueue Queue) Build(GlmTranslator translator, string urls, ServeOptions o, bool allowRemote = false)
+    public static (WebApplication App, TranslationQueue Queue) Build(GlmTranslator translator, string urls, ServeOptions o, bool allowRemote = false,
+        TranslationMemory? memory = null, double? fuzzyThreshold = null)
     {
         foreach (var u in urls.Split(';', StringSplitOptions.RemoveEmptyEntries))
         {
@@ -25,7 +26,7 @@ public static class TranslationServer
         var app = builder.Build();
         app.UseExceptionHandler();
         app.UseStatusCodePages();
-        var queue = new TranslationQueue(translator, o.QueueCapacity);
+        var queue = new TranslationQueue(translator, o.QueueCapacity, memory, fuzzyThreshold);
         var service = new TranslationService(queue, o);
         app.Use(async (ctx, next) =>
         {

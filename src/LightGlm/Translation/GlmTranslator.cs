@@ -1,4 +1,5 @@
-// Translates with a GLM prefix-LM checkpoint: the prompts <|bos|> <|tag|> source <|sep|> of a batch are prefilled
+// Translates with a GLM prefix-LM checkpoint: the prompts <|bos|> <|tag|> source <|sep|> (TaskFormat; with a fuzzy match's
+// translation after the source for a model trained on them) of a batch are prefilled
 // bidirectionally into a KV cache in one pass, then decoded together, greedily or by beam search (each sentence its own
 // beams and cache slots), with fp32 or int8/int4 weights.
 using System.Diagnostics;
@@ -9,8 +10,8 @@ using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Translation;
 
-/// <summary>A translation and what it cost (ms from the start of its batch to its last token).</summary>
-public sealed record TranslationResult(string Text, int[] Ids, bool Stopped, double Milliseconds);
+/// <summary>A translation and what it cost (ms from the start of its batch to its last token); WithMatch = its prompt carried a fuzzy match.</summary>
+public sealed record TranslationResult(string Text, int[] Ids, bool Stopped, double Milliseconds, bool WithMatch = false);
 
 /// <summary>How a translator decodes: batch size, cache length, beam width and length penalty, weight format.</summary>
 public sealed record TranslatorOptions
@@ -29,6 +30,11 @@ public sealed record TranslatorOptions
     public LightGlm.Evaluation.Metrics.Glossary? Terms { get; init; }
     /// <summary>Logit bonus of a token that writes a pending term's translation.</summary>
     public float TermBias { get; init; } = 3f;
+    /// <summary>
+    /// The seq_len a model was trained on fuzzy prompts at (<see cref="PromptFormat"/>): a match joins a prompt only when
+    /// source + match + an answer as long as the match fit it (<see cref="TaskFormat.MatchFits"/>), as in training; 0 = the window alone decides.
+    /// </summary>
+    public int MatchSeqLen { get; init; }
 
     public void Validate()
     {
@@ -40,6 +46,7 @@ public sealed record TranslatorOptions
         if (!(LengthPenalty >= 0 && LengthPenalty <= 5)) p.Add($"length penalty {LengthPenalty} must be in [0, 5]");
         if (!(TermBias >= 0 && TermBias <= 50)) p.Add($"term bias {TermBias} must be in [0, 50]");
         if (Terms is not null && MaxBeam > 1) p.Add("glossary terms constrain greedy decoding only: use beam 1 with terms");
+        if (MatchSeqLen < 0) p.Add($"match seq len {MatchSeqLen} must be >= 0");
         if (p.Count > 0) throw new ArgumentException("invalid translator options: " + string.Join("; ", p));
     }
 }
@@ -92,9 +99,14 @@ public sealed class GlmTranslator
         if (options.Terms is { } g) _terms = new TermConstraints(g, tokenizer, options.TermBias);
     }
 
-    /// <summary>Translates the texts, <see cref="MaxBatch"/> at a time; beam 0 = the options' default.</summary>
-    public IReadOnlyList<TranslationResult> Translate(IReadOnlyList<string> texts, Direction direction, int maxNewTokens = 128, int beam = 0)
+    /// <summary>
+    /// Translates the texts, <see cref="MaxBatch"/> at a time; beam 0 = the options' default. <paramref name="matches"/>
+    /// (one per text, null = none): the stored translation of each text's fuzzy match, put in its prompt when it fits.
+    /// </summary>
+    public IReadOnlyList<TranslationResult> Translate(IReadOnlyList<string> texts, Direction direction, int maxNewTokens = 128, int beam = 0,
+        IReadOnlyList<string?>? matches = null)
     {
+        if (matches is not null && matches.Count != texts.Count) throw new ArgumentException($"{matches.Count} matches for {texts.Count} texts: give one (or null) per text", nameof(matches));
         if (beam == 0) beam = Options.Beam;
         if (beam < 1 || beam > Options.MaxBeam) throw new ArgumentOutOfRangeException(nameof(beam), beam, $"beam must be in [1, {Options.MaxBeam}] for this translator");
         if (maxNewTokens < 1) throw new ArgumentOutOfRangeException(nameof(maxNewTokens), maxNewTokens, "max new tokens must be >= 1");
@@ -102,7 +114,10 @@ public sealed class GlmTranslator
         for (int i = 0; i < texts.Count; i += MaxBatch)
         {
             var chunk = texts.Skip(i).Take(MaxBatch).ToList();
-            results.AddRange(beam == 1 ? Greedy(chunk, direction, maxNewTokens) : Beam(chunk, direction, maxNewTokens, beam));
+            var prompts = chunk.Select((t, j) => Prompt(t, direction, maxNewTokens, matches?[i + j])).ToList();
+            var batch = beam == 1 ? Greedy(chunk, prompts.Select(p => p.Ids).ToList(), direction, maxNewTokens)
+                : Beam(prompts.Select(p => p.Ids).ToList(), maxNewTokens, beam);
+            results.AddRange(batch.Select((r, j) => prompts[j].WithMatch ? r with { WithMatch = true } : r));
         }
         return results;
     }
@@ -116,24 +131,33 @@ public sealed class GlmTranslator
 
     int SourceRoom(int maxNewTokens) => Math.Max(1, MaxLength - 3 - Math.Min(maxNewTokens, MaxLength / 2));
 
-    /// <summary>Prompt of one text; an over-long source is cut at the end so that a short answer still fits (docs/TRANSLATION.md).</summary>
-    int[] Prompt(string text, Direction d, int maxNewTokens)
+    /// <summary>
+    /// Prompt of one text; an over-long source is cut at the end so that a short answer still fits (docs/TRANSLATION.md).
+    /// A match joins it when source and match fit the same room, and the trained sequence (<see cref="TranslatorOptions.MatchSeqLen"/>).
+    /// </summary>
+    (int[] Ids, bool WithMatch) Prompt(string text, Direction d, int maxNewTokens, string? match)
     {
         var src = _tok.EncodeText(text);
         int room = SourceRoom(maxNewTokens);
         if (src.Length > room) src = src[..room];
-        return TaskFormat.Prompt(_sp, d, src);
+        if (match is not null)
+        {
+            var m = _tok.EncodeText(match);
+            bool fits = m.Length > 0 && src.Length + m.Length + 1 <= room
+                        && (Options.MatchSeqLen == 0 || TaskFormat.MatchFits(src.Length, m.Length, answer: m.Length, Options.MatchSeqLen));
+            if (fits) return (TaskFormat.Prompt(_sp, d, src, m), true);
+        }
+        return (TaskFormat.Prompt(_sp, d, src), false);
     }
 
     /// <summary>Longest answer that fits the cache: the last generated token is never fed back.</summary>
     int AnswerRoom(int[] prompt, int maxNewTokens) => Math.Max(1, Math.Min(maxNewTokens, MaxLength - prompt.Length + 1));
 
-    List<TranslationResult> Greedy(List<string> texts, Direction d, int maxNewTokens)
+    List<TranslationResult> Greedy(List<string> texts, List<int[]> prompts, Direction d, int maxNewTokens)
     {
         int n = texts.Count, V = Config.VocabSize;
         var sw = Stopwatch.StartNew();
         _session.Cache.ResetAll();
-        var prompts = texts.Select(t => Prompt(t, d, maxNewTokens)).ToList();
         var outIds = new List<int>[n];
         var next = new int[n];
         var limit = new int[n];
@@ -173,12 +197,11 @@ public sealed class GlmTranslator
     }
 
     /// <summary>Beam search for every text of the batch at once: text i owns slots [2k·i, 2k·(i+1)); all live beams decode together.</summary>
-    List<TranslationResult> Beam(List<string> texts, Direction d, int maxNewTokens, int k)
+    List<TranslationResult> Beam(List<int[]> prompts, int maxNewTokens, int k)
     {
-        int n = texts.Count, V = Config.VocabSize, per = 2 * Options.MaxBeam;
+        int n = prompts.Count, V = Config.VocabSize, per = 2 * Options.MaxBeam;
         var sw = Stopwatch.StartNew();
         _session.Cache.ResetAll();
-        var prompts = texts.Select(t => Prompt(t, d, maxNewTokens)).ToList();
         var searches = new BeamHypotheses[n];
         var ms = new double[n];
         var first = Enumerable.Range(0, n).Select(i => i * per).ToArray();

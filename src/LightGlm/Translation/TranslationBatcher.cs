@@ -10,8 +10,15 @@ public sealed record TranslationBatch(int B, int T, int[] Tokens, int[] Targets,
     public int TargetCount => Targets.Count(t => t >= 0);
 }
 
-/// <summary>Counts of what the batcher kept and dropped (reported by the trainer).</summary>
-public sealed record BatcherStats(int Pairs, int Examples, int DroppedTooLong, int DroppedEmpty);
+/// <summary>Counts of what the batcher kept and dropped (reported by the trainer); WithMatch = examples whose prompt has a
+/// fuzzy match, MatchesTooLong = matches left out because the example with them exceeded the maximum length.</summary>
+public sealed record BatcherStats(int Pairs, int Examples, int DroppedTooLong, int DroppedEmpty, int WithMatch = 0, int MatchesTooLong = 0);
+
+/// <summary>The fuzzy matches given to one pair's examples: the stored translation to put in each direction's prompt, or null.</summary>
+public sealed record PairMatches(string? EnToZh, string? ZhToEn)
+{
+    public string? For(Direction d) => d == Direction.EnToZh ? EnToZh : ZhToEn;
+}
 
 public sealed class TranslationBatcher
 {
@@ -28,10 +35,11 @@ public sealed class TranslationBatcher
     /// <summary>
     /// Encodes every pair once per requested direction. A pair whose sequence (prompt + target + eos − 1) exceeds
     /// <paramref name="maxLength"/> is dropped, not truncated: a truncated target would teach the model to stop
-    /// mid-sentence. Pairs with an empty side are dropped too.
+    /// mid-sentence. Pairs with an empty side are dropped too. <paramref name="matches"/> (one per pair, in order) puts a
+    /// fuzzy match in the prompts it names (<see cref="TaskFormat"/>); an example too long with its match keeps the plain prompt.
     /// </summary>
     public TranslationBatcher(ITokenizer tokenizer, IEnumerable<(string English, string Chinese)> pairs,
-        int maxLength, IReadOnlyList<Direction>? directions = null)
+        int maxLength, IReadOnlyList<Direction>? directions = null, IReadOnlyList<PairMatches?>? matches = null)
     {
         if (maxLength < 8) throw new ArgumentOutOfRangeException(nameof(maxLength), $"max length {maxLength} is too short for a prompt and an answer (>= 8)");
         _sp = SpecialTokens.From(tokenizer);
@@ -40,27 +48,35 @@ public sealed class TranslationBatcher
         int tooLong = 0, empty = 0;
         // Encoding is most of the work: both sides of every pair, split over threads by the one parallel policy.
         var list = pairs as IReadOnlyList<(string English, string Chinese)> ?? pairs.ToList();
+        if (matches is not null && matches.Count != list.Count) throw new ArgumentException($"{matches.Count} fuzzy matches for {list.Count} pairs: give one (or null) per pair", nameof(matches));
         var encoded = new (int[] En, int[] Zh)?[list.Count];
+        var encodedMatches = new (int[]? EnToZh, int[]? ZhToEn)[list.Count];
         LightGlm.Kernels.KernelParallel.For(list.Count, 32, (a, b) =>
         {
             for (int i = a; i < b; i++)
             {
                 var (en, zh) = list[i];
                 if (en.Trim().Length > 0 && zh.Trim().Length > 0) encoded[i] = (tokenizer.EncodeText(en), tokenizer.EncodeText(zh));
+                if (matches?[i] is { } m)
+                    encodedMatches[i] = (m.EnToZh is { Length: > 0 } toZh ? tokenizer.EncodeText(toZh) : null, m.ZhToEn is { Length: > 0 } toEn ? tokenizer.EncodeText(toEn) : null);
             }
         });
-        foreach (var e in encoded)
+        int withMatch = 0, matchTooLong = 0;
+        for (int i = 0; i < encoded.Length; i++)
         {
-            if (e is not { } pair) { empty++; continue; }
+            if (encoded[i] is not { } pair) { empty++; continue; }
             var (enIds, zhIds) = pair;
             foreach (var d in directions)
             {
                 var (src, tgt) = d == Direction.EnToZh ? (enIds, zhIds) : (zhIds, enIds);
                 if (src.Length + tgt.Length + 3 > maxLength) { tooLong++; continue; }
-                _examples.Add(TaskFormat.Example(_sp, d, src, tgt));
+                var match = d == Direction.EnToZh ? encodedMatches[i].EnToZh : encodedMatches[i].ZhToEn;
+                if (match is not null && !TaskFormat.MatchFits(src.Length, match.Length, tgt.Length, maxLength)) { match = null; matchTooLong++; }
+                if (match is not null) withMatch++;
+                _examples.Add(TaskFormat.Example(_sp, d, src, tgt, match));
             }
         }
-        Stats = new BatcherStats(list.Count, _examples.Count, tooLong, empty);
+        Stats = new BatcherStats(list.Count, _examples.Count, tooLong, empty, withMatch, matchTooLong);
     }
 
     /// <summary>

@@ -1,14 +1,26 @@
 // Translation memory: what every localisation tool does before machine translation. A string that was translated
 // before (same text up to whitespace and, for English, case) gets its stored translation; only new strings go to
-// the model. `translate|eval --memory FILE.tsv`.
+// the model — for a model trained on fuzzy prompts, with the translation of the most similar stored string in its
+// prompt (neural fuzzy repair, Bulte & Tezcan 2019). `translate|eval|serve --memory FILE.tsv [--fuzzy auto|on|off]`.
 namespace LightGlm.Translation;
 
 /// <summary>A stored translation found for a source text.</summary>
 public sealed record MemoryMatch(string Source, string Target, int Occurrences);
 
+/// <summary>How a text was answered: by the model alone, by the model with a fuzzy match in its prompt, or from the memory.</summary>
+public enum MemoryUse { Model, FuzzyPrompt, Exact }
+
+/// <summary>Translations in input order and how each was reached.</summary>
+public sealed record MemoryTranslation(IReadOnlyList<TranslationResult> Results, IReadOnlyList<MemoryUse> Uses)
+{
+    public int ExactHits => Uses.Count(u => u == MemoryUse.Exact);
+    public int FuzzyHits => Uses.Count(u => u == MemoryUse.FuzzyPrompt);
+}
+
 public sealed class TranslationMemory
 {
     readonly Dictionary<string, MemoryMatch> _en = new(StringComparer.Ordinal), _zh = new(StringComparer.Ordinal);
+    readonly Lazy<FuzzyIndex> _fuzzyEn, _fuzzyZh; // built on the first fuzzy lookup of each direction
 
     public int Count { get; }
 
@@ -31,6 +43,8 @@ public sealed class TranslationMemory
         Count = n;
         Fill(en, _en);
         Fill(zh, _zh);
+        _fuzzyEn = new(() => new FuzzyIndex(_en.Values, Direction.EnToZh));
+        _fuzzyZh = new(() => new FuzzyIndex(_zh.Values, Direction.ZhToEn));
 
         static void Add(Dictionary<string, Dictionary<string, (int Count, int First)>> d, string key, string target, int i)
         {
@@ -60,8 +74,15 @@ public sealed class TranslationMemory
     public MemoryMatch? Lookup(string text, Direction d) =>
         (d == Direction.EnToZh ? _en : _zh).TryGetValue(Key(text, d), out var m) ? m : null;
 
+    /// <summary>
+    /// The stored pair whose source is most like <paramref name="text"/> (<see cref="FuzzyIndex"/>: score ≥
+    /// <paramref name="threshold"/>), never one with the same normalised source (that is <see cref="Lookup"/>'s); or null.
+    /// </summary>
+    public FuzzyMatch? Fuzzy(string text, Direction d, double threshold = FuzzyIndex.DefaultThreshold) =>
+        (d == Direction.EnToZh ? _fuzzyEn : _fuzzyZh).Value.Best(text, threshold);
+
     /// <summary>Whitespace collapsed; English also lower-cased (a UI string's case rarely changes its Chinese).</summary>
-    static string Key(string text, Direction d)
+    internal static string Key(string text, Direction d)
     {
         var k = string.Join(' ', text.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
         return d == Direction.EnToZh ? k.ToLowerInvariant() : k;
@@ -69,21 +90,28 @@ public sealed class TranslationMemory
 
     /// <summary>
     /// Translates through the memory first: hits take the stored translation (0 ms, no tokens), the rest go to
-    /// <paramref name="translator"/> in one call. Returns the results in input order and the number of hits.
+    /// <paramref name="translator"/> in one call — with <paramref name="fuzzyThreshold"/>, each with the translation of
+    /// its best fuzzy match (if one scores that high) for the prompt, which the translator drops when it does not fit.
     /// </summary>
-    public (IReadOnlyList<TranslationResult> Results, int Hits) Translate(GlmTranslator translator, IReadOnlyList<string> texts, Direction d,
-        int maxNewTokens, int beam = 0)
+    public MemoryTranslation Translate(GlmTranslator translator, IReadOnlyList<string> texts, Direction d,
+        int maxNewTokens, int beam = 0, double? fuzzyThreshold = null)
     {
         var results = new TranslationResult[texts.Count];
+        var uses = new MemoryUse[texts.Count];
         var misses = new List<int>();
         for (int i = 0; i < texts.Count; i++)
-            if (Lookup(texts[i], d) is { } m) results[i] = new TranslationResult(m.Target, [], Stopped: true, Milliseconds: 0);
+            if (Lookup(texts[i], d) is { } m) { results[i] = new TranslationResult(m.Target, [], Stopped: true, Milliseconds: 0); uses[i] = MemoryUse.Exact; }
             else misses.Add(i);
         if (misses.Count > 0)
         {
-            var model = translator.Translate(misses.Select(i => texts[i]).ToList(), d, maxNewTokens, beam);
-            for (int j = 0; j < misses.Count; j++) results[misses[j]] = model[j];
+            var matches = fuzzyThreshold is { } t ? misses.Select(i => Fuzzy(texts[i], d, t)?.Target).ToList() : null;
+            var model = translator.Translate(misses.Select(i => texts[i]).ToList(), d, maxNewTokens, beam, matches);
+            for (int j = 0; j < misses.Count; j++)
+            {
+                results[misses[j]] = model[j];
+                uses[misses[j]] = model[j].WithMatch ? MemoryUse.FuzzyPrompt : MemoryUse.Model;
+            }
         }
-        return (results, texts.Count - misses.Count);
+        return new MemoryTranslation(results, uses);
     }
 }

@@ -102,6 +102,18 @@ public class RecipeSettingsTests
         foreach (var key in new[] { "hybrid.lora_rank", "hybrid.lora_alpha", "hybrid.lora_targets" }) Assert.Contains(key, e.Message);
     }
 
+    [Fact]
+    public void TeacherFuzzySettingsAreTypedAndChecked()
+    {
+        var tiny = Recipe.Load("tiny");
+        Assert.Equal((0.0, 0.5), (tiny.Settings.Teacher.Fuzzy, tiny.Settings.Teacher.FuzzyThreshold)); // off by default
+        var on = tiny.With("teacher.fuzzy", "0.5").With("teacher.fuzzy_threshold", "0.7").Settings.Teacher;
+        Assert.Equal((0.5, 0.7), (on.Fuzzy, on.FuzzyThreshold));
+        var bad = tiny.With("teacher.fuzzy", "1.5").With("teacher.fuzzy_threshold", "0");
+        var e = Assert.Throws<InvalidDataException>(() => bad.Settings);
+        foreach (var key in new[] { "teacher.fuzzy", "teacher.fuzzy_threshold" }) Assert.Contains($"'{key}'", e.Message);
+    }
+
     /// <summary>Each leaf of defaults.json binds to one typed field (no key left over, none missing), and each typed field is
     /// used outside the binding: a setting can be neither accepted and ignored nor typed and ignored.</summary>
     [Fact]

@@ -16,7 +16,7 @@ public class TeacherPretrainingTests
 {
     /// <summary>Stands in for the corpus stage: pairs of GNU m4's Chinese catalog, and its two sides as monolingual text
     /// (the manual pages' stand-in) when <paramref name="mono"/>.</summary>
-    sealed class CatalogCorpusStage(bool mono) : IRecipeStage
+    internal sealed class CatalogCorpusStage(bool mono) : IRecipeStage
     {
         public string Name => "corpus";
         public string Description => "pairs and monolingual text from real-m4.zh_CN.mo";

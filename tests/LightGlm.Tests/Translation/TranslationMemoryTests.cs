@@ -33,8 +33,10 @@ public class TranslationMemoryTests
         var translator = new GlmTranslator(model, ByteTokenizer.Instance, maxBatch: 4, maxLength: 64);
         var tm = new TranslationMemory(Pairs);
         var texts = new[] { "Disk full", "Cancel", "permission denied" };
-        var (results, hits) = tm.Translate(translator, texts, Direction.EnToZh, maxNewTokens: 4);
-        Assert.Equal(2, hits);
+        var answer = tm.Translate(translator, texts, Direction.EnToZh, maxNewTokens: 4);
+        var results = answer.Results;
+        Assert.Equal(2, answer.ExactHits);
+        Assert.Equal([MemoryUse.Model, MemoryUse.Exact, MemoryUse.Exact], answer.Uses);
         Assert.Equal("取消", results[1].Text);
         Assert.Equal("权限不够", results[2].Text);
         var alone = translator.Translate(["Disk full"], Direction.EnToZh, 4)[0];

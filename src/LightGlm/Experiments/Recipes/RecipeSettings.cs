@@ -95,6 +95,10 @@ public sealed record TeacherSettings
     public int PipelineStages { get; init; }
     public int MicroBatches { get; init; }
     public int CheckpointEvery { get; init; }
+    /// <summary>Fraction of training examples given their best fuzzy match from train.tsv in the prompt (neural fuzzy repair); 0 = none.</summary>
+    public double Fuzzy { get; init; }
+    /// <summary>Lowest fuzzy score (1 − token edit distance / max length) a training match needs; the model keeps it for inference.</summary>
+    public double FuzzyThreshold { get; init; }
 
     internal static TeacherSettings Bind(SettingsReader r) => new()
     {
@@ -123,6 +127,8 @@ public sealed record TeacherSettings
         PipelineStages = r.Int("teacher.pipeline_stages", min: 1),
         MicroBatches = r.Int("teacher.micro_batches", min: 1),
         CheckpointEvery = r.Int("teacher.checkpoint_every", min: 0),
+        Fuzzy = r.Double("teacher.fuzzy", atLeast: 0, atMost: 1),
+        FuzzyThreshold = r.Double("teacher.fuzzy_threshold", above: 0, atMost: 1),
     };
 
     /// <summary>K = pipeline_stages stages × M = micro_batches micro-batches on threads (1F1B), for teacher.pipeline.</summary>

@@ -17,15 +17,20 @@ public static class ModelEvaluator
     public static JsonObject Evaluate(GlmModel model, ITokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
-        GlmTranslator? translator = null, TranslationMemory? memory = null) =>
-        Evaluate(InferenceWeights.Fp32(model), tok, modelDir, pairs, glossary, maxNewTokens, progress, cancel, directions, translator, memory);
+        GlmTranslator? translator = null, TranslationMemory? memory = null, double? fuzzyThreshold = null) =>
+        Evaluate(InferenceWeights.Fp32(model), tok, modelDir, pairs, glossary, maxNewTokens, progress, cancel, directions, translator, memory, fuzzyThreshold);
 
-    /// <summary>The same scores for any weight source (a loaded model, a memory-mapped checkpoint, quantized weights).</summary>
+    /// <summary>
+    /// The same scores for any weight source (a loaded model, a memory-mapped checkpoint, quantized weights). With a
+    /// <paramref name="memory"/>, its exact matches answer first (memory_hits) and, with <paramref name="fuzzyThreshold"/>,
+    /// the rest get their fuzzy match in the prompt (fuzzy_hits: the prompts that carried one).
+    /// </summary>
     public static JsonObject Evaluate(InferenceWeights weights, ITokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
-        GlmTranslator? translator = null, TranslationMemory? memory = null)
+        GlmTranslator? translator = null, TranslationMemory? memory = null, double? fuzzyThreshold = null)
     {
+        if (fuzzyThreshold is not null && memory is null) throw new ArgumentException("fuzzy prompts need a translation memory", nameof(fuzzyThreshold));
         directions ??= Directions.Both;
         // Default: greedy fp32; `lightglm eval --beam/--quantize` passes its own (one sentence at a time either way).
         translator ??= new GlmTranslator(weights, tok, new TranslatorOptions { MaxBatch = 1 });
@@ -49,7 +54,7 @@ public static class ModelEvaluator
             var refs = pairs.Select(p => d == Direction.EnToZh ? p.Chinese : p.English).ToList();
             var hyps = new List<string>(src.Count);
             var lat = new List<double>(src.Count);
-            int hits = 0;
+            int hits = 0, fuzzyHits = 0;
             // One at a time by default (per-sentence latency); a translator with a larger batch translates that many
             // together (throughput for quality studies; latencies are then per batch and not reported).
             int batch = translator.MaxBatch;
@@ -57,23 +62,20 @@ public static class ModelEvaluator
             {
                 cancel.ThrowIfCancellationRequested();
                 var chunk = src.Skip(i).Take(batch).ToList();
-                var outputs = new string?[chunk.Count];
-                var ask = new List<int>();
+                // With a translation memory, a stored translation answers first (no model call: not in the latencies).
+                var answer = memory is null
+                    ? new MemoryTranslation(translator.Translate(chunk, d, maxNewTokens), new MemoryUse[chunk.Count])
+                    : memory.Translate(translator, chunk, d, maxNewTokens, fuzzyThreshold: fuzzyThreshold);
+                hits += answer.ExactHits;
+                fuzzyHits += answer.FuzzyHits;
                 for (int j = 0; j < chunk.Count; j++)
-                    // With a translation memory, a stored translation answers first (no model call: not in the latencies).
-                    if (memory?.Lookup(chunk[j], d) is { } stored) { outputs[j] = stored.Target; hits++; }
-                    else ask.Add(j);
-                if (ask.Count > 0)
                 {
-                    var ts = translator.Translate(ask.Select(j => chunk[j]).ToList(), d, maxNewTokens);
-                    for (int a = 0; a < ask.Count; a++)
-                    {
-                        outputs[ask[a]] = ts[a].Text;
-                        newTokens += ts[a].Ids.Length;
-                        if (batch == 1) { lat.Add(ts[a].Milliseconds); decodeMs += ts[a].Milliseconds; }
-                    }
+                    var t = answer.Results[j];
+                    hyps.Add(t.Text);
+                    if (answer.Uses[j] == MemoryUse.Exact) continue;
+                    newTokens += t.Ids.Length;
+                    if (batch == 1) { lat.Add(t.Milliseconds); decodeMs += t.Milliseconds; }
                 }
-                hyps.AddRange(outputs!);
                 done += chunk.Count;
                 progress?.Invoke(done / (double)total, $"{d.Name()} {done}/{total}");
             }
@@ -92,6 +94,7 @@ public static class ModelEvaluator
                 ["mean_target_probability"] = Math.Round(tf.MeanProbability, 4),
                 ["sentences"] = src.Count,
                 ["memory_hits"] = memory is null ? null : hits,
+                ["fuzzy_hits"] = fuzzyThreshold is null ? null : fuzzyHits,
                 ["latency_p50_ms"] = lat.Count == 0 ? null : Math.Round(Percentile(lat, 0.5), 2),
                 ["latency_p95_ms"] = lat.Count == 0 ? null : Math.Round(Percentile(lat, 0.95), 2),
                 ["batch"] = batch,

@@ -104,7 +104,11 @@ public sealed class TeacherStage : IRecipeStage
         var sp = SpecialTokens.From(tok);
         int seq = t.SeqLen;
         var train = RunArtifacts.Pairs(c, "train");
-        var examples = new TranslationBatcher(tok, train, seq).Examples;
+        // teacher.fuzzy: that fraction of the examples has its best fuzzy match from train itself in the prompt (found once,
+        // cached in the run directory), so the model learns to repair a similar string's translation.
+        var matches = t.Fuzzy > 0 ? FuzzyTrainingMatches.Cached(c.Run.PathOf("teacher-fuzzy.tsv"), train, t.Fuzzy, t.FuzzyThreshold, (ulong)s.Seed) : null;
+        var batcher = new TranslationBatcher(tok, train, seq, matches: matches);
+        var examples = batcher.Examples;
         var model = GlmModel.Create(RunArtifacts.TeacherConfig(t, tok.VocabSize, sp), seed: (ulong)s.Seed);
         var pretrain = Pretrain(c, model, tok, sp);
         // teacher.pack: several short pairs per row (block-diagonal prefix mask, positions restarting per pair) instead of
@@ -125,7 +129,13 @@ public sealed class TeacherStage : IRecipeStage
             validate: () => trainer.Evaluate(dev, RunArtifacts.DevBatches), validEvery: Math.Max(1, t.TrainSteps / 8),
             tokenizerJson: RunArtifacts.TokenizerPath(c), probe: LearningCurveProbe(c, model, tok));
         string outDir = c.Run.PathOf("teacher");
-        ModelDirectory.Save(model, outDir, RunArtifacts.TokenizerPath(c));
+        // A model trained on fuzzy prompts says so in its directory (PromptFormat), so --memory gives it fuzzy prompts.
+        var format = t.Fuzzy > 0 ? new PromptFormat(FuzzyMatches: true, t.FuzzyThreshold, t.Fuzzy, seq) : null;
+        ModelDirectory.Replace(outDir, partial =>
+        {
+            ModelDirectory.WriteFiles(model, partial, RunArtifacts.TokenizerPath(c));
+            format?.Save(partial);
+        });
         return new JsonObject
         {
             ["model"] = outDir,
@@ -133,6 +143,11 @@ public sealed class TeacherStage : IRecipeStage
             ["pipeline"] = pipeline,
             ["pretrain"] = pretrain,
             ["examples"] = examples.Count,
+            ["fuzzy"] = format is null ? null : new JsonObject
+            {
+                ["fraction"] = t.Fuzzy, ["threshold"] = t.FuzzyThreshold,
+                ["with_match"] = batcher.Stats.WithMatch, ["matches_too_long"] = batcher.Stats.MatchesTooLong,
+            },
             ["packed"] = packing is not null,
             ["pad_fraction"] = Math.Round(packing?.PadFraction ?? 1 - curve.RealTokens / Math.Max(1.0, curve.Tokens), 4),
             ["examples_per_row"] = packing is null ? 1 : Math.Round(packing.ExamplesPerRow, 2),

@@ -9,6 +9,8 @@ public static class ModelDirectory
     public const string ConfigFile = "config.json";
     public const string WeightsFile = "model.safetensors";
     public const string TokenizerFile = "tokenizer.json";
+    /// <summary>What the model was trained to read in its prompt (Translation/PromptFormat.cs); absent = the plain prompt.</summary>
+    public const string PromptFormatFile = "prompt_format.json";
 
     /// <summary>The tokenizer files that travel with a checkpoint (tokenizers, their configs, generation defaults): part of the model.</summary>
     public static readonly string[] TokenizerFileNames =
@@ -49,7 +51,7 @@ public static class ModelDirectory
     /// <summary>
     /// Writes a model directory whole: <paramref name="write"/> fills a fresh folder beside <paramref name="dir"/>, which
     /// then takes its place (<see cref="AtomicDirectory.Replace"/>). The model's own files of the old directory
-    /// (<see cref="IsModelFile"/>: config, weights, shards, index, tokenizer files) are replaced or dropped; every other
+    /// (<see cref="IsModelFile"/>: config, weights, shards, index, tokenizer files, prompt format) are replaced or dropped; every other
     /// entry is kept. The one way every command writes a model directory (prune, distill, finetune, vocab-prune, train).
     /// </summary>
     public static void Replace(string dir, Action<string> write) => AtomicDirectory.Replace(dir, write, IsModelFile);
@@ -59,7 +61,7 @@ public static class ModelDirectory
     {
         int tmp = name.IndexOf(".tmp-", StringComparison.Ordinal);
         if (name.StartsWith('.') && tmp > 1) name = name[1..tmp]; // AtomicFile's temp of one (.NAME.tmp-PID-GUID), left by a kill of a per-file write
-        return name is ConfigFile or WeightsFile or CheckpointArchive.IndexFile || TokenizerFileNames.Contains(name)
+        return name is ConfigFile or WeightsFile or CheckpointArchive.IndexFile or PromptFormatFile || TokenizerFileNames.Contains(name)
             || (name.StartsWith("model-", StringComparison.Ordinal) && name.EndsWith(".safetensors", StringComparison.Ordinal));
     }
 
