@@ -17,11 +17,13 @@ public sealed class FuzzyIndex
 
     readonly Direction _direction;
     readonly MemoryMatch[] _entries;
-    readonly int[][] _tokens;                        // each entry's source as token ids
+    readonly int[][] _tokens;                  // each entry's source as token ids, in order
+    readonly int[] _length;                    // |s| of each entry, and its bag (ids sorted) at _bags[_bagStart[e]..]: flat, as the
+    readonly int[] _bags, _bagStart;           // scan reads them for thousands of entries per query (one cache line, not an object each)
+    readonly int[][] _postings;                // token id → the entries holding it, each once, by (length, index)
     readonly Dictionary<string, int> _vocab = new(StringComparer.Ordinal);
     readonly Dictionary<string, int> _entryOfKey = new(StringComparer.Ordinal);
-    readonly List<(int Entry, int Count)>[] _postings; // token id → the entries holding it, with its count there
-    readonly ThreadLocal<int[]> _overlap;             // per thread: bag overlap with the query, per entry (kept all zero between queries)
+    readonly ThreadLocal<(int[] Seen, int Stamp)> _scratch; // per thread: the query that last made each entry a candidate
 
     /// <summary>The entries in index order (ties between equal scores go to the lower index).</summary>
     public IReadOnlyList<MemoryMatch> Entries => _entries;
@@ -32,7 +34,7 @@ public sealed class FuzzyIndex
         _direction = direction;
         _entries = entries.ToArray();
         _tokens = new int[_entries.Length][];
-        var postings = new List<List<(int, int)>>();
+        var postings = new List<List<int>>();
         for (int e = 0; e < _entries.Length; e++)
         {
             _entryOfKey[_entries[e].Source] = e;
@@ -42,10 +44,19 @@ public sealed class FuzzyIndex
                 return id;
             }).ToArray();
             _tokens[e] = ids;
-            foreach (var g in ids.GroupBy(i => i)) postings[g.Key].Add((e, g.Count()));
+            foreach (int id in ids.Distinct()) postings[id].Add(e);
         }
-        _postings = postings.ToArray();
-        _overlap = new ThreadLocal<int[]>(() => new int[_entries.Length]);
+        _length = _tokens.Select(t => t.Length).ToArray();
+        _bagStart = new int[_entries.Length];
+        _bags = new int[_length.Sum()];
+        for (int e = 0, at = 0; e < _entries.Length; at += _length[e], e++)
+        {
+            _bagStart[e] = at;
+            _tokens[e].CopyTo(_bags, at);
+            Array.Sort(_bags, at, _length[e]);
+        }
+        _postings = postings.Select(p => p.OrderBy(e => _tokens[e].Length).ThenBy(e => e).ToArray()).ToArray();
+        _scratch = new ThreadLocal<(int[], int)>(() => (new int[_entries.Length], 0));
     }
 
     /// <summary>
@@ -57,27 +68,35 @@ public sealed class FuzzyIndex
     {
         if (!(threshold > 0 && threshold <= 1)) throw new ArgumentOutOfRangeException(nameof(threshold), threshold, "a fuzzy threshold must be in (0, 1]");
         var q = Tokenize(query, _direction).Select(t => _vocab.GetValueOrDefault(t, -1)).ToArray(); // -1: in no entry
-        if (q.Length == 0) return null;
+        int n = q.Length;
+        if (n == 0) return null;
         int self = _entryOfKey.GetValueOrDefault(TranslationMemory.Key(query, _direction), -1);
-        // Count filter: each edit changes at most one token of the bag, so d ≥ max(|q|, |s|) − overlap(q, s) and the
-        // score (max − d) / max ≤ overlap / max: an upper bound from the postings alone.
-        var overlap = _overlap.Value!;
-        var touched = new List<int>();
-        foreach (var g in q.Where(id => id >= 0).GroupBy(id => id))
-        {
-            int inQuery = g.Count();
-            foreach (var (e, n) in _postings[g.Key])
-            {
-                if (overlap[e] == 0) touched.Add(e);
-                overlap[e] += Math.Min(inQuery, n);
-            }
-        }
+        var bag = q.Order().ToArray();
+        // Count filter: an edit changes at most one token of the bag, so d ≥ max(|q|, |s|) − overlap(q, s) and the score
+        // (max − d) / max ≤ overlap / max. A match needs overlap ≥ t·max ≥ k = ⌈t·|q|⌉. Prefix filter: then it holds one of
+        // the query's n − k + 1 rarest tokens (else at most the k − 1 others overlap), so only their postings are read.
+        int k = Math.Max(1, (int)Math.Ceiling(threshold * n - 1e-9));
+        var rarest = q.OrderBy(id => id < 0 ? 0 : _postings[id].Length).Take(n - k + 1).Where(id => id >= 0).Distinct();
+        var (seen, stamp) = _scratch.Value;
+        _scratch.Value = (seen, ++stamp);
         var candidates = new List<(double Bound, int Entry)>();
-        foreach (int e in touched)
+        // Length filter: score ≤ min(|q|, |s|) / max(|q|, |s|), so only entries of about t·|q| to |q|/t tokens are read.
+        int shortest = (int)Math.Floor(threshold * n), longest = (int)Math.Min(int.MaxValue, Math.Ceiling(n / threshold));
+        foreach (int id in rarest)
         {
-            double bound = (double)overlap[e] / Math.Max(q.Length, _tokens[e].Length);
-            overlap[e] = 0;
-            if (bound >= threshold && e != self) candidates.Add((bound, e));
+            var posting = _postings[id];
+            for (int at = FirstOfLength(posting, shortest); at < posting.Length; at++)
+            {
+                int e = posting[at];
+                int len = _length[e];
+                if (len > longest) break;
+                if (seen[e] == stamp) continue;
+                seen[e] = stamp;
+                int m = Math.Max(n, len);
+                if ((double)Math.Min(n, len) / m < threshold || e == self) continue; // the lengths alone rule it out
+                double bound = (double)Overlap(bag, _bags.AsSpan(_bagStart[e], len)) / m;
+                if (bound >= threshold) candidates.Add((bound, e));
+            }
         }
         candidates.Sort((a, b) => a.Bound != b.Bound ? b.Bound.CompareTo(a.Bound) : a.Entry.CompareTo(b.Entry));
         int best = -1;
@@ -87,12 +106,37 @@ public sealed class FuzzyIndex
             // Sorted by bound, then index: no later candidate can beat the best, nor tie it with a lower index.
             if (best >= 0 && (bound < bestScore || (bound == bestScore && e > best))) break;
             double need = best >= 0 ? bestScore : threshold;
-            int m = Math.Max(q.Length, _tokens[e].Length);
+            int m = Math.Max(n, _tokens[e].Length);
             int d = EditDistance(q, _tokens[e], maxDistance: m - (int)Math.Floor(need * m)); // beyond it the score is < need
             double score = Score(d, m);
             if (score >= threshold && (best < 0 || score > bestScore || (score == bestScore && e < best))) (best, bestScore) = (e, score);
         }
         return best < 0 ? null : new FuzzyMatch(_entries[best].Source, _entries[best].Target, bestScore);
+    }
+
+    /// <summary>Index of the first entry of <paramref name="posting"/> (sorted by length) with at least <paramref name="length"/> tokens.</summary>
+    int FirstOfLength(int[] posting, int length)
+    {
+        int lo = 0, hi = posting.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (_length[posting[mid]] < length) lo = mid + 1; else hi = mid;
+        }
+        return lo;
+    }
+
+    /// <summary>Size of the intersection of two sorted bags (multisets) of ids.</summary>
+    static int Overlap(ReadOnlySpan<int> a, ReadOnlySpan<int> b)
+    {
+        int i = 0, j = 0, common = 0;
+        while (i < a.Length && j < b.Length)
+        {
+            if (a[i] == b[j]) { common++; i++; j++; }
+            else if (a[i] < b[j]) i++;
+            else j++;
+        }
+        return common;
     }
 
     /// <summary>The fuzzy score of two texts in direction <paramref name="d"/>: 1 − edit distance / max(length) over tokens (1 when both are empty).</summary>
