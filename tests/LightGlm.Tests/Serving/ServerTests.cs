@@ -18,10 +18,11 @@ namespace LightGlm.Tests.Serving;
 public sealed class ServerTests
 {
     /// <summary>A server on the tiny model at a free local port (also OpenAiApiTests'); the client's BaseAddress is its URL.</summary>
-    internal static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1)
+    internal static async Task<(WebApplication App, TranslationQueue Queue, HttpClient Client)> Start(ServeOptions o, int maxBeam = 1,
+        TranslationMemory? memory = null, double? fuzzyThreshold = null)
     {
         var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4, MaxBeam = maxBeam });
-        var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o);
+        var (app, queue) = TranslationServer.Build(tr, "http://127.0.0.1:0", o, memory: memory, fuzzyThreshold: fuzzyThreshold);
         await app.StartAsync();
         var url = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         return (app, queue, new HttpClient { BaseAddress = new Uri(url), Timeout = TimeSpan.FromMinutes(2) });
@@ -49,6 +50,31 @@ public sealed class ServerTests
             Assert.True(unfinished, "every request finished before the stop began: the test proved nothing");
         }
         finally { queue.Dispose(); }
+    }
+
+    /// <summary>serve --memory: a stored text gets its stored translation, a similar one the model's answer with the match in
+    /// its prompt, and /metrics counts both.</summary>
+    [Fact]
+    public async Task AMemoryAnswersStoredTextsAndGivesFuzzyMatchesToTheModel()
+    {
+        var tm = new TranslationMemory([("Open file", "打开文件"), ("Save the file", "保存文件")]);
+        var (app, queue, http) = await Start(new ServeOptions(MaxNewTokens: 8), memory: tm, fuzzyThreshold: 0.5);
+        try
+        {
+            async Task<string> Translate(string text)
+            {
+                var r = await http.PostAsJsonAsync("/v1/translate", new { text, direction = "en-zh", max_new_tokens = 8 });
+                Assert.Equal(HttpStatusCode.OK, r.StatusCode);
+                return JsonDocument.Parse(await r.Content.ReadAsStringAsync()).RootElement.GetProperty("translations")[0].GetProperty("text").GetString()!;
+            }
+            Assert.Equal("打开文件", await Translate("open  FILE"));
+            var tr = new GlmTranslator(TranslatorTests.TinyModel(), ByteTokenizer.Instance, new TranslatorOptions { MaxBatch = 4 });
+            Assert.Equal(tr.Translate(["Save a file"], Direction.EnToZh, 8, matches: ["保存文件"])[0].Text, await Translate("Save a file"));
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("lightglm_memory_hits_total 1\n", metrics);
+            Assert.Contains("lightglm_fuzzy_hits_total 1\n", metrics);
+        }
+        finally { await app.StopAsync(); queue.Dispose(); }
     }
 
     [Fact]
