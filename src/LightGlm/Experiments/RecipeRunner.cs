@@ -72,7 +72,11 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
         // A run directory belongs to one recipe: continuing it with other settings would mix results.
         if (File.Exists(run.PathOf("config.json")) && Stages.Any(s => run.IsStageDone(s.Name)))
         {
-            var before = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(run.PathOf("config.json")));
+            // Read as a recipe: a setting added to the defaults since the run started takes its default, so a run
+            // continues under a newer build unless a setting really differs (a setting since removed: compared as saved).
+            JsonNode? before;
+            try { before = run.Recipe()!.Root; }
+            catch (InvalidDataException) { before = JsonNode.Parse(File.ReadAllText(run.PathOf("config.json"))); }
             if (!JsonNode.DeepEquals(before, recipe.Root))
                 throw new InvalidOperationException($"{run.Root} was started with other settings (its config.json differs from this recipe in " +
                                                     $"{string.Join(", ", Differences(before as JsonObject, recipe.Root))}): " +

@@ -130,6 +130,31 @@ public class StageSharingTests
         }
         finally { Directory.Delete(dir, true); }
     }
+
+    /// <summary>
+    /// A run started by an older build lacks the settings added since: at their defaults the run continues (as before
+    /// teacher.fuzzy existed), set to anything else it is refused as a changed setting.
+    /// </summary>
+    [Fact]
+    public void ARunStartedBeforeASettingExistedContinuesAtItsDefault()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), $"cfg-old-{Guid.NewGuid():N}");
+        try
+        {
+            var runner = new RecipeRunner([new Stage("corpus", ["corpus"]), new Stage("teacher", ["teacher"])]);
+            runner.Run(Recipe.Load("tiny"), new RunDirectory(dir), _ => NullProgress.Instance, default, until: "corpus");
+            string cfg = Path.Combine(dir, "config.json");
+            var saved = JsonNode.Parse(File.ReadAllText(cfg))!.AsObject();
+            Assert.True(saved["teacher"]!.AsObject().Remove("fuzzy")); // as an older build wrote it
+            File.WriteAllText(cfg, saved.ToJsonString());
+            var e = Assert.Throws<InvalidOperationException>(() =>
+                runner.Run(Recipe.Load("tiny").With("teacher.fuzzy", "0.5"), new RunDirectory(dir), _ => NullProgress.Instance, default));
+            Assert.Contains("teacher.fuzzy", e.Message);
+            runner.Run(Recipe.Load("tiny"), new RunDirectory(dir), _ => NullProgress.Instance, default);
+            Assert.True(new RunDirectory(dir).IsStageDone("teacher"));
+        }
+        finally { Directory.Delete(dir, true); }
+    }
 }
 
 public class SweepTests
