@@ -1,10 +1,9 @@
-// `lightglm experiment hybrid`: Figures 5-6, Tables 2-3 and the α/λ sweeps of the paper's §3.3 on our corpus, small.
+// `lightglm experiment hybrid [RECIPE]`: Figures 5-6, Tables 2-3 and downstream distillation (Eq. 13) through the recipe's own
+// stages (one code path with `lightglm run`): every stage up to the report, with hybrid.compare on.
 using System.CommandLine;
-using System.Globalization;
-using LightGlm.Experiments;
-using LightGlm.Experiments.Hybrid;
-using LightGlm.Text.Corpus;
-using LightGlm.Training.Hybrid;
+using System.Text.Json.Nodes;
+using LightGlm.Experiments.Recipes;
+using LightGlm.Experiments.Stages;
 
 namespace LightGlm.Cli.Commands;
 
@@ -14,77 +13,84 @@ public sealed class ExperimentHybridCommand : ICliCommand
 
     public Command Build()
     {
-        var d = new HybridExperimentOptions { CorpusDir = "" };
-        var corpus = new Option<string?>("--corpus") { Description = "Corpus directory (train/dev/test.tsv, mono.*.txt); default $LIGHTGLM_CACHE/corpus." };
-        var output = new Option<string>("--out") { Description = "Run directory (metrics.jsonl, hybrid.json, report.md/html, figures/).", DefaultValueFactory = _ => "runs/hybrid" };
-        var trainPairs = new Option<int>("--train-pairs") { DefaultValueFactory = _ => d.TrainPairs };
-        var devPairs = new Option<int>("--dev-pairs") { DefaultValueFactory = _ => d.DevPairs };
-        var testPairs = new Option<int>("--test-pairs") { DefaultValueFactory = _ => d.TestPairs };
-        var fraction = new Option<double>("--target-fraction") { Description = "|D_d| / |D_s|.", DefaultValueFactory = _ => d.TargetFraction };
-        var alpha = new Option<double>("--alpha") { DefaultValueFactory = _ => d.Alpha };
-        var weighting = new Option<string>("--weighting") { Description = "per_sample or loss_share (see docs/HYBRID.md).", DefaultValueFactory = _ => "per_sample" };
-        var alphas = new Option<string>("--alpha-sweep") { Description = "Comma-separated α values.", DefaultValueFactory = _ => string.Join(',', d.AlphaSweep.Select(x => x.ToString(CultureInfo.InvariantCulture))) };
-        var lambda = new Option<double>("--lambda") { DefaultValueFactory = _ => d.Lambda };
-        var lambdaWeighs = new Option<string>("--lambda-weighs") { Description = "teacher (the paper's formula) or student (its text).", DefaultValueFactory = _ => "teacher" };
-        var lambdas = new Option<string>("--lambda-sweep") { Description = "Comma-separated λ values.", DefaultValueFactory = _ => string.Join(',', d.LambdaSweep.Select(x => x.ToString(CultureInfo.InvariantCulture))) };
-        var pretrain = new Option<int>("--pretrain-steps") { DefaultValueFactory = _ => d.PretrainSteps };
-        var steps = new Option<int>("--steps") { Description = "Fine-tuning steps per variant.", DefaultValueFactory = _ => d.FineTuneSteps };
-        var distill = new Option<int>("--distill-steps") { DefaultValueFactory = _ => d.DistillSteps };
-        var hidden = new Option<int>("--hidden") { DefaultValueFactory = _ => d.Hidden };
-        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => d.Layers };
-        var vocab = new Option<int>("--vocab") { DefaultValueFactory = _ => d.Vocab };
-        var bleu = new Option<int>("--bleu-sentences") { DefaultValueFactory = _ => d.BleuSentences };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => d.Seed };
-        var threads = new Option<int>("--threads") { DefaultValueFactory = _ => 0 };
-        var reportOnly = new Option<bool>("--report-only") { Description = "Rebuild report.md/html and figures from --out's hybrid.json, without training." };
-        var cmd = new Command("hybrid", "Figure 5 (source-only vs target-only vs hybrid), Figure 6 (high/low-resource vs hybrid, α sweep), Tables 2-3 and the λ sweep, on the corpus at a small size.")
-        { corpus, output, trainPairs, devPairs, testPairs, fraction, alpha, weighting, alphas, lambda, lambdaWeighs, lambdas, pretrain, steps, distill, hidden, layers, vocab, bleu, seed, threads, reportOnly };
+        var recipe = new Argument<string>("recipe")
+        {
+            Description = $"A preset ({string.Join(", ", Recipe.PresetNames)}) or a recipe file whose hybrid experiment runs through the recipe's stages.",
+            DefaultValueFactory = _ => "quick",
+        };
+        var output = new Option<string>("--out") { Description = "Run directory (metrics.jsonl, report.md/html/json, figures/, the models).", DefaultValueFactory = _ => "runs/hybrid" };
+        var fromRun = RecipeExperiment.FromRunOption();
+        var set = RecipeCli.SetOption();
+        var reportOnly = new Option<bool>("--report-only") { Description = "Rebuild report.md/html and figures from --out's finished stages, without training." };
+        // Shorthands for recipe settings (the settings stay the one source of options).
+        Option<T> O<T>(string name, string setting, List<RecipeExperiment.Shorthand> into)
+        {
+            var o = new Option<T>(name) { Description = $"= --set {setting}=VALUE." };
+            into.Add(new(o, setting));
+            return o;
+        }
+        var shorthands = new List<RecipeExperiment.Shorthand>();
+        Option[] mapped =
+        [
+            O<int>("--train-pairs", "corpus.max_train_pairs", shorthands), O<int>("--dev-pairs", "corpus.max_eval_pairs", shorthands),
+            O<int>("--test-pairs", "eval.max_sentences", shorthands),
+            O<double>("--target-fraction", "hybrid.target_fraction", shorthands), O<double>("--alpha", "hybrid.alpha", shorthands),
+            O<string>("--weighting", "hybrid.weighting", shorthands), O<double>("--lambda", "downstream.lambda", shorthands),
+            O<string>("--lambda-weighs", "downstream.lambda_weighs", shorthands), O<int>("--pretrain-steps", "teacher.pretrain_steps", shorthands),
+            O<int>("--steps", "hybrid.steps", shorthands), O<int>("--distill-steps", "compression.distill_steps", shorthands),
+            O<int>("--hidden", "teacher.hidden_size", shorthands), O<int>("--layers", "teacher.num_hidden_layers", shorthands),
+            O<int>("--vocab", "tokenizer.vocab_size", shorthands), O<int>("--bleu-sentences", "eval.max_sentences", shorthands),
+            O<int>("--seed", "seed", shorthands), O<int>("--threads", "threads", shorthands),
+        ];
+        // The standalone experiment these belonged to is gone: its numbers were a second Figure 5-6.
+        var gone = new (Option Option, string Instead)[]
+        {
+            (new Option<string?>("--corpus"), "the recipe's corpus stage makes the corpus (corpus.*); reuse a finished run's with --from-run DIR"),
+            (new Option<string?>("--alpha-sweep"), "run the experiment once per α (--alpha A, --out DIR-A --from-run DIR: the teacher is shared)"),
+            (new Option<string?>("--lambda-sweep"), "run the experiment once per λ (--lambda L, --out DIR-L --from-run DIR: the teachers are shared)"),
+        };
+        foreach (var (o, _) in gone) { o.Hidden = true; o.Description = "No longer taken."; }
+        var cmd = new Command("hybrid", "Figure 5 (source-only vs target-only vs hybrid fine-tuning), Figure 6 (high- vs low-resource vs hybrid), Tables 2-3 and " +
+                                        "downstream distillation (Eq. 13), through the recipe's stages with hybrid.compare = true.")
+        { recipe, output, fromRun, set, reportOnly };
+        foreach (var o in mapped) cmd.Add(o);
+        foreach (var (o, _) in gone) cmd.Add(o);
         cmd.SetAction(r =>
         {
-            ModelThreads.Apply(r.GetValue(threads));
+            foreach (var (o, instead) in gone)
+                if (r.GetResult(o) is { Implicit: false })
+                    throw new CliException($"{o.Name} belonged to the standalone hybrid experiment, which is gone (the recipe's stages make Figures 5-6): {instead}");
+            string name = r.GetValue(recipe)!, outDir = r.GetValue(output)!;
             if (r.GetValue(reportOnly))
             {
-                string json = System.IO.Path.Combine(r.GetValue(output)!, "hybrid.json");
-                if (!File.Exists(json)) throw new CliException($"{json} not found: run the experiment first");
-                var saved = LightGlm.Model.Checkpoints.JsonFile.Read(json) as System.Text.Json.Nodes.JsonObject
-                            ?? throw new CliException($"{json}: not a JSON object");
-                HybridExperiment.BuildReport(saved).Save(r.GetValue(output)!);
-                Console.WriteLine($"wrote {System.IO.Path.Combine(r.GetValue(output)!, "report.md")}");
+                var done = new LightGlm.Experiments.RunDirectory(outDir);
+                if (done.Recipe() is not { } recorded) throw new CliException($"{outDir}: not a run directory (no config.json): run the experiment first");
+                ReportStage.Build(done, recorded.Name).Save(done.Root);
+                Console.WriteLine($"wrote {done.PathOf("report.md")}");
                 return 0;
             }
-            HybridExperimentOptions o;
-            try
+            var sets = RecipeExperiment.Sets(r, set, shorthands);
+            var rec = RecipeCli.Load(name, sets);
+            if (!rec.Settings.Hybrid.Enabled) throw new CliException("hybrid.enabled is false in this recipe: nothing to fine-tune");
+            if (!rec.Settings.Hybrid.Compare) rec = rec.With("hybrid.compare", "true");
+            int rc = RecipeExperiment.Run("hybrid", name, rec, sets, outDir, r.GetValue(fromRun), out var run);
+            if (rc != 0) return rc;
+            if (run.StageResult("hybrid")?["figure5"] is JsonObject f5)
+                Console.WriteLine($"target-direction dev loss ({run.StageResult("hybrid")!["target_direction"]}): " +
+                                  string.Join(", ", f5.Select(kv => $"{kv.Key} {(double)kv.Value!["target_dev_loss"]!:F4}")));
+            if (run.StageResult("eval")?["models"] is JsonObject models)
             {
-                int h = r.GetValue(hidden);
-                if (h < 32 || h % 32 != 0) throw new ArgumentException($"--hidden must be a multiple of 32 (4 heads of a rotary-friendly size), got {h}");
-                o = d with
+                Console.WriteLine($"{"model",-24} {"params",11} {"acc en→zh",9} {"acc zh→en",9} {"BLEU en→zh",10} {"zh→en",7}");
+                foreach (var (model, node) in models)
                 {
-                    CorpusDir = r.GetValue(corpus) ?? System.IO.Path.Combine(RepoPaths.CacheDir, "corpus"),
-                    TrainPairs = r.GetValue(trainPairs), DevPairs = r.GetValue(devPairs), TestPairs = r.GetValue(testPairs),
-                    TargetFraction = r.GetValue(fraction), Alpha = r.GetValue(alpha), Weighting = HybridMix.ParseWeighting(r.GetValue(weighting)!),
-                    AlphaSweep = Doubles(r.GetValue(alphas)!, "--alpha-sweep"), Lambda = r.GetValue(lambda),
-                    LambdaWeighsStudent = Compression.Distillation.DistillationWeights.LambdaWeighsStudent(r.GetValue(lambdaWeighs)!),
-                    LambdaSweep = Doubles(r.GetValue(lambdas)!, "--lambda-sweep"), PretrainSteps = r.GetValue(pretrain), FineTuneSteps = r.GetValue(steps),
-                    DistillSteps = r.GetValue(distill), Hidden = h, Ffn = h * 8 / 3 / 8 * 8, Layers = r.GetValue(layers), Vocab = r.GetValue(vocab),
-                    BleuSentences = r.GetValue(bleu), Seed = r.GetValue(seed),
-                };
-                if (o.Alpha is < 0 or > 1 || o.AlphaSweep.Any(a => a is < 0 or > 1)) throw new ArgumentException("α values must be in [0, 1]");
-                if (o.Lambda is < 0 or > 1 || o.LambdaSweep.Any(a => a is < 0 or > 1)) throw new ArgumentException("λ values must be in [0, 1]");
-                if (o.FineTuneSteps <= 0 || o.DistillSteps <= 0) throw new ArgumentException("--steps and --distill-steps must be positive");
+                    var m = (JsonObject)node!;
+                    Console.WriteLine($"{model,-24} {(double)m["params"]!,11:N0} {(double?)m["en-zh"]?["translation_accuracy"],9:F3} {(double?)m["zh-en"]?["translation_accuracy"],9:F3} " +
+                                      $"{(double?)m["en-zh"]?["bleu"],10:F2} {(double?)m["zh-en"]?["bleu"],7:F2}");
+                }
             }
-            catch (ArgumentException e) { throw new CliException(e.Message); }
-            var run = new RunDirectory(r.GetValue(output)!);
-            run.WriteMachineInfo();
-            var res = HybridExperiment.Run(o, run, Console.WriteLine);
-            Console.WriteLine($"done in {(double)res["seconds"]!:F0} s: {run.PathOf("report.md")}, report.html, hybrid.json, metrics.jsonl, figures/");
+            RecipeExperiment.PrintReport(run);
             return 0;
         });
         return cmd;
-    }
-
-    static double[] Doubles(string s, string what)
-    {
-        try { return s.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(x => double.Parse(x, CultureInfo.InvariantCulture)).ToArray(); }
-        catch (FormatException) { throw new ArgumentException($"{what} '{s}': expected comma-separated numbers like 0.5,0.65,0.8"); }
     }
 }

@@ -33,7 +33,7 @@ public sealed class TeacherStage : IRecipeStage
     /// teacher.pretrain_steps &gt; 0: language-model steps on the monolingual manual-page text of both languages (the
     /// first corpus.mono_lines / 2 paragraphs of each, as the tokenizer saw them; each paragraph then EOS) before the
     /// translation training — the paper pre-trains its GLM on unlabelled text first. The objective is next-token
-    /// prediction over windows of the text (<see cref="TokenStreamSource"/>, as `experiment hybrid`'s base model),
+    /// prediction over windows of the text (<see cref="TokenStreamSource"/>),
     /// not GLM's blank infilling. Resumable like the training after it (checkpoints/teacher-pretrain).
     /// </summary>
     static JsonObject? Pretrain(StageContext c, GlmModel model, ITokenizer tok, SpecialTokens sp)
