@@ -52,18 +52,16 @@ public sealed class ExperimentCompressionCommand : ICliCommand
             else
             {
                 int C = r.GetValue(hidden);
-                var cfg = new JsonObject
+                var cfg = new ModelConfig
                 {
-                    ["model_type"] = "chatglm", ["vocab_size"] = 256, ["hidden_size"] = C, ["num_hidden_layers"] = r.GetValue(layers),
-                    ["num_attention_heads"] = C / 64, ["num_key_value_heads"] = Math.Max(1, C / 128), ["head_dim"] = 64, ["intermediate_size"] = C * 8 / 3 / 8 * 8,
-                    ["partial_rotary_factor"] = 0.5, ["rope_interleaved"] = true, ["attention_bias"] = true, ["max_position_embeddings"] = 256,
+                    ModelType = "chatglm", VocabSize = 256, HiddenSize = C, NumHiddenLayers = r.GetValue(layers),
+                    NumAttentionHeads = C / 64, NumKeyValueHeads = Math.Max(1, C / 128), HeadDim = 64, IntermediateSize = C * 8 / 3 / 8 * 8,
+                    PartialRotaryFactor = 0.5, RopeInterleaved = true, AttentionBias = true, MaxPositionEmbeddings = 256,
                 };
-                var shape = new ModelShape(cfg);
-                var model = GlmModel.Create(ModelBridge.Config(shape), seed: 1);
-                t = ModelBridge.FromModel(model, shape);
+                t = ModelBridge.FromModel(GlmModel.Create(cfg, seed: 1));
             }
-            var tok = r.GetValue(teacher) is { } teacherDir ? ModelTokenizer.Open(teacherDir, t.Shape.V) : ByteTokenizer.Instance; // the synthetic teacher reads bytes
-            var all = CalibrationData.Read(dataPath, tok, t.Shape.V, 64, 4000);
+            var tok = r.GetValue(teacher) is { } teacherDir ? ModelTokenizer.Open(teacherDir, t.Config.V) : ByteTokenizer.Instance; // the synthetic teacher reads bytes
+            var all = CalibrationData.Read(dataPath, tok, t.Config.V, 64, 4000);
             var valid = all.Where((_, i) => i % 10 == 0).ToList();
             var train = all.Where((_, i) => i % 10 != 0).ToList();
             Console.WriteLine($"data: {train.Count} train / {valid.Count} valid sequences from {dataPath}");

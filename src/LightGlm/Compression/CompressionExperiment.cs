@@ -35,7 +35,7 @@ public static class CompressionExperiment
         string outDir, Action<string> log)
     {
         Directory.CreateDirectory(outDir);
-        var t = teacherFiles.Shape;
+        var t = teacherFiles.Config;
         var teacher = ModelBridge.ToModel(teacherFiles);
         var dOpts = new DistillOptions { BatchSize = o.BatchSize, MaxLen = o.MaxLen, LearningRate = o.LearningRate, EvalEvery = o.EvalEvery };
         if (o.TeacherSteps > 0)
@@ -43,7 +43,7 @@ public static class CompressionExperiment
             log($"training the teacher {t.ParameterCount():N0} params for {o.TeacherSteps} steps (hard labels)");
             Distiller.Run(teacher, teacher, [], train, valid, dOpts with { Steps = o.TeacherSteps, Weights = new DistillationWeights(0, 1, 0, 0) },
                 progress: (s, l, v) => log($"  teacher step {s}: valid {v:F4}"));
-            teacherFiles = ModelBridge.FromModel(teacher, t);
+            teacherFiles = ModelBridge.FromModel(teacher);
         }
         var cal = train.Take(32).ToList();
         // Half width by the paper's rule: d_a' = d_a/2 (the pass-through half of GLM heads), d_ffn' = d_ffn/2.
@@ -51,10 +51,10 @@ public static class CompressionExperiment
         var mixed = new DistillationWeights(Soft: 1, Hard: 1, Hidden: 1, Cosine: 0);
         var methods = new List<Method>
         {
-            new("mixed (activation importance + KD)", (m, c) => PlanBuilder.Build(m.Shape, ActivationImportance.Compute(m, c), half), mixed),
-            new("random pruning + KD", (m, _) => PlanBuilder.Build(m.Shape, WeightImportance.Random(m.Shape, 7), half), mixed),
-            new("top-layer drop (mBERT_drop) + KD", (m, _) => PlanBuilder.TopLayerDrop(m.Shape, Math.Max(1, m.Shape.L / 2)), mixed),
-            new("DistilBERT (alternate layers, soft+hard+cos)", (m, _) => PlanBuilder.AlternateLayers(m.Shape), new DistillationWeights(Soft: 1, Hard: 1, Hidden: 0, Cosine: 1)),
+            new("mixed (activation importance + KD)", (m, c) => PlanBuilder.Build(m.Config, ActivationImportance.Compute(m, c), half), mixed),
+            new("random pruning + KD", (m, _) => PlanBuilder.Build(m.Config, WeightImportance.Random(m.Config, 7), half), mixed),
+            new("top-layer drop (mBERT_drop) + KD", (m, _) => PlanBuilder.TopLayerDrop(m.Config, Math.Max(1, m.Config.L / 2)), mixed),
+            new("DistilBERT (alternate layers, soft+hard+cos)", (m, _) => PlanBuilder.AlternateLayers(m.Config), new DistillationWeights(Soft: 1, Hard: 1, Hidden: 0, Cosine: 1)),
         };
         var curves = new JsonArray();
         var chart = new List<ChartSeries>();
@@ -65,12 +65,12 @@ public static class CompressionExperiment
             var plan = method.Plan(teacherFiles, cal);
             var pruned = StructuredPruner.Prune(teacherFiles, plan);
             var sm = ModelBridge.ToModel(pruned);
-            log($"{method.Name}: {pruned.Shape.ParameterCount():N0} params; distilling {o.DistillSteps} steps");
+            log($"{method.Name}: {pruned.Config.ParameterCount():N0} params; distilling {o.DistillSteps} steps");
             var curve = Distiller.Run(teacher, sm, train, [], valid, dOpts with { Steps = o.DistillSteps, Weights = method.Weights },
                 plan.HiddenChannels?.ToArray(), (s, l, v) => log($"  step {s}: valid {v:F4}"));
             curves.Add(new JsonObject { ["method"] = method.Name, ["steps"] = new JsonArray(curve.Select(c => (JsonNode)c.Step).ToArray()), ["valid_loss"] = new JsonArray(curve.Select(c => (JsonNode)c.ValLoss).ToArray()) });
             chart.Add(new(method.Name, curve.Select(c => (double)c.Step).ToList(), curve.Select(c => c.ValLoss).ToList()));
-            var student = ModelBridge.FromModel(sm, pruned.Shape);
+            var student = ModelBridge.FromModel(sm);
             rows.Add(Measure(method.Name, student, null, valid, o));
             if (method == methods[0])
             {
@@ -86,7 +86,7 @@ public static class CompressionExperiment
         }
         var result = new JsonObject
         {
-            ["teacher"] = JsonNode.Parse(t.Json.ToJsonString()),
+            ["teacher"] = JsonNode.Parse(t.ToJson()),
             ["options"] = JsonNode.Parse(System.Text.Json.JsonSerializer.Serialize(o)),
             ["figure4"] = curves,
             ["table4"] = new JsonArray(rows.Select(r => (JsonNode)r).ToArray()),
@@ -142,11 +142,11 @@ public static class CompressionExperiment
             for (int i = 0; i < o.DecodeTokens - 1; i++) tok = TensorPrimitives.IndexOfMax(dec.Forward([tok]));
             tokS = Math.Max(tokS, (o.DecodeTokens - 1) / sw.Elapsed.TotalSeconds);
         }
-        long kvBytes = 2L * m.Shape.L * (Math.Max(o.MaxLen, o.DecodeTokens) + 1) * m.Shape.KV * m.Shape.D * 4;
+        long kvBytes = 2L * m.Config.L * (Math.Max(o.MaxLen, o.DecodeTokens) + 1) * m.Config.KV * m.Config.D * 4;
         return new JsonObject
         {
             ["method"] = name,
-            ["params"] = (double)m.Shape.ParameterCount(),
+            ["params"] = (double)m.Config.ParameterCount(),
             ["weight_bytes"] = (double)weights.HeldBytes,
             ["peak_bytes"] = (double)(weights.HeldBytes + kvBytes),
             ["decode_tok_s"] = Math.Round(tokS, 2),

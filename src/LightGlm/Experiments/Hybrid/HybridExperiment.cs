@@ -185,8 +185,8 @@ public static class HybridExperiment
         var lambdaRows = new JsonObject();
         GlmModel Student(GlmModel teacher, string name, IReadOnlyList<CalibrationSample> s, IReadOnlyList<CalibrationSample> t, DistillationWeights w, bool downstream, string? cachePath)
         {
-            var files = ModelBridge.FromModel(teacher, new ModelShape((JsonObject)JsonNode.Parse(teacher.Config.ToJson())!));
-            var shape = files.Shape;
+            var files = ModelBridge.FromModel(teacher);
+            var shape = files.Config;
             var plan = PlanBuilder.Build(shape, ActivationImportance.Compute(files, calibration), new PruningTargets
             {
                 HeadDim = Math.Max(2, (int)Math.Round(shape.D * o.StudentRatio) & ~1), Ffn = Math.Max(1, (int)Math.Round(shape.F * o.StudentRatio)),
