@@ -237,6 +237,17 @@ public sealed class ModelConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
+    /// <summary>
+    /// The modelled fields only, without <see cref="OtherFields"/> (provenance such as imported_from, HF bookkeeping):
+    /// what makes two configs the same model, for resume, averaging, adapters and cache keys.
+    /// </summary>
+    public string ModelJson()
+    {
+        var c = (ModelConfig)MemberwiseClone();
+        c.OtherFields = null;
+        return c.ToJson();
+    }
+
     /// <summary>Writes this config as config.json at <paramref name="path"/> (atomically).</summary>
     public void Save(string path) => IO.AtomicFile.WriteAllText(path, ToJson());
 

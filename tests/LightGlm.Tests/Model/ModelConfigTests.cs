@@ -42,6 +42,8 @@ public sealed class ModelConfigTests
         Assert.Equal("[0]", saved["pad_token_id"]!.ToJsonString()); // a one-id list stays a list
         Assert.Equal("1", saved["bos_token_id"]!.ToJsonString());    // a number stays a number
         Assert.Equal(c.ToJson(), c.Clone().ToJson());
+        Assert.DoesNotContain("architectures", c.ModelJson()); // the modelled fields only: what makes two configs one model
+        Assert.Equal(ModelConfig.FromJson(c.ModelJson()).ToJson(), c.ModelJson());
         Assert.Equal(c.ToJson(), ModelConfig.FromJson(c.ToJson()).ToJson());
         // Setting the first id writes one number (the engine's own configs)
         c.EosTokenId = 7;
