@@ -40,7 +40,7 @@ public sealed class PruneCommand : ICliCommand
             bool streamed = r.GetValue(stream) || MappedTeacher.ShouldStream(teacherDir);
             using var mapped = streamed ? MappedTeacher.Open(teacherDir) : null;
             var t = streamed ? null : ModelFiles.Load(teacherDir);
-            var shape = mapped?.Shape ?? t!.Shape;
+            var shape = mapped?.Config ?? t!.Config;
             ModelFiles InMemory(string what) => t ?? throw new CliException(
                 $"{what} needs the whole teacher in memory; {teacherDir} is used streamed (mapped); use --importance activation|magnitude|random or a plan");
             List<CalibrationSample> Cal() => r.GetValue(calibration) is { } c ? CalibrationData.Read(c, ModelTokenizer.Open(teacherDir, shape.V), shape.V)
@@ -83,13 +83,13 @@ public sealed class PruneCommand : ICliCommand
                 p = PlanBuilder.Build(shape, scores, x);
             }
             if (r.GetValue(savePlan) is { } sp) p.Save(sp);
-            ModelShape ss;
+            Model.ModelConfig ss;
             if (mapped is not null) ss = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(p, shape), outDir);
             else
             {
                 var student = StructuredPruner.Prune(t!, p);
                 student.Save(outDir, teacherDir);
-                ss = student.Shape;
+                ss = student.Config;
             }
             Console.WriteLine($"teacher {shape.ParameterCount():N0} params (L={shape.L} C={shape.C} H={shape.H} KV={shape.KV} D={shape.D} F={shape.F})");
             Console.WriteLine($"student {ss.ParameterCount():N0} params (L={ss.L} C={ss.C} H={ss.H} KV={ss.KV} D={ss.D} F={ss.F}, R={ss.R}) = {(double)ss.ParameterCount() / shape.ParameterCount():P1} -> {outDir}");

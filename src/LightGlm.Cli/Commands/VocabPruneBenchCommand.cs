@@ -6,6 +6,7 @@ using System.CommandLine;
 using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Compression.Pruning;
+using LightGlm.Model;
 using LightGlm.Text.Tokenizers;
 
 namespace LightGlm.Cli.Commands;
@@ -44,13 +45,13 @@ public sealed class VocabPruneBenchCommand : ICliCommand
             using (Stream text = tokPath.EndsWith(".gz", StringComparison.Ordinal) ? new System.IO.Compression.GZipStream(s, System.IO.Compression.CompressionMode.Decompress) : s)
                 tokJson = JsonNode.Parse(text) as JsonObject ?? throw new CliException($"{tokPath}: not a JSON object");
             int v = r.GetValue(vocab) is > 0 and var given ? given : tok.VocabSize;
-            var shape = new ModelShape(new JsonObject
+            var shape = new ModelConfig
             {
-                ["model_type"] = "qwen2", ["vocab_size"] = v, ["hidden_size"] = r.GetValue(hidden), ["num_hidden_layers"] = r.GetValue(layers),
-                ["num_attention_heads"] = r.GetValue(heads), ["num_key_value_heads"] = r.GetValue(kvHeads), ["head_dim"] = r.GetValue(headDim),
-                ["intermediate_size"] = r.GetValue(ffn), ["rms_norm_eps"] = 1e-6, ["rope_theta"] = 1000000.0, ["partial_rotary_factor"] = 1.0,
-                ["rope_interleaved"] = false, ["attention_bias"] = false, ["tie_word_embeddings"] = !r.GetValue(untied),
-            }, "bench vocab-prune shape");
+                ModelType = "qwen2", VocabSize = v, HiddenSize = r.GetValue(hidden), NumHiddenLayers = r.GetValue(layers),
+                NumAttentionHeads = r.GetValue(heads), NumKeyValueHeads = r.GetValue(kvHeads), HeadDim = r.GetValue(headDim),
+                IntermediateSize = r.GetValue(ffn), RmsNormEps = 1e-6, RopeTheta = 1000000.0, PartialRotaryFactor = 1.0,
+                RopeInterleaved = false, AttentionBias = false, TieWordEmbeddings = !r.GetValue(untied),
+            }.Validate("bench vocab-prune shape", arena: false);
 
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var texts = files.SelectMany(VocabPruneCommand.Texts).ToList();
@@ -71,21 +72,21 @@ public sealed class VocabPruneBenchCommand : ICliCommand
             double maxDiff = plan.Kept.Select((id, i) => Math.Abs(a[id] - b[i])).Max();
             Console.WriteLine($"logits on the kept ids, pruned vs full: max |difference| {maxDiff:E2} (one step)");
 
-            var rows = new List<(string Name, ModelShape Shape, long Bytes, double TokS)>();
+            var rows = new List<(string Name, ModelConfig Config, long Bytes, double TokS)>();
             foreach (var (name, m) in new[] { ("full vocabulary", full), ("vocabulary pruned", pruned) })
             {
                 var weights = m.InferenceWeights();
-                var (tps, bytes) = (LightGlm.Evaluation.Bench.DecodeBench.GreedyTokensPerSecond(weights, 1 % m.Shape.V, n, k), weights.HeldBytes);
-                rows.Add((name, m.Shape, bytes, tps));
+                var (tps, bytes) = (LightGlm.Evaluation.Bench.DecodeBench.GreedyTokensPerSecond(weights, 1 % m.Config.V, n, k), weights.HeldBytes);
+                rows.Add((name, m.Config, bytes, tps));
                 Console.Error.WriteLine($"  measured {name}: {tps:F2} tok/s");
             }
-            Console.WriteLine($"machine: {Environment.ProcessorCount} cores; shape C {shape.C}, L {shape.L}, H {shape.H}, KV {shape.KV}, D {shape.D}, F {shape.F}, {(shape.Tied ? "tied" : "untied")} head; batch 1, fp32, best of {k} × {n - 1} tokens");
+            Console.WriteLine($"machine: {Environment.ProcessorCount} cores; shape C {shape.C}, L {shape.L}, H {shape.H}, KV {shape.KV}, D {shape.D}, F {shape.F}, {(shape.TieWordEmbeddings ? "tied" : "untied")} head; batch 1, fp32, best of {k} × {n - 1} tokens");
             Console.WriteLine("| model | vocab | params | embedding + head params | weight MB | decode tok/s | speedup |");
             Console.WriteLine("|---|---|---|---|---|---|---|");
             var b0 = rows[0];
             foreach (var x in rows)
-                Console.WriteLine($"| {x.Name} | {x.Shape.V:N0} | {x.Shape.ParameterCount():N0} | {(long)x.Shape.V * x.Shape.C * (x.Shape.Tied ? 1 : 2):N0} | {x.Bytes / 1e6:F0} | {x.TokS:F2} | {x.TokS / b0.TokS:F2}x |");
-            Console.WriteLine($"parameters saved: {1 - (double)rows[1].Shape.ParameterCount() / b0.Shape.ParameterCount():P1}; weight bytes saved: {1 - (double)rows[1].Bytes / b0.Bytes:P1}");
+                Console.WriteLine($"| {x.Name} | {x.Config.V:N0} | {x.Config.ParameterCount():N0} | {(long)x.Config.V * x.Config.C * (x.Config.TieWordEmbeddings ? 1 : 2):N0} | {x.Bytes / 1e6:F0} | {x.TokS:F2} | {x.TokS / b0.TokS:F2}x |");
+            Console.WriteLine($"parameters saved: {1 - (double)rows[1].Config.ParameterCount() / b0.Config.ParameterCount():P1}; weight bytes saved: {1 - (double)rows[1].Bytes / b0.Bytes:P1}");
             if (maxDiff > 1e-3) { Console.Error.WriteLine("error: the pruned model's logits differ from the full model's on the kept ids"); return 1; }
             return 0;
         });

@@ -26,8 +26,8 @@ public sealed class VocabPruneCommand : ICliCommand
             var sw = System.Diagnostics.Stopwatch.StartNew();
             var plan = VocabPruner.Run(dir, files.SelectMany(Texts), outDir, r.GetValue(minCount));
             long before = new FileInfo(System.IO.Path.Combine(dir, "model.safetensors")).Length, after = new FileInfo(System.IO.Path.Combine(outDir, "model.safetensors")).Length;
-            var shape = Compression.ModelShape.Load(System.IO.Path.Combine(outDir, "config.json"));
-            long removed = (long)(plan.OldVocab - plan.Kept.Length) * shape.C * (shape.Tied ? 1 : 2);
+            var shape = Model.ModelConfig.Load(System.IO.Path.Combine(outDir, "config.json"), arena: false);
+            long removed = (long)(plan.OldVocab - plan.Kept.Length) * shape.C * (shape.TieWordEmbeddings ? 1 : 2);
             Console.WriteLine($"counted {string.Join(", ", files)} in {sw.Elapsed.TotalSeconds:F1} s");
             Console.WriteLine($"vocabulary {plan.OldVocab} -> {plan.Kept.Length} ({plan.Used} used by the corpus + {plan.ByteTokens} byte tokens + {plan.Specials} specials + {plan.Ancestors} merge ancestors)");
             Console.WriteLine($"parameters -{removed:N0}; model.safetensors {before / 1e6:F1} MB -> {after / 1e6:F1} MB ({1 - (double)after / before:P1} smaller) -> {outDir}");

@@ -2,7 +2,6 @@
 // importance runs the one forward pass over it block by block (MappedInferenceWeights) and pruning reads one tensor at a
 // time in fp32, so a 6B teacher never needs its 25 GB fp32 copy.
 using LightGlm.Model;
-using System.Text.Json.Nodes;
 using LightGlm.Compression.Tensors;
 using LightGlm.Interop;
 
@@ -12,24 +11,16 @@ public sealed class MappedTeacher : IDisposable
 {
     public string Directory { get; }
     public MappedWeights Weights { get; }
-    public ModelShape Shape { get; }
+    /// <summary>Ours: the teacher's config.json with every field; Hugging Face: its contract translation.</summary>
+    public ModelConfig Config => Weights.Config;
 
     MappedTeacher(string dir, MappedWeights w)
     {
         Directory = dir;
         Weights = w;
-        // Ours: keep every field of the teacher's config.json; Hugging Face: its contract translation.
-        var json = MappedWeights.IsLightGlmConfig(w.RawConfig) ? (JsonObject)w.RawConfig.DeepClone()
-            : JsonNode.Parse(w.Config.ToJson())!.AsObject();
-        Shape = new ModelShape(json, Path.Combine(dir, "config.json"));
     }
 
-    public static MappedTeacher Open(string dir)
-    {
-        var w = MappedWeights.Open(dir);
-        try { return new MappedTeacher(dir, w); }
-        catch { w.Dispose(); throw; }
-    }
+    public static MappedTeacher Open(string dir) => new(dir, MappedWeights.Open(dir));
 
     /// <summary>True when <paramref name="dir"/> should be used mapped rather than loaded whole (<see cref="MappedWeights.ShouldMap"/>).</summary>
     public static bool ShouldStream(string dir, long maxInMemoryParams = 500_000_000) => MappedWeights.ShouldMap(dir, maxInMemoryParams);

@@ -6,12 +6,10 @@ namespace LightGlm.Compression;
 
 public static class ModelBridge
 {
-    public static ModelConfig Config(ModelShape s) => ModelConfig.FromJson(s.Json.ToJsonString(), "compression model config");
-
     /// <summary>A GlmModel holding these weights (every tensor of its layout must be present with its shape).</summary>
     public static GlmModel ToModel(ModelFiles m)
     {
-        var model = new GlmModel(Config(m.Shape));
+        var model = new GlmModel(m.Config);
         foreach (var t in model.Layout.Tensors)
             m.Weights.Get(t.Name, t.Shape).Data.AsSpan().CopyTo(model.Weights.AsSpan(t.Offset, t.Length));
         return model;
@@ -26,5 +24,6 @@ public static class ModelBridge
         return set;
     }
 
-    public static ModelFiles FromModel(GlmModel model, ModelShape shape) => new(shape, Tensors(model));
+    /// <summary>The model as compression's files, under its own config.</summary>
+    public static ModelFiles FromModel(GlmModel model) => new(model.Config, Tensors(model));
 }

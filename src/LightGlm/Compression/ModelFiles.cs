@@ -1,26 +1,27 @@
 // Loads and saves a model directory (config.json + safetensors [+ tokenizer files]) for compression commands.
 using LightGlm.Compression.Tensors;
+using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 
 namespace LightGlm.Compression;
 
-/// <summary>A model as compression sees it: its shape and its named fp32 weights (small models; big ones stream, see MappedTeacher).</summary>
-public sealed record ModelFiles(ModelShape Shape, TensorSet Weights)
+/// <summary>A model as compression sees it: its config and its named fp32 weights (small models; big ones stream, see MappedTeacher).</summary>
+public sealed record ModelFiles(ModelConfig Config, TensorSet Weights)
 {
     public static ModelFiles Load(string dir)
     {
         if (!Directory.Exists(dir)) throw new DirectoryNotFoundException($"{dir}: model directory not found (expected config.json and model.safetensors)");
-        var shape = ModelShape.Load(Path.Combine(dir, "config.json"));
+        var config = ModelConfig.Load(Path.Combine(dir, "config.json"), arena: false);
         using var archive = CheckpointArchive.Open(dir);
         var weights = new TensorSet();
         foreach (var e in archive.Tensors.Values)
             weights.Add(e.Name, e.Shape.Select(d => checked((int)d)).ToArray(), archive.ReadAll(e));
-        return new ModelFiles(shape, weights);
+        return new ModelFiles(config, weights);
     }
 
     /// <summary>The model as an inference weight source (its tensors in place, no copy): what measuring a student runs on.</summary>
     public Model.Inference.InferenceWeights InferenceWeights() =>
-        Model.Inference.InferenceWeights.Named(Model.ModelConfig.FromJson(Shape.Json.ToJsonString(), "model shape"),
+        Model.Inference.InferenceWeights.Named(Config,
             name => Weights.TryGet(name) is { } t && t.Shape.Length == 2 ? new Model.Inference.ArrayRows(t.Data, t.Rows, t.Cols) : null,
             name => Weights.TryGet(name)?.Data);
 
@@ -35,7 +36,7 @@ public sealed record ModelFiles(ModelShape Shape, TensorSet Weights)
     public void WriteFiles(string dir, string? tokenizerFrom = null, IReadOnlyDictionary<string, string>? metadata = null)
     {
         Directory.CreateDirectory(dir);
-        Shape.Save(Path.Combine(dir, "config.json"));
+        Config.Save(Path.Combine(dir, "config.json"));
         var list = Weights.All.OrderBy(t => t.Name, StringComparer.Ordinal)
             .Select(t => TensorToWrite.Of(t.Name, t.Shape.Select(d => (long)d).ToArray(), t.Data)).ToList();
         SafeTensorsWriter.Write(Path.Combine(dir, "model.safetensors"), list, metadata);

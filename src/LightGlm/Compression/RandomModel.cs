@@ -1,5 +1,6 @@
 // A model of any shape with seeded random weights in the contract layout: for benchmarks of shapes we cannot download
 // (e.g. a 150k-vocabulary model's head), never for quality.
+using LightGlm.Model;
 using static LightGlm.Model.TensorNames;
 using LightGlm.Compression.Tensors;
 
@@ -8,7 +9,7 @@ namespace LightGlm.Compression;
 public static class RandomModel
 {
     /// <summary>Weights uniform in ±1/√fan-in (embeddings ±1), norms 1, biases when the shape has them; no head when tied.</summary>
-    public static ModelFiles Create(ModelShape s, int seed = 1)
+    public static ModelFiles Create(ModelConfig s, int seed = 1)
     {
         var rng = new Random(seed);
         float[] Rand(long n, float scale)
@@ -41,7 +42,7 @@ public static class RandomModel
             w.Add(Down(l), [C, F], Rand((long)C * F, 1f / MathF.Sqrt(F)));
         }
         w.Add(FinalNorm, [C], Ones(C));
-        if (!s.Tied) w.Add(LmHead, [s.V, C], Rand((long)s.V * C, sc));
+        if (!s.TieWordEmbeddings) w.Add(LmHead, [s.V, C], Rand((long)s.V * C, sc));
         return new ModelFiles(s, w);
     }
 }

@@ -89,7 +89,7 @@ public static class RecipeEstimate
     /// (<see cref="Stages.CompressionTargets.Width"/>) applied to the teacher's shape.</summary>
     static double StudentShare(Recipes.CompressionSettings s, GlmModel teacher)
     {
-        var t = new Compression.ModelShape((System.Text.Json.Nodes.JsonObject)System.Text.Json.Nodes.JsonNode.Parse(teacher.Config.ToJson())!, "recipe teacher");
+        var t = teacher.Config;
         var x = Stages.CompressionTargets.Width(s, t);
         long student = t.Resized(l: x.Layers, c: x.Hidden, d: x.HeadDim, f: x.Ffn).ParameterCount();
         return student / (double)t.ParameterCount();

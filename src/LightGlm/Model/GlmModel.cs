@@ -79,7 +79,7 @@ public sealed class GlmModel
     public void AttachLora(LoraAdapters adapters)
     {
         if (Lora is not null) throw new InvalidOperationException("this model already has LoRA adapters; merge them first");
-        if (adapters.Config.ToJson() != Config.ToJson()) throw new ArgumentException("the LoRA adapters were made for a model of another config");
+        if (adapters.Config.ModelJson() != Config.ModelJson()) throw new ArgumentException("the LoRA adapters were made for a model of another config");
         Lora = adapters;
     }
 

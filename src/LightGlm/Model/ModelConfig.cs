@@ -5,8 +5,9 @@ using System.Text.Json.Serialization;
 namespace LightGlm.Model;
 
 /// <summary>
-/// Model hyper-parameters as in docs/ENGINE.md. Unknown JSON fields (architectures, torch_dtype, ...) are ignored,
-/// so a Hugging Face config.json of a LLaMA/Qwen2 model loads directly.
+/// Model hyper-parameters as in docs/ENGINE.md. JSON fields this type does not model (architectures, torch_dtype,
+/// imported_from, ...) are carried through load and save unchanged (<see cref="OtherFields"/>), so a Hugging Face
+/// config.json of a LLaMA/Qwen2 model loads directly and a pruned student's config keeps every other field of its teacher's.
 /// </summary>
 public sealed class ModelConfig
 {
@@ -32,9 +33,17 @@ public sealed class ModelConfig
     public bool PrefixLm { get; set; }
     public double HiddenDropout { get; set; }
     public int MaxPositionEmbeddings { get; set; } = 2048;
-    [JsonConverter(typeof(FirstIntConverter))] public int? BosTokenId { get; set; }
-    [JsonConverter(typeof(FirstIntConverter))] public int? EosTokenId { get; set; }
-    [JsonConverter(typeof(FirstIntConverter))] public int? PadTokenId { get; set; }
+    /// <summary>bos/eos/pad as written (a number or a list, saved back in that form); the engine uses the first id.</summary>
+    [JsonPropertyName("bos_token_id")] public TokenIds? BosTokenIds { get; set; }
+    [JsonPropertyName("eos_token_id")] public TokenIds? EosTokenIds { get; set; }
+    [JsonPropertyName("pad_token_id")] public TokenIds? PadTokenIds { get; set; }
+    /// <summary>Every field of config.json this type does not model, kept as written (the raw JSON of each value).</summary>
+    [JsonExtensionData] public Dictionary<string, JsonElement>? OtherFields { get; set; }
+
+    // ---- the first id of each special token (setting one writes a single number) ----
+    [JsonIgnore] public int? BosTokenId { get => BosTokenIds?.First; set => BosTokenIds = TokenIds.One(value); }
+    [JsonIgnore] public int? EosTokenId { get => EosTokenIds?.First; set => EosTokenIds = TokenIds.One(value); }
+    [JsonIgnore] public int? PadTokenId { get => PadTokenIds?.First; set => PadTokenIds = TokenIds.One(value); }
 
     // ---- derived sizes (llm.c names) ----
     [JsonIgnore] public int V => VocabSize;
@@ -48,6 +57,8 @@ public sealed class ModelConfig
     [JsonIgnore] public int R => (int)Math.Round(D * PartialRotaryFactor) & ~1;
     /// <summary>Width of the fused q|k|v projection output: (H + 2·KV)·D.</summary>
     [JsonIgnore] public int QkvDim => (H + 2 * KV) * D;
+    /// <summary>Query heads per KV head.</summary>
+    [JsonIgnore] public int Group => H / KV;
 
     public static readonly JsonSerializerOptions JsonOptions = new()
     {
@@ -90,13 +101,14 @@ public sealed class ModelConfig
         if (!(RopeTheta > 0)) p.Add($"rope_theta = {RopeTheta} must be > 0");
         if (HiddenDropout is < 0 or >= 1 || double.IsNaN(HiddenDropout)) p.Add($"hidden_dropout = {HiddenDropout} must be in [0, 1)");
         Positive("max_position_embeddings", MaxPositionEmbeddings);
-        void Token(string field, int? id)
+        void Token(string field, TokenIds? ids)
         {
-            if (id is { } v && VocabSize > 0 && (v < 0 || v >= VocabSize)) p.Add($"{field} = {v} is outside the vocabulary [0, {VocabSize})");
+            foreach (int v in ids?.Ids ?? [])
+                if (VocabSize > 0 && (v < 0 || v >= VocabSize)) p.Add($"{field} = {v} is outside the vocabulary [0, {VocabSize})");
         }
-        Token("bos_token_id", BosTokenId);
-        Token("eos_token_id", EosTokenId);
-        Token("pad_token_id", PadTokenId);
+        Token("bos_token_id", BosTokenIds);
+        Token("eos_token_id", EosTokenIds);
+        Token("pad_token_id", PadTokenIds);
         if (p.Count == 0) p.AddRange(SizeProblems(arena));
         return p;
     }
@@ -167,10 +179,11 @@ public sealed class ModelConfig
         return c.Validate(source, arena);
     }
 
-    /// <summary>JSON field name → the kind its value must have (every settable property, by the snake_case policy).</summary>
+    /// <summary>JSON field name → the kind its value must have (every settable property, by its JSON name or the snake_case policy).</summary>
     static readonly Dictionary<string, (Type Type, bool Nullable)> FieldTypes = typeof(ModelConfig).GetProperties()
-        .Where(pr => pr.CanWrite && !Attribute.IsDefined(pr, typeof(JsonIgnoreAttribute)))
-        .ToDictionary(pr => JsonNamingPolicy.SnakeCaseLower.ConvertName(pr.Name),
+        .Where(pr => pr.CanWrite && !Attribute.IsDefined(pr, typeof(JsonIgnoreAttribute)) && !Attribute.IsDefined(pr, typeof(JsonExtensionDataAttribute)))
+        .ToDictionary(pr => pr.GetCustomAttributes(typeof(JsonPropertyNameAttribute), false) is [JsonPropertyNameAttribute named] ? named.Name
+                          : JsonNamingPolicy.SnakeCaseLower.ConvertName(pr.Name),
                       pr => (pr.PropertyType, new System.Reflection.NullabilityInfoContext().Create(pr).WriteState == System.Reflection.NullabilityState.Nullable));
 
     /// <summary>
@@ -192,7 +205,7 @@ public sealed class ModelConfig
             (bool ok, string want) = bare switch
             {
                 _ when v.ValueKind == JsonValueKind.Null => (nullable, "a value"),
-                _ when bare == typeof(int) && f.Name.EndsWith("_token_id", StringComparison.Ordinal) =>
+                _ when bare == typeof(TokenIds) =>
                     (IsInt(v) || v.ValueKind == JsonValueKind.Array && v.EnumerateArray().All(IsInt), "an integer token id or a list of them"),
                 _ when bare == typeof(int) => (IsInt(v), $"an integer in [{int.MinValue}, {int.MaxValue}]"),
                 _ when bare == typeof(double) => (v.ValueKind == JsonValueKind.Number && v.TryGetDouble(out double d) && double.IsFinite(d), "a finite number"),
@@ -224,31 +237,51 @@ public sealed class ModelConfig
 
     public string ToJson() => JsonSerializer.Serialize(this, JsonOptions);
 
+    /// <summary>
+    /// The modelled fields only, without <see cref="OtherFields"/> (provenance such as imported_from, HF bookkeeping):
+    /// what makes two configs the same model, for resume, averaging, adapters and cache keys.
+    /// </summary>
+    public string ModelJson()
+    {
+        var c = (ModelConfig)MemberwiseClone();
+        c.OtherFields = null;
+        return c.ToJson();
+    }
+
+    /// <summary>Writes this config as config.json at <paramref name="path"/> (atomically).</summary>
+    public void Save(string path) => IO.AtomicFile.WriteAllText(path, ToJson());
+
     public ModelConfig Clone() => JsonSerializer.Deserialize<ModelConfig>(ToJson(), JsonOptions)!;
 
-    /// <summary>Number of parameters (tied head counted once).</summary>
-    public long ParameterCount() => ParameterLayout.Build(this).TotalLength;
-
-    /// <summary>Accepts an integer or an array of integers (HF writes eos_token_id as a list for some models): first wins.</summary>
-    sealed class FirstIntConverter : JsonConverter<int?>
+    /// <summary>
+    /// Number of parameters (tied head counted once): <see cref="ParameterEstimate"/>, which is exact below 2⁵³ (every term
+    /// is an integer no larger than the total) and equals <see cref="ParameterLayout"/>'s length, but also measures a teacher
+    /// too large for one arena (a 6B model has more than int.MaxValue).
+    /// </summary>
+    public long ParameterCount()
     {
-        public override int? Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options)
-        {
-            if (reader.TokenType == JsonTokenType.Null) return null;
-            if (reader.TokenType == JsonTokenType.Number) return reader.GetInt32();
-            if (reader.TokenType == JsonTokenType.StartArray)
-            {
-                int? first = null;
-                while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-                    if (reader.TokenType == JsonTokenType.Number) first ??= reader.GetInt32();
-                return first;
-            }
-            throw new JsonException($"expected a token id (integer or list of integers), got {reader.TokenType}");
-        }
+        double n = ParameterEstimate();
+        return n < 1L << 53 ? (long)n : throw new OverflowException($"a model of {n:E3} parameters cannot be counted exactly");
+    }
 
-        public override void Write(Utf8JsonWriter writer, int? value, JsonSerializerOptions options)
-        {
-            if (value is { } v) writer.WriteNumberValue(v); else writer.WriteNullValue();
-        }
+    /// <summary>
+    /// A copy of this config with some sizes replaced (null = unchanged), every other field kept: a pruned student's config.
+    /// head_dim is always written explicitly; the student rotates <paramref name="r"/> dims per head (default: the teacher's
+    /// R, at most the new head_dim), written as partial_rotary_factor = r / head_dim, which must give back r.
+    /// </summary>
+    public ModelConfig Resized(int? v = null, int? c = null, int? l = null, int? h = null, int? kv = null, int? d = null, int? f = null, int? r = null)
+    {
+        var s = Clone();
+        int newD = d ?? D, newR = r ?? (d is null ? R : Math.Min(R, newD));
+        s.VocabSize = v ?? V;
+        s.HiddenSize = c ?? C;
+        s.NumHiddenLayers = l ?? L;
+        s.NumAttentionHeads = h ?? H;
+        s.NumKeyValueHeads = kv ?? KV;
+        s.HeadDim = newD;
+        s.IntermediateSize = f ?? F;
+        s.PartialRotaryFactor = newD == 0 ? 0 : (double)newR / newD;
+        if (s.R != newR) throw new InvalidOperationException($"rotary dims {newR} of head_dim {newD} cannot be expressed by partial_rotary_factor");
+        return s.Validate("resized model config", arena: false);
     }
 }

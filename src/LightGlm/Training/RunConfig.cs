@@ -101,7 +101,7 @@ public sealed class RunConfig
         {
             var probe = Model.Clone();
             if (probe.VocabSize == 0) // filled from the tokenizer later; sized so the token ids given are in range
-                probe.VocabSize = 1 + Math.Max(0, new[] { probe.BosTokenId, probe.EosTokenId, probe.PadTokenId }.Max() ?? 0);
+                probe.VocabSize = 1 + Math.Max(0, new[] { probe.BosTokenIds, probe.EosTokenIds, probe.PadTokenIds }.SelectMany(t => t?.Ids ?? []).DefaultIfEmpty(0).Max());
             p.AddRange(probe.Problems().Select(x => "model." + x));
         }
         if (Data.Train.Count == 0) p.Add("data.train lists no files");

@@ -129,7 +129,7 @@ public static class TrainingCheckpoint
         Verify(dir);
         var loaded = ModelDirectory.Load(dir);
         var cfg = trainer.Model.Config;
-        if (loaded.Layout.TotalLength != trainer.Model.Layout.TotalLength || loaded.Config.ToJson() != cfg.ToJson())
+        if (loaded.Layout.TotalLength != trainer.Model.Layout.TotalLength || loaded.Config.ModelJson() != cfg.ModelJson())
             throw new InvalidDataException($"{dir}: the checkpoint's config.json differs from this run's model config; resume with the same model or start a new checkpoint dir");
         loaded.Weights.CopyTo(trainer.Model.Weights, 0);
         var opt = Path.Combine(dir, OptimizerFile);

@@ -11,7 +11,7 @@ public class DistillerAndCliTests
 {
     static double MeanKl(ModelFiles teacher, ModelFiles student, IEnumerable<CalibrationSample> data)
     {
-        double sum = 0; int n = 0; int V = teacher.Shape.V;
+        double sum = 0; int n = 0; int V = teacher.Config.V;
         foreach (var s in data)
         {
             var zt = TinyTeacher.Logits(teacher, s.Tokens);
@@ -32,7 +32,7 @@ public class DistillerAndCliTests
     public void DistillationBringsThePrunedStudentCloserToTheTeacher()
     {
         var teacher = TinyTeacher.Create(glm: true, seed: 51, L: 2, C: 24, H: 4, KV: 2, D: 8, F: 16, V: 19);
-        var plan = PlanBuilder.Build(teacher.Shape, WeightImportance.Magnitude(teacher), new PruningTargets { Hidden = 16, HeadDim = 4, Ffn = 8 });
+        var plan = PlanBuilder.Build(teacher.Config, WeightImportance.Magnitude(teacher), new PruningTargets { Hidden = 16, HeadDim = 4, Ffn = 8 });
         var student = StructuredPruner.Prune(teacher, plan);
         var train = Data(16, 19, 100); var valid = Data(4, 19, 900);
         double before = MeanKl(teacher, student, valid);
@@ -40,7 +40,7 @@ public class DistillerAndCliTests
         var curve = Distiller.Run(ModelBridge.ToModel(teacher), sm, train, [], valid,
             new DistillOptions { Steps = 40, BatchSize = 4, MaxLen = 8, LearningRate = 3e-3, EvalEvery = 20, Weights = new DistillationWeights(Soft: 1, Hard: 0, Hidden: 0.1f) },
             plan.HiddenChannels!.ToArray());
-        double after = MeanKl(teacher, ModelBridge.FromModel(sm, student.Shape), valid);
+        double after = MeanKl(teacher, ModelBridge.FromModel(sm), valid);
         Assert.True(after < before * 0.8, $"KL(teacher‖student) {before} -> {after}");
         Assert.Equal([0, 20, 40], curve.Select(c => c.Step));
     }
@@ -82,16 +82,16 @@ public class DistillerAndCliTests
             teacher.Save(Path.Combine(dir, "teacher"));
             File.WriteAllLines(Path.Combine(dir, "cal.txt"), ["error: file not found", "warning: disk almost full", "usage: prune [options]"]);
             int rc = CliHost.Run(["prune", "--teacher", Path.Combine(dir, "teacher"), "--out", Path.Combine(dir, "student"), "--importance", "activation",
-                "--calibration", Path.Combine(dir, "cal.txt"), "--target-params", (teacher.Shape.ParameterCount() * 85 / 100).ToString(), "--save-plan", Path.Combine(dir, "plan.json")]);
+                "--calibration", Path.Combine(dir, "cal.txt"), "--target-params", (teacher.Config.ParameterCount() * 85 / 100).ToString(), "--save-plan", Path.Combine(dir, "plan.json")]);
             Assert.Equal(0, rc);
             var student = ModelFiles.Load(Path.Combine(dir, "student"));
-            Assert.True(student.Shape.ParameterCount() <= teacher.Shape.ParameterCount() * 85 / 100);
+            Assert.True(student.Config.ParameterCount() <= teacher.Config.ParameterCount() * 85 / 100);
             Assert.True(File.Exists(Path.Combine(dir, "plan.json")));
             rc = CliHost.Run(["distill", "--teacher", Path.Combine(dir, "teacher"), "--student", Path.Combine(dir, "student"), "--out", Path.Combine(dir, "distilled"),
                 "--source", Path.Combine(dir, "cal.txt"), "--target", Path.Combine(dir, "cal.txt"), "--steps", "2", "--batch", "2", "--max-len", "16",
                 "--plan", Path.Combine(dir, "plan.json"), "--log", Path.Combine(dir, "curve.json")]);
             Assert.Equal(0, rc);
-            Assert.Equal(student.Shape.C, ModelFiles.Load(Path.Combine(dir, "distilled")).Shape.C);
+            Assert.Equal(student.Config.C, ModelFiles.Load(Path.Combine(dir, "distilled")).Config.C);
             Assert.Contains("valid_loss", File.ReadAllText(Path.Combine(dir, "curve.json")));
             // A user error: exit code 2 with a message, no stack trace.
             Assert.Equal(2, CliHost.Run(["prune", "--teacher", Path.Combine(dir, "teacher"), "--out", Path.Combine(dir, "x"), "--importance", "taylor"]));

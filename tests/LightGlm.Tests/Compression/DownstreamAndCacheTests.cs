@@ -212,9 +212,9 @@ public class DownstreamAndCacheTests
         var dir = TinyTeacher.TempDir();
         try
         {
-            var teacher = TinyTeacher.Create(glm: true, seed: 53, L: 2, C: 24, H: 4, KV: 2, D: 8, F: 16, V: 300);
+            var teacher = TinyTeacher.Create(glm: true, seed: 53, L: 2, C: 24, H: 4, KV: 2, D: 8, F: 16, V: LightGlm.Text.Tokenizers.ByteTokenizer.Size); // no tokenizer.json: text is read by the byte tokenizer
             teacher.Save(Path.Combine(dir, "teacher"));
-            TinyTeacher.Create(glm: true, seed: 54, L: 1, C: 24, H: 4, KV: 2, D: 8, F: 16, V: 300).Save(Path.Combine(dir, "student"));
+            TinyTeacher.Create(glm: true, seed: 54, L: 1, C: 24, H: 4, KV: 2, D: 8, F: 16, V: LightGlm.Text.Tokenizers.ByteTokenizer.Size).Save(Path.Combine(dir, "student"));
             File.WriteAllLines(Path.Combine(dir, "target.txt"), ["permission denied", "no such file or directory", "disk quota exceeded"]);
             string[] args = ["distill", "--teacher", Path.Combine(dir, "teacher"), "--student", Path.Combine(dir, "student"), "--out", Path.Combine(dir, "out"),
                 "--target", Path.Combine(dir, "target.txt"), "--valid", Path.Combine(dir, "target.txt"), "--steps", "2", "--batch", "2", "--max-len", "16",

@@ -60,7 +60,7 @@ public class ImportanceTests
     public void PlantedDeadStructuresRankLast(string method)
     {
         var m = Planted();
-        var cal = Calibration(m.Shape.V);
+        var cal = Calibration(m.Config.V);
         var s = method switch
         {
             "activation" => ActivationImportance.Compute(m, cal),
@@ -82,7 +82,7 @@ public class ImportanceTests
     public void DroppingTheDeadLayerCostsNothing()
     {
         var m = Planted();
-        var drop = ActivationImportance.DropLoss(m, Calibration(m.Shape.V));
+        var drop = ActivationImportance.DropLoss(m, Calibration(m.Config.V));
         Assert.Equal(0, drop[DeadLayer], 5);
         Assert.Equal(DeadLayer, ArgMin(drop.Select(Math.Abs).ToArray()));
         Assert.True(drop.Max() > 1e-3);
@@ -92,23 +92,23 @@ public class ImportanceTests
     public void LayerSelectionByLossRemovesTheCheapestLayerAndThenKeepsTheBestRemainingSubset()
     {
         var m = Planted();
-        var cal = Calibration(m.Shape.V);
+        var cal = Calibration(m.Config.V);
         var drop = ActivationImportance.DropLoss(m, cal);
         var one = ActivationImportance.LayerSubsetByLoss(m, cal, keep: 3);
         int first = ArgMin(drop); // (a random teacher: a live layer may even cost less than the dead one, whose removal costs 0)
         Assert.Equal(first, ArgMin(one));
-        Assert.Equal(3, one.Count(x => x > m.Shape.L)); // the kept set scores above every removed layer
+        Assert.Equal(3, one.Count(x => x > m.Config.L)); // the kept set scores above every removed layer
         // Keeping 2: the same layer goes first, then the pair kept is the best of the pairs of the three left.
         var two = ActivationImportance.LayerSubsetByLoss(m, cal, keep: 2);
         Assert.Equal(0, two[first]);
         var kept = PlanBuilder.Top(two, 2).Order().ToArray();
         double Loss(IEnumerable<int> layers)
         {
-            var mask = PruneMask.Full(m.Shape);
-            for (int l = 0; l < m.Shape.L; l++) mask.Layers[l] = layers.Contains(l);
-            return cal.Average(c => ReferenceForward.CrossEntropy(TinyTeacher.Logits(m, c.Tokens, mask, c.Prefix), c.Targets, m.Shape.V));
+            var mask = PruneMask.Full(m.Config);
+            for (int l = 0; l < m.Config.L; l++) mask.Layers[l] = layers.Contains(l);
+            return cal.Average(c => ReferenceForward.CrossEntropy(TinyTeacher.Logits(m, c.Tokens, mask, c.Prefix), c.Targets, m.Config.V));
         }
-        var left = Enumerable.Range(0, m.Shape.L).Where(l => l != first).ToArray();
+        var left = Enumerable.Range(0, m.Config.L).Where(l => l != first).ToArray();
         double chosen = Loss(kept);
         Assert.All(left, d => Assert.True(chosen <= Loss(left.Where(l => l != d)) + 1e-9, $"kept {string.Join(",", kept)}: {chosen}"));
         Assert.Throws<ArgumentOutOfRangeException>(() => ActivationImportance.LayerSubsetByLoss(m, cal, keep: 0));
@@ -118,16 +118,16 @@ public class ImportanceTests
     public void PruningExactlyTheDeadPartsKeepsTheTeachersOutputs()
     {
         var m = Planted();
-        var s = ActivationImportance.Compute(m, Calibration(m.Shape.V));
-        var plan = PlanBuilder.Build(m.Shape, s, new PruningTargets { Layers = 3, Hidden = 15 });
+        var s = ActivationImportance.Compute(m, Calibration(m.Config.V));
+        var plan = PlanBuilder.Build(m.Config, s, new PruningTargets { Layers = 3, Hidden = 15 });
         Assert.DoesNotContain(DeadLayer, plan.Layers!);
         Assert.DoesNotContain(DeadHidden, plan.HiddenChannels!);
         var student = StructuredPruner.Prune(m, plan);
-        var tokens = TinyTeacher.Tokens(9, m.Shape.V);
+        var tokens = TinyTeacher.Tokens(9, m.Config.V);
         // Removing parts that contribute exactly zero changes nothing, except RMSNorm now averages over 15 channels, not 16:
         // compare with the masked teacher for that, and with the plain teacher on the depth-only plan.
-        TinyTeacher.AssertClose(TinyTeacher.Logits(m, tokens, PruneMask.FromPlan(ResolvedPlan.Resolve(plan, m.Shape))), TinyTeacher.Logits(student, tokens));
-        var depthOnly = StructuredPruner.Prune(m, PlanBuilder.Build(m.Shape, s, new PruningTargets { Layers = 3 }));
+        TinyTeacher.AssertClose(TinyTeacher.Logits(m, tokens, PruneMask.FromPlan(ResolvedPlan.Resolve(plan, m.Config))), TinyTeacher.Logits(student, tokens));
+        var depthOnly = StructuredPruner.Prune(m, PlanBuilder.Build(m.Config, s, new PruningTargets { Layers = 3 }));
         TinyTeacher.AssertClose(TinyTeacher.Logits(m, tokens), TinyTeacher.Logits(depthOnly, tokens));
     }
 
@@ -137,7 +137,7 @@ public class ImportanceTests
     public void ReferenceForwardEqualsTheEngine(bool glm)
     {
         var m = TinyTeacher.Create(glm, seed: 21);
-        var tokens = TinyTeacher.Tokens(12, m.Shape.V);
+        var tokens = TinyTeacher.Tokens(12, m.Config.V);
         var model = ModelBridge.ToModel(m);
         var batch = Batch.From(1, tokens.Length, tokens);
         batch.PrefixLengths = [glm ? 5 : 0];
@@ -150,7 +150,7 @@ public class ImportanceTests
     [Fact]
     public void BudgetShrinksHeadDimAndFfnTogether()
     {
-        var t = TinyTeacher.Create(glm: true, C: 24, H: 6, KV: 3, D: 8, F: 24).Shape;
+        var t = TinyTeacher.Create(glm: true, C: 24, H: 6, KV: 3, D: 8, F: 24).Config;
         long budget = t.ParameterCount() * 3 / 4;
         var x = PruningTargets.ForBudget(t, budget, new PruningTargets());
         Assert.True(PruningTargets.Params(t, x) <= budget);
@@ -165,7 +165,7 @@ public class ImportanceTests
     [Fact]
     public void FullRotaryHeadDimUsesAStrideSetOrSaysWhyNot()
     {
-        var t = TinyTeacher.Create(glm: false, D: 8).Shape; // R = 8: 4 pairs
+        var t = TinyTeacher.Create(glm: false, D: 8).Config; // R = 8: 4 pairs
         var plan = PlanBuilder.Build(t, WeightImportance.Random(t, 2), new PruningTargets { HeadDim = 4 });
         Assert.Equal([0, 2, 4, 6], plan.LayerPlans![0].QkChannels![0]);
         var ex = Assert.Throws<InvalidDataException>(() => PlanBuilder.Build(t, WeightImportance.Random(t, 2), new PruningTargets { HeadDim = 6 }));
@@ -177,7 +177,7 @@ public class ImportanceTests
     [Fact]
     public void BaselinePlans()
     {
-        var t = TinyTeacher.Create(glm: false, L: 5).Shape;
+        var t = TinyTeacher.Create(glm: false, L: 5).Config;
         Assert.Equal([0, 1, 2], PlanBuilder.TopLayerDrop(t, 3).Layers);
         Assert.Equal([0, 2, 4], PlanBuilder.AlternateLayers(t).Layers);
     }

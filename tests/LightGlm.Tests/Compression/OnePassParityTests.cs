@@ -6,6 +6,7 @@ using LightGlm.Compression;
 using LightGlm.Compression.Baselines;
 using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
+using LightGlm.Model;
 using LightGlm.Model.Inference;
 
 namespace LightGlm.Tests.Compression;
@@ -27,10 +28,10 @@ public class OnePassParityTests
         if (kind == "none") return null;
         if (kind == "plan")
         {
-            var plan = PlanBuilder.Build(m.Shape, WeightImportance.Random(m.Shape, 3), new PruningTargets { Layers = 2, HeadDim = 4, Ffn = 10, Hidden = 16 });
-            return PruneMask.FromPlan(ResolvedPlan.Resolve(plan, m.Shape));
+            var plan = PlanBuilder.Build(m.Config, WeightImportance.Random(m.Config, 3), new PruningTargets { Layers = 2, HeadDim = 4, Ffn = 10, Hidden = 16 });
+            return PruneMask.FromPlan(ResolvedPlan.Resolve(plan, m.Config));
         }
-        var mask = PruneMask.Full(m.Shape);
+        var mask = PruneMask.Full(m.Config);
         mask.PerLayer[0].Qk[1][1] = false;
         mask.PerLayer[0].Heads[4] = false;
         mask.PerLayer[1].V[2][5] = false;
@@ -53,7 +54,7 @@ public class OnePassParityTests
         var oracle = new ReferenceForward(m);
         foreach (int prefix in new[] { 0, 4, 11 })
         {
-            var tokens = TinyTeacher.Tokens(11, m.Shape.V, seed: 60 + prefix);
+            var tokens = TinyTeacher.Tokens(11, m.Config.V, seed: 60 + prefix);
             var expected = oracle.Logits(tokens, Mask(m, mask), prefix: prefix);
             var got = TinyTeacher.Logits(m, tokens, Mask(m, mask), prefix);
             TinyTeacher.AssertClose(expected, got, 5e-4f);
@@ -68,15 +69,15 @@ public class OnePassParityTests
     public void ObservedActivationsEqualTheOracles(bool glm, string mask)
     {
         var m = TinyTeacher.Create(glm, seed: 32);
-        var cal = Calibration(m.Shape.V);
-        var expected = new Sums(m.Shape);
+        var cal = Calibration(m.Config.V);
+        var expected = new Sums(m.Config);
         var oracle = new ReferenceForward(m);
         foreach (var c in cal) oracle.Hidden(c.Tokens, Mask(m, mask), new OracleSums(expected), c.Prefix);
-        var got = new Sums(m.Shape);
+        var got = new Sums(m.Config);
         var session = new InferenceSession(m.InferenceWeights(), 1, 12) { Mask = Mask(m, mask), Observer = got };
         foreach (var c in cal) session.ForwardSequence(c.Tokens, c.Prefix, default);
         Assert.Equal(expected.Calls, got.Calls);
-        for (int l = 0; l < m.Shape.L; l++)
+        for (int l = 0; l < m.Config.L; l++)
             foreach (var (name, e) in expected.Of(l))
             {
                 var g = got.Of(l).Single(x => x.Name == name).Values;
@@ -92,7 +93,7 @@ public class OnePassParityTests
     public void ActivationImportanceEqualsTheOldPath(bool glm)
     {
         var m = TinyTeacher.Create(glm, seed: 33);
-        var cal = Calibration(m.Shape.V);
+        var cal = Calibration(m.Config.V);
         StreamingTests.AssertSameScores(ReferenceImportance.Compute(m, cal), ActivationImportance.Compute(m, cal), 1e-5);
     }
 
@@ -102,7 +103,7 @@ public class OnePassParityTests
     public void LayerLossesUnderLayerMasksEqualTheOldPath(bool glm)
     {
         var m = TinyTeacher.Create(glm, seed: 34, L: 4);
-        var cal = Calibration(m.Shape.V);
+        var cal = Calibration(m.Config.V);
         void Close(double[] expected, double[] got)
         {
             Assert.Equal(expected.Length, got.Length);
@@ -118,7 +119,7 @@ public class OnePassParityTests
     public void WandaInputNormsEqualTheOldPath()
     {
         var m = TinyTeacher.Create(glm: true, seed: 35);
-        var cal = Calibration(m.Shape.V);
+        var cal = Calibration(m.Config.V);
         var expected = ReferenceImportance.WandaInputNorms(m, cal);
         var got = UnstructuredSparsity.InputNorms(m, cal);
         Assert.Equal(expected.Keys.Order(), got.Keys.Order());
@@ -128,7 +129,7 @@ public class OnePassParityTests
     }
 
     /// <summary>Σ|value| per column of every hook, per layer, and how often each layer's Block hook ran.</summary>
-    sealed class Sums(ModelShape t) : IBlockObserver
+    sealed class Sums(ModelConfig t) : IBlockObserver
     {
         readonly int W = (t.H + 2 * t.KV) * t.D;
         public readonly double[][] N1 = Jag(t.L, t.C), QkvSums = Jag(t.L, (t.H + 2 * t.KV) * t.D), Att = Jag(t.L, t.H * t.D),

@@ -16,9 +16,9 @@ public class QuantizationAndSparsityTests
     public void DecoderPrefillAndDecodeEqualTheReferenceForward(bool glm)
     {
         var m = TinyTeacher.Create(glm, seed: 41, C: 32, D: 8, F: 40);
-        var tokens = TinyTeacher.Tokens(10, m.Shape.V);
+        var tokens = TinyTeacher.Tokens(10, m.Config.V);
         var reference = new ReferenceForward(m).Logits(tokens);
-        int V = m.Shape.V;
+        int V = m.Config.V;
         var dec = new SequenceDecoder(m.InferenceWeights(), 16);
         var prefill = dec.Forward(tokens.AsSpan(0, 6)).ToArray();
         TinyTeacher.AssertClose(reference[(5 * V)..(6 * V)], prefill);
@@ -32,7 +32,7 @@ public class QuantizationAndSparsityTests
     public void QuantizedDecoderStaysCloseAndIsSmaller(WeightFormat f, double relTol)
     {
         var m = TinyTeacher.Create(glm: true, seed: 42, C: 64, H: 4, KV: 2, D: 16, F: 96, V: 50);
-        var tokens = TinyTeacher.Tokens(8, m.Shape.V);
+        var tokens = TinyTeacher.Tokens(8, m.Config.V);
         var fp = new SequenceDecoder(m.InferenceWeights(), 8);
         var q = new SequenceDecoder(InferenceWeights.Quantize(m.InferenceWeights(), f), 8);
         var a = fp.Forward(tokens).ToArray(); var b = q.Forward(tokens).ToArray();
@@ -58,12 +58,12 @@ public class QuantizationAndSparsityTests
     public void WandaPrunesPerRowByWeightTimesInputNorm()
     {
         var m = TinyTeacher.Create(glm: true, seed: 44);
-        var cal = Enumerable.Range(0, 2).Select(i => { var t = TinyTeacher.Tokens(8, m.Shape.V, 50 + i); return new CalibrationSample(t, t); }).ToList();
+        var cal = Enumerable.Range(0, 2).Select(i => { var t = TinyTeacher.Tokens(8, m.Config.V, 50 + i); return new CalibrationSample(t, t); }).ToList();
         var s = UnstructuredSparsity.Wanda(m, 0.25, cal);
         Assert.InRange(UnstructuredSparsity.Sparsity(s), 0.2, 0.26);
         var q = s.Weights.Get(TensorNames.Q(0));
         for (int r = 0; r < q.Rows; r++) Assert.Equal(q.Cols / 4, Enumerable.Range(0, q.Cols).Count(j => q.Data[r * q.Cols + j] == 0));
-        var tokens = TinyTeacher.Tokens(6, m.Shape.V);
+        var tokens = TinyTeacher.Tokens(6, m.Config.V);
         Assert.True(TinyTeacher.MaxAbsDiff(TinyTeacher.Logits(m, tokens), TinyTeacher.Logits(s, tokens)) > 0);
     }
 }

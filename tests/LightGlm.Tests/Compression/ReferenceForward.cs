@@ -26,12 +26,12 @@ internal abstract class ReferenceObserver
 /// masked heads/channels/neurons contribute zero, masked hidden channels are held at zero and RMSNorm's mean(x²) runs over
 /// the kept channels only. Not the training engine: it has no backward and favours clarity over speed.
 /// </summary>
-internal sealed class ReferenceForward(ModelShape shape, LightGlm.Compression.Tensors.ITensorSource weights)
+internal sealed class ReferenceForward(ModelConfig shape, LightGlm.Compression.Tensors.ITensorSource weights)
 {
-    readonly ModelShape _t = shape;
+    readonly ModelConfig _t = shape;
     readonly LightGlm.Compression.Tensors.ITensorSource _w = weights;
 
-    public ReferenceForward(ModelFiles model) : this(model.Shape, model.Weights) { }
+    public ReferenceForward(ModelFiles model) : this(model.Config, model.Weights) { }
 
     /// <summary>Logits (T, V) of tokens; prefix &gt; 0 makes the first prefix positions see each other (GLM prefix mask).</summary>
     public float[] Logits(int[] tokens, StructureMask? mask = null, ReferenceObserver? obs = null, int prefix = 0)
@@ -213,7 +213,7 @@ internal sealed class ReferenceForward(ModelShape shape, LightGlm.Compression.Te
         for (int t = 0; t < T; t++)
         {
             var row = x.AsSpan(t * C, C);
-            float inv = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(row) / kept + (float)_t.Eps);
+            float inv = 1f / MathF.Sqrt(TensorPrimitives.SumOfSquares(row) / kept + (float)_t.RmsNormEps);
             TensorPrimitives.Multiply(row, inv, o.AsSpan(t * C, C));
             TensorPrimitives.Multiply(o.AsSpan(t * C, C), w, o.AsSpan(t * C, C));
         }

@@ -14,14 +14,14 @@ internal static class ReferenceImportance
     public static ImportanceScores Compute(ModelFiles m, IEnumerable<CalibrationSample> calibration)
     {
         var fwd = new ReferenceForward(m);
-        return Compute(m.Shape, calibration.ToList(), c => fwd.Embedding(c.Tokens), _ => m.Weights);
+        return Compute(m.Config, calibration.ToList(), c => fwd.Embedding(c.Tokens), _ => m.Weights);
     }
 
     /// <summary>
     /// Layer-outer streaming: x_i = embed(sample i) for all i; then for each layer l, x_i ← block_l(x_i) for all i with
     /// the observer summing. Only <paramref name="layerWeights"/>(l) has to be resident while layer l runs.
     /// </summary>
-    public static ImportanceScores Compute(ModelShape shape, IReadOnlyList<CalibrationSample> calibration, Func<CalibrationSample, float[]> embed,
+    public static ImportanceScores Compute(ModelConfig shape, IReadOnlyList<CalibrationSample> calibration, Func<CalibrationSample, float[]> embed,
         Func<int, LightGlm.Compression.Tensors.ITensorSource> layerWeights, Action<int, double>? progress = null)
     {
         if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; importance needs at least one sequence");
@@ -45,10 +45,10 @@ internal static class ReferenceImportance
         var fwd = new ReferenceForward(m);
         double Mean(StructureMask? mask) => calibration.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
         double full = Mean(null);
-        var r = new double[m.Shape.L];
-        for (int l = 0; l < m.Shape.L; l++)
+        var r = new double[m.Config.L];
+        for (int l = 0; l < m.Config.L; l++)
         {
-            var mask = PruneMask.Full(m.Shape);
+            var mask = PruneMask.Full(m.Config);
             mask.Layers[l] = false;
             r[l] = Mean(mask) - full;
         }
@@ -65,11 +65,11 @@ internal static class ReferenceImportance
     /// </summary>
     public static double[] LayerSubsetByLoss(ModelFiles m, IReadOnlyList<CalibrationSample> calibration, int keep)
     {
-        int L = m.Shape.L;
+        int L = m.Config.L;
         if (keep < 1 || keep > L) throw new ArgumentOutOfRangeException(nameof(keep), keep, $"keep must be in [1, {L}]");
         if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; layer selection needs at least one sequence");
         var fwd = new ReferenceForward(m);
-        var mask = PruneMask.Full(m.Shape);
+        var mask = PruneMask.Full(m.Config);
         double Mean() => calibration.Average(c => fwd.Loss(c.Tokens, c.Targets, mask, c.Prefix));
         var scores = new double[L];
         var last = new double[L];
@@ -94,7 +94,7 @@ internal static class ReferenceImportance
         return scores;
     }
 
-    sealed class Observer(ModelShape t) : ReferenceObserver
+    sealed class Observer(ModelConfig t) : ReferenceObserver
     {
         public ImportanceScores Scores { get; } = ImportanceScores.Zeros(t, "activation");
         public long Tokens;
@@ -146,11 +146,11 @@ internal static class ReferenceImportance
     /// <summary>‖X_j‖₂ of each linear's input column over the calibration tokens (streamed through the reference forward).</summary>
     public static Dictionary<string, float[]> WandaInputNorms(ModelFiles m, IEnumerable<CalibrationSample> calibration)
     {
-        var obs = new NormObserver(m.Shape);
+        var obs = new NormObserver(m.Config);
         var fwd = new ReferenceForward(m);
         foreach (var c in calibration) fwd.Hidden(c.Tokens, null, obs, c.Prefix);
         var r = new Dictionary<string, float[]>();
-        var t = m.Shape;
+        var t = m.Config;
         for (int l = 0; l < t.L; l++)
         {
             float[] Sqrt(double[] a) => a.Select(x => (float)Math.Sqrt(x)).ToArray();
@@ -162,7 +162,7 @@ internal static class ReferenceImportance
         return r;
     }
 
-    sealed class NormObserver(ModelShape t) : ReferenceObserver
+    sealed class NormObserver(ModelConfig t) : ReferenceObserver
     {
         public readonly double[][] N1 = Enumerable.Range(0, t.L).Select(_ => new double[t.C]).ToArray();
         public readonly double[][] N2 = Enumerable.Range(0, t.L).Select(_ => new double[t.C]).ToArray();

@@ -48,9 +48,9 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
     };
 
     static PruningPlan Plan(ModelFiles t, int d, bool pruneHidden) =>
-        PlanBuilder.Build(t.Shape, WeightImportance.Random(t.Shape, 11), new PruningTargets
+        PlanBuilder.Build(t.Config, WeightImportance.Random(t.Config, 11), new PruningTargets
         {
-            Layers = t.Shape.L - 1, HeadsPerGroup = 1, HeadDim = d, Ffn = 12, Hidden = pruneHidden ? 18 : null,
+            Layers = t.Config.L - 1, HeadsPerGroup = 1, HeadDim = d, Ffn = 12, Hidden = pruneHidden ? 18 : null,
         });
 
     [Theory]
@@ -61,25 +61,25 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
         var plan = Plan(t, d, pruneHidden: false);
         foreach (var lp in plan.LayerPlans!)
         {
-            Assert.Equal(t.Shape.KV, lp.QkChannels!.Count);
+            Assert.Equal(t.Config.KV, lp.QkChannels!.Count);
             foreach (var qk in lp.QkChannels)
             {
                 Assert.Equal(d, qk.Count);
                 Assert.Equal(rotary, qk.Take(rotary.Length));
                 var pass = qk.Skip(rotary.Length).ToList();
-                Assert.All(pass, c => Assert.True(c >= t.Shape.R, $"channel {c} after the rotary pairs is not pass-through"));
+                Assert.All(pass, c => Assert.True(c >= t.Config.R, $"channel {c} after the rotary pairs is not pass-through"));
                 Assert.Equal(pass.Order(), pass);
             }
             Assert.All(lp.VChannels!, v => Assert.Equal(d, v.Count));
         }
-        var resolved = ResolvedPlan.Resolve(plan, t.Shape);
+        var resolved = ResolvedPlan.Resolve(plan, t.Config);
         Assert.True(resolved.ExactRotary);
-        var s = StructuredPruner.Prune(t, resolved).Shape;
+        var s = StructuredPruner.Prune(t, resolved).Config;
         Assert.Equal((d, rotary.Length), (s.D, s.R));
-        Assert.Equal(t.Shape.RopeInterleaved, s.RopeInterleaved);
-        Assert.Equal(t.Shape.RopeTheta, s.RopeTheta); // a stride set needs no new base: θ^(−2k/R') = θ^(−2ks/R)
-        var config = ModelBridge.Config(s);
-        Assert.Equal((d, rotary.Length, t.Shape.RopeInterleaved, t.Shape.RopeTheta), (config.D, config.R, config.RopeInterleaved, config.RopeTheta));
+        Assert.Equal(t.Config.RopeInterleaved, s.RopeInterleaved);
+        Assert.Equal(t.Config.RopeTheta, s.RopeTheta); // a stride set needs no new base: θ^(−2k/R') = θ^(−2ks/R)
+        var config = ModelConfig.FromJson(s.ToJson()); // as the student's config.json reads back
+        Assert.Equal((d, rotary.Length, t.Config.RopeInterleaved, t.Config.RopeTheta), (config.D, config.R, config.RopeInterleaved, config.RopeTheta));
     }
 
     [Fact]
@@ -90,11 +90,11 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
         foreach (var layout in new[] { "glm", "neox" })
         {
             var t = Teacher(layout);
-            for (int d = t.Shape.R; d <= t.Shape.D; d += 2)
+            for (int d = t.Config.R; d <= t.Config.D; d += 2)
             {
-                var s = StructuredPruner.Prune(t, Plan(t, d, pruneHidden: false)).Shape;
-                Assert.Equal(t.Shape.R, s.R);
-                Assert.Equal((double)t.Shape.R / d, s.PartialRotaryFactor, 12);
+                var s = StructuredPruner.Prune(t, Plan(t, d, pruneHidden: false)).Config;
+                Assert.Equal(t.Config.R, s.R);
+                Assert.Equal((double)t.Config.R / d, s.PartialRotaryFactor, 12);
             }
         }
     }
@@ -104,11 +104,11 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
     public void StudentOnTheEngineEqualsTheZeroedTeacher(string layout, int d, int[] rotary)
     {
         var t = Teacher(layout);
-        var plan = ResolvedPlan.Resolve(Plan(t, d, pruneHidden: false), t.Shape);
+        var plan = ResolvedPlan.Resolve(Plan(t, d, pruneHidden: false), t.Config);
         var student = StructuredPruner.Prune(t, plan);
-        Assert.Equal(rotary.Length, student.Shape.R);
-        var tokens = TinyTeacher.Tokens(24, t.Shape.V, seed: 3);
-        int prefix = t.Shape.RopeInterleaved ? 6 : 0;
+        Assert.Equal(rotary.Length, student.Config.R);
+        var tokens = TinyTeacher.Tokens(24, t.Config.V, seed: 3);
+        int prefix = t.Config.RopeInterleaved ? 6 : 0;
         var expected = EngineLogits(ModelBridge.ToModel(Zeroed(t, plan)), tokens, prefix);
         var got = EngineLogits(ModelBridge.ToModel(student), tokens, prefix);
         output.WriteLine($"{layout} D'={d} R'={rotary.Length}: max |student − zeroed teacher| = {TinyTeacher.MaxAbsDiff(expected, got):E2} (logits up to {expected.Max(MathF.Abs):F2})");
@@ -118,7 +118,7 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.True(TinyTeacher.MaxAbsDiff(EngineLogits(ModelBridge.ToModel(t), tokens, prefix), got) > 1e-2f);
         Assert.True(TinyTeacher.MaxAbsDiff(expected, EngineLogits(ModelBridge.ToModel(WithConfig(student, "partial_rotary_factor", 0.0)), tokens, prefix)) > 1e-3f);
         if (rotary.Length > 2)
-            Assert.True(TinyTeacher.MaxAbsDiff(expected, EngineLogits(ModelBridge.ToModel(WithConfig(student, "rope_theta", t.Shape.RopeTheta * 3)), tokens, prefix)) > 1e-3f);
+            Assert.True(TinyTeacher.MaxAbsDiff(expected, EngineLogits(ModelBridge.ToModel(WithConfig(student, "rope_theta", t.Config.RopeTheta * 3)), tokens, prefix)) > 1e-3f);
     }
 
     [Theory]
@@ -126,10 +126,10 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
     public void StudentEqualsTheMaskedTeacherWithHiddenChannelsPruned(string layout, int d, int[] rotary)
     {
         var t = Teacher(layout);
-        var plan = ResolvedPlan.Resolve(Plan(t, d, pruneHidden: true), t.Shape);
+        var plan = ResolvedPlan.Resolve(Plan(t, d, pruneHidden: true), t.Config);
         var student = StructuredPruner.Prune(t, plan);
         Assert.Equal(rotary.Length, plan.R);
-        var tokens = TinyTeacher.Tokens(24, t.Shape.V, seed: 4);
+        var tokens = TinyTeacher.Tokens(24, t.Config.V, seed: 4);
         var masked = TinyTeacher.Logits(t, tokens, PruneMask.FromPlan(plan));
         TinyTeacher.AssertClose(masked, TinyTeacher.Logits(student, tokens), 1e-4f);
         TinyTeacher.AssertClose(masked, EngineLogits(ModelBridge.ToModel(student), tokens, 0), 2e-4f);
@@ -148,13 +148,13 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
             var inMemory = StructuredPruner.Prune(t, plan);
             using (var mapped = MappedTeacher.Open(Path.Combine(dir, "t")))
             {
-                var shape = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Shape), Path.Combine(dir, "s"));
-                Assert.Equal(inMemory.Shape.Json.ToJsonString(), shape.Json.ToJsonString());
+                var shape = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Config), Path.Combine(dir, "s"));
+                Assert.Equal(inMemory.Config.ToJson(), shape.ToJson());
             }
             var back = ModelFiles.Load(Path.Combine(dir, "s"));
-            Assert.Equal(rotary.Length, back.Shape.R);
+            Assert.Equal(rotary.Length, back.Config.R);
             foreach (var w in inMemory.Weights.All) Assert.Equal(w.Data, back.Weights.Get(w.Name, w.Shape).Data); // bit-identical
-            var tokens = TinyTeacher.Tokens(20, t.Shape.V, seed: 5);
+            var tokens = TinyTeacher.Tokens(20, t.Config.V, seed: 5);
             Assert.Equal(EngineLogits(ModelBridge.ToModel(inMemory), tokens, 0), EngineLogits(ModelDirectory.Load(Path.Combine(dir, "s")), tokens, 0));
         }
         finally { Directory.Delete(dir, true); }
@@ -174,13 +174,13 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
         ResolvedPlan plan;
         using (var mapped = MappedTeacher.Open(HfGolden.DirOf(name)))
         {
-            var x = new PruningTargets { HeadDim = d, HeadsPerGroup = mapped.Shape.Group > 1 ? mapped.Shape.Group / 2 : null };
-            plan = ResolvedPlan.Resolve(PlanBuilder.Build(mapped.Shape, WeightImportance.Magnitude(mapped), x), mapped.Shape);
+            var x = new PruningTargets { HeadDim = d, HeadsPerGroup = mapped.Config.Group > 1 ? mapped.Config.Group / 2 : null };
+            plan = ResolvedPlan.Resolve(PlanBuilder.Build(mapped.Config, WeightImportance.Magnitude(mapped), x), mapped.Config);
             StructuredPruner.PruneTo(mapped, plan, tmp.Sub("student"));
         }
-        var s = ModelShape.Load(Path.Combine(tmp.Sub("student"), "config.json"));
-        Assert.Equal((d, Math.Min(d, imported.Shape.R), imported.Shape.RopeInterleaved, imported.Shape.RopeTheta), (s.D, s.R, s.RopeInterleaved, s.RopeTheta));
-        var tokens = TinyTeacher.Tokens(16, imported.Shape.V, seed: 6);
+        var s = ModelConfig.Load(Path.Combine(tmp.Sub("student"), "config.json"));
+        Assert.Equal((d, Math.Min(d, imported.Config.R), imported.Config.RopeInterleaved, imported.Config.RopeTheta), (s.D, s.R, s.RopeInterleaved, s.RopeTheta));
+        var tokens = TinyTeacher.Tokens(16, imported.Config.V, seed: 6);
         var got = EngineLogits(ModelDirectory.Load(tmp.Sub("student")), tokens, 0);
         var expected = EngineLogits(ModelBridge.ToModel(Zeroed(imported, plan)), tokens, 0);
         output.WriteLine($"{name} D'={d} R'={s.R}: max |student − zeroed teacher| = {TinyTeacher.MaxAbsDiff(expected, got):E2}");
@@ -214,31 +214,31 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
     public void StudentsOfTheOldPassThroughFirstRuleAreStale()
     {
         var t = Teacher("glm"); // R = 8 of D = 16
-        var old = new PruningPlan { LayerPlans = [.. Enumerable.Range(0, t.Shape.L).Select(_ => new LayerPlan { QkChannels = [[.. Enumerable.Range(8, 8)], [.. Enumerable.Range(8, 8)]], VChannels = [[.. Enumerable.Range(0, 8)], [.. Enumerable.Range(0, 8)]] })] };
-        var oldStudent = StructuredPruner.Prune(t, old).Shape; // a legal hand-written plan, but not what the builder makes
+        var old = new PruningPlan { LayerPlans = [.. Enumerable.Range(0, t.Config.L).Select(_ => new LayerPlan { QkChannels = [[.. Enumerable.Range(8, 8)], [.. Enumerable.Range(8, 8)]], VChannels = [[.. Enumerable.Range(0, 8)], [.. Enumerable.Range(0, 8)]] })] };
+        var oldStudent = StructuredPruner.Prune(t, old).Config; // a legal hand-written plan, but not what the builder makes
         Assert.Equal(0, oldStudent.R);
-        Assert.Contains("min(R, D') = 8", PlanBuilder.StaleRotary(t.Shape, oldStudent));
-        Assert.Null(PlanBuilder.StaleRotary(t.Shape, StructuredPruner.Prune(t, Plan(t, 8, false)).Shape));
-        Assert.Null(PlanBuilder.StaleRotary(t.Shape, StructuredPruner.Prune(t, Plan(t, 4, false)).Shape));
-        Assert.Null(PlanBuilder.StaleRotary(t.Shape, t.Shape));
+        Assert.Contains("min(R, D') = 8", PlanBuilder.StaleRotary(t.Config, oldStudent));
+        Assert.Null(PlanBuilder.StaleRotary(t.Config, StructuredPruner.Prune(t, Plan(t, 8, false)).Config));
+        Assert.Null(PlanBuilder.StaleRotary(t.Config, StructuredPruner.Prune(t, Plan(t, 4, false)).Config));
+        Assert.Null(PlanBuilder.StaleRotary(t.Config, t.Config));
     }
 
     [Fact]
     public void QueryHeadsOfAGroupShareItsChannelsAndGroupsMayDiffer()
     {
         var t = Teacher("glm");
-        var plan = ResolvedPlan.Resolve(Plan(t, 12, pruneHidden: false), t.Shape);
+        var plan = ResolvedPlan.Resolve(Plan(t, 12, pruneHidden: false), t.Config);
         Assert.Contains(plan.Layers, l => !l.QkChannels[0].SequenceEqual(l.QkChannels[1])); // importance differs per group
-        var q = StructuredPruner.Pieces(t.Shape, plan).Single(p => p.Name == Q(0));
-        var k = StructuredPruner.Pieces(t.Shape, plan).Single(p => p.Name == K(0));
+        var q = StructuredPruner.Pieces(t.Config, plan).Single(p => p.Name == Q(0));
+        var k = StructuredPruner.Pieces(t.Config, plan).Single(p => p.Name == K(0));
         var l0 = plan.Layers[0];
-        int g = l0.Heads.Length / l0.KvHeads.Length, D = t.Shape.D, D2 = plan.D;
+        int g = l0.Heads.Length / l0.KvHeads.Length, D = t.Config.D, D2 = plan.D;
         for (int i = 0; i < l0.Heads.Length; i++)
             for (int c = 0; c < D2; c++)
             {
                 // student q head i, channel c and its KV head's k channel c are the same teacher channel
                 Assert.Equal(q.Rows[i * D2 + c] % D, k.Rows[i / g * D2 + c] % D);
-                Assert.Equal(l0.Heads[i] / t.Shape.Group, k.Rows[i / g * D2 + c] / D);
+                Assert.Equal(l0.Heads[i] / t.Config.Group, k.Rows[i / g * D2 + c] / D);
             }
     }
 
@@ -251,15 +251,15 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
         Assert.Contains("even", Assert.Throws<InvalidDataException>(() => Plan(glm, 5, false)).Message);
         Assert.Contains("even", Assert.Throws<InvalidDataException>(() => Plan(glm, 11, false)).Message);
         // With consent the best pairs are kept and the plan says frequencies change.
-        var byImportance = PlanBuilder.Build(glm.Shape, WeightImportance.Random(glm.Shape, 1), new PruningTargets { HeadDim = 6, Rotary = "importance" });
+        var byImportance = PlanBuilder.Build(glm.Config, WeightImportance.Random(glm.Config, 1), new PruningTargets { HeadDim = 6, Rotary = "importance" });
         Assert.True(byImportance.AllowRopeFrequencyChange);
-        Assert.All(byImportance.LayerPlans!.SelectMany(l => l.QkChannels!), qk => Assert.All(qk, c => Assert.True(c < glm.Shape.R)));
+        Assert.All(byImportance.LayerPlans!.SelectMany(l => l.QkChannels!), qk => Assert.All(qk, c => Assert.True(c < glm.Config.R)));
     }
 
     [Fact]
     public void BudgetOnlyPicksHeadDimsTheStridePolicyCanBuild()
     {
-        var t = Teacher("llama").Shape; // 8 pairs: stride sets of 1, 2, 4, 8 pairs → D' ∈ {2, 4, 8, 16}
+        var t = Teacher("llama").Config; // 8 pairs: stride sets of 1, 2, 4, 8 pairs → D' ∈ {2, 4, 8, 16}
         long budget = PruningTargets.Params(t, new PruningTargets { HeadDim = 12, Ffn = 15 });
         var x = PruningTargets.ForBudget(t, budget, new PruningTargets());
         Assert.Equal(8, x.HeadDim);
@@ -272,9 +272,9 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
 
     static ModelFiles WithConfig(ModelFiles m, string field, double value)
     {
-        var json = (System.Text.Json.Nodes.JsonObject)m.Shape.Json.DeepClone();
+        var json = System.Text.Json.Nodes.JsonNode.Parse(m.Config.ToJson())!.AsObject();
         json[field] = value;
-        return new ModelFiles(new ModelShape(json), m.Weights);
+        return new ModelFiles(ModelConfig.FromJson(json.ToJsonString()), m.Weights);
     }
 
     static float[] EngineLogits(GlmModel model, int[] tokens, int prefix)
@@ -293,7 +293,7 @@ public class RotaryPruningTests(Xunit.Abstractions.ITestOutputHelper output)
     /// </summary>
     static ModelFiles Zeroed(ModelFiles teacher, ResolvedPlan plan)
     {
-        var t = teacher.Shape;
+        var t = teacher.Config;
         Assert.Equal(t.C, plan.C);
         var w = teacher.Weights.Clone();
         void ZeroRow(string name, int row) { var m = w.TryGet(name); if (m is null) return; Array.Clear(m.Data, row * m.Cols, m.Cols); }

@@ -4,6 +4,7 @@ using LightGlm.Compression.Importance;
 using LightGlm.Compression.Pruning;
 using LightGlm.Interop;
 using LightGlm.Model.Checkpoints;
+using LightGlm.Model;
 using LightGlm.Model.Inference;
 using LightGlm.Tests.Interop;
 
@@ -35,7 +36,7 @@ public class StreamingTests
         {
             var teacher = TinyTeacher.Create(glm, seed: 3);
             teacher.Save(Path.Combine(dir, "t"));
-            var cal = Calibration(teacher.Shape.V);
+            var cal = Calibration(teacher.Config.V);
             using var mapped = MappedTeacher.Open(Path.Combine(dir, "t"));
             var layersSeen = new List<int>();
             var streamed = ActivationImportance.Compute(mapped, cal, (l, _) => layersSeen.Add(l));
@@ -45,17 +46,17 @@ public class StreamingTests
             // the same FFN sums as the layer-outer stream over the same weight source.
             var inMemory = ActivationImportance.Compute(teacher, cal);
             AssertSameScores(inMemory, streamed, 1e-5);
-            var ffn = new FfnSums(teacher.Shape);
+            var ffn = new FfnSums(teacher.Config);
             var session = new InferenceSession(teacher.InferenceWeights(), 1, cal.Max(c => c.Tokens.Length)) { Observer = ffn };
             foreach (var c in cal) session.ForwardSequence(c.Tokens, c.Prefix, default);
-            for (int l = 0; l < teacher.Shape.L; l++)
-                for (int n = 0; n < teacher.Shape.F; n++) Assert.Equal(ffn.Sums[l][n], inMemory.Ffn[l][n], 9);
+            for (int l = 0; l < teacher.Config.L; l++)
+                for (int n = 0; n < teacher.Config.F; n++) Assert.Equal(ffn.Sums[l][n], inMemory.Ffn[l][n], 9);
             AssertSameScores(WeightImportance.Magnitude(teacher), WeightImportance.Magnitude(mapped), 1e-9);
 
-            var plan = PlanBuilder.Build(teacher.Shape, streamed, new PruningTargets { Layers = 2, HeadDim = 4, Ffn = 10, Hidden = 16 });
+            var plan = PlanBuilder.Build(teacher.Config, streamed, new PruningTargets { Layers = 2, HeadDim = 4, Ffn = 10, Hidden = 16 });
             var pruned = StructuredPruner.Prune(teacher, plan);
-            var shape = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Shape), Path.Combine(dir, "s"));
-            Assert.Equal(pruned.Shape.Json.ToJsonString(), shape.Json.ToJsonString());
+            var shape = StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Config), Path.Combine(dir, "s"));
+            Assert.Equal(pruned.Config.ToJson(), shape.ToJson());
             var back = ModelFiles.Load(Path.Combine(dir, "s"));
             Assert.Equal(pruned.Weights.Count, back.Weights.Count);
             foreach (var t in pruned.Weights.All) Assert.Equal(t.Data, back.Weights.Get(t.Name, t.Shape).Data); // bit-identical
@@ -74,18 +75,18 @@ public class StreamingTests
         using var mapped = MappedTeacher.Open(HfGolden.DirOf("chatglm2"));
         Assert.True(MappedTeacher.ShouldStream(HfGolden.DirOf("chatglm2")));
         Assert.False(MappedTeacher.ShouldStream(tmp.Sub("imported")));
-        var cal = Calibration(imported.Shape.V);
+        var cal = Calibration(imported.Config.V);
         var scores = ActivationImportance.Compute(mapped, cal);
         AssertSameScores(ActivationImportance.Compute(imported, cal), scores, 1e-5); // fp16 widened inside the dot products vs sgemm on the import
-        var plan = PlanBuilder.Build(mapped.Shape, scores, new PruningTargets { HeadDim = mapped.Shape.D / 2 });
+        var plan = PlanBuilder.Build(mapped.Config, scores, new PruningTargets { HeadDim = mapped.Config.D / 2 });
         var expected = StructuredPruner.Prune(imported, plan);
-        StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Shape), tmp.Sub("student"));
+        StructuredPruner.PruneTo(mapped, ResolvedPlan.Resolve(plan, mapped.Config), tmp.Sub("student"));
         var got = ModelFiles.Load(tmp.Sub("student"));
         foreach (var t in expected.Weights.All) Assert.Equal(t.Data, got.Weights.Get(t.Name, t.Shape).Data);
         Assert.True(File.Exists(Path.Combine(tmp.Sub("student"), "tokenizer.model")) == File.Exists(Path.Combine(HfGolden.DirOf("chatglm2"), "tokenizer.model")));
     }
 
-    sealed class FfnSums(ModelShape t) : IBlockObserver
+    sealed class FfnSums(ModelConfig t) : IBlockObserver
     {
         public double[][] Sums { get; } = Enumerable.Range(0, t.L).Select(_ => new double[t.F]).ToArray();
         public void FfnActivations(int layer, ReadOnlySpan<float> act, int T) { for (int i = 0; i < act.Length; i++) Sums[layer][i % t.F] += Math.Abs(act[i]); }

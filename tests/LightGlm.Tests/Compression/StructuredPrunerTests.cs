@@ -39,9 +39,9 @@ public class StructuredPrunerTests
     public void PrunedStudentEqualsMaskedTeacher(bool glm, bool tied)
     {
         var teacher = TinyTeacher.Create(glm, seed: 3, tied: tied);
-        var plan = ResolvedPlan.Resolve(glm ? GlmPlan() : LlamaPlan(), teacher.Shape);
+        var plan = ResolvedPlan.Resolve(glm ? GlmPlan() : LlamaPlan(), teacher.Config);
         var student = StructuredPruner.Prune(teacher, plan);
-        var tokens = TinyTeacher.Tokens(11, teacher.Shape.V);
+        var tokens = TinyTeacher.Tokens(11, teacher.Config.V);
 
         var masked = TinyTeacher.Logits(teacher, tokens, PruneMask.FromPlan(plan));
         var pruned = TinyTeacher.Logits(student, tokens);
@@ -57,11 +57,11 @@ public class StructuredPrunerTests
     public void StudentConfigHasTheNewSizes()
     {
         var teacher = TinyTeacher.Create(glm: true);
-        var s = StructuredPruner.Prune(teacher, GlmPlan()).Shape;
+        var s = StructuredPruner.Prune(teacher, GlmPlan()).Config;
         Assert.Equal((2, 16, 2, 2, 4, 10, 2), (s.L, s.C, s.H, s.KV, s.D, s.F, s.R));
         Assert.True(s.RopeInterleaved);
-        Assert.Equal("chatglm", s.Json["model_type"]!.GetValue<string>());
-        Assert.True(s.ParameterCount() < teacher.Shape.ParameterCount() / 2);
+        Assert.Equal("chatglm", s.ModelType);
+        Assert.True(s.ParameterCount() < teacher.Config.ParameterCount() / 2);
     }
 
     [Fact]
@@ -70,9 +70,9 @@ public class StructuredPrunerTests
         var teacher = TinyTeacher.Create(glm: true, seed: 9);
         var p = GlmPlan(dropLayer: false);
         p.LayerPlans = null;
-        var plan = ResolvedPlan.Resolve(p, teacher.Shape);
+        var plan = ResolvedPlan.Resolve(p, teacher.Config);
         var student = StructuredPruner.Prune(teacher, plan);
-        var tokens = TinyTeacher.Tokens(9, teacher.Shape.V);
+        var tokens = TinyTeacher.Tokens(9, teacher.Config.V);
         TinyTeacher.AssertClose(TinyTeacher.Logits(teacher, tokens, PruneMask.FromPlan(plan), prefix: 4),
                                 TinyTeacher.Logits(student, tokens, prefix: 4));
     }
@@ -87,8 +87,8 @@ public class StructuredPrunerTests
         {
             student.Save(dir);
             var back = ModelFiles.Load(dir);
-            Assert.Equal(student.Shape.Json.ToJsonString(), back.Shape.Json.ToJsonString());
-            var tokens = TinyTeacher.Tokens(6, teacher.Shape.V);
+            Assert.Equal(student.Config.ToJson(), back.Config.ToJson());
+            var tokens = TinyTeacher.Tokens(6, teacher.Config.V);
             Assert.Equal(TinyTeacher.Logits(student, tokens), TinyTeacher.Logits(back, tokens));
         }
         finally { Directory.Delete(dir, true); }
@@ -99,16 +99,16 @@ public class StructuredPrunerTests
     {
         var teacher = TinyTeacher.Create(glm: false, seed: 4);
         var plan = new PruningPlan { LayerPlans = Enumerable.Range(0, 3).Select(_ => new LayerPlan { QkChannels = [[1, 3, 5, 7], [1, 3, 5, 7], [1, 3, 5, 7]], VChannels = [[0, 1, 2, 3], [0, 1, 2, 3], [0, 1, 2, 3]] }).ToList() };
-        var ex = Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Shape));
+        var ex = Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Config));
         Assert.Contains("allow_rope_frequency_change", ex.Message);
         plan.AllowRopeFrequencyChange = true;
-        var resolved = ResolvedPlan.Resolve(plan, teacher.Shape);
+        var resolved = ResolvedPlan.Resolve(plan, teacher.Config);
         Assert.False(resolved.ExactRotary);
-        var tokens = TinyTeacher.Tokens(10, teacher.Shape.V);
+        var tokens = TinyTeacher.Tokens(10, teacher.Config.V);
         var masked = TinyTeacher.Logits(teacher, tokens, PruneMask.FromPlan(resolved));
         var pruned = TinyTeacher.Logits(StructuredPruner.Prune(teacher, resolved), tokens);
         // Pairs 1 and 3 are re-indexed to 0 and 1 in the student: their frequencies change, so only position 0 still agrees.
-        TinyTeacher.AssertClose(masked[..teacher.Shape.V], pruned[..teacher.Shape.V]);
+        TinyTeacher.AssertClose(masked[..teacher.Config.V], pruned[..teacher.Config.V]);
         Assert.True(TinyTeacher.MaxAbsDiff(masked, pruned) > 1e-4f);
     }
 
@@ -121,12 +121,12 @@ public class StructuredPrunerTests
             Layers = [0, 7],
             LayerPlans = [new() { KvHeads = [0], Heads = [2, 3], QkChannels = [[0, 4, 5, 6]] }, new()],
         };
-        var ex = Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Shape));
+        var ex = Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Config));
         Assert.Contains("layers: indices 7", ex.Message);
         plan.Layers = [1, 0];
-        Assert.Contains("must be ascending", Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Shape)).Message);
+        Assert.Contains("must be ascending", Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Config)).Message);
         plan.Layers = [0, 1];
-        ex = Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Shape));
+        ex = Assert.Throws<InvalidDataException>(() => ResolvedPlan.Resolve(plan, teacher.Config));
         Assert.Contains("heads[0] = 2 belongs to KV head 1", ex.Message);
         Assert.Contains("rotary channels must be kept in whole pairs", ex.Message);
     }

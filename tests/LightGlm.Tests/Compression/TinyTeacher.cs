@@ -26,7 +26,7 @@ internal static class TinyTeacher
             ["partial_rotary_factor"] = rotaryFactor ?? (glm ? 0.5 : 1.0), ["rope_interleaved"] = interleaved ?? glm,
             ["attention_bias"] = glm, ["tie_word_embeddings"] = tied, ["max_position_embeddings"] = 64,
         };
-        var shape = new ModelShape(json);
+        var shape = ModelConfig.FromJson(json.ToJsonString());
         var rng = new Random(seed);
         float[] Rand(long n, float s) { var a = new float[n]; for (long i = 0; i < n; i++) a[i] = (float)(rng.NextDouble() * 2 - 1) * s; return a; }
         float[] Norm(int n) { var a = new float[n]; for (int i = 0; i < n; i++) a[i] = 1f + (float)(rng.NextDouble() - 0.5) * 0.4f; return a; }
@@ -73,7 +73,7 @@ internal static class TinyTeacher
     public static float[] Logits(ModelFiles m, int[] tokens, StructureMask? mask = null, int prefix = 0)
     {
         var session = new InferenceSession(m.InferenceWeights(), 1, tokens.Length) { Mask = mask };
-        var logits = new float[tokens.Length * m.Shape.V];
+        var logits = new float[tokens.Length * m.Config.V];
         session.ForwardSequence(tokens, prefix, logits);
         return logits;
     }

@@ -32,16 +32,16 @@ public class VocabPrunerTests
                 BpeTrainer.Train(Training, new BpeTrainerOptions { VocabSize = 420, MinFrequency = 1 }, fs);
             var tok = HfTokenizer.Create(Path.Combine(tokDir, "tokenizer.json"));
             var teacher = TinyTeacher.Create(glm: true, seed: 7, V: tok.VocabSize + 3); // padded vocab: 3 ids no text produces
-            teacher.Shape.Json["eos_token_id"] = 2;
+            teacher.Config.EosTokenId = 2;
             teacher.Save(src, tokDir); // (a model directory is written whole: its tokenizer comes with it)
 
             var plan = VocabPruner.Run(src, Domain, dst);
             var pruned = ModelFiles.Load(dst);
             var ptok = HfTokenizer.Create(Path.Combine(dst, "tokenizer.json"));
-            Assert.Equal(plan.Kept.Length, pruned.Shape.V);
+            Assert.Equal(plan.Kept.Length, pruned.Config.V);
             Assert.Equal(plan.Kept.Length, ptok.VocabSize);
-            Assert.True(plan.Kept.Length < teacher.Shape.V - 50, $"kept {plan.Kept.Length} of {teacher.Shape.V}");
-            Assert.Equal(2, pruned.Shape.Json["eos_token_id"]!.GetValue<int>()); // specials keep their (low) ids
+            Assert.True(plan.Kept.Length < teacher.Config.V - 50, $"kept {plan.Kept.Length} of {teacher.Config.V}");
+            Assert.Equal(2, pruned.Config.EosTokenId); // specials keep their (low) ids
             Assert.DoesNotContain(tok.VocabSize, plan.Kept); // padding rows are dropped
 
             var map = plan.NewIds();
@@ -55,7 +55,7 @@ public class VocabPrunerTests
                 var b = TinyTeacher.Logits(pruned, newIds);
                 for (int t = 0; t < oldIds.Length; t++)
                     for (int j = 0; j < plan.Kept.Length; j++)
-                        Assert.Equal(a[t * teacher.Shape.V + plan.Kept[j]], b[t * pruned.Shape.V + j]);
+                        Assert.Equal(a[t * teacher.Config.V + plan.Kept[j]], b[t * pruned.Config.V + j]);
             }
             // Text outside the domain still encodes (byte tokens are kept) and decodes back.
             const string other = "Sort entries alphabetically — 不要列出";

@@ -3,16 +3,17 @@ using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Experiments.Recipes;
 using LightGlm.Experiments.Stages;
+using LightGlm.Model;
 
 namespace LightGlm.Tests.Experiments;
 
 public class CompressionStageTests
 {
-    static ModelShape QuickTeacher() => new(new JsonObject
+    static ModelConfig QuickTeacher() => ModelConfig.FromJson(new JsonObject
     {
         ["vocab_size"] = 4000, ["hidden_size"] = 192, ["num_hidden_layers"] = 4, ["num_attention_heads"] = 6, ["num_key_value_heads"] = 2,
         ["intermediate_size"] = 512, ["partial_rotary_factor"] = 0.5, ["attention_bias"] = true,
-    });
+    }.ToJsonString());
 
     [Fact]
     public void LayerDropKeepsTheDepthWhoseSizeIsNearestTheStudents()

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using LightGlm.Compression;
 using LightGlm.Experiments.Recipes;
 using LightGlm.Experiments.Stages;
+using LightGlm.Model;
 
 namespace LightGlm.Tests.Experiments;
 
@@ -12,12 +13,12 @@ public class DepthVariantTests
     public void TheDepthStudentHasOneLayerFewerAndTheWidthOnlyStudentsSize()
     {
         var r = Recipe.Load("quick");
-        var t = new ModelShape(new JsonObject
+        var t = ModelConfig.FromJson(new JsonObject
         {
             ["model_type"] = "chatglm", ["vocab_size"] = 4000, ["hidden_size"] = 192, ["num_hidden_layers"] = 4,
             ["num_attention_heads"] = 6, ["num_key_value_heads"] = 2, ["intermediate_size"] = 512, ["partial_rotary_factor"] = 0.5,
             ["rope_interleaved"] = true, ["attention_bias"] = true, ["max_position_embeddings"] = 256,
-        });
+        }.ToJsonString());
         var w = CompressionTargets.Width(r.Settings.Compression, t);
         var d = CompressionTargets.Depth(r.Settings.Compression, t);
         Assert.Equal(w.Layers - 1, d.Layers);

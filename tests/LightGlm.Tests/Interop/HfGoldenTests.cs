@@ -45,7 +45,8 @@ public sealed class HfGoldenTests
         float diff = HfGolden.MaxDiff(g.Logits, Logits(d, g.InputIds));
         Assert.True(diff < Tolerance, $"{name}: max |logit diff| = {diff}");
         Assert.Equal(g.Greedy, d.Greedy(g.InputIds, g.Greedy.Length));
-        Assert.Equal(report.Config.ToJson(), w.Config.ToJson().Replace("\"lightglm\"", $"\"{report.Config.ModelType}\""));
+        Assert.Equal(report.Config.ModelJson(), w.Config.ModelJson().Replace("\"lightglm\"", $"\"{report.Config.ModelType}\""));
+        Assert.True(w.Config.OtherFields?.ContainsKey("imported_from"), "the provenance written by import is kept in the config");
     }
 
     /// <summary>

@@ -34,7 +34,7 @@ public sealed class RoundTripTests
         // the config survives too (except provenance)
         var c1 = ModelConfig.Load(Path.Combine(tmp.Sub("ours"), "config.json"));
         var c2 = ModelConfig.Load(Path.Combine(tmp.Sub("again"), "config.json"));
-        Assert.Equal(c1.ToJson(), c2.ToJson());
+        Assert.Equal(c1.ModelJson(), c2.ModelJson());
     }
 
     [Theory]

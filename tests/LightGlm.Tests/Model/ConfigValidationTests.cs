@@ -90,6 +90,8 @@ public sealed class ConfigValidationTests : IDisposable
     [InlineData("model_type", "5", "model_type: expected a string", "found the number 5")]
     [InlineData("eos_token_id", "\"2\"", "eos_token_id: expected an integer token id", "found a string")]
     [InlineData("eos_token_id", "[1, \"x\"]", "eos_token_id: expected an integer token id", "found an array")]
+    [InlineData("pad_token_id", "[0, 1.5]", "pad_token_id: expected an integer token id", "found an array")]
+    [InlineData("bos_token_id", "true", "bos_token_id: expected an integer token id", "found the boolean true")]
     [InlineData("vocab_size", "null", "vocab_size: expected a value", "found null")]
     [InlineData("intermediate_size", "{}", "intermediate_size: expected an integer", "found an object")]
     public void AFieldOfTheWrongJsonKindIsNamed(string field, string value, string expected, string found)

@@ -38,7 +38,7 @@ public sealed class RunLoopTests : IDisposable
         }
         // A narrower student (C 24 → 16) distilled with the hidden-state term: the projection P is the objective's own tensor.
         var teacher = TinyTeacher.Create(glm: true, seed: 51, L: 2, C: 24, H: 4, KV: 2, D: 8, F: 16, V: 19);
-        var plan = PlanBuilder.Build(teacher.Shape, WeightImportance.Magnitude(teacher), new PruningTargets { Hidden = 16, HeadDim = 4, Ffn = 8 });
+        var plan = PlanBuilder.Build(teacher.Config, WeightImportance.Magnitude(teacher), new PruningTargets { Hidden = 16, HeadDim = 4, Ffn = 8 });
         var student = ModelBridge.ToModel(StructuredPruner.Prune(teacher, plan));
         var data = Enumerable.Range(0, 12).Select(i => { var tok = TinyTeacher.Tokens(9, 19, 100 + i); return new CalibrationSample(tok[..8], tok[1..]); }).ToList();
         var o = new DistillOptions

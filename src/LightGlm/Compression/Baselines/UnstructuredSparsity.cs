@@ -19,7 +19,7 @@ public static class UnstructuredSparsity
     {
         Check(sparsity);
         var w = m.Weights.Clone();
-        for (int l = 0; l < m.Shape.L; l++)
+        for (int l = 0; l < m.Config.L; l++)
             foreach (var name in LinearWeights(l))
             {
                 var d = w.Get(name).Data;
@@ -28,7 +28,7 @@ public static class UnstructuredSparsity
                 var order = Enumerable.Range(0, d.Length).OrderBy(i => MathF.Abs(d[i])).ThenBy(i => i).Take(k);
                 foreach (var i in order) d[i] = 0;
             }
-        return new ModelFiles(m.Shape, w);
+        return new ModelFiles(m.Config, w);
     }
 
     public static ModelFiles Wanda(ModelFiles m, double sparsity, IEnumerable<CalibrationSample> calibration)
@@ -36,7 +36,7 @@ public static class UnstructuredSparsity
         Check(sparsity);
         var norms = InputNorms(m, calibration);
         var w = m.Weights.Clone();
-        for (int l = 0; l < m.Shape.L; l++)
+        for (int l = 0; l < m.Config.L; l++)
             foreach (var name in LinearWeights(l))
             {
                 var t = w.Get(name);
@@ -50,14 +50,14 @@ public static class UnstructuredSparsity
                     foreach (var j in order) t.Data[off + j] = 0;
                 }
             }
-        return new ModelFiles(m.Shape, w);
+        return new ModelFiles(m.Config, w);
     }
 
     /// <summary>Fraction of exactly-zero entries over the block linear weights.</summary>
     public static double Sparsity(ModelFiles m)
     {
         long zero = 0, all = 0;
-        for (int l = 0; l < m.Shape.L; l++)
+        for (int l = 0; l < m.Config.L; l++)
             foreach (var name in LinearWeights(l))
             {
                 var d = m.Weights.Get(name).Data;
@@ -75,14 +75,14 @@ public static class UnstructuredSparsity
     /// <summary>‖X_j‖₂ of each linear's input column over the calibration tokens (observed in the one forward pass).</summary>
     internal static Dictionary<string, float[]> InputNorms(ModelFiles m, IEnumerable<CalibrationSample> calibration)
     {
-        var obs = new NormObserver(m.Shape);
+        var obs = new NormObserver(m.Config);
         var samples = calibration.ToList();
         if (samples.Count == 0) throw new ArgumentException("the calibration set is empty; Wanda needs at least one sequence");
         var session = ActivationImportance.Session(m.InferenceWeights(), samples);
         session.Observer = obs;
         foreach (var c in samples) session.ForwardSequence(c.Tokens, c.Prefix, default);
         var r = new Dictionary<string, float[]>();
-        var t = m.Shape;
+        var t = m.Config;
         for (int l = 0; l < t.L; l++)
         {
             float[] Sqrt(double[] a) => a.Select(x => (float)Math.Sqrt(x)).ToArray();
@@ -94,7 +94,7 @@ public static class UnstructuredSparsity
         return r;
     }
 
-    sealed class NormObserver(ModelShape t) : IBlockObserver
+    sealed class NormObserver(ModelConfig t) : IBlockObserver
     {
         public readonly double[][] N1 = Enumerable.Range(0, t.L).Select(_ => new double[t.C]).ToArray();
         public readonly double[][] N2 = Enumerable.Range(0, t.L).Select(_ => new double[t.C]).ToArray();

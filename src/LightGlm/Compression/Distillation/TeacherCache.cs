@@ -83,7 +83,7 @@ public sealed class TeacherCache : IDisposable
     public static byte[] TeacherHash(GlmModel teacher)
     {
         using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData(Encoding.UTF8.GetBytes(teacher.Config.ToJson()));
+        h.AppendData(Encoding.UTF8.GetBytes(teacher.Config.ModelJson()));
         h.AppendData(MemoryMarshal.AsBytes(teacher.Weights.AsSpan()));
         return h.GetHashAndReset();
     }

@@ -1,4 +1,5 @@
 // Activation-based importance (Minitron) and layer importance (block influence, loss when dropped) on calibration data.
+using LightGlm.Model;
 using System.Numerics.Tensors;
 using LightGlm.Interop.Inference;
 using LightGlm.Model.Inference;
@@ -21,7 +22,7 @@ public sealed record CalibrationSample(int[] Tokens, int[] Targets, int Prefix =
 public static class ActivationImportance
 {
     public static ImportanceScores Compute(ModelFiles m, IEnumerable<CalibrationSample> calibration) =>
-        Compute(m.Shape, m.InferenceWeights(), calibration.ToList());
+        Compute(m.Config, m.InferenceWeights(), calibration.ToList());
 
     /// <summary>
     /// The same scores over a mapped teacher (any size), its weights read in place: block l's projections are widened
@@ -29,13 +30,13 @@ public static class ActivationImportance
     /// set's residual streams (N·T·C floats). <paramref name="progress"/> gets (layer, seconds).
     /// </summary>
     public static ImportanceScores Compute(MappedTeacher teacher, IReadOnlyList<CalibrationSample> calibration, Action<int, double>? progress = null) =>
-        Compute(teacher.Shape, MappedInferenceWeights.Create(teacher.Weights), calibration, progress);
+        Compute(teacher.Config, MappedInferenceWeights.Create(teacher.Weights), calibration, progress);
 
     /// <summary>
     /// Layer-outer streaming: x_i = embed(sample i) for all i; then for each layer l, x_i ← block_l(x_i) for all i with
     /// the observer summing.
     /// </summary>
-    public static ImportanceScores Compute(ModelShape shape, InferenceWeights weights, IReadOnlyList<CalibrationSample> calibration,
+    public static ImportanceScores Compute(ModelConfig shape, InferenceWeights weights, IReadOnlyList<CalibrationSample> calibration,
         Action<int, double>? progress = null)
     {
         if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; importance needs at least one sequence");
@@ -65,11 +66,11 @@ public static class ActivationImportance
     /// <summary>Loss change when each layer alone is dropped: mean CE(without layer l) − mean CE(full), over the calibration set.</summary>
     public static double[] DropLoss(ModelFiles m, IReadOnlyList<CalibrationSample> calibration)
     {
-        var mask = PruneMask.Full(m.Shape);
+        var mask = PruneMask.Full(m.Config);
         var loss = MaskedLoss(m, calibration, mask);
         double full = loss();
-        var r = new double[m.Shape.L];
-        for (int l = 0; l < m.Shape.L; l++)
+        var r = new double[m.Config.L];
+        for (int l = 0; l < m.Config.L; l++)
         {
             mask.Layers[l] = false;
             r[l] = loss() - full;
@@ -88,9 +89,9 @@ public static class ActivationImportance
     /// </summary>
     public static double[] LayerSubsetByLoss(ModelFiles m, IReadOnlyList<CalibrationSample> calibration, int keep)
     {
-        int L = m.Shape.L;
+        int L = m.Config.L;
         if (keep < 1 || keep > L) throw new ArgumentOutOfRangeException(nameof(keep), keep, $"keep must be in [1, {L}]");
-        var mask = PruneMask.Full(m.Shape);
+        var mask = PruneMask.Full(m.Config);
         var loss = MaskedLoss(m, calibration, mask);
         var scores = new double[L];
         var last = new double[L];
@@ -121,13 +122,13 @@ public static class ActivationImportance
         if (calibration.Count == 0) throw new ArgumentException("the calibration set is empty; a loss needs at least one sequence");
         var session = Session(m.InferenceWeights(), calibration);
         session.Mask = mask;
-        var logits = new float[session.MaxRows * m.Shape.V];
+        var logits = new float[session.MaxRows * m.Config.V];
         return () => calibration.Average(c =>
         {
             if (c.Targets.Length > c.Tokens.Length)
                 throw new ArgumentException($"a calibration sample has {c.Targets.Length} targets for {c.Tokens.Length} tokens; give one target (or −1) per token");
             session.ForwardSequence(c.Tokens, c.Prefix, logits);
-            return CrossEntropy(logits, c.Targets, m.Shape.V);
+            return CrossEntropy(logits, c.Targets, m.Config.V);
         });
     }
 
@@ -149,7 +150,7 @@ public static class ActivationImportance
         return n == 0 ? 0 : sum / n;
     }
 
-    sealed class Observer(ModelShape t) : IBlockObserver
+    sealed class Observer(ModelConfig t) : IBlockObserver
     {
         public ImportanceScores Scores { get; } = ImportanceScores.Zeros(t, "activation");
         public long Tokens;

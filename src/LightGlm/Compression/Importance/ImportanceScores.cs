@@ -1,4 +1,6 @@
 // Importance of every prunable structure of a teacher (higher = keep); produced by one estimator, read by the plan builder.
+using LightGlm.Model;
+
 namespace LightGlm.Compression.Importance;
 
 /// <summary>Scores in teacher indices. Layers (L), heads (L, H), KV heads (L, KV), qk/v channels (L, KV, D), FFN (L, F), hidden (C).</summary>
@@ -13,7 +15,7 @@ public sealed class ImportanceScores
     public required double[][] Ffn { get; init; }
     public required double[] Hidden { get; init; }
 
-    public static ImportanceScores Zeros(ModelShape t, string method) => new()
+    public static ImportanceScores Zeros(ModelConfig t, string method) => new()
     {
         Method = method,
         Layers = new double[t.L],
@@ -28,7 +30,7 @@ public sealed class ImportanceScores
     static double[][] Jag(int a, int b) => Enumerable.Range(0, a).Select(_ => new double[b]).ToArray();
 
     /// <summary>KV-head scores as the sum of their query heads' (used when an estimator scores heads only).</summary>
-    public void KvFromHeads(ModelShape t)
+    public void KvFromHeads(ModelConfig t)
     {
         for (int l = 0; l < t.L; l++)
             for (int h = 0; h < t.H; h++) KvHeads[l][h / t.Group] += Heads[l][h];

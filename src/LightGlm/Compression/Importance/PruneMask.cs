@@ -1,4 +1,5 @@
 // The structure masks compression asks the one forward pass for: a whole teacher, or what a pruning plan keeps of it.
+using LightGlm.Model;
 using LightGlm.Compression.Pruning;
 using LightGlm.Model.Inference;
 
@@ -7,7 +8,7 @@ namespace LightGlm.Compression.Importance;
 public static class PruneMask
 {
     /// <summary>Everything of <paramref name="t"/> kept (clear entries to mask them).</summary>
-    public static StructureMask Full(ModelShape t) => new(t.L, t.C, t.H, t.KV, t.D, t.F);
+    public static StructureMask Full(ModelConfig t) => new(t.L, t.C, t.H, t.KV, t.D, t.F);
 
     /// <summary>The mask whose masked teacher the pruner's student must equal.</summary>
     public static StructureMask FromPlan(ResolvedPlan plan)

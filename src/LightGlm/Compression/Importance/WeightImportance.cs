@@ -14,16 +14,16 @@ namespace LightGlm.Compression.Importance;
 public static class WeightImportance
 {
     /// <summary>s(w) = |w|.</summary>
-    public static ImportanceScores Magnitude(ModelFiles m) => Aggregate(m.Shape, m.Weights, null, "magnitude");
+    public static ImportanceScores Magnitude(ModelFiles m) => Aggregate(m.Config, m.Weights, null, "magnitude");
 
     /// <summary>s(w) = |w| over a mapped teacher, one tensor in fp32 at a time.</summary>
-    public static ImportanceScores Magnitude(MappedTeacher m) => Aggregate(m.Shape, m.Globals, null, "magnitude");
+    public static ImportanceScores Magnitude(MappedTeacher m) => Aggregate(m.Config, m.Globals, null, "magnitude");
 
     /// <summary>s(w) = |w · g| with g = Σ over calibration batches of ∂L/∂w (grads: same names and shapes as the weights).</summary>
-    public static ImportanceScores Taylor(ModelFiles m, TensorSet grads) => Aggregate(m.Shape, m.Weights, grads, "taylor");
+    public static ImportanceScores Taylor(ModelFiles m, TensorSet grads) => Aggregate(m.Config, m.Weights, grads, "taylor");
 
     /// <summary>Uniform random scores from a seed: the random-pruning baseline of Figure 4.</summary>
-    public static ImportanceScores Random(ModelShape t, int seed)
+    public static ImportanceScores Random(ModelConfig t, int seed)
     {
         var rng = new Random(seed);
         var s = ImportanceScores.Zeros(t, "random");
@@ -38,7 +38,7 @@ public static class WeightImportance
         return s;
     }
 
-    static ImportanceScores Aggregate(ModelShape t, ITensorSource w, TensorSet? g, string method)
+    static ImportanceScores Aggregate(ModelConfig t, ITensorSource w, TensorSet? g, string method)
     {
         var s = ImportanceScores.Zeros(t, method);
         int C = t.C, D = t.D, H = t.H, KV = t.KV, F = t.F;
@@ -55,7 +55,7 @@ public static class WeightImportance
 
         var emb = Score(Embed, t.V, C);
         Cols(emb, t.V, C, s.Hidden);
-        if (!t.Tied) Cols(Score(LmHead, t.V, C), t.V, C, s.Hidden);
+        if (!t.TieWordEmbeddings) Cols(Score(LmHead, t.V, C), t.V, C, s.Hidden);
         for (int l = 0; l < t.L; l++)
         {
             var q = Score(Q(l), H * D, C); var k = Score(K(l), KV * D, C); var v = Score(TensorNames.V(l), KV * D, C);

@@ -1,4 +1,5 @@
 // Turns importance scores and target sizes into a pruning plan: the top structures kept, rotary pairs and query groups respected.
+using LightGlm.Model;
 using LightGlm.Compression.Importance;
 
 namespace LightGlm.Compression.Pruning;
@@ -11,7 +12,7 @@ public static class PlanBuilder
     /// D' − R pass-through channels (c ≥ R); below R, only pairs — a stride set, or the best pairs with Rotary =
     /// "importance". v channels, FFN neurons, hidden channels: best by score.
     /// </summary>
-    public static PruningPlan Build(ModelShape t, ImportanceScores s, PruningTargets x)
+    public static PruningPlan Build(ModelConfig t, ImportanceScores s, PruningTargets x)
     {
         int L2 = Check(x.Layers ?? t.L, t.L, "layers"), C2 = Check(x.Hidden ?? t.C, t.C, "hidden");
         int KV2 = Check(x.KvHeads ?? t.KV, t.KV, "kv heads"), G2 = Check(x.HeadsPerGroup ?? t.Group, t.Group, "heads per group");
@@ -56,7 +57,7 @@ public static class PlanBuilder
     /// pass-through. Below R the head keeps D'/2 pairs, which under <paramref name="rotary"/> = "stride" must be a stride set
     /// (D'/2 divides R/2). Returns the error (and zero counts) when D' cannot be built that way.
     /// </summary>
-    public static (int Pairs, int PassThrough, string? Error) SplitHeadDim(ModelShape t, int d, string rotary)
+    public static (int Pairs, int PassThrough, string? Error) SplitHeadDim(ModelConfig t, int d, string rotary)
     {
         if (rotary is not ("stride" or "importance")) return (0, 0, $"rotary policy '{rotary}' is not 'stride' or 'importance'");
         if (t.R > 0 && d % 2 != 0)
@@ -71,7 +72,7 @@ public static class PlanBuilder
     /// Why a student made by this builder must be rebuilt, or null: it keeps fewer rotary dims than the rule's R' = min(R, D')
     /// — the plan builder before the rotary-pairs-first fix kept pass-through channels first and could drop every pair.
     /// </summary>
-    public static string? StaleRotary(ModelShape teacher, ModelShape student) =>
+    public static string? StaleRotary(ModelConfig teacher, ModelConfig student) =>
         student.R < Math.Min(teacher.R, student.D)
             ? $"it rotates {student.R} of its {student.D} head dims but the rule keeps min(R, D') = {Math.Min(teacher.R, student.D)} (built before rotary pairs were kept first)"
             : null;
@@ -86,10 +87,10 @@ public static class PlanBuilder
     // ---- baselines that are plans, not scores ----
 
     /// <summary>mBERT_drop: keep the bottom <paramref name="keep"/> layers, drop the top ones; nothing else changes.</summary>
-    public static PruningPlan TopLayerDrop(ModelShape t, int keep) =>
+    public static PruningPlan TopLayerDrop(ModelConfig t, int keep) =>
         new() { Layers = Enumerable.Range(0, Check(keep, t.L, "layers")).ToList(), Note = $"top-layer drop: layers 0..{keep - 1} of {t.L}" };
 
     /// <summary>DistilBERT's student initialisation: every other teacher layer (0, 2, 4, …).</summary>
-    public static PruningPlan AlternateLayers(ModelShape t) =>
+    public static PruningPlan AlternateLayers(ModelConfig t) =>
         new() { Layers = Enumerable.Range(0, t.L).Where(i => i % 2 == 0).ToList(), Note = "DistilBERT-style: every other layer" };
 }

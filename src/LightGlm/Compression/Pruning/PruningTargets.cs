@@ -1,4 +1,6 @@
 // Student sizes to reach: explicit counts, or a parameter budget solved by shrinking head_dim and FFN together (the paper's rule).
+using LightGlm.Model;
+
 namespace LightGlm.Compression.Pruning;
 
 /// <summary>Null = keep the teacher's size. head_dim keeps rotary pairs first (R' = min(R, D')); the rotary policy decides which pairs when D' &lt; R.</summary>
@@ -19,7 +21,7 @@ public sealed record PruningTargets
     /// even d_a' whose student has at most <paramref name="maxParams"/> parameters (other given targets held fixed) and that
     /// the rotary policy can build (<see cref="PlanBuilder.SplitHeadDim"/>: with "stride", below R only D'/2 dividing R/2).
     /// </summary>
-    public static PruningTargets ForBudget(ModelShape t, long maxParams, PruningTargets fixedPart)
+    public static PruningTargets ForBudget(ModelConfig t, long maxParams, PruningTargets fixedPart)
     {
         if (fixedPart.Rotary is not ("stride" or "importance"))
             throw new InvalidDataException($"rotary policy '{fixedPart.Rotary}' is not 'stride' or 'importance'");
@@ -33,7 +35,7 @@ public sealed record PruningTargets
     }
 
     /// <summary>Parameters of the student these targets give; its rotary dims are min(R, D') (rotary pairs are kept first).</summary>
-    public static long Params(ModelShape t, PruningTargets x)
+    public static long Params(ModelConfig t, PruningTargets x)
     {
         int kv = x.KvHeads ?? t.KV, d = x.HeadDim ?? t.D;
         int r = Math.Min(t.R, d);

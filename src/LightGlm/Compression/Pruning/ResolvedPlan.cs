@@ -1,4 +1,6 @@
 // A pruning plan checked against a teacher's shape, with every "keep all" filled in: the one form pruner and masks use.
+using LightGlm.Model;
+
 namespace LightGlm.Compression.Pruning;
 
 /// <summary>Resolved indices for one kept layer.</summary>
@@ -7,7 +9,7 @@ public sealed record ResolvedLayer(int Teacher, int[] KvHeads, int[] Heads, int[
 /// <summary>A validated plan: global student sizes and per-layer teacher indices, every list in student order.</summary>
 public sealed class ResolvedPlan
 {
-    public required ModelShape Teacher { get; init; }
+    public required ModelConfig Teacher { get; init; }
     public required int[] HiddenChannels { get; init; }
     public required ResolvedLayer[] Layers { get; init; }
     public int C => HiddenChannels.Length;
@@ -21,9 +23,9 @@ public sealed class ResolvedPlan
     public required bool ExactRotary { get; init; }
 
     /// <summary>The student's config.json.</summary>
-    public ModelShape StudentShape() => Teacher.Resized(c: C, l: Layers.Length, h: H, kv: KV, d: D, f: F, r: R);
+    public ModelConfig StudentConfig() => Teacher.Resized(c: C, l: Layers.Length, h: H, kv: KV, d: D, f: F, r: R);
 
-    public static ResolvedPlan Resolve(PruningPlan plan, ModelShape t, string source = "pruning plan")
+    public static ResolvedPlan Resolve(PruningPlan plan, ModelConfig t, string source = "pruning plan")
     {
         var p = new List<string>();
         var rot = new RotaryChannels(t.D, t.R, t.RopeInterleaved);

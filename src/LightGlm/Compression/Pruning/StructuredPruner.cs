@@ -1,4 +1,5 @@
 // Writes a real smaller dense model from a teacher and a resolved plan: every matrix gathered down to the kept rows/columns.
+using LightGlm.Model;
 using LightGlm.Compression.Tensors;
 using LightGlm.Model.Checkpoints;
 using static LightGlm.Model.TensorNames;
@@ -15,7 +16,7 @@ namespace LightGlm.Compression.Pruning;
 /// </summary>
 public static class StructuredPruner
 {
-    public static ModelFiles Prune(ModelFiles teacher, PruningPlan plan) => Prune(teacher, ResolvedPlan.Resolve(plan, teacher.Shape));
+    public static ModelFiles Prune(ModelFiles teacher, PruningPlan plan) => Prune(teacher, ResolvedPlan.Resolve(plan, teacher.Config));
 
     /// <summary>
     /// One student tensor: rows <see cref="Rows"/> and columns <see cref="Cols"/> of teacher tensor <see cref="Source"/>,
@@ -28,7 +29,7 @@ public static class StructuredPruner
     }
 
     /// <summary>What the student is made of, tensor by tensor, in the order it is written (embedding, blocks, norm, head).</summary>
-    public static List<Piece> Pieces(ModelShape t, ResolvedPlan plan)
+    public static List<Piece> Pieces(ModelConfig t, ResolvedPlan plan)
     {
         var list = new List<Piece>();
         int[] hid = plan.HiddenChannels;
@@ -61,13 +62,13 @@ public static class StructuredPruner
             list.Add(new Piece(Down(si), Down(ti), hid, l.FfnNeurons));
         }
         list.Add(new Piece(FinalNorm, FinalNorm, hid, null));
-        if (!t.Tied) list.Add(new Piece(LmHead, LmHead, allV, hid));
+        if (!t.TieWordEmbeddings) list.Add(new Piece(LmHead, LmHead, allV, hid));
         return list;
     }
 
     public static ModelFiles Prune(ModelFiles teacher, ResolvedPlan plan)
     {
-        var t = teacher.Shape;
+        var t = teacher.Config;
         var w = teacher.Weights;
         var s = new TensorSet();
         foreach (var p in Pieces(t, plan))
@@ -76,8 +77,8 @@ public static class StructuredPruner
             var o = p.Cols is null ? Vec(src, p.Rows, p.Name) : Gather(src, p.Rows, p.Cols, p.Name);
             s.Add(p.Scale == 1f ? o : Scale(o, p.Scale));
         }
-        var student = new ModelFiles(plan.StudentShape(), s);
-        long expected = student.Shape.ParameterCount();
+        var student = new ModelFiles(plan.StudentConfig(), s);
+        long expected = student.Config.ParameterCount();
         if (s.ParameterCount != expected)
             throw new InvalidOperationException($"pruned model has {s.ParameterCount} parameters, its config implies {expected}");
         return student;
@@ -89,10 +90,10 @@ public static class StructuredPruner
     /// gathered from one teacher row read out of the map, so memory is one teacher row plus the writer's 16 MB chunk.
     /// Same pieces, same arithmetic as <see cref="Prune(ModelFiles, ResolvedPlan)"/> (tested bit-identical).
     /// </summary>
-    public static ModelShape PruneTo(MappedTeacher teacher, ResolvedPlan plan, string outDir, TensorDType dtype = TensorDType.F32)
+    public static ModelConfig PruneTo(MappedTeacher teacher, ResolvedPlan plan, string outDir, TensorDType dtype = TensorDType.F32)
     {
-        var shape = plan.StudentShape();
-        var pieces = Pieces(teacher.Shape, plan);
+        var shape = plan.StudentConfig();
+        var pieces = Pieces(teacher.Config, plan);
         long total = pieces.Sum(p => p.Elements), expected = shape.ParameterCount();
         if (total != expected) throw new InvalidOperationException($"pruned model has {total} parameters, its config implies {expected}");
         var w = teacher.Weights;

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using LightGlm.Compression.Tensors;
 using LightGlm.IO;
+using LightGlm.Model;
 using LightGlm.Text.Tokenizers;
 using static LightGlm.Model.TensorNames;
 
@@ -134,31 +135,22 @@ public static class VocabPruner
     /// <summary>The model with embedding and LM head rows gathered to the kept ids; config vocab_size and bos/eos/pad ids renumbered.</summary>
     public static ModelFiles Prune(ModelFiles m, VocabPlan plan)
     {
-        var t = m.Shape;
+        var t = m.Config;
         if (plan.OldVocab != t.V) throw new ArgumentException($"the plan is for vocab_size {plan.OldVocab}, the model has {t.V}");
         var map = plan.NewIds();
         var w = new TensorSet();
         foreach (var x in m.Weights.All)
             w.Add(x.Name is Embed or LmHead ? StructuredPruner.Gather(x, plan.Kept, Enumerable.Range(0, t.C).ToArray(), x.Name) : x);
-        var shape = t.Resized(v: plan.Kept.Length);
-        foreach (var key in new[] { "bos_token_id", "eos_token_id", "pad_token_id" })
-            shape.Json[key] = shape.Json[key] switch
-            {
-                JsonArray a => new JsonArray(a.Select(i => (JsonNode)JsonValue.Create(map[i!.GetValue<int>()])!).ToArray()),
-                JsonValue v when v.TryGetValue<int>(out int id) && (uint)id < (uint)map.Length => map[id],
-                var other => other?.DeepClone(),
-            };
-        return new ModelFiles(shape, w);
+        var renumbered = t.Clone(); // ids first, so that the resized config's ids are inside its vocabulary
+        renumbered.BosTokenIds = t.BosTokenIds?.Map(id => map[id]);
+        renumbered.EosTokenIds = t.EosTokenIds?.Map(id => map[id]);
+        renumbered.PadTokenIds = t.PadTokenIds?.Map(id => map[id]);
+        return new ModelFiles(renumbered.Resized(v: plan.Kept.Length), w);
     }
 
     /// <summary>The config's bos/eos/pad ids (numbers or lists): always kept.</summary>
-    public static IEnumerable<int> ConfigTokenIds(ModelShape s) =>
-        new[] { "bos_token_id", "eos_token_id", "pad_token_id" }.SelectMany(k => s.Json[k] switch
-        {
-            JsonArray a => a.Select(i => i!.GetValue<int>()),
-            JsonValue v when v.TryGetValue<int>(out int id) => [id],
-            _ => Array.Empty<int>(),
-        });
+    public static IEnumerable<int> ConfigTokenIds(ModelConfig s) =>
+        new[] { s.BosTokenIds, s.EosTokenIds, s.PadTokenIds }.SelectMany(ids => ids?.Ids ?? []);
 
     /// <summary>
     /// `lightglm vocab-prune`: counts the ids of <paramref name="texts"/> with the model's tokenizer.json, prunes, and writes
@@ -172,7 +164,7 @@ public static class VocabPruner
         var m = ModelFiles.Load(modelDir);
         var tokJson = Model.Checkpoints.JsonFile.ReadObject(tokPath, "a tokenizer.json");
         var counts = Count(HfTokenizer.Create(tokPath), texts);
-        var plan = Plan(tokJson, counts, m.Shape.V, ConfigTokenIds(m.Shape), minCount);
+        var plan = Plan(tokJson, counts, m.Config.V, ConfigTokenIds(m.Config), minCount);
         var pruned = Prune(m, plan);
         Model.Checkpoints.ModelDirectory.Replace(outDir, partial =>
         {

@@ -1,6 +1,7 @@
 // The compression methods of Tables 2-4 and Figure 4, one entry each: how a method turns the teacher into a student
 // (a pruning plan and the distillation loss's weights, or int8 quantization), its name in the run and its label in the
 // report. The compression stage walks a list of these; nothing is dispatched or parsed back by string.
+using LightGlm.Model;
 using LightGlm.Compression;
 using LightGlm.Compression.Distillation;
 using LightGlm.Compression.Importance;
@@ -34,28 +35,28 @@ public sealed record CompressionMethod(string Key, string Label, Func<PlanInputs
 public static class CompressionMethods
 {
     public static readonly CompressionMethod Student = new("student", "LightChatGLM (ours): importance pruning + KD",
-        x => (Pruned(x, CompressionTargets.Width(x.Settings, x.Teacher.Shape)), x.Kd));
+        x => (Pruned(x, CompressionTargets.Width(x.Settings, x.Teacher.Config)), x.Kd));
 
     /// <summary>The paper's "mixed" pruning also drops layers: one layer fewer and wider, at the width-only student's size.</summary>
     public static readonly CompressionMethod Depth = new("depth", "LightChatGLM, depth + width: one layer fewer, wider, equal size (importance pruning + KD)",
-        x => (Pruned(x, CompressionTargets.Depth(x.Settings, x.Teacher.Shape)), x.Kd));
+        x => (Pruned(x, CompressionTargets.Depth(x.Settings, x.Teacher.Config)), x.Kd));
 
     public static readonly CompressionMethod RandomPruned = new("random_pruned", "random pruning + KD",
-        x => (PlanBuilder.Build(x.Teacher.Shape, WeightImportance.Random(x.Teacher.Shape, x.Seed + 1), CompressionTargets.Width(x.Settings, x.Teacher.Shape)), x.Kd));
+        x => (PlanBuilder.Build(x.Teacher.Config, WeightImportance.Random(x.Teacher.Config, x.Seed + 1), CompressionTargets.Width(x.Settings, x.Teacher.Config)), x.Kd));
 
     public static readonly CompressionMethod LayerDrop = new("layer_drop", "mBERT_drop-style: top layers dropped + KD",
-        x => (PlanBuilder.TopLayerDrop(x.Teacher.Shape, CompressionTargets.LayerDropKeep(x.Settings, x.Teacher.Shape, x.StudentParams)), x.Kd));
+        x => (PlanBuilder.TopLayerDrop(x.Teacher.Config, CompressionTargets.LayerDropKeep(x.Settings, x.Teacher.Config, x.StudentParams)), x.Kd));
 
     /// <summary>DistilBERT: every other layer; soft + hard labels and a cosine loss on the hidden states, no projection (same width).</summary>
     public static readonly CompressionMethod DistilBert = new("distilbert", "DistilBERT-style: every other layer + KD",
-        x => (PlanBuilder.AlternateLayers(x.Teacher.Shape), x.Kd with { Hidden = 0, Cosine = 1 }));
+        x => (PlanBuilder.AlternateLayers(x.Teacher.Config), x.Kd with { Hidden = 0, Cosine = 1 }));
 
     /// <summary>Weight-only INT8 of the teacher (ChatGLM-6B's quantization): no plan, no distillation.</summary>
     public static readonly CompressionMethod Int8 = new("int8", "teacher INT8 (ChatGLM-6B's quantization)", null);
 
     /// <summary>A compression.levels student: the student's recipe with hidden = ratio·C (Table 4 at several levels).</summary>
     public static CompressionMethod Level(double hiddenRatio) => new("level", $"{Student.Label}, hidden ratio {hiddenRatio}",
-        x => (Pruned(x, CompressionTargets.Width(x.Settings, x.Teacher.Shape, hiddenRatio)), x.Kd), hiddenRatio);
+        x => (Pruned(x, CompressionTargets.Width(x.Settings, x.Teacher.Config, hiddenRatio)), x.Kd), hiddenRatio);
 
     /// <summary>The baselines by their compression.baselines name (<see cref="CompressionSettings.Baselines"/>).</summary>
     public static readonly IReadOnlyDictionary<string, CompressionMethod> Baselines =
@@ -85,14 +86,14 @@ public static class CompressionMethods
 
     /// <summary>Importance on the calibration samples → which channels, heads and layers the student keeps.</summary>
     static PruningPlan Pruned(PlanInputs x, PruningTargets targets) =>
-        PlanBuilder.Build(x.Teacher.Shape, WithLayerChoice(x, Importance(x), targets), targets);
+        PlanBuilder.Build(x.Teacher.Config, WithLayerChoice(x, Importance(x), targets), targets);
 
     static ImportanceScores Importance(PlanInputs x) => x.Settings.Importance switch
     {
         "activation" => ActivationImportance.Compute(x.Teacher, x.Calibration),
         "taylor" => WeightImportance.Taylor(x.Teacher, TaylorGradients.Compute(x.Teacher, x.Calibration)),
         "magnitude" => WeightImportance.Magnitude(x.Teacher),
-        _ => WeightImportance.Random(x.Teacher.Shape, x.Seed),
+        _ => WeightImportance.Random(x.Teacher.Config, x.Seed),
     };
 
     /// <summary>compression.layer_importance: "block_influence" keeps the importance method's layer scores (ShortGPT's 1 − cos
@@ -100,7 +101,7 @@ public static class CompressionMethods
     /// <see cref="ActivationImportance.LayerSubsetByLoss"/>). Only matters when layers are dropped.</summary>
     static ImportanceScores WithLayerChoice(PlanInputs x, ImportanceScores s, PruningTargets targets)
     {
-        if (x.Settings.LayerImportance == "block_influence" || targets.Layers is not int keep || keep >= x.Teacher.Shape.L) return s;
+        if (x.Settings.LayerImportance == "block_influence" || targets.Layers is not int keep || keep >= x.Teacher.Config.L) return s;
         ActivationImportance.LayerSubsetByLoss(x.Teacher, x.Calibration, keep).CopyTo(s.Layers, 0);
         return s;
     }
@@ -110,7 +111,7 @@ public static class CompressionMethods
 public static class CompressionTargets
 {
     /// <param name="hiddenRatio">Instead of compression.hidden_ratio (a compression.levels student).</param>
-    public static PruningTargets Width(CompressionSettings s, ModelShape t, double? hiddenRatio = null) => new()
+    public static PruningTargets Width(CompressionSettings s, ModelConfig t, double? hiddenRatio = null) => new()
     {
         Layers = Math.Min(t.L, s.KeepLayers),
         HeadDim = Math.Max(2, (int)Math.Round(t.D * s.HeadDimRatio) & ~1),
@@ -123,7 +124,7 @@ public static class CompressionTargets
     /// teacher's), the same head and FFN widths, and the hidden width (a multiple of 8, up to the teacher's) whose
     /// parameter count is nearest the width-only student's — the two at equal size.
     /// </summary>
-    public static PruningTargets Depth(CompressionSettings s, ModelShape t)
+    public static PruningTargets Depth(CompressionSettings s, ModelConfig t)
     {
         var w = Width(s, t);
         int layers = Math.Min(t.L, w.Layers ?? t.L);
@@ -138,7 +139,7 @@ public static class CompressionTargets
     /// <summary>How many bottom layers the top-layer-drop baseline keeps: compression.layer_drop_size = "equal" picks the depth
     /// whose full-width parameter count is nearest the mixed student's, so the two are compared at equal size as the paper's
     /// rows are; "keep_layers" keeps compression.keep_layers (the student's depth, at full width — a larger model).</summary>
-    public static int LayerDropKeep(CompressionSettings s, ModelShape t, long studentParams) =>
+    public static int LayerDropKeep(CompressionSettings s, ModelConfig t, long studentParams) =>
         s.LayerDropSize == "keep_layers" || studentParams <= 0
             ? Math.Min(t.L, s.KeepLayers)
             : Enumerable.Range(1, t.L).MinBy(k => Math.Abs(t.Resized(l: k).ParameterCount() - studentParams));

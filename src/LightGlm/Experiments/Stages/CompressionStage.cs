@@ -12,6 +12,7 @@ using LightGlm.Compression.Pruning;
 using LightGlm.Experiments.Recipes;
 using LightGlm.IO;
 using LightGlm.Kernels.Quantized;
+using LightGlm.Model;
 using LightGlm.Translation;
 using LightGlm.Training;
 using static LightGlm.Model.TensorNames;
@@ -52,13 +53,13 @@ public sealed class CompressionStage : IRecipeStage
         var curves = new JsonObject();
         var sizes = new JsonObject();
         long teacherParams = 0;
-        var teacherLayers = ModelShape.Load(Path.Combine(RunArtifacts.CurrentTeacher(c), "config.json")).L;
+        var teacherLayers = ModelConfig.Load(Path.Combine(RunArtifacts.CurrentTeacher(c), "config.json"), arena: false).L;
         var jobs = settings.Select(x => (x, Methods: x.Setting == "mixed" ? CompressionMethods.Mixed(s, teacherLayers) : CompressionMethods.NoTarget(s))).ToList();
         int total = jobs.Sum(j => j.Methods.Count), done = 0;
         foreach (var ((setting, teacherName, teacherDir, targetData), methods) in jobs)
         {
             var teacherFiles = ModelFiles.Load(teacherDir);
-            teacherParams = teacherFiles.Shape.ParameterCount();
+            teacherParams = teacherFiles.Config.ParameterCount();
             GlmModelHolder teacher = new(() => ModelBridge.ToModel(teacherFiles));
             var rows = new JsonObject();
             long studentParams = 0; // the mixed student's size (first method): layer_drop is cut to match it
@@ -67,7 +68,7 @@ public sealed class CompressionStage : IRecipeStage
                 string name = method.NameIn(setting, mixedStudent);
                 string sub = $"{Name}.{name}";
                 JsonObject? result = c.Run.StageResult(sub);
-                if (result is not null && StaleStudent(teacherFiles.Shape, result) is { } why)
+                if (result is not null && StaleStudent(teacherFiles.Config, result) is { } why)
                 {
                     c.Progress.Report(done / (double)total, $"{name}: rebuilding: {why}");
                     c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["event"] = "rebuild", ["reason"] = why });
@@ -75,7 +76,7 @@ public sealed class CompressionStage : IRecipeStage
                     result = null;
                 }
                 if (result is not null && method == CompressionMethods.LayerDrop && (long?)result["params"] is { } had
-                    && CompressionTargets.LayerDropKeep(s, teacherFiles.Shape, studentParams) is var keep && teacherFiles.Shape.Resized(l: keep).ParameterCount() != had)
+                    && CompressionTargets.LayerDropKeep(s, teacherFiles.Config, studentParams) is var keep && teacherFiles.Config.Resized(l: keep).ParameterCount() != had)
                 {
                     c.Progress.Report(done / (double)total, $"{name}: rebuilding at {keep} layers (equal size)");
                     c.Run.ForgetStage(sub);
@@ -108,9 +109,9 @@ public sealed class CompressionStage : IRecipeStage
     }
 
     /// <summary>Why a finished student may not be resumed from (see <see cref="PlanBuilder.StaleRotary"/>), or null.</summary>
-    static string? StaleStudent(ModelShape teacher, JsonObject result) =>
+    static string? StaleStudent(ModelConfig teacher, JsonObject result) =>
         result["dir"] is JsonValue v && v.TryGetValue<string>(out var dir) && File.Exists(Path.Combine(dir, "config.json"))
-            ? PlanBuilder.StaleRotary(teacher, ModelShape.Load(Path.Combine(dir, "config.json")))
+            ? PlanBuilder.StaleRotary(teacher, ModelConfig.Load(Path.Combine(dir, "config.json"), arena: false))
             : null;
 
     static JsonObject MarkDone(StageContext c, string sub, JsonObject result)
@@ -131,7 +132,7 @@ public sealed class CompressionStage : IRecipeStage
         List<CalibrationSample> source, List<CalibrationSample> target, List<CalibrationSample> dev, (int Done, int Total) at, long studentParams)
     {
         var s = c.Settings.Compression;
-        var t = teacherFiles.Shape;
+        var t = teacherFiles.Config;
         // The mixed student: student/ (the final model), or student-compressed/ when the downstream stage continues from it.
         string dir = c.Run.PathOf(name is "student" or "student-compressed" ? name : Path.Combine("baselines", name));
         string tokenizerDir = Path.GetDirectoryName(RunArtifacts.TokenizerPath(c))!;
@@ -169,11 +170,11 @@ public sealed class CompressionStage : IRecipeStage
                 c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["step"] = step, ["valid_loss"] = Math.Round(valid, 5) });
             }, cancel: c.Cancel);
         var curve = StageTraining.WithEarlier(c, "compression", m => (string?)m["model"] == name, attempt);
-        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student, pruned.Shape).WriteFiles(partial, tokenizerDir));
+        AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student).WriteFiles(partial, tokenizerDir));
         Directory.Delete(options.CheckpointDir, recursive: true);
         return new JsonObject
         {
-            ["dir"] = dir, ["params"] = pruned.Shape.ParameterCount(), ["method"] = method.Key, ["plan"] = plan.Note,
+            ["dir"] = dir, ["params"] = pruned.Config.ParameterCount(), ["method"] = method.Key, ["plan"] = plan.Note,
             ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
             ["curve"] = RunLoop.ToJson(curve),
         };

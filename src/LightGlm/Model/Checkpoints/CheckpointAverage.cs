@@ -12,13 +12,13 @@ public static class CheckpointAverage
     {
         if (dirs.Count == 0) throw new ArgumentException("no checkpoints to average");
         var first = ModelDirectory.Load(dirs[0]);
-        string config = first.Config.ToJson();
+        string config = first.Config.ModelJson();
         var sum = new double[first.Weights.Length];
         Accumulate(sum, first.Weights);
         foreach (var dir in dirs.Skip(1))
         {
             var next = ModelConfig.Load(Path.Combine(dir, ModelDirectory.ConfigFile));
-            if (next.ToJson() != config)
+            if (next.ModelJson() != config)
                 throw new InvalidDataException($"{dir}: its config.json differs from {dirs[0]}'s; only checkpoints of one model (same architecture and sizes) can be averaged");
             Accumulate(sum, ModelDirectory.Load(dir).Weights);
         }

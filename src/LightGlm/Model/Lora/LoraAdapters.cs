@@ -137,7 +137,7 @@ public sealed class LoraAdapters
     /// are adjacent in the arena, so one GEMM per adapter).</summary>
     public void MergeInto(GlmModel model)
     {
-        if (model.Config.ToJson() != Config.ToJson()) throw new ArgumentException("these adapters were made for a model of another config");
+        if (model.Config.ModelJson() != Config.ModelJson()) throw new ArgumentException("these adapters were made for a model of another config");
         for (int i = 0; i < Config.L; i++)
         {
             var o = model.Layout.Blocks[i];
