@@ -3,7 +3,7 @@
 # takes the corpus, tokenizer and teacher over from runs/quality/TEACHER/run (`run --from-run`, nothing trained again),
 # runs the recipe's stages through downstream distillation (prune, distil, downstream), then scores the students as
 # teacher.sh scored the teacher (first EVAL_SENTENCES test and unseen pairs per direction, greedy, --batch EVAL_BATCH):
-# teacher-hybrid/ (when the run has one), student-compressed/, student/ and student/ in int8 → runs/quality/NAME/eval-{test,unseen}-{MODEL}.json.
+# teacher-hybrid/ (when the run has one), student-compressed/ and student/, each also in int8 → runs/quality/NAME/eval-{test,unseen}-{MODEL}.json.
 #   scripts/quality/student.sh NAME TEACHER PRESET [--set key=value ...]
 # The --set values must keep every setting the teacher was trained with (threads too), or the teacher is trained again.
 # Writes runs/quality/NAME/{run/, bin/}; resumable (run it again with the same arguments).
@@ -24,9 +24,9 @@ echo "$(date -Is) $name: $preset from $teacher $*" >> "$out/commands.log"
 # The corpus the run used: its corpus stage records the directory (a run taken over with --from-run shares its donor's).
 corpus=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["dir"])' "$out/run/stages/corpus.done.json")
 [ -f "$corpus/test.tsv" ] || { echo "student.sh: no test.tsv in the run's corpus $corpus" >&2; exit 2; }
-for m in teacher-hybrid student-compressed student student-int8; do
+for m in teacher-hybrid student-compressed student-compressed-int8 student student-int8; do
   [ -d "$out/run/${m%-int8}" ] || continue   # no hybrid stage (hybrid.enabled=false): no teacher-hybrid
-  q=(); [ "$m" = student-int8 ] && q=(--quantize int8)
+  q=(); [[ "$m" == *-int8 ]] && q=(--quantize int8)
   score "$out/run/${m%-int8}" "$corpus" "$out/eval-%s-$m.json" "${q[@]}"
 done
 echo "$name done: $(date -Is)"
