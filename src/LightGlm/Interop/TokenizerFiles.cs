@@ -18,10 +18,10 @@ public static class TokenizerFiles
         string name = Path.GetFileName(path);
         if (name == "tokenizer.json") return "Hugging Face tokenizer.json";
         if (name != "tokenizer.model") return "configuration";
+        if (Text.Tokenizers.ModelTokenizer.IsSentencePiece(path)) return "SentencePiece model";
         using var fs = File.OpenRead(path);
         var head = new byte[Math.Min(64, (int)fs.Length)];
         fs.ReadExactly(head);
-        if (head.Length > 0 && head[0] == 0x0A) return "SentencePiece model";
         string text = System.Text.Encoding.ASCII.GetString(head);
         var first = text.Split('\n')[0].Split(' ');
         return first.Length == 2 && int.TryParse(first[1], out _) ? "tiktoken BPE ranks" : "unknown tokenizer.model format";

@@ -16,9 +16,11 @@ public struct Rng
 
     public readonly ulong[] State => [S0, S1, S2, S3];
 
-    static ulong SplitMix(ref ulong x)
+    static ulong SplitMix(ref ulong x) => Mix(x += 0x9E3779B97F4A7C15UL);
+
+    /// <summary>SplitMix64's finaliser: a well-mixed 64-bit hash of <paramref name="z"/> (for choices keyed by indices, not a stream).</summary>
+    public static ulong Mix(ulong z)
     {
-        ulong z = x += 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);

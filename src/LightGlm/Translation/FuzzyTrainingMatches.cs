@@ -36,10 +36,7 @@ public static class FuzzyTrainingMatches
     public static bool Chosen(int pair, Direction d, double fraction, ulong seed)
     {
         // SplitMix64's finaliser over the three: uniform 53-bit fractions, the same on every machine.
-        ulong z = seed * 0x9E3779B97F4A7C15UL + (ulong)pair * 2 + (d == Direction.EnToZh ? 0UL : 1UL) + 0x632BE59BD9B4E019UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        z ^= z >> 31;
+        ulong z = LightGlm.Model.Rng.Mix(seed * 0x9E3779B97F4A7C15UL + (ulong)pair * 2 + (d == Direction.EnToZh ? 0UL : 1UL) + 0x632BE59BD9B4E019UL);
         return (z >> 11) * (1.0 / (1UL << 53)) < fraction;
     }
 

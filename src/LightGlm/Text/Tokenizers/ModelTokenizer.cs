@@ -32,8 +32,8 @@ public static class ModelTokenizer
         return tok;
     }
 
-    /// <summary>A serialized ModelProto starts with field 1 (its pieces), tag 0x0A; tiktoken ranks start with base64 text.</summary>
-    static bool IsSentencePiece(string path)
+    /// <summary>A serialized ModelProto starts with field 1 (its pieces), tag 0x0A; tiktoken ranks (GLM-4) start with base64 text.</summary>
+    public static bool IsSentencePiece(string path)
     {
         using var fs = File.OpenRead(path);
         return fs.ReadByte() == 0x0A;
