@@ -54,8 +54,14 @@ public sealed class DistillCommand : ICliCommand
                 .InRange("--grad-clip", r.GetValue(clip), 0).AtLeast("--checkpoint-every", r.GetValue(ckEvery), 1).ThrowIfAny();
             string kind = r.GetValue(schedule)!;
             if (kind is not ("constant" or "cosine" or "linear")) throw new CliException($"--schedule {kind}: use constant, cosine or linear");
-            var t = ModelDirectory.Load(r.GetValue(teacher)!);
+            using var t = DistillationTeacher.Open(r.GetValue(teacher)!);
             var s = ModelDirectory.Load(r.GetValue(student)!);
+            if (t.Description != "in memory (fp32)")
+            {
+                Console.WriteLine($"teacher: {t.Description}");
+                if (r.GetValue(cachePath) is null)
+                    Console.WriteLine("note: a streamed teacher runs for every step's batch; --teacher-cache FILE (with --top-k) runs it once per sequence");
+            }
             int ml = r.GetValue(maxLen);
             var tok = ModelTokenizer.Open(r.GetValue(teacher)!, t.Config.V);
             List<Compression.Importance.CalibrationSample> Read(Option<string?> o) => r.GetValue(o) is { } p ? CalibrationData.Read(p, tok, t.Config.V, ml, int.MaxValue) : [];

@@ -95,6 +95,23 @@ public sealed class EveryCommandOnEveryModelTests(TinyRunFixture fx) : IDisposab
     }
 
     [Fact]
+    public void PruneAndDistillTakeAHuggingFaceTeacherInPlaceStreamedBlockByBlock()
+    {
+        // Issue 20: a large teacher is never loaded whole; its Hugging Face directory is mapped and run block by block,
+        // and its outputs go to the teacher cache once per sequence.
+        string hf = HfGolden.DirOf("chatglm2");
+        File.WriteAllLines(P("hf-text.txt"), ["error: cannot open file", "warning: disk almost full", "无法打开文件", "Permission denied"]);
+        Ok(CliProcess.Run(null, "prune", "--teacher", hf, "--out", P("hf-pruned"), "--baseline", "top-layer-drop", "--layers", "1"), "prune the HF teacher");
+        var r = CliProcess.Run(null, "distill", "--teacher", hf, "--student", P("hf-pruned"), "--out", P("hf-distilled"), "--source", P("hf-text.txt"),
+            "--target", P("hf-text.txt"), "--steps", "2", "--batch", "2", "--max-len", "16", "--top-k", "8", "--teacher-cache", P("hf.cache"));
+        Ok(r, "distill from the HF teacher in place");
+        Assert.Contains("streamed block by block", r.Stdout);
+        Assert.Contains("teacher cache: wrote", r.Stdout);
+        Assert.True(File.Exists(P("hf-distilled", "config.json")));
+        Assert.True(new FileInfo(P("hf.cache")).Length > 0);
+    }
+
+    [Fact]
     public void EveryCommandRunsOnAnImportedHuggingFaceModelAndTranslationSaysWhatItLacks()
     {
         string glm = ImportedChatGlm2();

@@ -145,6 +145,53 @@ public class DownstreamAndCacheTests
         finally { Directory.Delete(dir, true); }
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(5)]
+    public void AStreamedTeacherGivesTheInMemoryTeachersOutputsAndCache(int topK)
+    {
+        // The same weights through the one inference pass block by block (as a mapped 6B teacher runs) and through the
+        // training forward: the same logits (or top-k ids) and last hidden state at every target position, and a cache
+        // built from the streamed teacher equals the live in-memory outputs.
+        var (teacher, _) = Pair();
+        var data = Data(9, 23, 900);
+        using var inMemory = DistillationTeacher.InMemory(teacher);
+        using var streamed = DistillationTeacher.Streamed(LightGlm.Model.Inference.InferenceWeights.Fp32(teacher), "test", () => new byte[32]);
+        int B = 4, T = 10, W = topK > 0 ? topK : 23;
+        int[] ids = [3, 8, 0, 3];
+        var seqs = ids.Select(i => data[i]).ToList();
+        var a = inMemory.Outputs(seqs, B, T, topK);
+        var b = streamed.Outputs(seqs, B, T, topK);
+        var batch = Distiller.Pack(seqs, B, T);
+        string dir = TinyTeacher.TempDir();
+        try
+        {
+            using var cache = TeacherCache.OpenOrBuild(Path.Combine(dir, "s.cache"), streamed, data, T, topK, hidden: true, batchSize: 2);
+            var c = cache.Gather(ids, B, T);
+            int rows = 0;
+            for (int n = 0; n < B * T; n++)
+            {
+                if (batch.Targets[n] < 0) continue;
+                rows++;
+                TinyTeacher.AssertClose(a.Logits.AsSpan(n * W, W).ToArray(), b.Logits.AsSpan(n * W, W).ToArray(), 1e-4f);
+                TinyTeacher.AssertClose(a.Logits.AsSpan(n * W, W).ToArray(), c.Logits.AsSpan(n * W, W).ToArray(), 1e-4f);
+                TinyTeacher.AssertClose(a.Hidden.AsSpan(n * 24, 24).ToArray(), b.Hidden.AsSpan(n * 24, 24).ToArray(), 1e-4f);
+                TinyTeacher.AssertClose(a.Hidden.AsSpan(n * 24, 24).ToArray(), c.Hidden.AsSpan(n * 24, 24).ToArray(), 1e-4f);
+                if (topK > 0)
+                {
+                    Assert.Equal(a.TopIds!.AsSpan(n * topK, topK).ToArray(), b.TopIds!.AsSpan(n * topK, topK).ToArray());
+                    Assert.Equal(a.TopIds!.AsSpan(n * topK, topK).ToArray(), c.TopIds!.AsSpan(n * topK, topK).ToArray());
+                }
+            }
+            Assert.True(rows >= 20, $"only {rows} target rows compared");
+            // A different identity (another teacher) rebuilds the cache.
+            using var other = DistillationTeacher.Streamed(LightGlm.Model.Inference.InferenceWeights.Fp32(teacher), "test", () => Enumerable.Repeat((byte)1, 32).ToArray());
+            using var rebuilt = TeacherCache.OpenOrBuild(Path.Combine(dir, "s.cache"), other, data, T, topK, hidden: true);
+            Assert.True(rebuilt.Built);
+        }
+        finally { Directory.Delete(dir, true); }
+    }
+
     [Fact]
     public void DistillationWithTheCacheIsTheSameRunAsOnTheFly()
     {

@@ -64,6 +64,17 @@ public static class Distiller
         IReadOnlyList<CalibrationSample> target, IReadOnlyList<CalibrationSample> validation, DistillOptions o, int[]? keptHidden = null,
         Action<int, double, double>? progress = null, Action<string>? log = null, Action<int, double>? stepDone = null, CancellationToken cancel = default)
     {
+        using var t = DistillationTeacher.InMemory(teacher);
+        return Run(t, student, source, target, validation, o, keptHidden, progress, log, stepDone, cancel);
+    }
+
+    /// <summary>As above for any teacher (<see cref="DistillationTeacher"/>): in memory, or streamed from a mapped or
+    /// quantized checkpoint — then give a <see cref="DistillOptions.TeacherCachePath"/>, so the teacher runs once per sequence
+    /// in chunks that read each block once, not once per step.</summary>
+    public static List<(int Step, double ValLoss)> Run(DistillationTeacher teacher, GlmModel student, IReadOnlyList<CalibrationSample> source,
+        IReadOnlyList<CalibrationSample> target, IReadOnlyList<CalibrationSample> validation, DistillOptions o, int[]? keptHidden = null,
+        Action<int, double, double>? progress = null, Action<string>? log = null, Action<int, double>? stepDone = null, CancellationToken cancel = default)
+    {
         if (source.Count + target.Count == 0) throw new ArgumentException("distillation needs source or target sequences");
         if (teacher.Config.V != student.Config.V) throw new ArgumentException($"teacher vocab {teacher.Config.V} != student vocab {student.Config.V}; prune the vocabulary of both alike");
         int B = o.BatchSize, T = o.MaxLen, Ct = teacher.Config.C, Cs = student.Config.C;
@@ -91,12 +102,11 @@ public static class Distiller
 
     /// <summary>Micro-batch i: B sequences drawn with System.Random(seed) (draws i·B onwards, so a resumed run draws the
     /// same), packed, with the teacher's outputs on them prepared for the objective.</summary>
-    sealed class DistillationData(GlmModel teacher, TeacherCache? cache, List<(CalibrationSample Sample, bool Source)> all,
+    sealed class DistillationData(DistillationTeacher teacher, TeacherCache? cache, List<(CalibrationSample Sample, bool Source)> all,
         DistillationObjective objective, int topK, int seed) : IBatchSource
     {
         Random _rng = new(seed);
         long _drawn;
-        ActivationCache? _tc;
 
         public void Fill(Batch batch, long index)
         {
@@ -104,16 +114,9 @@ public static class Distiller
             if (_drawn != index * B) { _rng = new Random(seed); _drawn = 0; while (_drawn < index * B) { _rng.Next(all.Count); _drawn++; } }
             var ids = new int[B];
             for (int b = 0; b < B; b++, _drawn++) ids[b] = _rng.Next(all.Count);
-            PackInto(batch, ids.Select(i => all[i].Sample).ToList());
-            TeacherOutputs outputs;
-            if (cache is not null) outputs = cache.Gather(ids, B, T);
-            else
-            {
-                _tc ??= teacher.CreateCache(B, T, dropout: false);
-                batch.Training = false; // the teacher runs without dropout
-                teacher.Forward(_tc, batch);
-                outputs = Outputs(_tc, teacher.Config, topK);
-            }
+            var seqs = ids.Select(i => all[i].Sample).ToList();
+            PackInto(batch, seqs);
+            var outputs = cache is not null ? cache.Gather(ids, B, T) : teacher.Outputs(seqs, B, T, topK);
             objective.Prepare(batch, outputs, ids.Select(i => all[i].Source).ToArray());
         }
     }
@@ -142,7 +145,7 @@ public static class Distiller
         return batch;
     }
 
-    static void PackInto(Batch batch, IReadOnlyList<CalibrationSample> seqs)
+    internal static void PackInto(Batch batch, IReadOnlyList<CalibrationSample> seqs)
     {
         int B = batch.B, T = batch.T;
         Array.Clear(batch.Tokens);

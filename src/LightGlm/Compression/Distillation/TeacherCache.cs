@@ -53,9 +53,18 @@ public sealed class TeacherCache : IDisposable
     public static TeacherCache OpenOrBuild(string path, GlmModel teacher, IReadOnlyList<CalibrationSample> samples, int maxLen, int topK,
         bool hidden, int batchSize = 8, Action<string>? log = null)
     {
+        using var t = DistillationTeacher.InMemory(teacher);
+        return OpenOrBuild(path, t, samples, maxLen, topK, hidden, batchSize, log);
+    }
+
+    /// <summary>As above for any teacher: in memory, or streamed block by block from a mapped or quantized checkpoint
+    /// (then the sequences are computed in chunks that read every block once, see <see cref="DistillationTeacher.Chunk"/>).</summary>
+    public static TeacherCache OpenOrBuild(string path, DistillationTeacher teacher, IReadOnlyList<CalibrationSample> samples, int maxLen, int topK,
+        bool hidden, int batchSize = 8, Action<string>? log = null)
+    {
         if (samples.Count == 0) throw new ArgumentException("the teacher cache needs at least one sequence");
         int V = teacher.Config.V, k = topK <= 0 || topK >= V ? 0 : topK, ct = hidden ? teacher.Config.C : 0;
-        byte[] th = TeacherHash(teacher), dh = DataHash(samples, maxLen);
+        byte[] th = teacher.Identity(), dh = DataHash(samples, maxLen);
         string why = "no cache file";
         if (File.Exists(path))
         {
@@ -77,15 +86,6 @@ public sealed class TeacherCache : IDisposable
         built.Built = true;
         log?.Invoke($"teacher cache: wrote {path} ({samples.Count} sequences, {built.Bytes / 1e6:F1} MB)");
         return built;
-    }
-
-    /// <summary>SHA-256 of the teacher's config and every weight: any change to the teacher changes it.</summary>
-    public static byte[] TeacherHash(GlmModel teacher)
-    {
-        using var h = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        h.AppendData(Encoding.UTF8.GetBytes(teacher.Config.ModelJson()));
-        h.AppendData(MemoryMarshal.AsBytes(teacher.Weights.AsSpan()));
-        return h.GetHashAndReset();
     }
 
     /// <summary>SHA-256 of the sequences (tokens, targets, prefix, in order) and the length they are cut to.</summary>
@@ -117,14 +117,15 @@ public sealed class TeacherCache : IDisposable
         return [.. p];
     }
 
-    static void Build(string path, GlmModel teacher, IReadOnlyList<CalibrationSample> samples, int maxLen, int k, int ct, byte[] th, byte[] dh, int B)
+    static void Build(string path, DistillationTeacher teacher, IReadOnlyList<CalibrationSample> samples, int maxLen, int k, int ct, byte[] th, byte[] dh, int B)
     {
-        int V = teacher.Config.V, W = k > 0 ? k : V, L = teacher.Config.L, C = teacher.Config.C;
+        int V = teacher.Config.V, W = k > 0 ? k : V, C = teacher.Config.C;
         var positions = samples.Select(s => Positions(s, maxLen)).ToArray();
         long recordBytes(int p) => (long)p * (4 + 4L * W + (k > 0 ? 4L * k : 0) + 4L * ct);
         var offsets = new long[samples.Count];
         long at = HeaderBytes + 12L * samples.Count;
         for (int i = 0; i < samples.Count; i++) { offsets[i] = at; at += recordBytes(positions[i].Length); }
+        int chunk = Math.Max(1, teacher.Chunk(B, maxLen, (k > 0 ? 2L * k : V) + C));
 
         AtomicFile.Write(path, fs =>
         {
@@ -142,32 +143,20 @@ public sealed class TeacherCache : IDisposable
                 o += 12;
             }
             fs.Write(header);
-            ActivationCache? cache = null;
-            var vals = new float[W];
-            var ids = new int[Math.Max(1, k)];
-            for (int start = 0; start < samples.Count; start += B)
+            for (int start = 0; start < samples.Count; start += chunk)
             {
-                var chunk = Enumerable.Range(start, Math.Min(B, samples.Count - start)).Select(i => samples[i]).ToList();
-                var batch = Distiller.Pack(chunk, B, maxLen);
-                cache ??= teacher.CreateCache(B, maxLen, dropout: false);
-                teacher.Forward(cache, batch);
-                var logits = cache.Logits.Span;
-                var hid = cache.Hidden(L).Span;
-                for (int b = 0; b < chunk.Count; b++)
+                var part = Enumerable.Range(start, Math.Min(chunk, samples.Count - start)).Select(i => samples[i]).ToList();
+                var outputs = teacher.Outputs(part, chunk, maxLen, k);
+                for (int b = 0; b < part.Count; b++)
                 {
                     var pos = positions[start + b];
                     fs.Write(MemoryMarshal.AsBytes(pos.AsSpan()));
                     foreach (int t in pos)
                     {
-                        var row = logits.Slice((b * maxLen + t) * V, V);
-                        if (k > 0)
-                        {
-                            TeacherOutputs.TopK(row, k, vals, ids);
-                            fs.Write(MemoryMarshal.AsBytes(vals.AsSpan(0, k)));
-                            fs.Write(MemoryMarshal.AsBytes(ids.AsSpan(0, k)));
-                        }
-                        else fs.Write(MemoryMarshal.AsBytes(row));
-                        if (ct > 0) fs.Write(MemoryMarshal.AsBytes(hid.Slice((b * maxLen + t) * C, C)));
+                        long n = (long)b * maxLen + t;
+                        fs.Write(MemoryMarshal.AsBytes(outputs.Logits.AsSpan((int)(n * W), W)));
+                        if (k > 0) fs.Write(MemoryMarshal.AsBytes(outputs.TopIds!.AsSpan((int)(n * k), k)));
+                        if (ct > 0) fs.Write(MemoryMarshal.AsBytes(outputs.Hidden.AsSpan((int)(n * C), C)));
                     }
                 }
             }
