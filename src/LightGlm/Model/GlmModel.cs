@@ -1,4 +1,5 @@
 // The GLM/LLaMA-family transformer: config + parameter/gradient arenas + layers; forward/backward over a batch or a layer range.
+using LightGlm.Model.Inference;
 using LightGlm.Model.Layers;
 using LightGlm.Model.Lora;
 using LightGlm.Model.Ops;
@@ -36,6 +37,34 @@ public sealed class GlmModel
         Blocks = Enumerable.Range(0, config.L).Select(i => new TransformerBlock(this, i)).ToArray();
         Head = new OutputHead(this);
     }
+
+    /// <summary>
+    /// A model over a frozen weight source — an fp32 model, a memory-mapped bf16/fp16 or Hugging Face checkpoint, an
+    /// int8/int4 one, of any size: the arena holds only the norm weights (copied); the embedding, every projection (with
+    /// its biases) and the LM head are read from the source, projections through GEMMs over fp32 tiles of their rows.
+    /// Such a model runs forward, and backward with LoRA adapters attached (<see cref="AttachLora"/>): the base takes no
+    /// gradient, so a 6B teacher is fine-tuned in the memory of its 16-bit or int8 weights plus the adapters'.
+    /// </summary>
+    public GlmModel(InferenceWeights frozenBase)
+    {
+        Config = frozenBase.Config.Validate();
+        Layout = ParameterLayout.BuildNormsOnly(Config);
+        Weights = new float[Layout.TotalLength];
+        FrozenBase = frozenBase;
+        for (int l = 0; l < Config.L; l++)
+        {
+            frozenBase.InputNorm(l).CopyTo(Parameter(TensorNames.InputNorm(l)));
+            frozenBase.PostNorm(l).CopyTo(Parameter(TensorNames.PostNorm(l)));
+        }
+        frozenBase.FinalNorm.CopyTo(Parameter(TensorNames.FinalNorm));
+        Rotary = frozenBase.Rotary;
+        Embedding = new EmbeddingLayer(this);
+        Blocks = Enumerable.Range(0, Config.L).Select(i => new TransformerBlock(this, i)).ToArray();
+        Head = new OutputHead(this);
+    }
+
+    /// <summary>The frozen weight source of a model made by <see cref="GlmModel(InferenceWeights)"/>; null for an ordinary model.</summary>
+    public InferenceWeights? FrozenBase { get; }
 
     /// <summary>A model with weights ~ N(0, std²) (GPT-2/LLaMA init), norms = 1, biases = 0; deterministic in the seed.</summary>
     public static GlmModel Create(ModelConfig config, ulong seed = 1234, double std = 0.02)
@@ -87,6 +116,7 @@ public sealed class GlmModel
     public LoraAdapters MergeLora()
     {
         var l = Lora ?? throw new InvalidOperationException("this model has no LoRA adapters to merge");
+        if (FrozenBase is not null) throw new InvalidOperationException("the base of this model is a frozen weight source: export the adapters, or merge them into a copy of the base");
         l.MergeInto(this);
         Lora = null;
         return l;
@@ -106,6 +136,52 @@ public sealed class GlmModel
     }
 
     float[] _discard = [];
+
+    ProjectionScratch? _frozenScratch;
+    float[] _tile = [];
+
+    /// <summary>y (N, Out) = x (N, In)·Wᵀ + b of a frozen projection (its own biases), as inference runs it.</summary>
+    internal void FrozenForward(Projection p, TensorView y, TensorView x, int N)
+    {
+        if (_frozenScratch is null) _frozenScratch = new ProjectionScratch(Projection.SmallRows, FrozenBase!.MaxPaddedIn);
+        if (N <= Projection.SmallRows || p is Fp32Projection) p.Forward(y.Data.AsSpan(y.Offset, N * p.Out), x.Data.AsSpan(x.Offset, N * p.In), N, _frozenScratch);
+        else
+        {
+            // Many rows: one sgemm per tile of weight rows widened to fp32 (as a prefill), written into y's columns.
+            int rows = TileRows(p.In);
+            for (int r0 = 0; r0 < p.Out; r0 += rows)
+            {
+                int n = Math.Min(rows, p.Out - r0);
+                p.ReadRows(r0, n, _tile.AsSpan(0, n * p.In));
+                Kernels.Gemm.Sgemm(false, true, N, n, p.In, 1f, x.Data.AsSpan(x.Offset, N * p.In), p.In, _tile.AsSpan(0, n * p.In), p.In,
+                    0f, y.Data.AsSpan(y.Offset + r0, (N - 1) * p.Out + n), p.Out);
+            }
+            if (!p.Bias.IsEmpty)
+                for (int i = 0; i < N; i++)
+                    System.Numerics.Tensors.TensorPrimitives.Add(y.Span.Slice(i * p.Out, p.Out), p.Bias.Span, y.Span.Slice(i * p.Out, p.Out));
+        }
+    }
+
+    /// <summary>dx (N, In) = dy (N, Out)·W of a frozen projection: tiles of its rows widened to fp32, one sgemm each.</summary>
+    internal void FrozenBackward(Projection p, TensorView dx, TensorView dy, int N)
+    {
+        int rows = TileRows(p.In);
+        for (int r0 = 0; r0 < p.Out; r0 += rows)
+        {
+            int n = Math.Min(rows, p.Out - r0);
+            p.ReadRows(r0, n, _tile.AsSpan(0, n * p.In));
+            Kernels.Gemm.Sgemm(false, false, N, p.In, n, 1f, dy.Data.AsSpan(dy.Offset + r0, (N - 1) * p.Out + n), p.Out,
+                _tile.AsSpan(0, n * p.In), p.In, r0 == 0 ? 0f : 1f, dx.Data.AsSpan(dx.Offset, N * p.In), p.In);
+        }
+    }
+
+    /// <summary>Weight rows per widened tile (about 4 MB of fp32), the tile buffer grown to hold them.</summary>
+    int TileRows(int inDim)
+    {
+        int rows = Math.Max(1, (1 << 20) / inDim);
+        if (_tile.Length < rows * inDim) _tile = new float[rows * inDim];
+        return rows;
+    }
 
     /// <summary>A cache for micro-batches of shape (B, T) over <paramref name="range"/> (default: the whole model).</summary>
     public ActivationCache CreateCache(int b, int t, LayerRange? range = null, bool? dropout = null) =>
@@ -149,6 +225,8 @@ public sealed class GlmModel
     /// </summary>
     public void Backward(ActivationCache cache, Batch batch, LayerRange? range = null)
     {
+        if (FrozenBase is not null && Lora is null)
+            throw new InvalidOperationException("a model over a frozen weight source trains only LoRA adapters: attach them (AttachLora) before the backward");
         var r = range ?? cache.Range;
         CheckShapes(cache, batch, r);
         cache.SetPositions(batch); // the same batch as the forward; a pipeline stage may have run other micro-batches in between

@@ -17,9 +17,12 @@ public readonly struct TensorView(float[] data, int offset, int length)
 /// <summary>One named parameter tensor: its offset in the arena and its shape (row-major, weight = (out, in)).</summary>
 /// <param name="Layer">Block index, -1 for the embedding, L for the final norm / LM head.</param>
 /// <param name="NoDecay">True for norm weights and biases: AdamW applies no weight decay to them.</param>
-public sealed record ParameterTensor(string Name, int Offset, int[] Shape, int Layer, bool NoDecay)
+/// <param name="External">Held outside the arena (a model over a frozen weight source, <see cref="GlmModel.FrozenBase"/>):
+/// it takes no arena space and <see cref="Length"/> is 0.</param>
+public sealed record ParameterTensor(string Name, int Offset, int[] Shape, int Layer, bool NoDecay, bool External = false)
 {
-    public int Length { get; } = Shape.Aggregate(1, (a, b) => a * b);
+    /// <summary>Values the tensor holds in the arena (0 when <see cref="External"/>).</summary>
+    public int Length { get; } = External ? 0 : Shape.Aggregate(1, (a, b) => a * b);
     public string ShapeText => "(" + string.Join(", ", Shape) + ")";
 }
 
@@ -41,13 +44,18 @@ public sealed class ParameterLayout
     readonly List<ParameterTensor> _tensors = [];
     readonly Dictionary<string, ParameterTensor> _byName = new(StringComparer.Ordinal);
 
-    ParameterLayout(ModelConfig c)
+    /// <summary>True when only the norm weights are in the arena; every matrix and bias is read from a frozen weight source.</summary>
+    public bool NormsOnly { get; }
+
+    ParameterLayout(ModelConfig c, bool normsOnly)
     {
         Config = c;
+        NormsOnly = normsOnly;
         int offset = 0;
         int Add(string name, int layer, bool noDecay, params int[] shape)
         {
-            var t = new ParameterTensor(name, offset, shape, layer, noDecay);
+            bool norm = name.EndsWith("norm.weight", StringComparison.Ordinal);
+            var t = new ParameterTensor(name, offset, shape, layer, noDecay, External: normsOnly && !norm);
             _tensors.Add(t);
             _byName.Add(name, t);
             checked { offset += t.Length; }
@@ -81,7 +89,11 @@ public sealed class ParameterLayout
         TotalLength = offset;
     }
 
-    public static ParameterLayout Build(ModelConfig config) => new(config);
+    public static ParameterLayout Build(ModelConfig config) => new(config, normsOnly: false);
+
+    /// <summary>The layout of a model over a frozen weight source: the same names and offsets' order, only the norm weights
+    /// in the arena (LoRA over a 16-bit or quantized base too large for an fp32 arena).</summary>
+    public static ParameterLayout BuildNormsOnly(ModelConfig config) => new(config, normsOnly: true);
 
     public bool TryGet(string name, out ParameterTensor tensor) => _byName.TryGetValue(name, out tensor!);
 

@@ -9,6 +9,12 @@ public sealed class EmbeddingLayer(GlmModel model)
     public void Forward(ActivationCache cache, Batch batch)
     {
         var c = model.Config;
+        if (model.FrozenBase is { } fb)
+        {
+            batch.Validate(c);
+            fb.Embed(batch.Tokens, cache.Hidden(0).Span);
+            return;
+        }
         Pointwise.EmbeddingForward(cache.Hidden(0), batch.Tokens, model.W(model.Layout.Embedding, c.V * c.C), c.C);
     }
 

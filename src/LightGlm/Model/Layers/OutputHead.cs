@@ -35,7 +35,8 @@ public sealed class OutputHead(GlmModel model)
         }
         if (M == 0) return;
         using (StepProfiler.Time("gemm.lm_head.fwd"))
-            Linear.Forward(cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * C), default, M, C, c.V);
+            if (model.FrozenBase is { } fb) model.FrozenForward(fb.Head, cache.Logits, cache.NormOut, M);
+            else Linear.Forward(cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * C), default, M, C, c.V);
     }
 
     /// <summary>
@@ -49,7 +50,8 @@ public sealed class OutputHead(GlmModel model)
         int N = cache.N, C = c.C, M = cache.ActiveCount < 0 ? N : cache.ActiveCount;
         if (M > 0)
             using (StepProfiler.Time("gemm.lm_head.bwd"))
-                Linear.Backward(cache.DLn, model.BaseGrad(lo.LmHead, c.V * C), default, cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * C), M, C, c.V);
+                if (model.FrozenBase is { } fb) model.FrozenBackward(fb.Head, cache.DLn, cache.Logits, M);
+                else Linear.Backward(cache.DLn, model.BaseGrad(lo.LmHead, c.V * C), default, cache.Logits, cache.NormOut, model.W(lo.LmHead, c.V * C), M, C, c.V);
         if (M < N)
         {
             // dNormOut rows back to their batch rows (ActiveRows[m] ≥ m: move from the end), zero where there was no target.

@@ -35,7 +35,8 @@ public sealed class TransformerBlock(GlmModel model, int index)
         Pointwise.RmsNormForward(a.Ln1, a.Rstd1, x, model.W(_o.InputNorm, C), N, C, eps);
         using (StepProfiler.Time("gemm.qkv.fwd"))
         {
-            Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
+            if (model.FrozenBase is { } fb) model.FrozenForward(fb.Qkv(Index), a.Qkv, a.Ln1, N);
+            else Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
             model.Lora?.Forward(Index, LoraTarget.Qkv, a.Qkv, a.Ln1, N);
         }
         using (StepProfiler.Time("rotary.fwd"))
@@ -45,7 +46,8 @@ public sealed class TransformerBlock(GlmModel model, int index)
                 new LightGlm.Kernels.AttentionSegments(batch.SegmentStarts, batch.SegmentPrefixEnds));
         using (StepProfiler.Time("gemm.o.fwd"))
         {
-            Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
+            if (model.FrozenBase is { } fb) model.FrozenForward(fb.O(Index), cache.Branch, a.Att, N);
+            else Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
             model.Lora?.Forward(Index, LoraTarget.O, cache.Branch, a.Att, N);
         }
         using (StepProfiler.Time("residual.fwd"))
@@ -62,13 +64,15 @@ public sealed class TransformerBlock(GlmModel model, int index)
         Pointwise.RmsNormForward(a.Ln2, a.Rstd2, a.Mid, model.W(_o.PostNorm, C), N, C, eps);
         using (StepProfiler.Time("gemm.gate_up.fwd"))
         {
-            Linear.Forward(a.GateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), default, N, C, 2 * F);
+            if (model.FrozenBase is { } fb) model.FrozenForward(fb.GateUp(Index), a.GateUp, a.Ln2, N);
+            else Linear.Forward(a.GateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), default, N, C, 2 * F);
             model.Lora?.Forward(Index, LoraTarget.GateUp, a.GateUp, a.Ln2, N);
         }
         Pointwise.SwiGluForward(a.Act, a.GateUp, N, F);
         using (StepProfiler.Time("gemm.down.fwd"))
         {
-            Linear.Forward(cache.Branch, a.Act, model.W(_o.Down, C * F), default, N, F, C);
+            if (model.FrozenBase is { } fb) model.FrozenForward(fb.Down(Index), cache.Branch, a.Act, N);
+            else Linear.Forward(cache.Branch, a.Act, model.W(_o.Down, C * F), default, N, F, C);
             model.Lora?.Forward(Index, LoraTarget.Down, cache.Branch, a.Act, N);
         }
         using (StepProfiler.Time("residual.fwd"))
@@ -98,13 +102,15 @@ public sealed class TransformerBlock(GlmModel model, int index)
         if (dropout) { dBranch = cache.DBranch; TensorPrimitives.Multiply(dres.Span, a.Mask2.Span, dBranch.Span); }
         using (StepProfiler.Time("gemm.down.bwd"))
         {
-            Linear.Backward(cache.DAct, model.BaseGrad(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
+            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.Down(Index), cache.DAct, dBranch, N);
+            else Linear.Backward(cache.DAct, model.BaseGrad(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
             model.Lora?.Backward(Index, LoraTarget.Down, cache.DAct, dBranch, a.Act, N);
         }
         Pointwise.SwiGluBackward(cache.DGateUp, cache.DAct, a.GateUp, N, F);
         using (StepProfiler.Time("gemm.gate_up.bwd"))
         {
-            Linear.Backward(cache.DLn, model.BaseGrad(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
+            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.GateUp(Index), cache.DLn, cache.DGateUp, N);
+            else Linear.Backward(cache.DLn, model.BaseGrad(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
             model.Lora?.Backward(Index, LoraTarget.GateUp, cache.DLn, cache.DGateUp, a.Ln2, N);
         }
         Pointwise.RmsNormBackward(dres, model.NormGrad(_o.PostNorm, C), cache.DLn, a.Mid, model.W(_o.PostNorm, C), a.Rstd2, N, C);
@@ -113,7 +119,8 @@ public sealed class TransformerBlock(GlmModel model, int index)
         if (dropout) TensorPrimitives.Multiply(dres.Span, a.Mask1.Span, dBranch.Span);
         using (StepProfiler.Time("gemm.o.bwd"))
         {
-            Linear.Backward(cache.DAtt, model.BaseGrad(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
+            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.O(Index), cache.DAtt, dBranch, N);
+            else Linear.Backward(cache.DAtt, model.BaseGrad(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
             model.Lora?.Backward(Index, LoraTarget.O, cache.DAtt, dBranch, a.Att, N);
         }
         using (StepProfiler.Time("attention.bwd"))
@@ -125,7 +132,8 @@ public sealed class TransformerBlock(GlmModel model, int index)
             model.Rotary.ApplyRows(cache.DQkv, cache.Positions, N, H + KV, D, W, inverse: true); // a rotation's backward rotates by −angle
         using (StepProfiler.Time("gemm.qkv.bwd"))
         {
-            Linear.Backward(cache.DLn, model.BaseGrad(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.BaseGrad(_o.QkvBias, W) : default,
+            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.Qkv(Index), cache.DLn, cache.DQkv, N);
+            else Linear.Backward(cache.DLn, model.BaseGrad(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.BaseGrad(_o.QkvBias, W) : default,
                 cache.DQkv, a.Ln1, model.W(_o.Qkv, W * C), N, C, W);
             model.Lora?.Backward(Index, LoraTarget.Qkv, cache.DLn, cache.DQkv, a.Ln1, N);
         }
