@@ -109,7 +109,22 @@ public sealed class FinetuneCommand : ICliCommand
                 }
             }
             catch (ArgumentException e) { throw new CliException(e.Message); }
-            var m = ModelDirectory.Load(modelDir);
+            // A model no fp32 arena of ours should hold (16-bit, sharded, Hugging Face, quantized or > 500M parameters) is
+            // fine-tuned in place: its weights stay frozen where they are and only LoRA adapters train.
+            bool frozenBase = QuantizedCheckpoint.Is(modelDir) || MappedWeights.ShouldMap(modelDir);
+            if (frozenBase && lora is null)
+                throw new CliException($"{modelDir} is a 16-bit, sharded, Hugging Face, quantized or large checkpoint: full fine-tuning needs its fp32 copy " +
+                                       "(lightglm import --dtype fp32); or train LoRA adapters over it in place with --lora-rank R");
+            IDisposable? frozenOwner = null;
+            LightGlm.Model.GlmModel m;
+            if (frozenBase)
+            {
+                var (frozenWeights, owner) = LightGlm.Translation.TranslationModel.OpenWeights(modelDir);
+                frozenOwner = owner;
+                m = new LightGlm.Model.GlmModel(frozenWeights);
+            }
+            else m = ModelDirectory.Load(modelDir);
+            using var keepOpen = frozenOwner;
             LoraAdapters? adapters = null;
             if (lora is not null)
             {
@@ -117,7 +132,7 @@ public sealed class FinetuneCommand : ICliCommand
                     throw new CliException($"--lora-rank {lora.Rank}: the adapters would have {lora.ParameterCount(m.Config):N0} parameters, more than one arena holds; choose a rank far below the model's widths (hidden {m.Config.C})");
                 adapters = new LoraAdapters(m.Config, lora, (ulong)r.GetValue(seed));
                 m.AttachLora(adapters); // the trainer made below trains the adapters; the base stays frozen
-                long P = m.Layout.TotalLength;
+                long P = m.Config.ParameterCount();
                 what += $"; LoRA r = {lora.Rank}, α = {lora.Alpha:0.###} on {lora.TargetText}: {adapters.Weights.Length:N0} trained parameters " +
                         $"({100.0 * adapters.Weights.Length / P:0.##} % of {P:N0})";
             }
@@ -160,8 +175,16 @@ public sealed class FinetuneCommand : ICliCommand
                 adapters.SaveAdapters(adapterDir);
                 Console.WriteLine($"wrote the adapters alone to {adapterDir}");
             }
-            if (adapters is not null) m.MergeLora(); // W + (α/r)·B·A: every other command loads the output unchanged
-            ModelDirectory.Save(m, outDir, tokPath);
+            if (frozenBase)
+            {   // the base's rows read block by block, W + (α/r)·B·A added, written in bf16: the base is never whole in memory
+                FrozenMerge.Save(m, outDir, modelDir);
+                Console.WriteLine($"merged the adapters into a bf16 copy of the frozen base");
+            }
+            else
+            {
+                if (adapters is not null) m.MergeLora(); // W + (α/r)·B·A: every other command loads the output unchanged
+                ModelDirectory.Save(m, outDir, tokPath);
+            }
             Console.WriteLine($"fine-tuned in {sw.Elapsed.TotalSeconds:F1} s" + (curve.Count > 0 ? $": dev loss {curve[0].Loss:F4} → {curve[^1].Loss:F4}" : "") + $"; wrote {outDir}");
             return 0;
         });

@@ -89,6 +89,18 @@ public sealed class EveryCommandOnEveryModelTests(TinyRunFixture fx) : IDisposab
         Ok(CliProcess.Run(null, "finetune", "--model", student, "--data", P("pairs.tsv"), "--out", P("student-finetuned"), "--steps", "1",
             "--batch", "2", "--seq-len", "32", "--threads", "1"), "finetune the student");
 
+        // LoRA over the student's int8 checkpoint in place (a frozen quantized base, as a 6B teacher is fine-tuned):
+        // the adapters train, the merged bf16 copy is a model every command opens.
+        Ok(CliProcess.Run(null, "export", "--model", student, "--quantize", "int8", "--out", P("student-int8")), "export the student as int8");
+        var lora = CliProcess.Run(null, "finetune", "--model", P("student-int8"), "--data", P("pairs.tsv"), "--out", P("student-qlora"), "--steps", "2",
+            "--batch", "2", "--seq-len", "32", "--lora-rank", "4", "--threads", "1");
+        Ok(lora, "LoRA over the int8 student");
+        Assert.Contains("merged the adapters into a bf16 copy", lora.Stdout);
+        Ok(CliProcess.Run(null, "translate", "--model", P("student-qlora"), "--to", "zh", "--max-new-tokens", "4", "Open file"), "translate with the merged model");
+        var full = CliProcess.Run(null, "finetune", "--model", P("student-int8"), "--data", P("pairs.tsv"), "--out", P("student-full"), "--steps", "1");
+        Assert.Equal(2, full.ExitCode);
+        Assert.Contains("--lora-rank", full.Stderr);
+
         var (code, body) = ServeOnce(student);
         Assert.True(code == HttpStatusCode.OK, body);
         Assert.Contains("\"translations\"", body.Replace(" ", ""), StringComparison.Ordinal);

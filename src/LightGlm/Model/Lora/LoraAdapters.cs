@@ -150,6 +150,20 @@ public sealed class LoraAdapters
         }
     }
 
+    /// <summary>
+    /// rows (count, In) += s·B[r0 .. r0 + count)·A: rows [r0, r0 + count) of one adapted map's update, added to those rows
+    /// of its base (fused q|k|v and gate|up rows numbered as in the arena). How a frozen base's merged copy is written
+    /// row block by row block (<see cref="FrozenMerge"/>). A map without an adapter adds nothing.
+    /// </summary>
+    public void AddDelta(int block, LoraTarget target, int r0, int count, Span<float> rows)
+    {
+        var s = _slots[block, (int)target];
+        if (s.IsEmpty || count == 0) return;
+        if (r0 < 0 || r0 + count > s.Out) throw new ArgumentOutOfRangeException(nameof(r0), $"rows [{r0}, {r0 + count}) outside the map's {s.Out}");
+        Kernels.Gemm.Sgemm(false, false, count, s.In, Rank, Scale, Weights.AsSpan(s.B + r0 * Rank, count * Rank), Rank,
+            Weights.AsSpan(s.A, Rank * s.In), s.In, 1f, rows[..(count * s.In)], s.In);
+    }
+
     /// <summary>rank, alpha and targets, as the safetensors metadata of a checkpoint's <see cref="CheckpointFile"/>.</summary>
     public Dictionary<string, string> Metadata() => new()
     {

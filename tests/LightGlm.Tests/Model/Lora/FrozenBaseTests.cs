@@ -90,6 +90,30 @@ public sealed class FrozenBaseTests : IDisposable
     }
 
     [Theory]
+    [InlineData("glm")]
+    [InlineData("llama")]
+    public void TheMergedCopyOfAFrozenBaseGivesTheAdaptedLogits(string kind)
+    {
+        var c = kind == "glm" ? TinyModels.Glm(vocab: 40) : TinyModels.Llama(vocab: 40);
+        var model = GlmModel.Create(c, seed: 21, std: 0.3);
+        var frozen = new GlmModel(InferenceWeights.Fp32(model));
+        Attach(frozen);
+        var batch = TinyModels.RandomBatch(c, 2, 6, seed: 23, prefix: kind == "glm");
+        var cache = frozen.CreateCache(2, 6, dropout: false);
+        frozen.Forward(cache, batch);
+        var adapted = cache.Logits.Span.ToArray();
+        FrozenMerge.Save(frozen, Path.Combine(_dir, "merged"), _dir, TensorDType.F32);
+        var merged = ModelDirectory.Load(Path.Combine(_dir, "merged"));
+        var mc = merged.CreateCache(2, 6, dropout: false);
+        merged.Forward(mc, batch);
+        Close(adapted, mc.Logits.Span.ToArray(), 1e-5f);
+        // Without the update the copy is the base: the adapters did change the logits.
+        var bc = model.CreateCache(2, 6, dropout: false);
+        model.Forward(bc, batch);
+        Assert.Contains(Enumerable.Range(0, adapted.Length), i => Math.Abs(adapted[i] - bc.Logits.Span[i]) > 1e-3);
+    }
+
+    [Theory]
     [InlineData(WeightFormat.Int8)]
     [InlineData(WeightFormat.Int4)]
     public void AFrozenBaseForwardOverQuantizedWeightsIsTheInferencePass(WeightFormat format)
