@@ -281,13 +281,13 @@ public sealed class BenchTokenizerCommand : ICliCommand
             }
             catch (Exception e) when (e is InvalidOperationException or FileNotFoundException) { throw new CliException(e.Message); }
 
-            string loadBefore = LoadAverage();
+            string loadBefore = LoadAverage.Text(3);
             var results = TokenizerBench.Run(cases, new TokenizerBenchOptions
             {
                 Texts = texts, MinSeconds = secs, Threads = t, Python = r.GetValue(python)!, Node = r.GetValue(node)!,
                 JsDir = r.GetValue(jsDir), Peers = !r.GetValue(noPeers), MlPeer = !r.GetValue(noMl),
             }, Say);
-            string load = $"load average {loadBefore} before, {LoadAverage()} after, on {Environment.ProcessorCount} cores";
+            string load = $"load average {loadBefore} before, {LoadAverage.Text(3)} after, on {Environment.ProcessorCount} cores";
             if (quiet) Console.WriteLine(TokenizerBenchReport.ToJson(results, load, textFile ?? paths.Train));
             else TokenizerBenchReport.Print(results, load, textFile ?? paths.Train);
             // Exit 1 when a reference peer disagrees with us (for tiktoken that is Microsoft.ML.Tokenizers); Ml's known differences
@@ -296,11 +296,5 @@ public sealed class BenchTokenizerCommand : ICliCommand
             return results.Any(x => Differ(x.Agreement) || (x.Case.Peer == TokenizerPeer.Tiktoken && Differ(x.Ml?.Agreement))) ? 1 : 0;
         });
         return cmd;
-    }
-
-    static string LoadAverage()
-    {
-        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "?"; }
     }
 }

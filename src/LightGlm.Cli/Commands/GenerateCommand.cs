@@ -41,7 +41,7 @@ public sealed class GenerateCommand : ICliCommand
                 MaxNewTokens = r.GetValue(maxNew), Greedy = !sample, Temperature = r.GetValue(temperature) ?? 1f,
                 TopP = r.GetValue(topP) ?? 1f, TopK = r.GetValue(topK) ?? 0, BeamWidth = r.GetValue(beam),
                 LengthPenalty = r.GetValue(lengthPenalty), Seed = r.GetValue(seed),
-                StopTokens = weights.Config.EosTokenId is { } eos ? [eos] : [],
+                StopTokens = GenerationOptions.EosOf(weights.Config), // any of several eos ids ends a sequence
             };
             try { o.Validate(); } catch (ArgumentException e) { throw new CliException(e.Message); }
             var prompts = r.GetValue(prompt)!;

@@ -1,6 +1,7 @@
 // `lightglm bench mapped-decode --model DIR`: load time, memory and per-token decode time of a checkpoint kept in its stored dtype.
 using System.CommandLine;
 using System.Diagnostics;
+using LightGlm.Evaluation.Bench;
 using LightGlm.Interop;
 using LightGlm.Interop.Inference;
 using LightGlm.Model.Inference;
@@ -65,7 +66,7 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
                 var c = weights.Config;
                 string how = quantized is not null ? "open + validate shards, lay the quants into the kernel's blocks, read norms/biases"
                     : r.GetValue(engine) ? "read + widen into the arena" : "open + validate shards, map, read norms/biases";
-                Console.WriteLine($"L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; load ({how}): {load:F2} s; {Memory()}");
+                Console.WriteLine($"L={c.L} C={c.C} H={c.H} KV={c.KV} D={c.D} F={c.F} V={c.V}; load ({how}): {load:F2} s; {PeakMemory.Describe()}");
                 if (format != WeightFormat.Fp32 && weights.Format != WeightFormat.Fp32)
                 {
                     if (format != weights.Format)
@@ -75,7 +76,7 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
                 {
                     sw.Restart();
                     weights = InferenceWeights.Quantize(weights, format);
-                    Console.WriteLine($"quantize projections + head to {InferenceWeights.Name(format)} (group 32): {sw.Elapsed.TotalSeconds:F2} s, {weights.ProjectionBytes / 1e9:F2} GB; {Memory()}");
+                    Console.WriteLine($"quantize projections + head to {InferenceWeights.Name(format)} (group 32): {sw.Elapsed.TotalSeconds:F2} s, {weights.ProjectionBytes / 1e9:F2} GB; {PeakMemory.Describe()}");
                 }
                 return Decode(weights, ids, n);
             }
@@ -84,45 +85,15 @@ public sealed class ImportDecodeBenchCommand : ICliCommand
         return cmd;
     }
 
-    /// <summary>Prefill of the prompt (one GEMM per projection over its rows) and <paramref name="n"/> timed greedy decode steps.</summary>
+    /// <summary>Prefill of the prompt and <paramref name="n"/> timed greedy decode steps (<see cref="DecodeBench.Steps"/>).</summary>
     static int Decode(InferenceWeights weights, int[] ids, int n)
     {
-        var dec = new SequenceDecoder(weights, ids.Length + n + 1);
-        var sw = Stopwatch.StartNew();
-        int next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Forward(ids));
-        double prefill = sw.Elapsed.TotalSeconds;
-        Console.WriteLine($"prefill {ids.Length} token(s) (the first touch pages mapped weights in from disk): {prefill:F3} s; {Memory()}");
-        var times = new List<double>();
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        for (int i = 0; i < n; i++)
-        {
-            sw.Restart();
-            next = System.Numerics.Tensors.TensorPrimitives.IndexOfMax(dec.Step(next));
-            times.Add(sw.Elapsed.TotalSeconds);
-        }
-        if (times.Count > 0)
-            Console.WriteLine($"decode: {times.Count} step(s), median {times.Order().ElementAt(times.Count / 2):F3} s/token (min {times.Min():F3}, max {times.Max():F3}), " +
-                              $"CPU {CpuSince(cpu0) / times.Count:F3} s/token; {Memory()}");
-        Console.WriteLine($"greedy token after the last step: {next}");
+        var t = DecodeBench.Steps(weights, ids, n);
+        Console.WriteLine($"prefill {ids.Length} token(s) (the first touch pages mapped weights in from disk): {t.PrefillS:F3} s; {t.MemoryAfterPrefill}");
+        if (n > 0)
+            Console.WriteLine($"decode: {n} step(s), median {t.MedianS:F3} s/token (min {t.StepS.Min():F3}, max {t.StepS.Max():F3}), " +
+                              $"CPU {t.CpuS / n:F3} s/token; {t.MemoryAfterSteps}");
+        Console.WriteLine($"greedy token after the last step: {t.Next}");
         return 0;
-    }
-
-    /// <summary>CPU seconds (all threads) used by this process since <paramref name="t0"/>: a load-independent cost on a shared machine.</summary>
-    static double CpuSince(TimeSpan t0) => (Process.GetCurrentProcess().TotalProcessorTime - t0).TotalSeconds;
-
-    /// <summary>Peak and current resident memory from /proc/self/status: anonymous (our buffers) vs file-backed (mapped weights in the page cache).</summary>
-    static string Memory()
-    {
-        var p = Process.GetCurrentProcess();
-        p.Refresh();
-        string s = $"peak RSS {p.PeakWorkingSet64 / 1e9:F2} GB";
-        try
-        {
-            var lines = File.ReadAllLines("/proc/self/status");
-            string Field(string name) => lines.FirstOrDefault(l => l.StartsWith(name + ":"))?.Split(':', 2)[1].Trim() ?? "?";
-            s += $" (now: RssAnon {Field("RssAnon")}, RssFile {Field("RssFile")})";
-        }
-        catch (IOException) { }
-        return s;
     }
 }

@@ -4,9 +4,7 @@
 // GGUF (f32/f16/q8_0/q4_0), each side alone in a child process (`bench llama-cpp-side`).
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
-using LightGlm.Cli.LlamaCpp;
+using LightGlm.Evaluation.Bench;
 using LightGlm.Interop;
 using LightGlm.Interop.Gguf;
 using LightGlm.Model.Checkpoints;
@@ -114,7 +112,7 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
             }
 
             var ours = new Dictionary<string, PeerResult>();
-            var peers = new Dictionary<string, PeerResult>();
+            var peers = new Dictionary<string, (string Name, PeerResult Result)>();
             string common = $"--threads {th} --prompt-tokens {string.Join(',', lengths)} --tokens {tk} --reps {k}";
             foreach (var f in chosen)
             {
@@ -126,66 +124,37 @@ public sealed class LargeDecodeBenchCommand : ICliCommand
                 {
                     string qdir = QuantizedDir(dir, ourFormat);
                     Log($"{f}: measuring ours from the quantized checkpoint...");
-                    ours[f + QuantizedSuffix] = LlamaCppBenchCommand.Child(["--engine", "lightglm", "--source", qdir, "--format", ourFormat, .. common.Split(' ')]);
+                    ours[f + PeerBenchJson.QuantizedSuffix] = LlamaCppBenchCommand.Child(["--engine", "lightglm", "--source", qdir, "--format", ourFormat, .. common.Split(' ')]);
                 }
                 if (!r.GetValue(peer)) continue;
                 string file = Gguf(dir, peerType);
                 Log($"{f}: measuring llama.cpp {GgmlQuant.Name(peerType)}...");
-                peers[f] = LlamaCppBenchCommand.Child(["--engine", "llama.cpp", "--source", file, "--format", GgmlQuant.Name(peerType),
-                    "--forced", string.Join(',', ours[f].Greedy), .. common.Split(' ')]);
+                peers[f] = (GgmlQuant.Name(peerType), LlamaCppBenchCommand.Child(["--engine", "llama.cpp", "--source", file, "--format", GgmlQuant.Name(peerType),
+                    "--forced", string.Join(',', ours[f].Greedy), .. common.Split(' ')]));
             }
-            if (quiet) Console.WriteLine(Json(name, config, th, lengths, tk, ours, peers));
+            if (quiet) Console.WriteLine(PeerBenchJson.LargeDecode(name, config, th, lengths, tk, ours, peers));
             else Print(name, config, th, lengths, tk, k, ours, peers);
             return 0;
         }));
         return cmd;
     }
 
-    /// <summary>The key of a format measured from its quantized checkpoint ("int8_quantized_dir" beside "int8").</summary>
-    const string QuantizedSuffix = "_quantized_dir";
-
-    static string Json(string shape, LightGlm.Model.ModelConfig c, int threads, int[] lengths, int tokens,
-        Dictionary<string, PeerResult> ours, Dictionary<string, PeerResult> peers)
-    {
-        JsonObject o = [], p = [], g = [];
-        foreach (var (f, x) in ours)
-        {
-            o[f] = LlamaCppBenchCommand.SideJson(x, lengths);
-            if (!peers.TryGetValue(f, out var y)) continue;
-            string peerName = GgmlQuant.Name(Pairs[f].Peer);
-            p[peerName] = LlamaCppBenchCommand.SideJson(y, lengths);
-            g[$"{f}_vs_{peerName}"] = LlamaCppBenchCommand.AgreementJson(x, y, tokens);
-        }
-        foreach (var (f, x) in ours.Where(kv => kv.Key.EndsWith(QuantizedSuffix, StringComparison.Ordinal)))
-            g[$"{f}_vs_{f[..^QuantizedSuffix.Length]}"] = new JsonObject
-            {   // the same engine on the same quants: every token must agree (no forced run: there is no near-tie to excuse)
-                ["leading_greedy_equal"] = LlamaCppBenchCommand.Agreeing(x.Greedy, ours[f[..^QuantizedSuffix.Length]].Greedy), ["tokens"] = tokens,
-            };
-        var root = new JsonObject
-        {
-            ["shape"] = shape, ["layers"] = c.NumHiddenLayers, ["parameters"] = (long)c.ParameterEstimate(), ["threads"] = threads,
-            ["cores"] = Environment.ProcessorCount, ["load_average"] = LlamaCppBenchCommand.LoadAverage(),
-            ["lightglm"] = o, ["llamacpp"] = p, ["greedy"] = g,
-        };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-    }
-
     static void Print(string shape, LightGlm.Model.ModelConfig c, int threads, int[] lengths, int tokens, int reps,
-        Dictionary<string, PeerResult> ours, Dictionary<string, PeerResult> peers)
+        Dictionary<string, PeerResult> ours, Dictionary<string, (string Name, PeerResult Result)> peers)
     {
         Console.WriteLine($"{shape}: {c.ParameterEstimate():N0} parameters, {c.NumHiddenLayers} layers, random weights; {threads} thread(s) both sides, " +
-                          $"{Environment.ProcessorCount} cores, best of {reps} after a warm-up; load average {LlamaCppBenchCommand.LoadAverage()}");
+                          $"{Environment.ProcessorCount} cores, best of {reps} after a warm-up; load average {LoadAverage.Text()}");
         string pre = string.Join(" | ", lengths.Select(p => $"prefill {p} ms"));
         Console.WriteLine($"| weights | engine | load s | {pre} | decode ms/token | peak RSS MB | greedy: leading equal | argmax equal on our tokens |");
         Console.WriteLine("|---|---|---|" + string.Concat(lengths.Select(_ => "---|")) + "---|---|---|---|");
-        foreach (var (f, x) in ours.Where(kv => !kv.Key.EndsWith(QuantizedSuffix, StringComparison.Ordinal)))
+        foreach (var (f, x) in ours.Where(kv => !kv.Key.EndsWith(PeerBenchJson.QuantizedSuffix, StringComparison.Ordinal)))
         {
             var rows = new List<(string Label, PeerResult R, string Agree, string Forced)> { ($"ours {f}", x, "", "") };
-            if (ours.TryGetValue(f + QuantizedSuffix, out var q)) // same engine and quants: its greedy tokens must equal the row above
-                rows.Add(($"ours {f}, quantized dir", q, $"{LlamaCppBenchCommand.Agreeing(x.Greedy, q.Greedy)}/{tokens}", ""));
+            if (ours.TryGetValue(f + PeerBenchJson.QuantizedSuffix, out var q)) // same engine and quants: its greedy tokens must equal the row above
+                rows.Add(($"ours {f}, quantized dir", q, $"{PeerResult.Agreeing(x.Greedy, q.Greedy)}/{tokens}", ""));
             if (peers.TryGetValue(f, out var y))
-                rows.Add(($"llama.cpp {GgmlQuant.Name(Pairs[f].Peer)}", y, $"{LlamaCppBenchCommand.Agreeing(x.Greedy, y.Greedy)}/{tokens}",
-                    $"{LlamaCppBenchCommand.ForcedAgreeing(x, y)}/{tokens}"));
+                rows.Add(($"llama.cpp {y.Name}", y.Result, $"{PeerResult.Agreeing(x.Greedy, y.Result.Greedy)}/{tokens}",
+                    $"{PeerResult.ForcedAgreeing(x, y.Result)}/{tokens}"));
             foreach (var (label, v, agree, forced) in rows)
                 Console.WriteLine($"| {f} | {label} | {v.LoadS:F2} | {string.Join(" | ", lengths.Select(p => v.PrefillMs[p].ToString("F1")))} | " +
                                   $"{v.DecodeMsPerToken:F1} | {v.PeakRssMb:F0} | {agree} | {forced} |");

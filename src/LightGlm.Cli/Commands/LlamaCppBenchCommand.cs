@@ -4,9 +4,8 @@
 using LightGlm.Model;
 using System.CommandLine;
 using System.Diagnostics;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using LightGlm.Cli.LlamaCpp;
+using LightGlm.Evaluation.Bench;
 using LightGlm.Interop;
 using LightGlm.Interop.Gguf;
 using LightGlm.Model.Inference;
@@ -59,7 +58,7 @@ public sealed class LlamaCppBenchCommand : ICliCommand
 
             string ggufDir = r.GetValue(keep) ?? System.IO.Path.Combine(System.IO.Path.GetTempPath(), "lightglm-gguf-bench-" + Guid.NewGuid().ToString("N")[..12]);
             Directory.CreateDirectory(ggufDir);
-            var rows = new List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)>();
+            var rows = new List<GgufPeerRow>();
             try
             {
                 foreach (var t in types)
@@ -71,14 +70,14 @@ public sealed class LlamaCppBenchCommand : ICliCommand
                     string common = $"--format {{0}} --threads {th} --prompt-tokens {string.Join(',', fit)} --tokens {n} --reps {k}";
                     var ours = Child(["--engine", "lightglm", "--source", dir, .. string.Format(common, InferenceWeights.Name(Ours(t))).Split(' ')]);
                     var peer = Child(["--engine", "llama.cpp", "--source", file, "--forced", string.Join(',', ours.Greedy), .. string.Format(common, GgmlQuant.Name(t)).Split(' ')]);
-                    rows.Add((t, ours, peer, exportS, rep.Bytes));
+                    rows.Add(new(t, ours, peer, exportS, rep.Bytes));
                     if (ours.Source is { } src && !notes.Contains($"ours {ours.Format}: {src}")) notes.Add($"ours {ours.Format}: {src}");
                     if (!r.GetValue(json)) Console.Error.WriteLine($"  {GgmlQuant.Name(t)}: exported {rep.Bytes / 1e6:F1} MB in {exportS:F1} s, measured both sides");
                 }
             }
             finally { if (r.GetValue(keep) is null) try { Directory.Delete(ggufDir, true); } catch (IOException) { } }
 
-            if (r.GetValue(json)) Console.WriteLine(Json(dir, th, fit, n, rows, notes));
+            if (r.GetValue(json)) Console.WriteLine(PeerBenchJson.LlamaCpp(dir, th, fit, n, rows, notes));
             else Print(dir, config, th, fit, n, k, rows, notes);
             return 0;
         }));
@@ -108,31 +107,19 @@ public sealed class LlamaCppBenchCommand : ICliCommand
             $"the measurement child ({string.Join(' ', args)}) exited with code {p.ExitCode} without a result; its output:\n{stdout}");
     }
 
-    /// <summary>Leading greedy tokens that agree (after the first difference a causal model's continuations diverge anyway).</summary>
-    internal static int Agreeing(int[] a, int[] b)
-    {
-        int i = 0;
-        while (i < a.Length && i < b.Length && a[i] == b[i]) i++;
-        return i;
-    }
-
-    /// <summary>Steps where llama.cpp's argmax, fed our greedy tokens, equals ours.</summary>
-    internal static int ForcedAgreeing(PeerResult ours, PeerResult peer) =>
-        peer.ForcedArgmax is { } f ? f.Zip(ours.Greedy).Count(p => p.First == p.Second) : 0;
-
-    static void Print(string dir, ModelConfig c, int threads, int[] lengths, int tokens, int reps, List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)> rows, List<string> notes)
+    static void Print(string dir, ModelConfig c, int threads, int[] lengths, int tokens, int reps, List<GgufPeerRow> rows, List<string> notes)
     {
         Console.WriteLine($"model {dir}: arch {GgufExporter.ArchitectureFor(c)}, L {c.L}, C {c.C}, H {c.H}/{c.KV}, D {c.D}, F {c.F}, V {c.V}; " +
-                          $"{threads} thread(s) both sides; {Environment.ProcessorCount} cores; best of {reps} after a warm-up; load average {LoadAverage()}");
+                          $"{threads} thread(s) both sides; {Environment.ProcessorCount} cores; best of {reps} after a warm-up; load average {LoadAverage.Text()}");
         string pre = string.Join(" | ", lengths.Select(p => $"prefill {p} ms"));
         Console.WriteLine($"| weights | engine | load s | {pre} | decode ms/token | peak RSS MB | greedy: leading tokens equal | argmax equal on our tokens |");
         Console.WriteLine("|---|---|---|" + string.Concat(lengths.Select(_ => "---|")) + "---|---|---|---|");
         foreach (var (t, ours, peer, _, _) in rows)
         {
-            int agree = Agreeing(ours.Greedy, peer.Greedy);
+            int agree = PeerResult.Agreeing(ours.Greedy, peer.Greedy);
             foreach (var x in new[] { ours, peer })
                 Console.WriteLine($"| {GgmlQuant.Name(t)} | {x.Engine} {x.Format} | {x.LoadS:F2} | {string.Join(" | ", lengths.Select(p => x.PrefillMs[p].ToString("F2")))} | " +
-                                  $"{x.DecodeMsPerToken:F3} | {x.PeakRssMb:F0} | {(x == ours ? "" : $"{agree}/{tokens}")} | {(x == ours ? "" : $"{ForcedAgreeing(ours, peer)}/{tokens}")} |");
+                                  $"{x.DecodeMsPerToken:F3} | {x.PeakRssMb:F0} | {(x == ours ? "" : $"{agree}/{tokens}")} | {(x == ours ? "" : $"{PeerResult.ForcedAgreeing(ours, peer)}/{tokens}")} |");
         }
         Console.WriteLine("Each side ran alone in its own child process (peak RSS = its VmHWM, mapped weight pages included); llama.cpp with its defaults " +
                           "(f16 K/V cache, mmap, flash attention auto), ours with an fp32 K/V cache; prompts are token ids (the GGUF's vocabulary is a placeholder).");
@@ -140,45 +127,6 @@ public sealed class LlamaCppBenchCommand : ICliCommand
                           "llama.cpp: Q8_0/Q4_0 blocks of 32 with an fp16 scale, quantized at export (not in load s). The last column feeds llama.cpp our greedy tokens and counts the steps where its argmax equals ours (one flipped near-tie ends the leading run, not this count); " +
                           "llama.cpp's Q8_0/Q4_0 matmuls also quantize the activations to 8 bits, ours keep them fp32.");
         foreach (var n in notes) Console.WriteLine("note: " + n);
-    }
-
-    /// <summary>One side's measurements as the JSON of `bench llama-cpp` and `bench large-decode`.</summary>
-    internal static JsonObject SideJson(PeerResult x, int[] lengths)
-    {
-        var o = new JsonObject { ["decode_ms_per_token"] = x.DecodeMsPerToken };
-        foreach (var p in lengths) o[$"prefill_ms_{p}"] = x.PrefillMs[p];
-        o["load_s"] = x.LoadS;
-        o["peak_rss_mb"] = x.PeakRssMb;
-        return o;
-    }
-
-    /// <summary>How far llama.cpp's greedy tokens agree with ours (both counts of <see cref="Agreeing"/> and <see cref="ForcedAgreeing"/>).</summary>
-    internal static JsonObject AgreementJson(PeerResult ours, PeerResult peer, int tokens) => new()
-    {
-        ["leading_greedy_equal"] = Agreeing(ours.Greedy, peer.Greedy), ["argmax_equal_on_our_tokens"] = ForcedAgreeing(ours, peer), ["tokens"] = tokens,
-    };
-
-    internal static string LoadAverage() => File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "n/a";
-
-    static string Json(string dir, int threads, int[] lengths, int tokens, List<(GgmlType Type, PeerResult Ours, PeerResult Peer, double ExportS, long Bytes)> rows, List<string> notes)
-    {
-        JsonObject ours = [], peer = [], agree = [];
-        foreach (var (t, o, p, exportS, bytes) in rows)
-        {
-            ours[o.Format] = SideJson(o, lengths);
-            var ps = SideJson(p, lengths);
-            ps["gguf_mb"] = bytes / 1e6;
-            ps["export_s"] = exportS;
-            peer[GgmlQuant.Name(t)] = ps;
-            agree[$"{o.Format}_vs_{GgmlQuant.Name(t)}"] = AgreementJson(o, p, tokens);
-        }
-        var root = new JsonObject
-        {
-            ["model"] = dir, ["threads"] = threads, ["load_average"] = LoadAverage(),
-            ["lightglm"] = ours, ["llamacpp"] = peer, ["greedy"] = agree,
-            ["notes"] = new JsonArray([.. notes.Select(n => (JsonNode)n)]),
-        };
-        return root.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
     }
 }
 
@@ -206,7 +154,7 @@ public sealed class LlamaCppBenchSideCommand : ICliCommand
             var result = r.GetValue(engine) switch
             {
                 "lightglm" => PeerRun.Ours(r.GetValue(source)!, InferenceWeights.ParseFormat(r.GetValue(format)!), th, lengths, n, k),
-                "llama.cpp" => PeerRun.LlamaCpp(r.GetValue(source)!, r.GetValue(format)!, th, lengths, n, k,
+                "llama.cpp" => LlamaCppPeer.Run(r.GetValue(source)!, r.GetValue(format)!, th, lengths, n, k,
                     r.GetValue(forced)?.Split(',').Select(int.Parse).ToArray()),
                 var e => throw new CliException($"--engine {e}: lightglm or llama.cpp"),
             };

@@ -7,7 +7,7 @@ using LLama.Native;
 namespace LightGlm.Cli.LlamaCpp;
 
 /// <summary>One llama.cpp model + context, one sequence fed causally from position 0 (as our SequenceDecoder).</summary>
-public sealed class LlamaCppSession : IDisposable
+public sealed class LlamaCppSession : LightGlm.Model.Inference.ICausalDecoder, IDisposable
 {
     readonly LLamaWeights _weights;
     readonly LLamaContext _context;

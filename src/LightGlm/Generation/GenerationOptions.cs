@@ -15,6 +15,9 @@ public sealed record GenerationOptions
     public ulong Seed { get; init; } = 42;
     /// <summary>Generation of a sequence ends when one of these is produced (it is not returned).</summary>
     public int[] StopTokens { get; init; } = [];
+
+    /// <summary>Every end-of-sequence id of <paramref name="config"/> (LLaMA-3, Qwen2 and GLM-4 list several): the stop tokens of a model.</summary>
+    public static int[] EosOf(LightGlm.Model.ModelConfig config) => [.. config.EosTokenIds?.Ids ?? []];
     /// <summary>Beam width; 1 = no beam search.</summary>
     public int BeamWidth { get; init; } = 1;
     /// <summary>Beam score = Σ log p / (generated length)^LengthPenalty (as Hugging Face).</summary>

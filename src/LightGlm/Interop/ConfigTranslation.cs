@@ -1,5 +1,6 @@
 // Hugging Face config.json <-> our config (docs/ENGINE.md), per architecture, with each field's HF default.
 using LightGlm.Model;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using LightGlm.Model.Checkpoints;
 
@@ -88,9 +89,9 @@ public static class ConfigTranslation
                 r.Require("mlp_bias", false, "biases on the MLP projections");
             }
         }
-        c.BosTokenId = r.FirstId("bos_token_id");
-        c.EosTokenId = r.FirstId("eos_token_id");
-        c.PadTokenId = r.FirstId("pad_token_id");
+        c.BosTokenIds = r.Ids("bos_token_id"); // a list (LLaMA-3's and GLM-4's several eos ids) stays the whole list
+        c.EosTokenIds = r.Ids("eos_token_id");
+        c.PadTokenIds = r.Ids("pad_token_id");
         r.Notes.TorchDType = cfg["torch_dtype"]?.GetValue<string>();
         // The one validator (ModelConfig.Problems), the architecture having been checked by name where it was detected.
         var shape = c.Clone();
@@ -100,7 +101,7 @@ public static class ConfigTranslation
     }
 
     /// <summary>Our config as the target architecture's config.json (what save_pretrained would write).</summary>
-    public static JsonObject ToHf(HfArchitecture target, ModelConfig c, TensorDType dtype, JsonObject? tokenIds = null)
+    public static JsonObject ToHf(HfArchitecture target, ModelConfig c, TensorDType dtype)
     {
         JsonObject o;
         if (target == HfArchitecture.ChatGlm)
@@ -174,11 +175,9 @@ public static class ConfigTranslation
             if (qwen) { o["use_sliding_window"] = false; o["sliding_window"] = c.MaxPositionEmbeddings; o["max_window_layers"] = c.L; }
             else { o["attention_bias"] = c.AttentionBias; o["mlp_bias"] = false; o["pretraining_tp"] = 1; }
         }
-        if (c.BosTokenId is { } b) o["bos_token_id"] = b;
-        if (c.EosTokenId is { } e) o["eos_token_id"] = e;
-        if (c.PadTokenId is { } p) o["pad_token_id"] = p;
-        if (tokenIds is not null) // the original list form (e.g. GLM-4's three eos ids) when we have it
-            foreach (var (k, v) in tokenIds) o[k] = v?.DeepClone();
+        // each as read: a number stays a number, a list (GLM-4's three eos ids) the whole list
+        foreach (var (key, ids) in new[] { ("bos_token_id", c.BosTokenIds), ("eos_token_id", c.EosTokenIds), ("pad_token_id", c.PadTokenIds) })
+            if (ids is not null) o[key] = JsonSerializer.SerializeToNode(ids);
         return o;
     }
 
@@ -220,12 +219,14 @@ public static class ConfigTranslation
 
         public string Str(string name, string fallback) => cfg[name]?.GetValue<string>() ?? fallback;
 
-        public int? FirstId(string name) => cfg[name] switch
+        /// <summary>A token id field as written: one id, or a list of them (<see cref="TokenIds"/>); null when absent.</summary>
+        public TokenIds? Ids(string name)
         {
-            null => null,
-            JsonArray a => a.Count > 0 ? a[0]!.GetValue<int>() : null,
-            var n => n.GetValue<int>(),
-        };
+            if (cfg[name] is not { } n) return null;
+            try { return n.Deserialize<TokenIds>(); }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or FormatException)
+            { throw new InvalidDataException($"{source}: {name} = {n.ToJsonString()} is not a token id or a list of them"); }
+        }
 
         public void Require(string name, bool expected, string what)
         {

@@ -1,5 +1,4 @@
 // `lightglm export`: a LightGlm model directory -> a Hugging Face checkpoint of the matching architecture.
-using System.Text.Json.Nodes;
 using LightGlm.IO;
 using LightGlm.Model.Checkpoints;
 
@@ -60,8 +59,7 @@ public static class HfExporter
 
         Directory.CreateDirectory(outDir);
         var files = SafeTensorsWriter.WriteSharded(outDir, tensors, maxShardBytes, new Dictionary<string, string> { ["format"] = "pt" });
-        var tokenIds = w.RawConfig["imported_from"]?["token_ids"] as JsonObject;
-        var hfConfig = ConfigTranslation.ToHf(target, c, dtype, tokenIds);
+        var hfConfig = ConfigTranslation.ToHf(target, c, dtype); // token ids as the config holds them, lists included
         AtomicFile.WriteAllText(Path.Combine(outDir, "config.json"),
             hfConfig.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }) + "\n");
         var tok = TokenizerFiles.Copy(model, outDir);

@@ -48,10 +48,7 @@ public static class HfImporter
             ["model_type"] = w.RawConfig["model_type"]?.DeepClone(),
             ["name_or_path"] = w.RawConfig["_name_or_path"]?.DeepClone(),
             ["torch_dtype"] = w.RawConfig["torch_dtype"]?.DeepClone(),
-            // list-valued token ids (GLM-4 has three eos ids) kept for export
-            ["token_ids"] = new JsonObject(new[] { "bos_token_id", "eos_token_id", "pad_token_id" }
-                .Where(k => w.RawConfig[k] is not null).Select(k => KeyValuePair.Create(k, (JsonNode?)w.RawConfig[k]!.DeepClone()))),
-        };
+        }; // list-valued token ids (GLM-4's three eos ids) are in the config itself (ModelConfig.EosTokenIds)
         var names = Distinct(w.Layout.Mappings.Select(m => m.Ours)).ToList();
         long parameters = names.Sum(n => w[n].Map.OurShape.Aggregate(1L, (a, b) => a * b));
         List<string> files;

@@ -176,7 +176,28 @@ public sealed class ModelConfig
         }
         catch (JsonException e) { throw new InvalidDataException($"{source}: not a valid config JSON: {e.Message}", e); }
         if (c is null) throw new InvalidDataException($"{source}: the JSON is null, expected an object with model fields");
+        c.ReadLegacyTokenIdLists();
         return c.Validate(source, arena);
+    }
+
+    /// <summary>
+    /// A directory imported before the config kept token id lists holds the first id in eos_token_id and the whole list
+    /// in imported_from.token_ids (GLM-4: 2 and [2, 7, 8]). The list is taken back when it still begins with the
+    /// config's id (a vocabulary pruned since renumbered the config, not the note).
+    /// </summary>
+    void ReadLegacyTokenIdLists()
+    {
+        if (OtherFields?.GetValueOrDefault("imported_from") is not { ValueKind: JsonValueKind.Object } from
+            || !from.TryGetProperty("token_ids", out var legacy) || legacy.ValueKind != JsonValueKind.Object) return;
+        TokenIds? Upgrade(TokenIds? ids, string field)
+        {
+            if (ids is not { IsList: false, Ids: [int id] } || !legacy.TryGetProperty(field, out var list) || list.ValueKind != JsonValueKind.Array) return ids;
+            var old = list.EnumerateArray().Select(x => x.TryGetInt32(out int v) ? v : (int?)null).ToArray();
+            return old.Length > 0 && old[0] == id && old.All(v => v is not null) ? new TokenIds(old.Select(v => v!.Value).ToArray(), true) : ids;
+        }
+        BosTokenIds = Upgrade(BosTokenIds, "bos_token_id");
+        EosTokenIds = Upgrade(EosTokenIds, "eos_token_id");
+        PadTokenIds = Upgrade(PadTokenIds, "pad_token_id");
     }
 
     /// <summary>JSON field name → the kind its value must have (every settable property, by its JSON name or the snake_case policy).</summary>

@@ -5,9 +5,10 @@ using System.Text.Json.Serialization;
 namespace LightGlm.Model;
 
 /// <summary>
-/// The ids of one special token field. Hugging Face writes some as lists ("eos_token_id": [151645, 151643]); the engine
-/// uses the first (<see cref="First"/>), and a saved config writes the field back as it was read: a number stays a
-/// number, a list stays the whole list (even of one id).
+/// The ids of one special token field. Hugging Face writes some as lists ("eos_token_id": [151645, 151643]); generation
+/// stops on any eos id (GenerationOptions.EosOf), a place with room for one id (GGUF, tokenizer_config.json) takes
+/// <see cref="First"/>, and a saved or exported config writes the field back as it was read: a number stays a number,
+/// a list stays the whole list (even of one id).
 /// </summary>
 [JsonConverter(typeof(Converter))]
 public sealed record TokenIds(IReadOnlyList<int> Ids, bool IsList)

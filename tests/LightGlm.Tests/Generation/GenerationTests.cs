@@ -27,6 +27,24 @@ public class GenerationTests
         }
     }
 
+    /// <summary>A model with several eos ids (config eos_token_id: [a, b], as LLaMA-3, Qwen2 and GLM-4) stops on each, the second too.</summary>
+    [Fact]
+    public void StopsOnEveryEosIdOfTheConfig()
+    {
+        int[] prompt = [3, 1, 4];
+        var free = Generator.Generate(M, [prompt], new GenerationOptions { MaxNewTokens = 8 })[0].Tokens;
+        int never = Enumerable.Range(0, M.Config.V).First(v => !free.Contains(v));
+        foreach (int at in new[] { 0, 3 })
+            foreach (var list in new[] { new[] { never, free[at] }, [free[at], never] })
+            {
+                var c = M.Config.Clone();
+                c.EosTokenIds = new TokenIds(list, IsList: true);
+                var g = Generator.Generate(M, [prompt], new GenerationOptions { MaxNewTokens = 8, StopTokens = GenerationOptions.EosOf(c) })[0];
+                Assert.True(g.Stopped, $"eos_token_id [{string.Join(", ", list)}]: did not stop; generated {string.Join(" ", g.Tokens)}");
+                Assert.Equal(free[..Array.IndexOf(free, free[at])], g.Tokens);
+            }
+    }
+
     [Fact]
     public void BeamWidthOneEqualsGreedy()
     {

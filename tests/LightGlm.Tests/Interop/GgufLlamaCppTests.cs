@@ -3,6 +3,7 @@
 // bench's side procedure. Skipped with the loader's message when llama.cpp's native library cannot load here.
 using System.Numerics.Tensors;
 using LightGlm.Cli.LlamaCpp;
+using LightGlm.Evaluation.Bench;
 using LightGlm.Interop;
 using LightGlm.Interop.Gguf;
 using LightGlm.Model;
@@ -192,7 +193,7 @@ public sealed class GgufLlamaCppTests
         using var tmp = HfGolden.Temp();
         string path = Export(tmp, "llama", GgmlType.F32);
         var ours = PeerRun.Ours(HfGolden.DirOf("llama"), WeightFormat.Fp32, 1, [16, 32], 8, 1);
-        var peer = PeerRun.LlamaCpp(path, "f32", 1, [16, 32], 8, 1, forced: ours.Greedy);
+        var peer = LlamaCppPeer.Run(path, "f32", 1, [16, 32], 8, 1, forced: ours.Greedy);
         foreach (var x in new[] { ours, peer })
         {
             Assert.Equal([16, 32], x.PrefillMs.Keys.Order());

@@ -1,5 +1,6 @@
 // Batch-1 greedy decode timing of any inference weight source through the one forward pass: the eval stage's speed
-// probe, `bench student-decode`'s interleaved rounds and `bench vocab-prune`'s tokens/s. The CLI parses and prints.
+// probe, `bench student-decode`'s interleaved rounds, `bench vocab-prune`'s tokens/s and `bench mapped-decode`'s
+// per-step times. The CLI parses and prints.
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using LightGlm.Model.Inference;
@@ -96,5 +97,33 @@ public static class DecodeBench
             best = Math.Max(best, (tokens - 1) / sw.Elapsed.TotalSeconds);
         }
         return best;
+    }
+
+    /// <summary>What <see cref="Steps"/> measured: the prefill's seconds, each decode step's, the CPU seconds of all steps
+    /// (all threads), <see cref="PeakMemory.Describe"/> after the prefill and after the steps, and the last greedy token.</summary>
+    public sealed record StepTimes(double PrefillS, string MemoryAfterPrefill, double[] StepS, double CpuS, string MemoryAfterSteps, int Next)
+    {
+        public double MedianS => StepS.Order().ElementAt(StepS.Length / 2);
+    }
+
+    /// <summary>`bench mapped-decode`: a prefill of <paramref name="prompt"/> (one GEMM per projection over its rows; the first
+    /// touch pages mapped weights in from disk), then <paramref name="steps"/> greedy decode steps, each timed.</summary>
+    public static StepTimes Steps(InferenceWeights weights, int[] prompt, int steps)
+    {
+        var dec = new SequenceDecoder(weights, prompt.Length + steps + 1);
+        long t0 = Stopwatch.GetTimestamp();
+        int next = TensorPrimitives.IndexOfMax(dec.Forward(prompt));
+        double prefill = Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        string afterPrefill = PeakMemory.Describe();
+        var times = new double[steps];
+        double cpu0 = CpuClock.ProcessMs();
+        for (int i = 0; i < steps; i++)
+        {
+            long t1 = Stopwatch.GetTimestamp();
+            next = TensorPrimitives.IndexOfMax(dec.Step(next));
+            times[i] = Stopwatch.GetElapsedTime(t1).TotalSeconds;
+        }
+        double cpu = (CpuClock.ProcessMs() - cpu0) / 1e3;
+        return new(prefill, afterPrefill, times, cpu, steps > 0 ? PeakMemory.Describe() : "", next);
     }
 }

@@ -5,7 +5,7 @@ using System.Numerics.Tensors;
 namespace LightGlm.Model.Inference;
 
 /// <summary>A one-slot <see cref="InferenceSession"/> fed causally: append tokens, read the logits of the last one.</summary>
-public sealed class SequenceDecoder
+public sealed class SequenceDecoder : ICausalDecoder
 {
     readonly float[] _logits;
 
@@ -19,6 +19,7 @@ public sealed class SequenceDecoder
     public InferenceSession Session { get; }
     public InferenceWeights Weights => Session.Weights;
     public int MaxTokens => Session.Cache.MaxLength;
+    public int VocabSize => _logits.Length;
     /// <summary>Tokens fed since the last <see cref="Reset"/>.</summary>
     public int Length => Session.Cache.Length[0];
 

@@ -1,4 +1,5 @@
-// Finds added (special) tokens in raw text, leftmost and then longest first, before normalisation.
+// Finds added (special) tokens in raw text, leftmost and then longest first, before normalisation, and encodes a text
+// around them (HfTokenizer and SentencePieceTokenizer alike).
 namespace LightGlm.Text.Tokenizers;
 
 internal sealed class AddedTokenSplitter
@@ -35,5 +36,19 @@ internal sealed class AddedTokenSplitter
             }
         }
         return r;
+    }
+
+    /// <summary>Each added token in <paramref name="text"/> becomes its id; the text before, between and after goes to
+    /// <paramref name="encodeSegment"/> (which appends its ids), in order.</summary>
+    public void Encode(ReadOnlySpan<char> text, List<int> ids, Action<ReadOnlySpan<char>, List<int>> encodeSegment)
+    {
+        int start = 0;
+        foreach (var (pos, len, id) in Find(text))
+        {
+            encodeSegment(text[start..pos], ids);
+            ids.Add(id);
+            start = pos + len;
+        }
+        encodeSegment(text[start..], ids);
     }
 }

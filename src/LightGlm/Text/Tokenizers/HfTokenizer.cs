@@ -161,15 +161,8 @@ public sealed class HfTokenizer : ITokenizer
         var sc = _scratch ??= new Scratch();
         var ids = sc.Ids;
         ids.Clear();
-        if (!parseSpecialTokens || _added.IsEmpty) { EncodeSegment(text, ids, sc); return ids.ToArray(); }
-        int start = 0;
-        foreach (var (pos, len, id) in _added.Find(text))
-        {
-            EncodeSegment(text[start..pos], ids, sc);
-            ids.Add(id);
-            start = pos + len;
-        }
-        EncodeSegment(text[start..], ids, sc);
+        if (!parseSpecialTokens || _added.IsEmpty) EncodeSegment(text, ids, sc);
+        else _added.Encode(text, ids, (segment, list) => EncodeSegment(segment, list, sc));
         return ids.ToArray();
     }
 

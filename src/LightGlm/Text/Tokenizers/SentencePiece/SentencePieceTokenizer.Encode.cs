@@ -41,15 +41,8 @@ public sealed partial class SentencePieceTokenizer
         var sc = _scratch ??= new Scratch();
         var ids = sc.Ids;
         ids.Clear();
-        if (!parseSpecialTokens || _specials.IsEmpty) { EncodeSegment(text, ids, sc); return [.. ids]; }
-        int start = 0;
-        foreach (var (pos, len, id) in _specials.Find(text))
-        {
-            EncodeSegment(text[start..pos], ids, sc);
-            ids.Add(id);
-            start = pos + len;
-        }
-        EncodeSegment(text[start..], ids, sc);
+        if (!parseSpecialTokens || _specials.IsEmpty) EncodeSegment(text, ids, sc);
+        else _specials.Encode(text, ids, (segment, list) => EncodeSegment(segment, list, sc));
         return [.. ids];
     }
 

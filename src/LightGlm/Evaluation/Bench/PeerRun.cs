@@ -1,16 +1,16 @@
-// One side of `bench llama-cpp` measured alone in its own process (so peak RSS is that side's alone): load, prefill
-// at each prompt length, greedy decode; the same procedure for our engine and for llama.cpp, token ids in both.
+// One side of `bench llama-cpp` / `bench large-decode` measured alone in its own process (so peak RSS is that side's
+// alone): load, prefill at each prompt length, greedy decode — one procedure over any ICausalDecoder, token ids in both.
+// Our side is here; llama.cpp's (LLamaSharp) is in the CLI, which alone references it.
 using System.Diagnostics;
 using System.Numerics.Tensors;
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using LightGlm.Evaluation.Bench;
 using LightGlm.Interop;
 using LightGlm.Interop.Inference;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
 
-namespace LightGlm.Cli.LlamaCpp;
+namespace LightGlm.Evaluation.Bench;
 
 /// <summary>
 /// What one side measured. Times are the best of <c>reps</c> runs after one warm-up; RSS is VmHWM of the child process.
@@ -38,6 +38,18 @@ public sealed record PeerResult(
     public static PeerResult? FromOutput(string stdout) =>
         stdout.Split('\n').Where(l => l.StartsWith(Marker, StringComparison.Ordinal))
             .Select(l => JsonSerializer.Deserialize<PeerResult>(l[Marker.Length..])).LastOrDefault();
+
+    /// <summary>Leading greedy tokens that agree (after the first difference a causal model's continuations diverge anyway).</summary>
+    public static int Agreeing(int[] a, int[] b)
+    {
+        int i = 0;
+        while (i < a.Length && i < b.Length && a[i] == b[i]) i++;
+        return i;
+    }
+
+    /// <summary>Steps where the peer's argmax, fed our greedy tokens, equals ours.</summary>
+    public static int ForcedAgreeing(PeerResult ours, PeerResult peer) =>
+        peer.ForcedArgmax is { } f ? f.Zip(ours.Greedy).Count(p => p.First == p.Second) : 0;
 }
 
 public static class PeerRun
@@ -73,7 +85,7 @@ public static class PeerRun
             (mapped, weights, source) = OpenSource(modelDir, format);
         var dec = new SequenceDecoder(weights, promptLengths.Max() + tokens + 1);
         double load = sw.Elapsed.TotalSeconds;
-        var r = Measure(weights.Config.V, dec.Reset, t => TensorPrimitives.IndexOfMax(dec.Forward(t)), promptLengths, tokens, reps);
+        var r = Measure(dec, promptLengths, tokens, reps);
         GC.KeepAlive(mapped);
         return new PeerResult("lightglm", InferenceWeights.Name(format), load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), r.Greedy) { Source = source };
     }
@@ -102,45 +114,31 @@ public static class PeerRun
         return (arena ? null : mapped, weights, source);
     }
 
-    /// <summary>llama.cpp on <paramref name="gguf"/> with its defaults (f16 K/V cache, mmap, flash attention auto).</summary>
-    /// <paramref name="forced"/>: our greedy tokens, fed in the timed decode instead of llama.cpp's own argmax (its argmax at
-    /// each step is recorded); its own greedy tokens then come from one more, untimed run.
-    public static PeerResult LlamaCpp(string gguf, string format, int threads, int[] promptLengths, int tokens, int reps, int[]? forced = null)
-    {
-        var sw = Stopwatch.StartNew();
-        using var s = new LlamaCppSession(gguf, promptLengths.Max() + tokens + 1, threads);
-        double load = sw.Elapsed.TotalSeconds;
-        int Argmax(int[] t) => TensorPrimitives.IndexOfMax(s.Forward(t));
-        var r = Measure(s.VocabSize, s.Reset, Argmax, promptLengths, tokens, reps, forced);
-        int[] greedy = r.Greedy;
-        if (forced is not null) greedy = Measure(s.VocabSize, s.Reset, Argmax, promptLengths[..1], tokens, 1).Greedy;
-        return new PeerResult("llama.cpp", format, load, r.Prefill, r.Decode, PeakMemory.ProcessPeakMb(), greedy, forced is null ? null : r.Greedy);
-    }
-
     /// <summary>
     /// The procedure both sides run: a warm-up (short prefill + 2 steps); for each prompt length the best of
     /// <paramref name="reps"/> prefills from an empty cache; then greedy decode after the first prompt length — the
     /// argmax of the prefill, then <paramref name="tokens"/> − 1 timed steps — best of <paramref name="reps"/> in ms/token.
     /// With <paramref name="forced"/> each step feeds forced[i − 1] instead of the previous argmax (the argmaxes are returned).
     /// </summary>
-    static (Dictionary<int, double> Prefill, double Decode, int[] Greedy) Measure(int V, Action reset, Func<int[], int> forwardArgmax,
+    public static (Dictionary<int, double> Prefill, double Decode, int[] Greedy) Measure(ICausalDecoder decoder,
         int[] promptLengths, int tokens, int reps, int[]? forced = null)
     {
         if (forced is not null && forced.Length < tokens) throw new ArgumentException($"{forced.Length} forced tokens for {tokens} steps");
-        var prompt = Prompt(V, promptLengths.Max());
-        reset();
-        int w = forwardArgmax(prompt[..Math.Min(8, prompt.Length)]);
-        w = forwardArgmax([w]);
-        forwardArgmax([w]);
+        var prompt = Prompt(decoder.VocabSize, promptLengths.Max());
+        int ForwardArgmax(int[] t) => TensorPrimitives.IndexOfMax(decoder.Forward(t));
+        decoder.Reset();
+        int w = ForwardArgmax(prompt[..Math.Min(8, prompt.Length)]);
+        w = ForwardArgmax([w]);
+        ForwardArgmax([w]);
         var prefill = new Dictionary<int, double>();
         foreach (int p in promptLengths)
         {
             double best = double.MaxValue;
             for (int rep = 0; rep < reps; rep++)
             {
-                reset();
+                decoder.Reset();
                 long t0 = Stopwatch.GetTimestamp();
-                forwardArgmax(prompt[..p]);
+                ForwardArgmax(prompt[..p]);
                 best = Math.Min(best, Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
             }
             prefill[p] = best;
@@ -149,11 +147,11 @@ public static class PeerRun
         int[] greedy = [];
         for (int rep = 0; rep < reps; rep++)
         {
-            reset();
+            decoder.Reset();
             var g = new int[tokens];
-            g[0] = forwardArgmax(prompt[..promptLengths[0]]);
+            g[0] = ForwardArgmax(prompt[..promptLengths[0]]);
             long t0 = Stopwatch.GetTimestamp();
-            for (int i = 1; i < tokens; i++) g[i] = forwardArgmax([forced is null ? g[i - 1] : forced[i - 1]]);
+            for (int i = 1; i < tokens; i++) g[i] = ForwardArgmax([forced is null ? g[i - 1] : forced[i - 1]]);
             decode = Math.Min(decode, Stopwatch.GetElapsedTime(t0).TotalMilliseconds / Math.Max(1, tokens - 1));
             if (rep == 0) greedy = g;
         }
