@@ -6,7 +6,7 @@ namespace LightGlm.Kernels;
 
 internal static unsafe class Scratch
 {
-    const int Slots = 4;
+    const int Slots = 5;
     [ThreadStatic] static float[]?[]? _buffers;
 
     /// <summary>A pointer to at least n floats in this thread's slot (valid until the same slot is requested again larger).</summary>

@@ -1,17 +1,24 @@
-// The inner product of one quantized row with an fp32 vector: Σ_blocks d_b · Σ_i q_i·x_i, SIMD with a scalar reference.
+// The inner product of one quantized row with an fp32 vector: Σ_blocks d_b · Σ_i q_i·x_i, every quant widened to
+// float. Scalar reference, Vector256 (AVX2) and AVX-512 (one 16-lane convert + FMA per 16 quants).
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using System.Runtime.Intrinsics.X86;
 
 namespace LightGlm.Kernels.Quantized;
 
 internal static unsafe class QuantizedDot
 {
-    /// <summary>row · x over padded width (x has PaddedCols values, zero beyond Cols). Dispatches to SIMD when available.</summary>
-    public static float Row(byte* row, float* x, int blocks, QuantBlockLayout layout)
+    /// <summary>row · x over padded width (x has PaddedCols values, zero beyond Cols), on the kernel <paramref name="isa"/> names.</summary>
+    public static float Row(byte* row, float* x, int blocks, QuantBlockLayout layout, QuantIsa isa)
     {
-        if (Vector256.IsHardwareAccelerated)
-            return layout.Format == QuantFormat.Int8 ? RowQ8Simd(row, x, blocks, layout.GroupSize) : RowQ4Simd(row, x, blocks, layout.GroupSize);
-        return RowScalar(row, x, blocks, layout);
+        bool q8 = layout.Format == QuantFormat.Int8;
+        int G = layout.GroupSize;
+        return isa switch
+        {
+            QuantIsa.Avx512 => q8 ? RowQ8Avx512(row, x, blocks, G) : RowQ4Avx512(row, x, blocks, G),
+            QuantIsa.Avx2 => q8 ? RowQ8Simd(row, x, blocks, G) : RowQ4Simd(row, x, blocks, G),
+            _ => RowScalar(row, x, blocks, layout),
+        };
     }
 
     /// <summary>Scalar reference: the same formula, one weight at a time.</summary>
@@ -92,5 +99,48 @@ internal static unsafe class QuantizedDot
     {
         var wide = Vector256.WidenLower(Vector256.Create(q, q)); // lower 8 shorts → 8 ints
         return Vector256.FusedMultiplyAdd(Vector256.ConvertToSingle(wide), Vector256.Load(x), acc);
+    }
+
+    // Int8: 16 sbytes → 16 ints (vpmovsxbd) → 16 floats, FMA with x into the block's sum, then × d into the total.
+    static float RowQ8Avx512(byte* row, float* x, int blocks, int G)
+    {
+        var acc = Vector512<float>.Zero;
+        int bb = 4 + G;
+        for (int b = 0; b < blocks; b++, row += bb, x += G)
+        {
+            var s = Vector512<float>.Zero;
+            sbyte* qs = (sbyte*)(row + 4);
+            for (int i = 0; i < G; i += 16)
+            {
+                var q = Avx512F.ConvertToVector512Single(Avx512F.ConvertToVector512Int32(Vector128.Load(qs + i)));
+                s = Avx512F.FusedMultiplyAdd(q, Vector512.Load(x + i), s);
+            }
+            acc = Avx512F.FusedMultiplyAdd(s, Vector512.Create(Unsafe.ReadUnaligned<float>(row)), acc);
+        }
+        return Vector512.Sum(acc);
+    }
+
+    // Int4: 16 packed bytes → 16 ints (vpmovzxbd); low nibble − 8 is weight i, high nibble − 8 is weight i + G/2.
+    static float RowQ4Avx512(byte* row, float* x, int blocks, int G)
+    {
+        var acc = Vector512<float>.Zero;
+        int half = G / 2, bb = 4 + half;
+        var mask = Vector512.Create(0xF);
+        var eight = Vector512.Create(8);
+        for (int b = 0; b < blocks; b++, row += bb, x += G)
+        {
+            var s = Vector512<float>.Zero;
+            byte* qs = row + 4;
+            for (int i = 0; i < half; i += 16)
+            {
+                var p = Avx512F.ConvertToVector512Int32(Vector128.Load(qs + i));
+                var lo = Avx512F.ConvertToVector512Single((p & mask) - eight);
+                var hi = Avx512F.ConvertToVector512Single(Vector512.ShiftRightLogical(p, 4) - eight);
+                s = Avx512F.FusedMultiplyAdd(lo, Vector512.Load(x + i), s);
+                s = Avx512F.FusedMultiplyAdd(hi, Vector512.Load(x + half + i), s);
+            }
+            acc = Avx512F.FusedMultiplyAdd(s, Vector512.Create(Unsafe.ReadUnaligned<float>(row)), acc);
+        }
+        return Vector512.Sum(acc);
     }
 }

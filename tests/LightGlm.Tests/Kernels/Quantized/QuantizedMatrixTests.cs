@@ -69,13 +69,23 @@ public class QuantizedMatrixTests
         }
     }
 
+    /// <summary>
+    /// The matrix-vector kernel within its stated bound of the fp32 product. Weights: |w − ŵ| ≤ d_w/2 per element.
+    /// Int8 activations add x ≈ x̂ = d_x·p with |x − x̂| ≤ d_x/2, d_x = max|x in the group| / 127 (≈ 1/254 of the group's
+    /// amax), so |Σ ŵ·x̂ − Σ ŵ·x| ≤ Σ |ŵ_c|·d_x/2 and |Σ ŵ·x̂ − Σ w·x| ≤ Σ (d_w/2)·|x_c| + Σ |ŵ_c|·d_x/2.
+    /// </summary>
     [Theory]
-    [InlineData(QuantFormat.Int8, 32)]
-    [InlineData(QuantFormat.Int4, 32)]
-    [InlineData(QuantFormat.Int8, 64)]
-    [InlineData(QuantFormat.Int4, 64)]
-    public void MatVecWithinStatedBoundOfFp32(QuantFormat f, int g)
+    [InlineData(QuantFormat.Int8, 32, QuantActivations.Float)]
+    [InlineData(QuantFormat.Int4, 32, QuantActivations.Float)]
+    [InlineData(QuantFormat.Int8, 64, QuantActivations.Float)]
+    [InlineData(QuantFormat.Int4, 64, QuantActivations.Float)]
+    [InlineData(QuantFormat.Int8, 32, QuantActivations.Int8)]
+    [InlineData(QuantFormat.Int4, 32, QuantActivations.Int8)]
+    [InlineData(QuantFormat.Int8, 64, QuantActivations.Int8)]
+    [InlineData(QuantFormat.Int4, 64, QuantActivations.Int8)]
+    public void MatVecWithinStatedBoundOfFp32(QuantFormat f, int g, QuantActivations act)
     {
+        double worstActivationError = 0;
         for (int cols = 1; cols <= 260; cols += 37)
             foreach (int rows in new[] { 1, 5, 70 })
             {
@@ -85,24 +95,35 @@ public class QuantizedMatrixTests
                 var y = new float[rows];
                 var xp = new float[q.PaddedCols];
                 x.CopyTo(xp, 0);
-                QuantizedMatVec.Forward(q, xp, 1, y, rows, maxThreads: 2);
+                QuantizedMatVec.Forward(q, xp, 1, y, rows, maxThreads: 2, act, QuantizedMatVec.BestIsa);
                 var deq = q.Dequantize();
                 for (int r = 0; r < rows; r++)
                 {
-                    double exact = 0, deqDot = 0, bound = 0, absDot = 0;
+                    double exact = 0, deqDot = 0, bound = 0, absDot = 0, actBound = 0;
                     for (int c = 0; c < cols; c++)
                     {
                         exact += (double)w[r * cols + c] * x[c];
                         deqDot += (double)deq[r * cols + c] * x[c];
                         bound += q.Scale(r, c / g) / 2.0 * Math.Abs(x[c]);
                         absDot += Math.Abs((double)deq[r * cols + c] * x[c]);
+                        if (act == QuantActivations.Int8) actBound += Math.Abs(deq[r * cols + c]) * GroupAmax(x, c / g, g) / 127 / 2;
                     }
                     double fpSlack = 1e-5 * absDot + 1e-6;
-                    // The kernel computes the dequantized product up to float rounding...
-                    Assert.True(Math.Abs(y[r] - deqDot) <= fpSlack, $"{f} G={g} ({rows},{cols}) row {r}: {y[r]} vs dequantized {deqDot}");
-                    // ...and so is within Σ (d_b/2)·|x_i| of the fp32 product: the stated bound.
-                    Assert.True(Math.Abs(y[r] - exact) <= bound * 1.0001 + fpSlack, $"{f} G={g} ({rows},{cols}) row {r}: |{y[r]} − {exact}| > {bound}");
+                    // The kernel computes the dequantized product up to float rounding (and the activations' rounding)...
+                    Assert.True(Math.Abs(y[r] - deqDot) <= actBound * 1.0001 + fpSlack, $"{f} G={g} {act} ({rows},{cols}) row {r}: {y[r]} vs dequantized {deqDot}, bound {actBound}");
+                    // ...and so is within Σ (d_b/2)·|x_i| (+ the activations' term) of the fp32 product: the stated bound.
+                    Assert.True(Math.Abs(y[r] - exact) <= (bound + actBound) * 1.0001 + fpSlack, $"{f} G={g} {act} ({rows},{cols}) row {r}: |{y[r]} − {exact}| > {bound} + {actBound}");
+                    worstActivationError = Math.Max(worstActivationError, Math.Abs(y[r] - deqDot) - fpSlack);
                 }
             }
+        // Int8 activations really are quantized (an fp32 product would stay within float rounding everywhere).
+        Assert.Equal(act == QuantActivations.Int8, worstActivationError > 0);
+    }
+
+    static double GroupAmax(float[] x, int b, int g)
+    {
+        double m = 0;
+        for (int c = b * g; c < Math.Min(x.Length, (b + 1) * g); c++) m = Math.Max(m, Math.Abs(x[c]));
+        return m;
     }
 }

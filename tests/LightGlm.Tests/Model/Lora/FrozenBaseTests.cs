@@ -4,6 +4,7 @@
 // through the tile path (rows widened to fp32, one sgemm per tile); over int8 weights its forward is the inference pass's.
 using LightGlm.Interop;
 using LightGlm.Interop.Inference;
+using LightGlm.Kernels.Quantized;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
 using LightGlm.Model.Inference;
@@ -37,7 +38,7 @@ public sealed class FrozenBaseTests : IDisposable
         return (loss, (float[])lora.Grads.Clone());
     }
 
-    static void Close(float[] expected, float[] actual, float tol)
+    internal static void Close(float[] expected, float[] actual, float tol)
     {
         Assert.Equal(expected.Length, actual.Length);
         float scale = Math.Max(1e-3f, expected.Max(Math.Abs));
@@ -88,7 +89,14 @@ public sealed class FrozenBaseTests : IDisposable
         Assert.Equal(a.Loss, b.Loss, 4);
         Close(a.Grads, b.Grads, 1e-3f);
     }
+}
 
+/// <summary>The frozen base runs GEMMs over dequantized tiles; the inference pass, on T ≤ 8 rows, would quantize its
+/// inputs to int8 (QuantizedMatVec's default). Equality holds for its fp32-activation kernel, so this test sets it and
+/// runs alone (QuantizedActivationsOwners).</summary>
+[Collection(nameof(QuantizedActivationsOwners))]
+public class FrozenBaseOverQuantizedWeightsTests
+{
     [Theory]
     [InlineData("glm")]
     [InlineData("llama")]
@@ -128,10 +136,16 @@ public sealed class FrozenBaseTests : IDisposable
         frozen.Forward(cache, batch);
         var session = new InferenceSession(q, 1, T);
         var logits = new float[T * c.V];
-        for (int b = 0; b < B; b++)
+        var was = QuantizedMatVec.Activations;
+        try
         {
-            session.ForwardSequence(batch.Tokens.AsSpan(b * T, T), batch.PrefixLengths![b], logits);
-            Close(logits, cache.Logits.Span.Slice(b * T * c.V, T * c.V).ToArray(), 2e-4f);
+            QuantizedMatVec.Activations = QuantActivations.Float;
+            for (int b = 0; b < B; b++)
+            {
+                session.ForwardSequence(batch.Tokens.AsSpan(b * T, T), batch.PrefixLengths![b], logits);
+                FrozenBaseTests.Close(logits, cache.Logits.Span.Slice(b * T * c.V, T * c.V).ToArray(), 2e-4f);
+            }
         }
+        finally { QuantizedMatVec.Activations = was; }
     }
 }
