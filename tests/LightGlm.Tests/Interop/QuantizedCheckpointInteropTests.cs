@@ -121,8 +121,9 @@ public sealed class QuantizedCheckpointInteropTests
             Assert.True(code == 0, err);
             Assert.Contains("student int8 (stored, group 32)", stdout);
 
-            // training (distill, finetune, train --init-from all read the fp32 arena): refused, saying what and what to do
-            (code, _, err) = ImportCliTests.Run("distill", "--teacher", q, "--student", m, "--out", m + "-d");
+            // training it (a distilled student, train --init-from: both read the fp32 arena): refused, saying what and what
+            // to do. (As a distillation teacher it runs streamed, and finetune --lora-rank trains adapters over it in place.)
+            (code, _, err) = ImportCliTests.Run("distill", "--teacher", m, "--student", q, "--out", m + "-d");
             Assert.Equal(2, code);
             Assert.Contains($"{q}: a quantized inference checkpoint (int8, group 32", err);
             Assert.Contains("use the fp32/bf16 model directory it was made from", err);

@@ -89,14 +89,7 @@ public sealed class FrozenBaseTests : IDisposable
         Assert.Equal(a.Loss, b.Loss, 4);
         Close(a.Grads, b.Grads, 1e-3f);
     }
-}
 
-/// <summary>The frozen base runs GEMMs over dequantized tiles; the inference pass, on T ≤ 8 rows, would quantize its
-/// inputs to int8 (QuantizedMatVec's default). Equality holds for its fp32-activation kernel, so this test sets it and
-/// runs alone (QuantizedActivationsOwners).</summary>
-[Collection(nameof(QuantizedActivationsOwners))]
-public class FrozenBaseOverQuantizedWeightsTests
-{
     [Theory]
     [InlineData("glm")]
     [InlineData("llama")]
@@ -120,7 +113,14 @@ public class FrozenBaseOverQuantizedWeightsTests
         model.Forward(bc, batch);
         Assert.Contains(Enumerable.Range(0, adapted.Length), i => Math.Abs(adapted[i] - bc.Logits.Span[i]) > 1e-3);
     }
+}
 
+/// <summary>The frozen base runs GEMMs over dequantized tiles; the inference pass, on T ≤ 8 rows, would quantize its
+/// inputs to int8 (QuantizedMatVec's default). Equality holds for its fp32-activation kernel, so this test sets it and
+/// runs alone (QuantizedActivationsOwners).</summary>
+[Collection(nameof(QuantizedActivationsOwners))]
+public class FrozenBaseOverQuantizedWeightsTests
+{
     [Theory]
     [InlineData(WeightFormat.Int8)]
     [InlineData(WeightFormat.Int4)]
