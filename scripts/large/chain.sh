@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # Issue 20's chain at a real model's size: random weights of a real model's exact config (`lightglm init`; synthetic
 # weights prove mechanics, memory and speed only, never quality) go through
-#   import (bf16) → prune --target-params (streamed teacher) → distill (streamed teacher, real corpus pairs)
+#   import (bf16) → finetune --lora-rank (LoRA over the frozen bf16 teacher in place, merged copy in bf16)
+#   → prune --target-params (streamed teacher) → distill (streamed teacher, real corpus pairs)
 #   → export --quantize int8 → generate + bench mapped-decode
 # and every step's wall time and peak RSS (/usr/bin/time -v) is tabled in DIR/chain.tsv and printed at the end.
-#   scripts/large/chain.sh SHAPE DIR [--layers N] [--ratio R] [--steps S] [--batch B] [--max-len L] [--pairs P]
+#   scripts/large/chain.sh SHAPE DIR [--layers N] [--ratio R] [--steps S] [--batch B] [--max-len L] [--pairs P] [--lora-steps K]
 # SHAPE: qwen2.5-0.5b | chatglm2-6b. --ratio: the student's share of the teacher's parameters (default 0.5).
 # Resumable: a step whose output exists is skipped (delete DIR/NAME to run it again). Needs a built CLI and a corpus
 # (the first one found under .cache/lightglm or runs/, or CORPUS=DIR with train.tsv).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 shape=$1; dir=$2; shift 2
-layers=(); ratio=0.5; steps=200; batch=4; maxlen=64; pairs=2000
+layers=(); ratio=0.5; steps=200; batch=4; maxlen=64; pairs=2000; lorasteps=20
 while [ $# -gt 0 ]; do
   case $1 in
     --layers) layers=(--layers "$2"); shift 2;;
@@ -20,6 +21,7 @@ while [ $# -gt 0 ]; do
     --batch) batch=$2; shift 2;;
     --max-len) maxlen=$2; shift 2;;
     --pairs) pairs=$2; shift 2;;
+    --lora-steps) lorasteps=$2; shift 2;;
     *) echo "chain.sh: unknown option $1" >&2; exit 2;;
   esac
 done
@@ -40,6 +42,8 @@ if [ ! -f "$dir/source.txt" ]; then
   tail -n "$pairs" "$corpus/train.tsv" | awk -F'\t' 'NF>=2 {print $1; print $2}' > "$dir/target.txt.tmp" && mv "$dir/target.txt.tmp" "$dir/target.txt"
   head -n 200 "$corpus/dev.tsv" 2>/dev/null | awk -F'\t' 'NF>=2 {print $1; print $2}' > "$dir/valid.txt" || true
 fi
+
+[ -f "$dir/pairs.tsv" ] || head -n "$pairs" "$corpus/train.tsv" > "$dir/pairs.tsv"   # translation pairs for the LoRA fine-tune
 
 step() {  # step NAME OUTPUT -- command…
   local name=$1 out=$2; shift 3
@@ -83,9 +87,12 @@ PY
 fi
 target=$(python3 -c "print(int($total * $ratio))")
 echo "teacher: $total parameters; student target: $target ($ratio)"
-step prune "$dir/student/config.json" -- "${cli[@]}" prune --teacher "$dir/teacher" --out "$dir/student" --target-params "$target" \
+step lora "$dir/teacher-lora/config.json" -- "${cli[@]}" finetune --model "$dir/teacher" --data "$dir/pairs.tsv" --out "$dir/teacher-lora" \
+  --lora-rank 8 --steps "$lorasteps" --batch 1 --seq-len "$maxlen"
+teacher="$dir/teacher-lora"
+step prune "$dir/student/config.json" -- "${cli[@]}" prune --teacher "$teacher" --out "$dir/student" --target-params "$target" \
   --importance activation --calibration "$dir/valid.txt"
-step distill "$dir/distilled/config.json" -- "${cli[@]}" distill --teacher "$dir/teacher" --student "$dir/student" --out "$dir/distilled" \
+step distill "$dir/distilled/config.json" -- "${cli[@]}" distill --teacher "$teacher" --student "$dir/student" --out "$dir/distilled" \
   --source "$dir/source.txt" --target "$dir/target.txt" --valid "$dir/valid.txt" --steps "$steps" --batch "$batch" --max-len "$maxlen" \
   --top-k 64 --teacher-cache "$dir/teacher-cache.bin" --checkpoint-dir "$dir/distill-ckpt" --checkpoint-every 50
 step export "$dir/int8/config.json" -- "${cli[@]}" export --model "$dir/distilled" --quantize int8 --out "$dir/int8"
