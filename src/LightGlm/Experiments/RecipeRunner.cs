@@ -33,7 +33,13 @@ public sealed class StageContext(Recipe recipe, RunDirectory run, IStageProgress
 
     /// <summary>The results an earlier stage recorded; an error if it has not finished.</summary>
     public JsonObject ResultOf(string stage) =>
-        Run.StageResult(stage) ?? throw new InvalidOperationException($"stage '{stage}' has not finished in {Run.Root}; run the recipe from the start");
+        Run.StageResult(stage) ?? throw NotFinished(stage);
+
+    /// <summary>The typed results of the earlier stage <typeparamref name="T"/> belongs to; an error if it has not finished.</summary>
+    public T ResultOf<T>() where T : class, IStageResult => Run.Result<T>() ?? throw NotFinished(T.Stage);
+
+    InvalidOperationException NotFinished(string stage) =>
+        new($"stage '{stage}' has not finished in {Run.Root}; run the recipe from the start");
 }
 
 /// <summary>One step of a recipe: corpus, tokenizer, teacher, hybrid, compression, evaluation, report, ….</summary>
@@ -47,7 +53,8 @@ public interface IRecipeStage
     /// e.g. "hybrid"); "*" = the whole recipe (never shared). Two runs whose sections agree up to a stage can share its
     /// result (<see cref="RecipeRunner.Run"/>'s donors).</summary>
     IReadOnlyList<string> Reads => [Name];
-    /// <summary>Does the work and returns the results to record (paths, numbers, wall time is added).</summary>
+    /// <summary>Does the work and returns the results to record (paths, numbers, wall time is added): the recipe's stages
+    /// return their typed result (Stages/StageResults.cs) through <see cref="StageJson.ToJson{T}"/>.</summary>
     JsonObject Run(StageContext context);
 }
 
