@@ -108,11 +108,14 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
                 var sw = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var result = stage.Run(new StageContext(recipe, run, progressFor(stage), cancel));
-                result["wall_seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2);
-                // CPU seconds of this process: on a shared machine the wall time says more about the neighbours than about the stage.
-                result["cpu_seconds"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, 2);
-                run.MarkStageDone(stage.Name, result);
-                run.LogMetric(stage.Name, new JsonObject { ["event"] = "stage_done", ["wall_seconds"] = result["wall_seconds"]!.DeepClone(), ["cpu_seconds"] = result["cpu_seconds"]!.DeepClone() });
+                var times = new StageResult
+                {
+                    WallSeconds = Math.Round(sw.Elapsed.TotalSeconds, 2),
+                    // CPU seconds of this process: on a shared machine the wall time says more about the neighbours than about the stage.
+                    CpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, 2),
+                };
+                run.MarkStageDone(stage.Name, StageJson.Merge(result, times));
+                run.LogMetric(stage.Name, StageJson.Merge(new JsonObject { ["event"] = "stage_done" }, times));
             }
             StageFinished?.Invoke(stage, run.StageResult(stage.Name)!);
             if (stage.Name == until) break;

@@ -66,9 +66,7 @@ public sealed class RunDirectory
     {
         foreach (var part in Directory.EnumerateFiles(donor.StagesDir, stage + ".*.done.json"))
             AtomicFile.WriteAllText(Path.Combine(StagesDir, Path.GetFileName(part)), File.ReadAllText(part));
-        var result = donor.StageResult(stage)!;
-        result["shared_from"] = donor.Root;
-        MarkStageDone(stage, result);
+        MarkStageDone(stage, StageJson.Merge(donor.StageResult(stage)!, new StageResult { SharedFrom = donor.Root }));
         LogMetric(stage, new JsonObject { ["event"] = "stage_shared", ["from"] = donor.Root });
     }
 

@@ -40,6 +40,13 @@ public static class StageJson
 
     public static JsonObject ToJson<T>(T value) => JsonSerializer.SerializeToNode(value, Options)!.AsObject();
 
+    /// <summary>Sets the runner's fields (those not null) on a stage's result, whatever its type; returns the result.</summary>
+    public static JsonObject Merge(JsonObject result, StageResult runner)
+    {
+        foreach (var (key, value) in ToJson(runner)) result[key] = value?.DeepClone();
+        return result;
+    }
+
     /// <summary>Any part of a result (a curve, a list) as a JSON node, null as null.</summary>
     public static JsonNode? ToNode<T>(T value) => value is null ? null : JsonSerializer.SerializeToNode(value, Options);
 

@@ -38,7 +38,7 @@ public sealed record CorpusResult : StageResult, IStageResult
     };
 
     /// <summary>The monolingual files that exist (runs of corpora without manual pages have none).</summary>
-    public IEnumerable<string> Monolingual => new[] { MonoEn, MonoZh }.Where(p => p is not null && File.Exists(p))!;
+    [JsonIgnore] public IEnumerable<string> Monolingual => new[] { MonoEn, MonoZh }.Where(p => p is not null && File.Exists(p))!;
 }
 
 public sealed record TokenizerResult : StageResult, IStageResult
