@@ -1,7 +1,7 @@
 // `lightglm eval --model DIR (--test FILE.tsv | --split test|dev|unseen [--corpus DIR]) [--direction en-zh|zh-en|both] [--json]`: BLEU, chrF, TER,
 // terminology and translation accuracy per direction, plus size, peak memory, latency and throughput.
 using System.CommandLine;
-using System.Text.Json;
+using LightGlm.Experiments;
 using LightGlm.Cli.Progress;
 using LightGlm.Evaluation.Metrics;
 using LightGlm.Experiments.Stages;
@@ -55,18 +55,18 @@ public sealed class EvalCommand : ICliCommand
             var report = ModelEvaluator.Evaluate(weights, tok, modelDir, pairs, glossary, r.GetValue(maxOpt), progress.Report, directions: dirs,
                 translator: translator, memory: memory?.Memory, fuzzyThreshold: memory?.FuzzyThreshold);
             progress.Finish();
-            if (r.GetValue(jsonOpt)) Console.WriteLine(report.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+            if (r.GetValue(jsonOpt)) Console.WriteLine(StageJson.ToJson(report).ToJsonString(StageJson.Options));
             else
             {
                 foreach (var d in dirs)
                 {
-                    var x = report[d.Name()]!;
-                    Console.WriteLine($"{d.Name()}: BLEU {(double)x["bleu"]!:F2}  chrF2 {(double)x["chrf"]!:F2}  chrF++ {(double)x["chrf2pp"]!:F2}  TER {(double)x["ter"]!:F2}  " +
-                        $"term acc {(x["term_accuracy"] is { } ta ? ((double)ta).ToString("P1") : "n/a")}  translation acc {(double)x["translation_accuracy"]!:P1} " +
-                        $"(mean p {(double)x["mean_target_probability"]!:F3})  {x["sentences"]} sentences{(x["memory_hits"] is { } mh ? $" ({mh} from the memory{(x["fuzzy_hits"] is { } fh ? $", {fh} with a fuzzy match" : "")})" : "")}  {(x["latency_p50_ms"] is { } p50 ? $"latency p50 {(double)p50:F1} ms p95 {(double)x["latency_p95_ms"]!:F1} ms" : $"batch {x["batch"]}")}  {(double)x["throughput_sentences_per_s"]!:F2} sent/s");
+                    var x = report.In(d)!;
+                    Console.WriteLine($"{d.Name()}: BLEU {x.Bleu:F2}  chrF2 {x.Chrf:F2}  chrF++ {x.Chrf2pp:F2}  TER {x.Ter:F2}  " +
+                        $"term acc {(x.TermAccuracy is { } ta ? ta.ToString("P1") : "n/a")}  translation acc {x.TranslationAccuracy:P1} " +
+                        $"(mean p {x.MeanTargetProbability:F3})  {x.Sentences} sentences{(x.MemoryHits is { } mh ? $" ({mh} from the memory{(x.FuzzyHits is { } fh ? $", {fh} with a fuzzy match" : "")})" : "")}  {(x.LatencyP50Ms is { } p50 ? $"latency p50 {p50:F1} ms p95 {x.LatencyP95Ms:F1} ms" : $"batch {x.Batch}")}  {x.ThroughputSentencesPerS:F2} sent/s");
                 }
-                Console.WriteLine($"weights {report["weights"]} (projections + head {(long)report["projection_bytes"]! / 1e6:F2} MB)  beam {report["beam"]}");
-                Console.WriteLine($"params {report["params"]}  checkpoint {report["checkpoint_bytes"]} bytes  peak RSS {report["peak_rss_mb"]?.ToString() ?? "n/a"} MB  {report["ms_per_generated_token"]} ms/token");
+                Console.WriteLine($"weights {report.Weights} (projections + head {report.ProjectionBytes / 1e6:F2} MB)  beam {report.Beam}");
+                Console.WriteLine($"params {report.Params}  checkpoint {report.CheckpointBytes} bytes  peak RSS {report.PeakRssMb?.ToString() ?? "n/a"} MB  {report.MsPerGeneratedToken} ms/token");
             }
             return 0;
         });

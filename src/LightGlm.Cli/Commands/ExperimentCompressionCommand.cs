@@ -50,20 +50,16 @@ public sealed class ExperimentCompressionCommand : ICliCommand
             if (rec.Settings.Compression.Levels.Length == 0) rec = rec.With("compression.levels", "[0.5,0.35]");
             int rc = RecipeExperiment.Run("compression", name, rec, sets, outDir, r.GetValue(fromRun), out var run);
             if (rc != 0) return rc;
-            if (run.StageResult("eval")?["models"] is JsonObject models)
+            if (run.Result<EvalResult>()?.Models is { } models)
             {
-                double teacherBleu = models["teacher-hybrid"] is JsonObject th ? ReportStage.AvgBleu(th) : models["teacher"] is JsonObject t0 ? ReportStage.AvgBleu(t0) : double.NaN;
+                double teacherBleu = (models.GetValueOrDefault("teacher-hybrid") ?? models.GetValueOrDefault("teacher"))?.MeanBleu ?? double.NaN;
                 Console.WriteLine($"{"model",-24} {"params",11} {"MB",7} {"BLEU en→zh",11} {"zh→en",7} {"% teacher",9} {"CPU ms/tok",10}");
-                foreach (var (model, node) in models)
-                {
-                    var m = (JsonObject)node!;
-                    Console.WriteLine($"{model,-24} {(double)m["params"]!,11:N0} {(double)m["weight_bytes"]! / 1e6,7:F2} {(double?)m["en-zh"]?["bleu"],11:F2} " +
-                                      $"{(double?)m["zh-en"]?["bleu"],7:F2} {100 * ReportStage.AvgBleu(m) / teacherBleu,9:F1} {(double?)m["decode_cpu_ms_per_token"],10:F3}");
-                }
+                foreach (var (model, m) in models)
+                    Console.WriteLine($"{model,-24} {(double)m.Params,11:N0} {m.WeightBytes / 1e6,7:F2} {m.EnZh?.Bleu,11:F2} " +
+                                      $"{m.ZhEn?.Bleu,7:F2} {100 * m.MeanBleu / teacherBleu,9:F1} {m.DecodeCpuMsPerToken,10:F3}");
             }
-            if (run.StageResult("compression")?["curves"] is JsonObject curves)
-                Console.WriteLine("dev loss (first → last step): " + string.Join(", ", curves.Select(kv =>
-                    $"{kv.Key} {(double)kv.Value!.AsArray()[0]![1]!:F3} → {(double)kv.Value!.AsArray()[^1]![1]!:F3}")));
+            if (run.Result<CompressionResult>()?.Curves is { } curves)
+                Console.WriteLine("dev loss (first → last step): " + string.Join(", ", curves.Select(kv => $"{kv.Key} {kv.Value[0][1]:F3} → {kv.Value[^1][1]:F3}")));
             RecipeExperiment.PrintReport(run);
             return 0;
         });

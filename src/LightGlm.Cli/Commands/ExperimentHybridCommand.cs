@@ -75,18 +75,15 @@ public sealed class ExperimentHybridCommand : ICliCommand
             if (!rec.Settings.Hybrid.Compare) rec = rec.With("hybrid.compare", "true");
             int rc = RecipeExperiment.Run("hybrid", name, rec, sets, outDir, r.GetValue(fromRun), out var run);
             if (rc != 0) return rc;
-            if (run.StageResult("hybrid")?["figure5"] is JsonObject f5)
-                Console.WriteLine($"target-direction dev loss ({run.StageResult("hybrid")!["target_direction"]}): " +
-                                  string.Join(", ", f5.Select(kv => $"{kv.Key} {(double)kv.Value!["target_dev_loss"]!:F4}")));
-            if (run.StageResult("eval")?["models"] is JsonObject models)
+            if (run.Result<HybridResult>() is { Figure5: { } f5 } hybrid)
+                Console.WriteLine($"target-direction dev loss ({hybrid.TargetDirection}): " +
+                                  string.Join(", ", f5.Select(kv => $"{kv.Key} {kv.Value.TargetDevLoss:F4}")));
+            if (run.Result<EvalResult>()?.Models is { } models)
             {
                 Console.WriteLine($"{"model",-24} {"params",11} {"acc en→zh",9} {"acc zh→en",9} {"BLEU en→zh",10} {"zh→en",7}");
-                foreach (var (model, node) in models)
-                {
-                    var m = (JsonObject)node!;
-                    Console.WriteLine($"{model,-24} {(double)m["params"]!,11:N0} {(double?)m["en-zh"]?["translation_accuracy"],9:F3} {(double?)m["zh-en"]?["translation_accuracy"],9:F3} " +
-                                      $"{(double?)m["en-zh"]?["bleu"],10:F2} {(double?)m["zh-en"]?["bleu"],7:F2}");
-                }
+                foreach (var (model, m) in models)
+                    Console.WriteLine($"{model,-24} {(double)m.Params,11:N0} {m.EnZh?.TranslationAccuracy,9:F3} {m.ZhEn?.TranslationAccuracy,9:F3} " +
+                                      $"{m.EnZh?.Bleu,10:F2} {m.ZhEn?.Bleu,7:F2}");
             }
             RecipeExperiment.PrintReport(run);
             return 0;

@@ -5,6 +5,7 @@ using System.CommandLine;
 using System.Globalization;
 using LightGlm.Experiments;
 using LightGlm.Experiments.Recipes;
+using LightGlm.Experiments.Stages;
 
 namespace LightGlm.Cli.Commands;
 
@@ -48,6 +49,6 @@ static class RecipeExperiment
 
     public static void PrintReport(RunDirectory run)
     {
-        if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
+        if (run.Result<ReportResult>() is { } rep) Console.WriteLine($"report: {rep.Html} (also report.md, report.json, figures/)");
     }
 }

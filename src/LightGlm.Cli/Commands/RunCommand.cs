@@ -143,12 +143,12 @@ static class RecipeCli
         if (rc != 0) return rc;
         Console.WriteLine($"done in {(DateTime.UtcNow - started).TotalMinutes:F1} min (this invocation). Run directory: {run.Root}");
         foreach (var stage in StageCatalog.Recipe())
-            if (run.StageResult(stage.Name) is { } res && res["wall_seconds"] is { } w)
-                Console.WriteLine($"  {stage.Name,-12} {(double)w,8:F1} s wall  {res["cpu_seconds"]?.ToString() ?? "–",8} s CPU{(res["shared_from"] is null ? "" : " (shared)")}");
-        if (run.StageResult("report") is { } rep) Console.WriteLine($"report: {rep["html"]} (also report.md, report.json, figures/)");
+            if (run.Result<StageResult>(stage.Name) is { WallSeconds: double w } res)
+                Console.WriteLine($"  {stage.Name,-12} {w,8:F1} s wall  {res.CpuSeconds?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "–",8} s CPU{(res.SharedFrom is null ? "" : " (shared)")}");
+        if (run.Result<ReportResult>() is { } rep) Console.WriteLine($"report: {rep.Html} (also report.md, report.json, figures/)");
         foreach (var (name, dir) in new[] { ("teacher", "teacher"), ("hybrid teacher", "teacher-hybrid"), ("student before downstream distillation", "student-compressed"), ("student", "student") })
             if (File.Exists(run.PathOf(dir, "config.json"))) Console.WriteLine($"{name}: {run.PathOf(dir)}  (./lightglm translate --model {run.PathOf(dir)} \"Permission denied\")");
-        if (liveTranslations && run.StageResult("teacher") is not null) LiveTranslations(run);
+        if (liveTranslations && run.IsStageDone(TeacherResult.Stage)) LiveTranslations(run);
         return 0;
     }
 

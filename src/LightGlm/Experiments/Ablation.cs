@@ -1,7 +1,6 @@
 // `experiment ablation`: Table 5 — the recipe eight times with parallel training, mixed compression and hybrid
 // fine-tuning switched on and off. Rows share every stage whose settings are the same (corpus, tokenizer, the teacher of
 // the rows with the same parallel setting, …), so the work is two teachers, two hybrid fine-tunings and two students.
-using System.Text.Json.Nodes;
 using LightGlm.Experiments.Recipes;
 using LightGlm.Experiments.Reporting;
 using LightGlm.Experiments.Stages;
@@ -55,8 +54,7 @@ public static class Ablation
         recipe.Save(cfg);
         s.Command($"./lightglm experiment ablation {cfg} --run-dir {Path.GetFullPath(root)}");
         report.Save(root);
-        AtomicFile.WriteAllText(Path.Combine(root, "ablation.json"),
-            new JsonObject { ["note"] = table.Note, ["rows"] = table.ToJson() }.ToJsonString(new() { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(root, "ablation.json"), StageJson.ToJson(table.ToFile()).ToJsonString(StageJson.Options));
     }
 
     static string Slug(string name) => new string(name.ToLowerInvariant().Select(ch => char.IsLetterOrDigit(ch) ? ch : '-').ToArray()).Trim('-').Replace("--", "-").Replace("--", "-");

@@ -33,7 +33,13 @@ public sealed class StageContext(Recipe recipe, RunDirectory run, IStageProgress
 
     /// <summary>The results an earlier stage recorded; an error if it has not finished.</summary>
     public JsonObject ResultOf(string stage) =>
-        Run.StageResult(stage) ?? throw new InvalidOperationException($"stage '{stage}' has not finished in {Run.Root}; run the recipe from the start");
+        Run.StageResult(stage) ?? throw NotFinished(stage);
+
+    /// <summary>The typed results of the earlier stage <typeparamref name="T"/> belongs to; an error if it has not finished.</summary>
+    public T ResultOf<T>() where T : class, IStageResult => Run.Result<T>() ?? throw NotFinished(T.Stage);
+
+    InvalidOperationException NotFinished(string stage) =>
+        new($"stage '{stage}' has not finished in {Run.Root}; run the recipe from the start");
 }
 
 /// <summary>One step of a recipe: corpus, tokenizer, teacher, hybrid, compression, evaluation, report, ….</summary>
@@ -47,7 +53,8 @@ public interface IRecipeStage
     /// e.g. "hybrid"); "*" = the whole recipe (never shared). Two runs whose sections agree up to a stage can share its
     /// result (<see cref="RecipeRunner.Run"/>'s donors).</summary>
     IReadOnlyList<string> Reads => [Name];
-    /// <summary>Does the work and returns the results to record (paths, numbers, wall time is added).</summary>
+    /// <summary>Does the work and returns the results to record (paths, numbers, wall time is added): the recipe's stages
+    /// return their typed result (Stages/StageResults.cs) through <see cref="StageJson.ToJson{T}"/>.</summary>
     JsonObject Run(StageContext context);
 }
 
@@ -101,11 +108,14 @@ public sealed class RecipeRunner(IReadOnlyList<IRecipeStage> stages)
                 var sw = Stopwatch.StartNew();
                 var cpu = Process.GetCurrentProcess().TotalProcessorTime;
                 var result = stage.Run(new StageContext(recipe, run, progressFor(stage), cancel));
-                result["wall_seconds"] = Math.Round(sw.Elapsed.TotalSeconds, 2);
-                // CPU seconds of this process: on a shared machine the wall time says more about the neighbours than about the stage.
-                result["cpu_seconds"] = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, 2);
-                run.MarkStageDone(stage.Name, result);
-                run.LogMetric(stage.Name, new JsonObject { ["event"] = "stage_done", ["wall_seconds"] = result["wall_seconds"]!.DeepClone(), ["cpu_seconds"] = result["cpu_seconds"]!.DeepClone() });
+                var times = new StageResult
+                {
+                    WallSeconds = Math.Round(sw.Elapsed.TotalSeconds, 2),
+                    // CPU seconds of this process: on a shared machine the wall time says more about the neighbours than about the stage.
+                    CpuSeconds = Math.Round((Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalSeconds, 2),
+                };
+                run.MarkStageDone(stage.Name, StageJson.Merge(result, times));
+                run.LogMetric(stage.Name, StageJson.Merge(new JsonObject { ["event"] = "stage_done" }, times));
             }
             StageFinished?.Invoke(stage, run.StageResult(stage.Name)!);
             if (stage.Name == until) break;

@@ -44,21 +44,29 @@ public sealed class RunDirectory
 
     public bool IsStageDone(string stage) => File.Exists(StageMarker(stage));
 
+    /// <summary>A finished stage's marker as JSON, or null (untyped: the runner's bookkeeping; readers use <see cref="Result{T}()"/>).</summary>
     public JsonObject? StageResult(string stage) =>
         IsStageDone(stage) ? JsonNode.Parse(File.ReadAllText(StageMarker(stage))) as JsonObject : null;
 
+    /// <summary>The result of the stage <typeparamref name="T"/> belongs to, or null when it has not finished.</summary>
+    public T? Result<T>() where T : class, IStageResult => Result<T>(T.Stage);
+
+    /// <summary>The result recorded under <paramref name="marker"/> (a stage, or a part of one such as "compression.student"), or null.</summary>
+    public T? Result<T>(string marker) where T : class =>
+        StageResult(marker) is { } json ? StageJson.Read<T>(json, StageMarker(marker)) : null;
+
     /// <summary>Marks a stage finished with its results; written last, atomically, so a crash before it reruns the stage.</summary>
     public void MarkStageDone(string stage, JsonObject result) =>
-        AtomicFile.WriteAllText(StageMarker(stage), result.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(StageMarker(stage), result.ToJsonString(StageJson.Options));
+
+    public void MarkStageDone<T>(string stage, T result) where T : class => MarkStageDone(stage, StageJson.ToJson(result));
 
     /// <summary>Takes over another run's finished stage (its marker and its parts' markers; the files they name stay in that run).</summary>
     public void CopyStageFrom(RunDirectory donor, string stage)
     {
         foreach (var part in Directory.EnumerateFiles(donor.StagesDir, stage + ".*.done.json"))
             AtomicFile.WriteAllText(Path.Combine(StagesDir, Path.GetFileName(part)), File.ReadAllText(part));
-        var result = donor.StageResult(stage)!;
-        result["shared_from"] = donor.Root;
-        MarkStageDone(stage, result);
+        MarkStageDone(stage, StageJson.Merge(donor.StageResult(stage)!, new StageResult { SharedFrom = donor.Root }));
         LogMetric(stage, new JsonObject { ["event"] = "stage_shared", ["from"] = donor.Root });
     }
 

@@ -91,11 +91,11 @@ public static class Sweep
             var clock = System.Diagnostics.Stopwatch.StartNew();
             runner.Run(recipes[i], dir, progressFor, cancel, until, donors);
             donors.Add(dir);
-            var score = dir.StageResult("score") ?? Score(recipes[i], dir, until);
-            dir.MarkStageDone("score", score);
-            var trial = new SweepTrial(i + 1, trials[i], (double)score["dev_accuracy"]!, dir.Root, Math.Round(clock.Elapsed.TotalSeconds, 1));
+            var score = dir.Result<SweepScore>() ?? Score(recipes[i], dir, until);
+            dir.MarkStageDone(SweepScore.Stage, score);
+            var trial = new SweepTrial(i + 1, trials[i], score.DevAccuracy, dir.Root, Math.Round(clock.Elapsed.TotalSeconds, 1));
             done.Add(trial);
-            log($"  dev accuracy {100 * trial.Score:0.00}% ({score["model"]})");
+            log($"  dev accuracy {100 * trial.Score:0.00}% ({score.Model})");
             new RunDirectory(root).LogMetric("sweep", new JsonObject
             {
                 ["trial"] = trial.Index, ["settings"] = new JsonObject(trial.Settings.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
@@ -111,28 +111,25 @@ public static class Sweep
         DownstreamStage.Active(r) ? "downstream" : r.Settings.Compression.Enabled ? "compression" : r.Settings.Hybrid.Enabled ? "hybrid" : "teacher";
 
     /// <summary>Teacher-forced translation accuracy on the dev split (both directions, mean) of the model the trial made.</summary>
-    public static JsonObject Score(Recipe recipe, RunDirectory run, string until)
+    public static SweepScore Score(Recipe recipe, RunDirectory run, string until)
     {
         string dir = until switch
         {
-            "downstream" => (string)run.StageResult("downstream")!["student"]!,
-            "compression" => (string)run.StageResult("compression")!["models"]!["student"]!,
-            "hybrid" => (string)run.StageResult("hybrid")!["teacher"]!,
-            _ => (string)run.StageResult("teacher")!["model"]!,
+            "downstream" => run.Result<DownstreamResult>()!.Student,
+            "compression" => run.Result<CompressionResult>()!.Models["student"],
+            "hybrid" => run.Result<HybridResult>()!.Teacher,
+            _ => run.Result<TeacherResult>()!.Model,
         };
         var (model, tok) = TranslationModel.Load(dir);
-        var dev = ParallelTsv.Read((string)run.StageResult("corpus")!["dev"]!);
+        var dev = ParallelTsv.Read(run.Result<CorpusResult>()!.Dev);
         int n = Math.Min(dev.Count, recipe.Settings.Eval.MaxSentences);
-        var result = new JsonObject { ["model"] = dir, ["dev_pairs"] = n };
-        double sum = 0;
-        foreach (var d in Directions.Both)
+        double Accuracy(Direction d) => TeacherForcedAccuracy.Compute(model, tok, d,
+            dev.Take(n).Select(p => d == Direction.EnToZh ? (p.English, p.Chinese) : (p.Chinese, p.English)).ToList()).Accuracy;
+        double enZh = Accuracy(Direction.EnToZh), zhEn = Accuracy(Direction.ZhToEn);
+        return new SweepScore
         {
-            var acc = TeacherForcedAccuracy.Compute(model, tok, d, dev.Take(n).Select(p => d == Direction.EnToZh ? (p.English, p.Chinese) : (p.Chinese, p.English)).ToList());
-            result[d.Name()] = Math.Round(acc.Accuracy, 5);
-            sum += acc.Accuracy;
-        }
-        result["dev_accuracy"] = Math.Round(sum / 2, 5);
-        return result;
+            Model = dir, DevPairs = n, EnZh = Math.Round(enZh, 5), ZhEn = Math.Round(zhEn, 5), DevAccuracy = Math.Round((enZh + zhEn) / 2, 5),
+        };
     }
 
     static void Write(Recipe recipe, List<SweepTrial> trials, string root, string until, string command)

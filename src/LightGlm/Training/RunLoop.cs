@@ -149,8 +149,4 @@ public static class RunLoop
         if (dir is not null && trainer.State.Step != saved) Save();
         return new RunResult(train, valid, tokens, real, seconds, stepSeconds, stopped);
     }
-
-    /// <summary>A curve as JSON [[step, loss], …] (losses to 5 decimals), as stage results and reports store it.</summary>
-    public static JsonArray ToJson(IEnumerable<(int Step, double Loss)> curve) =>
-        new(curve.Select(p => (JsonNode)new JsonArray(p.Step, Math.Round(p.Loss, 5))).ToArray());
 }

@@ -130,18 +130,17 @@ public class ReportStageTests
     }
 
     [Fact]
-    public void CurvesBuiltInMemoryWithIntStepsAndLongCountsAreRead()
+    public void CurvesKeepTheirFileShapeAndAreReadAsChartSeries()
     {
-        // RunLoop.ToJson makes [int step, double loss] nodes in memory; a report built before the JSON is saved reads them.
-        var curve = LightGlm.Training.RunLoop.ToJson([(0, 3.5), (10, 2.25)]);
-        var series = LightGlm.Experiments.Stages.ReportStage.Curve("dev", curve);
+        // Curves are [[step, loss], …] in the files (steps written as integers, losses to 5 decimals), whether just made or read back.
+        var curve = LightGlm.Experiments.Stages.LossCurve.Of([(0, 3.5), (10, 2.251234)]);
+        Assert.Equal("[[0,3.5],[10,2.25123]]", StageJson.ToNode(curve)!.ToJsonString());
+        var series = LightGlm.Experiments.Stages.LossCurve.Series("dev", curve);
         Assert.Equal([0.0, 10.0], series.X);
-        Assert.Equal([3.5, 2.25], series.Y);
-        Assert.Equal(123456789012.0, JsonNumber.ToDouble(System.Text.Json.Nodes.JsonValue.Create(123456789012L)));
-        Assert.Equal(1.5, JsonNumber.ToDouble(System.Text.Json.Nodes.JsonValue.Create(1.5f)));
-        Assert.Equal(7.0, JsonNumber.ToDouble(System.Text.Json.Nodes.JsonNode.Parse("7")!));
-        Assert.Null(JsonNumber.OrNull(null));
-        Assert.Contains("expected a number", Assert.Throws<InvalidDataException>(() => JsonNumber.ToDouble(System.Text.Json.Nodes.JsonValue.Create("x")!)).Message);
+        Assert.Equal([3.5, 2.25123], series.Y);
+        var read = StageJson.Read<LightGlm.Experiments.Stages.FineTuning>(System.Text.Json.Nodes.JsonNode.Parse("""{"target_dev_loss":3,"curve":[[0,5],[20,4.5]]}""")!, "test");
+        Assert.Equal([[0.0, 5.0], [20.0, 4.5]], read.Curve!);
+        Assert.Null(read.TrainSeconds);
     }
 
     [Fact]
@@ -160,7 +159,7 @@ public class ReportStageTests
                 ["from"] = "student-compressed", ["student"] = "x", ["lambda"] = 0.65, ["lambda_weighs"] = "teacher", ["soft_weight"] = 0.65, ["hard_weight"] = 0.35,
                 ["temperature"] = 1.0, ["top_k"] = 64, ["steps"] = 6, ["n_target"] = 40, ["target_direction"] = "zh-en",
                 ["target_dev_loss_before"] = 4.5, ["target_dev_loss_after"] = 4.25, ["dev_loss_before"] = 4.0, ["dev_loss_after"] = 3.875,
-                ["curve"] = LightGlm.Training.RunLoop.ToJson([(0, 4.5), (3, 4.4), (6, 4.25)]), ["train_seconds"] = 1.5,
+                ["curve"] = System.Text.Json.Nodes.JsonNode.Parse("[[0,4.5],[3,4.4],[6,4.25]]"), ["train_seconds"] = 1.5,
                 ["teacher_cache"] = new System.Text.Json.Nodes.JsonObject { ["bytes"] = 2500000L, ["built"] = true },
             };
             run.MarkStageDone("downstream", down);
@@ -206,7 +205,7 @@ public class ReportStageTests
             var eval = J("{\"teacher\":" + M(0.5) + ",\"teacher-hybrid\":" + M(0.6) + ",\"student-compressed\":" + M(0.3) + ",\"student\":" + M(0.4) + "}");
             run.MarkStageDone("eval", new() { ["models"] = eval.DeepClone() });
 
-            var composed = LightGlm.Experiments.Stages.AblationTable.FromRun(run, eval)!;
+            var composed = LightGlm.Experiments.Stages.AblationTable.FromRun(run, run.Result<LightGlm.Experiments.Stages.EvalResult>()!.Models)!;
             var row = composed.Rows.Single(r => r.Name == "compression + hybrid");
             Assert.Equal("student", row.Model);
             Assert.Equal(0.4, row.Accuracy, 6);

@@ -13,6 +13,12 @@ namespace LightGlm.Experiments.Stages;
 public sealed record AblationRow(string Name, bool Parallel, bool Compression, bool Hybrid, string Model, double Accuracy,
     double Params, double Megabytes, double? MsPerToken, double TrainSeconds, string TimeSource);
 
+/// <summary>ablation.json of `experiment ablation`: the table's note and its rows (accuracy in %, rounded as printed).</summary>
+public sealed record AblationFile(string Note, IReadOnlyList<AblationFileRow> Rows);
+
+public sealed record AblationFileRow(string Row, bool Parallel, bool Compression, bool Hybrid, string Model, double Accuracy,
+    double Params, double Megabytes, double? MsPerToken, double TrainSeconds, string TimeSource);
+
 public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
 {
     public IReadOnlyList<AblationRow> Rows { get; } = rows;
@@ -26,21 +32,21 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
         ("compression + hybrid", false, true, true), ("LightChatGLM (all three)", true, true, true),
     ];
 
-    public static AblationTable? FromRun(RunDirectory run, JsonObject? eval)
+    public static AblationTable? FromRun(RunDirectory run, IReadOnlyDictionary<string, ModelScores>? eval)
     {
-        if (eval is null || run.StageResult("teacher") is not { } teacher || eval["teacher"] is null) return null;
-        double tTeacher = (double)teacher["train_seconds"]!;
-        double? ratio = PipelineRatio(run.StageResult("parallel"), run.Recipe()?.Settings.Teacher.BatchSize);
-        var hybrid = run.StageResult("hybrid");
+        if (eval is null || run.Result<TeacherResult>() is not { } teacher || !eval.ContainsKey("teacher")) return null;
+        double tTeacher = teacher.TrainSeconds;
+        double? ratio = PipelineRatio(run.Result<ParallelResult>(), run.Recipe()?.Settings.Teacher.BatchSize);
+        var hybrid = run.Result<HybridResult>();
         double? tHybrid = HybridSeconds(hybrid);
-        var tables = run.StageResult("compression")?["tables"] as JsonObject;
-        string? studentNoTarget = (string?)tables?["no_target"]?["rows"]?["student"];
-        string? compressed = (string?)tables?["mixed"]?["rows"]?["student"];
+        var compression = run.Result<CompressionResult>();
+        string? studentNoTarget = compression?.NoTargetStudent;
+        string? compressed = compression?.MixedStudent;
         // With hybrid data the final student is the downstream stage's (Eq. 13 after mixed compression), when it ran.
-        var downstream = run.StageResult("downstream");
+        var downstream = run.Result<DownstreamResult>();
         string? student = downstream is not null ? "student" : compressed;
-        double Distil(string? name) => (double?)run.StageResult($"compression.{name}")?["train_seconds"] ?? double.NaN;
-        double tDownstream = downstream is null ? 0 : (double?)downstream["train_seconds"] ?? double.NaN;
+        double Distil(string? name) => DistilSeconds(run, name) ?? double.NaN;
+        double tDownstream = downstream is null ? 0 : downstream.TrainSeconds ?? double.NaN;
         var rows = new List<AblationRow>();
         foreach (var (name, par, comp, hyb) in Combinations)
         {
@@ -53,7 +59,7 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
                 (true, false) => studentNoTarget,
                 (true, true) => student,
             };
-            if (model is null || eval[model] is not JsonObject m) continue;
+            if (model is null || eval.GetValueOrDefault(model) is not { } m) continue;
             double teacherSeconds = par ? tTeacher * ratio!.Value : tTeacher;
             // The no-target student's teacher was fine-tuned on D_s for as many steps as the hybrid one: count that too.
             bool withDownstream = comp && hyb && downstream is not null;
@@ -78,16 +84,16 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
         var rows = new List<AblationRow>();
         foreach (var (name, par, comp, hyb, run) in runs)
         {
-            var eval = run.StageResult("eval")?["models"] as JsonObject
+            var eval = run.Result<EvalResult>()?.Models
                        ?? throw new InvalidOperationException($"{run.Root}: the eval stage has not finished");
             // "student" is the run's final student: after downstream distillation when that stage ran (compression + hybrid rows).
             string model = comp ? "student" : hyb ? "teacher-hybrid" : "teacher";
-            var m = eval[model] as JsonObject ?? throw new InvalidOperationException($"{run.Root}: no evaluation of '{model}'");
-            double teacher = (double)run.StageResult("teacher")!["train_seconds"]!;
-            double hybrid = hyb ? HybridSeconds(run.StageResult("hybrid")) ?? 0 : 0;
-            string compressed = (string?)run.StageResult("compression")?["tables"]?["mixed"]?["rows"]?["student"] ?? "student";
-            double distil = comp ? (double?)run.StageResult($"compression.{compressed}")?["train_seconds"] ?? 0 : 0;
-            double downstream = comp ? (double?)run.StageResult("downstream")?["train_seconds"] ?? 0 : 0;
+            var m = eval.GetValueOrDefault(model) ?? throw new InvalidOperationException($"{run.Root}: no evaluation of '{model}'");
+            double teacher = run.Result<TeacherResult>()!.TrainSeconds;
+            double hybrid = hyb ? HybridSeconds(run.Result<HybridResult>()) ?? 0 : 0;
+            string compressed = run.Result<CompressionResult>()?.MixedStudent ?? "student";
+            double distil = comp ? DistilSeconds(run, compressed) ?? 0 : 0;
+            double downstream = comp ? run.Result<DownstreamResult>()?.TrainSeconds ?? 0 : 0;
             rows.Add(Row(name, par, comp, hyb, model, m, teacher + hybrid + distil + downstream,
                 $"measured: teacher {teacher:0} s{(hyb ? $" + hybrid {hybrid:0} s" : "")}{(comp ? $" + distillation {distil:0} s" : "")}" +
                 (downstream > 0 ? $" + downstream distillation {downstream:0} s" : "")));
@@ -96,44 +102,44 @@ public sealed class AblationTable(IReadOnlyList<AblationRow> rows, string note)
             "stages whose settings are identical between rows are shared, not retrained (same inputs, same result). Accuracy = mean teacher-forced accuracy of both directions (%).");
     }
 
-    static AblationRow Row(string name, bool par, bool comp, bool hyb, string model, JsonObject m, double seconds, string source) =>
-        new(name, par, comp, hyb, model, ReportStage.AvgAccuracy(m), (double)m["params"]!, (double)m["checkpoint_bytes"]! / 1e6,
-            (double?)m["decode_ms_per_token"], seconds, source);
+    static AblationRow Row(string name, bool par, bool comp, bool hyb, string model, ModelScores m, double seconds, string source) =>
+        new(name, par, comp, hyb, model, m.MeanAccuracy, m.Params, m.CheckpointBytes / 1e6, m.DecodeMsPerToken, seconds, source);
+
+    /// <summary>The distillation seconds of one compression student (its part marker), or null.</summary>
+    static double? DistilSeconds(RunDirectory run, string? name) =>
+        name is null ? null : run.Result<CompressedModel>($"{CompressionResult.Stage}.{name}")?.TrainSeconds;
 
     /// <summary>Seconds of the hybrid fine-tuning alone (one variant when it also ran the comparisons).</summary>
-    static double? HybridSeconds(JsonObject? hybrid)
+    static double? HybridSeconds(HybridResult? hybrid)
     {
         if (hybrid is null) return null;
-        if ((double?)hybrid["train_seconds"] is double t) return t;
-        if ((double?)hybrid["figure5"]?["hybrid"]?["train_seconds"] is double t2) return t2;
-        int variants = Math.Max(1, (hybrid["figure5"] as JsonObject)?.Count ?? 1);
-        return (double?)hybrid["wall_seconds"] / variants;
+        if (hybrid.TrainSeconds is double t) return t;
+        if (hybrid.Figure5?.GetValueOrDefault("hybrid")?.TrainSeconds is double t2) return t2;
+        int variants = Math.Max(1, hybrid.Figure5?.Count ?? 1);
+        return hybrid.WallSeconds / variants;
     }
 
     /// <summary>Pipeline / single-process seconds per step at the batch size closest to the teacher's.</summary>
-    public static double? PipelineRatio(JsonObject? parallel, int? batch)
+    public static double? PipelineRatio(ParallelResult? parallel, int? batch)
     {
-        var rows = (parallel?["rows"] as JsonArray ?? []).OfType<JsonObject>().ToList();
-        var pairs = rows.Where(r => (string?)r["mode"] == "pipeline-parallel")
-            .Select(p => (B: (int)p["batch"]!, P: (double)p["step_seconds"]!,
-                          S: rows.FirstOrDefault(s => (string?)s["mode"] == "single" && (int)s["batch"]! == (int)p["batch"]!)))
+        var rows = parallel?.Rows ?? [];
+        var pairs = rows.Where(r => r.Mode == "pipeline-parallel")
+            .Select(p => (B: p.Batch, P: p.StepSeconds, S: rows.FirstOrDefault(s => s.Mode == "single" && s.Batch == p.Batch)))
             .Where(x => x.S is not null).ToList();
         if (pairs.Count == 0) return null;
         var best = pairs.OrderBy(x => Math.Abs(x.B - (batch ?? x.B))).First();
-        return best.P / (double)best.S!["step_seconds"]!;
+        return best.P / best.S!.StepSeconds;
     }
 
-    /// <summary>A table written by <see cref="ToJson"/> (ablation.json of `experiment ablation`).</summary>
-    public static AblationTable FromJson(JsonArray rows, string note) => new(rows.OfType<JsonObject>().Select(r => new AblationRow(
-        (string)r["row"]!, (bool)r["parallel"]!, (bool)r["compression"]!, (bool)r["hybrid"]!, (string)r["model"]!, (double)r["accuracy"]! / 100,
-        (double)r["params"]!, (double)r["megabytes"]!, (double?)r["ms_per_token"], (double)r["train_seconds"]!, (string)r["time_source"]!)).ToList(), note);
+    /// <summary>A table saved by <see cref="ToFile"/> (ablation.json of `experiment ablation`).</summary>
+    public static AblationTable FromFile(AblationFile file, string note) => new(file.Rows.Select(r => new AblationRow(
+        r.Row, r.Parallel, r.Compression, r.Hybrid, r.Model, r.Accuracy / 100, r.Params, r.Megabytes, r.MsPerToken, r.TrainSeconds, r.TimeSource)).ToList(), note);
 
-    public JsonArray ToJson() => new(Rows.Select(r => (JsonNode)new JsonObject
-    {
-        ["row"] = r.Name, ["parallel"] = r.Parallel, ["compression"] = r.Compression, ["hybrid"] = r.Hybrid, ["model"] = r.Model,
-        ["accuracy"] = Math.Round(100 * r.Accuracy, 2), ["params"] = r.Params, ["megabytes"] = Math.Round(r.Megabytes, 3),
-        ["ms_per_token"] = r.MsPerToken, ["train_seconds"] = Math.Round(r.TrainSeconds, 1), ["time_source"] = r.TimeSource,
-    }).ToArray());
+    public AblationFile ToFile() => new(Note, Rows.Select(r => new AblationFileRow(r.Name, r.Parallel, r.Compression, r.Hybrid, r.Model,
+        Math.Round(100 * r.Accuracy, 2), r.Params, Math.Round(r.Megabytes, 3), r.MsPerToken, Math.Round(r.TrainSeconds, 1), r.TimeSource)).ToList());
+
+    /// <summary>The rows as ablation.json and report.json hold them.</summary>
+    public JsonArray ToJson() => StageJson.ToNode(ToFile().Rows)!.AsArray();
 
     public ReportTable ToReportTable()
     {

@@ -48,10 +48,10 @@ public sealed class CompressionStage : IRecipeStage
         if (s.NoTargetTable)
             settings.Add(("no_target", hybrid?.SourceOnly is null ? "teacher" : "teacher-source_only", hybrid?.SourceOnly ?? RunArtifacts.Teacher(c), []));
 
-        var models = new JsonObject();
-        var tables = new JsonObject();
-        var curves = new JsonObject();
-        var sizes = new JsonObject();
+        var models = new Dictionary<string, string>();
+        var tables = new Dictionary<string, CompressionTable>();
+        var curves = new Dictionary<string, IReadOnlyList<double[]>>();
+        var sizes = new Dictionary<string, long>();
         long teacherParams = 0;
         var teacherLayers = ModelConfig.Load(Path.Combine(RunArtifacts.CurrentTeacher(c), "config.json"), arena: false).L;
         var jobs = settings.Select(x => (x, Methods: x.Setting == "mixed" ? CompressionMethods.Mixed(s, teacherLayers) : CompressionMethods.NoTarget(s))).ToList();
@@ -61,60 +61,55 @@ public sealed class CompressionStage : IRecipeStage
             var teacherFiles = ModelFiles.Load(teacherDir);
             teacherParams = teacherFiles.Config.ParameterCount();
             GlmModelHolder teacher = new(() => ModelBridge.ToModel(teacherFiles));
-            var rows = new JsonObject();
+            var rows = new Dictionary<string, string>();
             long studentParams = 0; // the mixed student's size (first method): layer_drop is cut to match it
             foreach (var method in methods)
             {
                 string name = method.NameIn(setting, mixedStudent);
                 string sub = $"{Name}.{name}";
-                JsonObject? result = c.Run.StageResult(sub);
+                CompressedModel? result = c.Run.Result<CompressedModel>(sub);
                 if (result is not null && StaleStudent(teacherFiles.Config, result) is { } why)
                 {
                     c.Progress.Report(done / (double)total, $"{name}: rebuilding: {why}");
-                    c.Run.LogMetric("compression", new JsonObject { ["model"] = name, ["event"] = "rebuild", ["reason"] = why });
+                    c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["event"] = "rebuild", ["reason"] = why });
                     c.Run.ForgetStage(sub);
                     result = null;
                 }
-                if (result is not null && method == CompressionMethods.LayerDrop && (long?)result["params"] is { } had
-                    && CompressionTargets.LayerDropKeep(s, teacherFiles.Config, studentParams) is var keep && teacherFiles.Config.Resized(l: keep).ParameterCount() != had)
+                if (result is not null && method == CompressionMethods.LayerDrop
+                    && CompressionTargets.LayerDropKeep(s, teacherFiles.Config, studentParams) is var keep && teacherFiles.Config.Resized(l: keep).ParameterCount() != result.Params)
                 {
                     c.Progress.Report(done / (double)total, $"{name}: rebuilding at {keep} layers (equal size)");
                     c.Run.ForgetStage(sub);
                     result = null;
                 }
                 result ??= MarkDone(c, sub, Compress(c, method, name, teacherFiles, teacher, source, targetData, dev, (done, total), studentParams));
-                if (method == CompressionMethods.Student) studentParams = (long)result["params"]!;
-                models[name] = result["dir"]!.DeepClone();
-                sizes[name] = result["params"]!.DeepClone();
-                if (result["curve"] is JsonArray curve) curves[name] = curve.DeepClone();
+                if (method == CompressionMethods.Student) studentParams = result.Params;
+                models[name] = result.Dir;
+                sizes[name] = result.Params;
+                if (result.Curve is { } curve) curves[name] = curve;
                 if (method.TableRow) rows[method.Key] = name;
                 done++;
             }
-            tables[setting] = new JsonObject { ["teacher"] = teacherName, ["teacher_dir"] = teacherDir, ["rows"] = rows };
+            tables[setting] = new CompressionTable(teacherName, teacherDir, rows);
         }
-        return new JsonObject
+        return StageJson.ToJson(new CompressionResult
         {
-            ["teacher"] = RunArtifacts.CurrentTeacher(c), ["teacher_params"] = teacherParams, ["models"] = models, ["params"] = sizes,
-            ["tables"] = tables, ["figure4"] = new JsonObject
-            {
-                ["student"] = curves[mixedStudent]?.DeepClone(),
-                ["random_pruned"] = curves["random_pruned"]?.DeepClone(),
-            },
-            ["curves"] = curves, ["importance"] = s.Importance,
+            Teacher = RunArtifacts.CurrentTeacher(c), TeacherParams = teacherParams, Models = models, Params = sizes,
+            Tables = tables, Figure4 = new Figure4Curves(curves.GetValueOrDefault(mixedStudent), curves.GetValueOrDefault("random_pruned")),
+            Curves = curves, Importance = s.Importance,
             // Served with the engine's int8 kernels by the eval stage (their weights are stored dequantized from the int8 grid).
-            ["weights"] = new JsonObject(models.Select(m => m.Key).Where(n => n.StartsWith("teacher-int8", StringComparison.Ordinal))
-                .Select(n => KeyValuePair.Create(n, (JsonNode?)"int8"))),
-            ["n_source"] = source.Count, ["n_target"] = target.Count,
-        };
+            Weights = models.Keys.Where(n => n.StartsWith("teacher-int8", StringComparison.Ordinal)).ToDictionary(n => n, _ => "int8"),
+            NSource = source.Count, NTarget = target.Count,
+        });
     }
 
     /// <summary>Why a finished student may not be resumed from (see <see cref="PlanBuilder.StaleRotary"/>), or null.</summary>
-    static string? StaleStudent(ModelConfig teacher, JsonObject result) =>
-        result["dir"] is JsonValue v && v.TryGetValue<string>(out var dir) && File.Exists(Path.Combine(dir, "config.json"))
+    static string? StaleStudent(ModelConfig teacher, CompressedModel result) =>
+        result.Dir is { } dir && File.Exists(Path.Combine(dir, "config.json"))
             ? PlanBuilder.StaleRotary(teacher, ModelConfig.Load(Path.Combine(dir, "config.json"), arena: false))
             : null;
 
-    static JsonObject MarkDone(StageContext c, string sub, JsonObject result)
+    static CompressedModel MarkDone(StageContext c, string sub, CompressedModel result)
     {
         c.Run.MarkStageDone(sub, result);
         return result;
@@ -128,7 +123,7 @@ public sealed class CompressionStage : IRecipeStage
     }
 
     /// <summary>One student: int8 quantization of the teacher, or the method's plan → a smaller dense model → distillation.</summary>
-    static JsonObject Compress(StageContext c, CompressionMethod method, string name, ModelFiles teacherFiles, GlmModelHolder teacher,
+    static CompressedModel Compress(StageContext c, CompressionMethod method, string name, ModelFiles teacherFiles, GlmModelHolder teacher,
         List<CalibrationSample> source, List<CalibrationSample> target, List<CalibrationSample> dev, (int Done, int Total) at, long studentParams)
     {
         var s = c.Settings.Compression;
@@ -144,7 +139,7 @@ public sealed class CompressionStage : IRecipeStage
             // exactly the quantized model's; size is the int8 layout's bytes.
             var (q, bytes) = QuantizeLinearWeights(teacherFiles, QuantFormat.Int8);
             q.Save(dir, tokenizerDir, new Dictionary<string, string> { ["quantization"] = "int8 weight-only, group 32 (stored dequantized)" });
-            return new JsonObject { ["dir"] = dir, ["params"] = t.ParameterCount(), ["quantized_bytes"] = bytes, ["method"] = method.Key };
+            return new CompressedModel { Dir = dir, Params = t.ParameterCount(), QuantizedBytes = bytes, Method = method.Key };
         }
         int nCal = s.CalibrationPairs;
         var calibration = source.Take(nCal - Math.Min(nCal / 2, target.Count)).Concat(target.Take(nCal / 2)).ToList();
@@ -172,11 +167,10 @@ public sealed class CompressionStage : IRecipeStage
         var curve = StageTraining.WithEarlier(c, "compression", m => (string?)m["model"] == name, attempt);
         AtomicDirectory.Write(dir, partial => ModelBridge.FromModel(student).WriteFiles(partial, tokenizerDir));
         Directory.Delete(options.CheckpointDir, recursive: true);
-        return new JsonObject
+        return new CompressedModel
         {
-            ["dir"] = dir, ["params"] = pruned.Config.ParameterCount(), ["method"] = method.Key, ["plan"] = plan.Note,
-            ["train_seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1), ["steps"] = steps,
-            ["curve"] = RunLoop.ToJson(curve),
+            Dir = dir, Params = pruned.Config.ParameterCount(), Method = method.Key, Plan = plan.Note,
+            TrainSeconds = Math.Round(clock.Elapsed.TotalSeconds, 1), Steps = steps, Curve = LossCurve.Of(curve),
         };
     }
 

@@ -31,14 +31,14 @@ public sealed class CorpusStage : IRecipeStage
             },
         });
         c.Progress.Report(1, "done");
-        return new JsonObject
+        return StageJson.ToJson(new CorpusResult
         {
-            ["dir"] = paths.Dir,
-            ["train"] = paths.Train, ["dev"] = paths.Dev, ["test"] = paths.Test, ["unseen"] = paths.Unseen,
-            ["glossary"] = paths.Glossary, ["mono_en"] = paths.MonoEnglish, ["mono_zh"] = paths.MonoChinese,
-            ["train_pairs"] = CountLines(paths.Train), ["dev_pairs"] = CountLines(paths.Dev), ["test_pairs"] = CountLines(paths.Test),
-            ["unseen_pairs"] = CountLines(paths.Unseen),
-        };
+            Dir = paths.Dir,
+            Train = paths.Train, Dev = paths.Dev, Test = paths.Test, Unseen = paths.Unseen,
+            Glossary = paths.Glossary, MonoEn = paths.MonoEnglish, MonoZh = paths.MonoChinese,
+            TrainPairs = CountLines(paths.Train), DevPairs = CountLines(paths.Dev), TestPairs = CountLines(paths.Test),
+            UnseenPairs = CountLines(paths.Unseen),
+        });
     }
 
     static int CountLines(string path) => File.Exists(path) ? File.ReadLines(path).Count(l => l.Length > 0) : 0;

@@ -111,24 +111,21 @@ public sealed class DownstreamStage : IRecipeStage
         });
         Directory.Delete(options.CheckpointDir, recursive: true);
         c.Progress.Report(1, $"{targetDirection.Name()} dev loss {curve[0].Loss:F3} → {curve[^1].Loss:F3}");
-        return new JsonObject
+        return StageJson.ToJson(new DownstreamResult
         {
-            ["models"] = new JsonObject { ["student"] = dir },
-            ["student"] = dir, ["from"] = fromName, ["from_dir"] = fromDir, ["teacher"] = teacherDir,
-            ["params"] = student.Layout.TotalLength,
-            ["lambda"] = lambda, ["lambda_weighs"] = d.LambdaWeighs, ["soft_weight"] = Math.Round(weights.Soft, 6), ["hard_weight"] = Math.Round(weights.Hard, 6),
-            ["temperature"] = weights.Temperature, ["top_k"] = options.TopK, ["steps"] = steps, ["learning_rate"] = options.LearningRate,
-            ["target_direction"] = targetDirection.Name(), ["n_target"] = dd.Count, ["replay"] = d.Replay, ["n_replay"] = replay.Count,
-            ["target_dev_loss_before"] = Math.Round(curve[0].Loss, 5), ["target_dev_loss_after"] = Math.Round(curve[^1].Loss, 5),
-            ["dev_loss_before"] = Math.Round(devBefore, 5), ["dev_loss_after"] = Math.Round(devAfter, 5),
-            ["curve"] = RunLoop.ToJson(curve),
+            Models = new() { ["student"] = dir },
+            Student = dir, From = fromName, FromDir = fromDir, Teacher = teacherDir,
+            Params = student.Layout.TotalLength,
+            Lambda = lambda, LambdaWeighs = d.LambdaWeighs, SoftWeight = Math.Round(weights.Soft, 6), HardWeight = Math.Round(weights.Hard, 6),
+            Temperature = weights.Temperature, TopK = options.TopK, Steps = steps, LearningRate = options.LearningRate,
+            TargetDirection = targetDirection.Name(), NTarget = dd.Count, Replay = d.Replay, NReplay = replay.Count,
+            TargetDevLossBefore = Math.Round(curve[0].Loss, 5), TargetDevLossAfter = Math.Round(curve[^1].Loss, 5),
+            DevLossBefore = Math.Round(devBefore, 5), DevLossAfter = Math.Round(devAfter, 5),
+            Curve = LossCurve.Of(curve),
             // Training time of the stage's method: the teacher's forward passes (into the cache) + the distillation steps.
-            ["train_seconds"] = Math.Round(cacheSeconds + trainSeconds, 2), ["distill_seconds"] = Math.Round(trainSeconds, 2),
-            ["teacher_cache"] = new JsonObject
-            {
-                ["path"] = options.TeacherCachePath, ["bytes"] = cacheBytes, ["built"] = built, ["seconds"] = Math.Round(cacheSeconds, 2),
-            },
-        };
+            TrainSeconds = Math.Round(cacheSeconds + trainSeconds, 2), DistillSeconds = Math.Round(trainSeconds, 2),
+            TeacherCache = new TeacherCacheUse(options.TeacherCachePath, cacheBytes, built, Math.Round(cacheSeconds, 2)),
+        });
     }
 
     /// <summary>round(share/(1 − share)·|D_d|) sequences of D_s, evenly spaced through it (deterministic), so that they are

@@ -32,28 +32,26 @@ public sealed class EvalStage : IRecipeStage
 
         var jobs = models.Select(m => (Set: "", m.Name, m.Dir, m.Weights, Pairs: test))
             .Concat(onUnseen.Select(m => (Set: "unseen.", m.Name, m.Dir, m.Weights, Pairs: unseen))).ToList();
-        var results = new JsonObject();
-        var unseenResults = new JsonObject();
+        var results = new Dictionary<string, ModelScores>();
+        var unseenResults = new Dictionary<string, ModelScores>();
         for (int i = 0; i < jobs.Count; i++)
         {
             var (set, name, dir, weights, pairs) = jobs[i];
             var into = set.Length == 0 ? results : unseenResults;
             // Scored before an interruption — on the same sentences (a marker from other eval settings is scored again).
-            if (c.Run.StageResult($"{Name}.{set}{name}") is { } cached && (int?)cached["en-zh"]?["sentences"] == pairs.Count) { into[name] = cached; continue; }
+            if (c.Run.Result<ModelScores>($"{Name}.{set}{name}") is { } cached && cached.EnZh?.Sentences == pairs.Count) { into[name] = cached; continue; }
             var model = ModelDirectory.Load(dir);
             int k = i;
             var translator = new GlmTranslator(model, tok, new TranslatorOptions { MaxBatch = e.Batch, Weights = weights, Beam = e.Beam, MaxBeam = e.Beam });
             into[name] = ModelEvaluator.Evaluate(model, tok, dir, pairs, glossary, maxNew,
                 (f, what) => c.Progress.Report((k + f) / jobs.Count, $"{set}{name}: {what}"), c.Cancel, translator: translator);
-            c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["split"] = set.Length == 0 ? "test" : "unseen", ["result"] = into[name]!.DeepClone() });
-            c.Run.MarkStageDone($"{Name}.{set}{name}", (JsonObject)into[name]!.DeepClone());
+            c.Run.LogMetric(Name, new JsonObject { ["model"] = name, ["split"] = set.Length == 0 ? "test" : "unseen", ["result"] = StageJson.ToJson(into[name]) });
+            c.Run.MarkStageDone($"{Name}.{set}{name}", into[name]);
         }
-        var result = new JsonObject { ["sentences"] = n, ["models"] = results };
-        if (unseenResults.Count > 0)
-            result["unseen"] = new JsonObject
-            {
-                ["sentences"] = nu, ["packages"] = new JsonArray(c.Settings.Corpus.HoldoutPackages.Select(p => (JsonNode)p).ToArray()), ["models"] = unseenResults,
-            };
-        return result;
+        return StageJson.ToJson(new EvalResult
+        {
+            Sentences = n, Models = results,
+            Unseen = unseenResults.Count > 0 ? new UnseenEval(nu, c.Settings.Corpus.HoldoutPackages, unseenResults) : null,
+        });
     }
 }

@@ -37,8 +37,8 @@ public sealed class HybridStage : IRecipeStage
             variants.Add(("source_only", HybridBatchSource.Plain(ds, sp.Pad, seed)));
             variants.Add(("target_only", HybridBatchSource.Plain(dd, sp.Pad, seed)));
         }
-        var figure5 = new JsonObject();
-        var models = new JsonObject();
+        var figure5 = new Dictionary<string, FineTuning>();
+        var models = new Dictionary<string, string>();
         foreach (var (name, source) in variants)
         {
             var model = ModelDirectory.Load(RunArtifacts.Teacher(c));
@@ -50,18 +50,18 @@ public sealed class HybridStage : IRecipeStage
             if (model.Lora is not null) model.MergeLora(); // W + (α/r)·B·A: the later stages load an ordinary teacher
             string dir = c.Run.PathOf(name == "hybrid" ? "teacher-hybrid" : Path.Combine("baselines", "teacher-" + name));
             ModelDirectory.Save(model, dir, RunArtifacts.TokenizerPath(c));
-            figure5[name] = new JsonObject { ["target_dev_loss"] = Math.Round(curve.Valid[^1].Loss, 4), ["curve"] = RunLoop.ToJson(curve.Valid) };
+            figure5[name] = new FineTuning { TargetDevLoss = Math.Round(curve.Valid[^1].Loss, 4), Curve = LossCurve.Of(curve.Valid) };
             if (name != "hybrid") models["teacher-" + name] = dir;
         }
-        return new JsonObject
+        return StageJson.ToJson(new HybridResult
         {
-            ["teacher"] = c.Run.PathOf("teacher-hybrid"),
-            ["models"] = models,
-            ["alpha"] = Math.Round(alpha, 4), ["weighting"] = h.Weighting, ["n_s"] = ds.Count, ["n_d"] = dd.Count,
-            ["source_direction"] = h.SourceDirection, ["target_direction"] = targetDir.Name(),
-            ["lora_rank"] = h.LoraRank,
-            ["figure5"] = figure5,
-        };
+            Teacher = c.Run.PathOf("teacher-hybrid"),
+            Models = models,
+            Alpha = Math.Round(alpha, 4), Weighting = h.Weighting, NSource = ds.Count, NTarget = dd.Count,
+            SourceDirection = h.SourceDirection, TargetDirection = targetDir.Name(),
+            LoraRank = h.LoraRank,
+            Figure5 = figure5,
+        });
     }
 
     /// <summary>D_s and D_d from the training split (<see cref="HybridData.Split"/>): no string in both.</summary>

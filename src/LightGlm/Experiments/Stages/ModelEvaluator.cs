@@ -2,7 +2,6 @@
 // accuracy, teacher-forced translation accuracy, and size and speed. The one scoring path: `lightglm eval`
 // and the recipe's eval stage both call it.
 using System.Diagnostics;
-using System.Text.Json.Nodes;
 using LightGlm.Evaluation.Metrics;
 using LightGlm.Model;
 using LightGlm.Model.Checkpoints;
@@ -14,7 +13,7 @@ namespace LightGlm.Experiments.Stages;
 
 public static class ModelEvaluator
 {
-    public static JsonObject Evaluate(GlmModel model, ITokenizer tok, string modelDir,
+    public static ModelScores Evaluate(GlmModel model, ITokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
         GlmTranslator? translator = null, TranslationMemory? memory = null, double? fuzzyThreshold = null) =>
@@ -25,7 +24,7 @@ public static class ModelEvaluator
     /// <paramref name="memory"/>, its exact matches answer first (memory_hits) and, with <paramref name="fuzzyThreshold"/>,
     /// the rest get their fuzzy match in the prompt (fuzzy_hits: the prompts that carried one).
     /// </summary>
-    public static JsonObject Evaluate(InferenceWeights weights, ITokenizer tok, string modelDir,
+    public static ModelScores Evaluate(InferenceWeights weights, ITokenizer tok, string modelDir,
         IReadOnlyList<(string English, string Chinese)> pairs, Glossary? glossary, int maxNewTokens,
         Action<double, string>? progress = null, CancellationToken cancel = default, IReadOnlyList<Direction>? directions = null,
         GlmTranslator? translator = null, TranslationMemory? memory = null, double? fuzzyThreshold = null)
@@ -34,16 +33,7 @@ public static class ModelEvaluator
         directions ??= Directions.Both;
         // Default: greedy fp32; `lightglm eval --beam/--quantize` passes its own (one sentence at a time either way).
         translator ??= new GlmTranslator(weights, tok, new TranslatorOptions { MaxBatch = 1 });
-        var result = new JsonObject
-        {
-            ["params"] = weights.Config.ParameterCount(),
-            ["checkpoint_bytes"] = ModelBytes(modelDir),
-            ["beam"] = translator.Options.Beam,
-            ["weights"] = LightGlm.Model.Inference.InferenceWeights.Name(translator.Weights.Format), // as run: a quantized directory is int8/int4 without --quantize
-            ["projection_bytes"] = translator.Weights.ProjectionBytes,
-            // The weights inference holds: fp32 parameters with the projections (and LM head) in the translator's format.
-            ["weight_bytes"] = translator.Weights.HeldBytes,
-        };
+        var scores = new Dictionary<Direction, DirectionScores>();
         int total = pairs.Count * directions.Count, done = 0;
         long newTokens = 0;
         double decodeMs = 0;
@@ -85,32 +75,43 @@ public static class ModelEvaluator
             var tf = TeacherForcedAccuracy.Compute(translator.Weights, tok, d, src.Zip(refs).ToList());
             double? term = glossary is null ? null : TerminologyAccuracy.Compute(glossary, d == Direction.EnToZh, src, hyps, refs).Accuracy;
             lat.Sort();
-            result[d.Name()] = new JsonObject
+            scores[d] = new DirectionScores
             {
-                ["bleu"] = Math.Round(m.Bleu.Score, 2), ["chrf"] = Math.Round(m.Chrf2.Score, 2), ["chrf2pp"] = Math.Round(m.Chrf2pp.Score, 2),
-                ["ter"] = Math.Round(m.Ter.Score, 2),
-                ["term_accuracy"] = term is double x && double.IsFinite(x) ? Math.Round(x, 4) : null,
-                ["translation_accuracy"] = Math.Round(tf.Accuracy, 4),
-                ["mean_target_probability"] = Math.Round(tf.MeanProbability, 4),
-                ["sentences"] = src.Count,
-                ["memory_hits"] = memory is null ? null : hits,
-                ["fuzzy_hits"] = fuzzyThreshold is null ? null : fuzzyHits,
-                ["latency_p50_ms"] = lat.Count == 0 ? null : Math.Round(Percentile(lat, 0.5), 2),
-                ["latency_p95_ms"] = lat.Count == 0 ? null : Math.Round(Percentile(lat, 0.95), 2),
-                ["batch"] = batch,
-                ["throughput_sentences_per_s"] = Math.Round(src.Count / Math.Max(seconds, 1e-9), 3),
-                ["bleu_signature"] = suite.Bleu.Signature,
-                ["samples"] = new JsonArray(src.Take(3).Select((s, i) => (JsonNode)new JsonObject { ["source"] = s, ["reference"] = refs[i], ["output"] = hyps[i] }).ToArray()),
+                Bleu = Math.Round(m.Bleu.Score, 2), Chrf = Math.Round(m.Chrf2.Score, 2), Chrf2pp = Math.Round(m.Chrf2pp.Score, 2),
+                Ter = Math.Round(m.Ter.Score, 2),
+                TermAccuracy = term is double x && double.IsFinite(x) ? Math.Round(x, 4) : null,
+                TranslationAccuracy = Math.Round(tf.Accuracy, 4),
+                MeanTargetProbability = Math.Round(tf.MeanProbability, 4),
+                Sentences = src.Count,
+                MemoryHits = memory is null ? null : hits,
+                FuzzyHits = fuzzyThreshold is null ? null : fuzzyHits,
+                LatencyP50Ms = lat.Count == 0 ? null : Math.Round(Percentile(lat, 0.5), 2),
+                LatencyP95Ms = lat.Count == 0 ? null : Math.Round(Percentile(lat, 0.95), 2),
+                Batch = batch,
+                ThroughputSentencesPerS = Math.Round(src.Count / Math.Max(seconds, 1e-9), 3),
+                BleuSignature = suite.Bleu.Signature,
+                Samples = src.Take(3).Select((s, i) => new TranslationSample(s, refs[i], hyps[i])).ToList(),
             };
         }
-        result["ms_per_generated_token"] = newTokens > 0 && decodeMs > 0 ? Math.Round(decodeMs / newTokens, 3) : null;
         var (prefill, decode, decodeCpu) = SpeedProbe(translator.Weights, tok, pairs.Count > 0 ? pairs[0].English : "Permission denied");
-        result["prefill_ms"] = Math.Round(prefill, 3);
-        result["decode_ms_per_token"] = Math.Round(decode, 4);
-        result["decode_cpu_ms_per_token"] = Math.Round(decodeCpu, 4);
         double peak = LightGlm.Evaluation.Bench.PeakMemory.ProcessPeakMb(); // the whole process, not one model
-        result["peak_rss_mb"] = double.IsFinite(peak) ? Math.Round(peak, 1) : null;
-        return result;
+        return new ModelScores
+        {
+            Params = weights.Config.ParameterCount(),
+            CheckpointBytes = ModelBytes(modelDir),
+            Beam = translator.Options.Beam,
+            Weights = InferenceWeights.Name(translator.Weights.Format), // as run: a quantized directory is int8/int4 without --quantize
+            ProjectionBytes = translator.Weights.ProjectionBytes,
+            // The weights inference holds: fp32 parameters with the projections (and LM head) in the translator's format.
+            WeightBytes = translator.Weights.HeldBytes,
+            EnZh = scores.GetValueOrDefault(Direction.EnToZh),
+            ZhEn = scores.GetValueOrDefault(Direction.ZhToEn),
+            MsPerGeneratedToken = newTokens > 0 && decodeMs > 0 ? Math.Round(decodeMs / newTokens, 3) : null,
+            PrefillMs = Math.Round(prefill, 3),
+            DecodeMsPerToken = Math.Round(decode, 4),
+            DecodeCpuMsPerToken = Math.Round(decodeCpu, 4),
+            PeakRssMb = double.IsFinite(peak) ? Math.Round(peak, 1) : null,
+        };
     }
 
     /// <summary>

@@ -30,7 +30,7 @@ public sealed class ParallelStage : IRecipeStage
         int steps = s.Parallel.Steps;
         var batches = s.Parallel.BatchSizes;
         var source = HybridBatchSource.Plain(examples, sp.Pad, s.Seed);
-        var rows = new JsonArray();
+        var rows = new List<ParallelTiming>();
         var runs = batches.SelectMany(b => PlanMeasurement.Figure3Modes(b, [K], M).Select(m => (Batch: b, m.Mode, m.Config))).ToList();
         int done = 0;
         foreach (var (B, mode, cfg) in runs)
@@ -40,21 +40,21 @@ public sealed class ParallelStage : IRecipeStage
             var timing = PlanMeasurement.Time(config, cfg, StageSplit.Even(config.L, cfg.Stages), B, seq, steps, source);
             double stepSeconds = timing.MedianSeconds;
             long stepsPerEpoch = (examples.Count + B - 1) / B;
-            rows.Add(new JsonObject
+            rows.Add(new ParallelTiming
             {
-                ["mode"] = mode, ["batch"] = B, ["stages"] = cfg.Stages, ["micro_batches"] = cfg.MicroBatches, ["replicas"] = cfg.Replicas,
-                ["step_seconds"] = Math.Round(stepSeconds, 4), ["epoch_seconds"] = Math.Round(stepSeconds * stepsPerEpoch, 2),
-                ["tokens_per_s"] = Math.Round(B * seq / stepSeconds), ["utilisation"] = Math.Round(timing.Utilisation, 4),
-                ["ideal_efficiency"] = Math.Round(PipelineSchedule.IdealEfficiency(cfg.Stages, cfg.MicroBatches), 4),
-                ["peak_activation_bytes"] = timing.PeakActivationBytes,
+                Mode = mode, Batch = B, Stages = cfg.Stages, MicroBatches = cfg.MicroBatches, Replicas = cfg.Replicas,
+                StepSeconds = Math.Round(stepSeconds, 4), EpochSeconds = Math.Round(stepSeconds * stepsPerEpoch, 2),
+                TokensPerS = Math.Round(B * seq / stepSeconds), Utilisation = Math.Round(timing.Utilisation, 4),
+                IdealEfficiency = Math.Round(PipelineSchedule.IdealEfficiency(cfg.Stages, cfg.MicroBatches), 4),
+                PeakActivationBytes = timing.PeakActivationBytes,
             });
-            c.Run.LogMetric(Name, (JsonObject)rows[^1]!.DeepClone());
+            c.Run.LogMetric(Name, StageJson.ToJson(rows[^1]));
         }
         c.Progress.Report(1, "done");
-        return new JsonObject
+        return StageJson.ToJson(new ParallelResult
         {
-            ["rows"] = rows, ["epoch_examples"] = examples.Count, ["seq_len"] = seq, ["cores"] = Environment.ProcessorCount,
-            ["timed_steps"] = steps, ["pipeline_stages"] = K, ["micro_batches"] = M,
-        };
+            Rows = rows, EpochExamples = examples.Count, SeqLen = seq, Cores = Environment.ProcessorCount,
+            TimedSteps = steps, PipelineStages = K, MicroBatches = M,
+        });
     }
 }

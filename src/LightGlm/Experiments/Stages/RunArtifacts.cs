@@ -1,6 +1,5 @@
 // What stages hand each other inside a run directory, typed: the corpus files, the tokenizer, the teachers; and the
 // trainer options built from the recipe's settings, and the dev-set source for validation losses.
-using System.Text.Json.Nodes;
 using LightGlm.Model;
 using LightGlm.Model.Inference;
 using LightGlm.Text.Tokenizers;
@@ -10,28 +9,6 @@ using LightGlm.Translation;
 
 namespace LightGlm.Experiments.Stages;
 
-/// <summary>The corpus stage's files: the splits, the held-out packages' pairs, the glossary and the monolingual text.</summary>
-public sealed record CorpusFiles(string Train, string Dev, string Test, string? Unseen, string? Glossary, string? MonoEnglish, string? MonoChinese)
-{
-    public string Split(string name) => name switch
-    {
-        "train" => Train, "dev" => Dev, "test" => Test,
-        _ => throw new ArgumentException($"no corpus split '{name}': train, dev or test"),
-    };
-
-    /// <summary>The monolingual files that exist (runs of corpora without manual pages have none).</summary>
-    public IEnumerable<string> Monolingual => new[] { MonoEnglish, MonoChinese }.Where(p => p is not null && File.Exists(p))!;
-
-    internal static CorpusFiles Of(JsonObject r) => new((string)r["train"]!, (string)r["dev"]!, (string)r["test"]!, (string?)r["unseen"],
-        (string?)r["glossary"], (string?)r["mono_en"], (string?)r["mono_zh"]);
-}
-
-/// <summary>The hybrid stage's teachers: the hybrid one (Eq. 11–12) and, with hybrid.compare, the D_s-only one.</summary>
-public sealed record HybridTeachers(string Hybrid, string? SourceOnly)
-{
-    internal static HybridTeachers Of(JsonObject r) => new((string)r["teacher"]!, (string?)r["models"]?["teacher-source_only"]);
-}
-
 /// <summary>A model of the run and the weights it is served with (fp32, or int8 on the engine's int8 kernels).</summary>
 public sealed record RunModel(string Name, string Dir, WeightFormat Weights);
 
@@ -40,28 +17,29 @@ public static class RunArtifacts
     /// <summary>Dev batches per validation: enough for a stable loss, few enough to be cheap.</summary>
     public const int DevBatches = 8;
 
-    public static CorpusFiles Corpus(StageContext c) => CorpusFiles.Of(c.ResultOf("corpus"));
+    /// <summary>The corpus stage's files: the splits, the held-out packages' pairs, the glossary and the monolingual text.</summary>
+    public static CorpusResult Corpus(StageContext c) => c.ResultOf<CorpusResult>();
 
-    public static string TokenizerPath(StageContext c) => (string)c.ResultOf("tokenizer")["path"]!;
+    public static string TokenizerPath(StageContext c) => c.ResultOf<TokenizerResult>().Path;
 
     public static ITokenizer Tokenizer(StageContext c) => HfTokenizer.Create(TokenizerPath(c));
 
     /// <summary>The teacher stage's model directory.</summary>
-    public static string Teacher(StageContext c) => (string)c.ResultOf("teacher")["model"]!;
+    public static string Teacher(StageContext c) => c.ResultOf<TeacherResult>().Model;
 
-    /// <summary>The hybrid stage's teachers, or null when that stage is off.</summary>
-    public static HybridTeachers? Hybrid(StageContext c) => c.Run.StageResult("hybrid") is { } r ? HybridTeachers.Of(r) : null;
+    /// <summary>The hybrid stage's teachers (the hybrid one, Eq. 11–12, and with hybrid.compare the D_s-only one), or null when that stage is off.</summary>
+    public static HybridResult? Hybrid(StageContext c) => c.Run.Result<HybridResult>();
 
     /// <summary>The teacher to compress: the hybrid fine-tuned one when that stage ran, else the trained one.</summary>
-    public static string CurrentTeacher(StageContext c) => Hybrid(c)?.Hybrid ?? Teacher(c);
+    public static string CurrentTeacher(StageContext c) => Hybrid(c)?.Teacher ?? Teacher(c);
 
     /// <summary>The compression stage's mixed student (Table 3's LightChatGLM row): its name in the run and its directory.</summary>
     public static (string Name, string Dir) CompressedStudent(StageContext c)
     {
-        var compression = c.ResultOf("compression");
-        string name = (string?)compression["tables"]?["mixed"]?["rows"]?["student"]
+        var compression = c.ResultOf<CompressionResult>();
+        string name = compression.MixedStudent
                       ?? throw new InvalidOperationException("the compression stage made no mixed student; run it with compression.enabled = true");
-        return (name, (string)compression["models"]![name]!);
+        return (name, compression.Models[name]);
     }
 
     /// <summary>
@@ -73,21 +51,23 @@ public static class RunArtifacts
     public static List<RunModel> Models(StageContext c)
     {
         var models = new List<RunModel> { new("teacher", Teacher(c), WeightFormat.Fp32) };
-        if (Hybrid(c) is { } hybrid) models.Add(new("teacher-hybrid", hybrid.Hybrid, WeightFormat.Fp32));
-        foreach (var stage in new[] { "hybrid", "compression", "downstream", "baselines" })
-            if (c.Run.StageResult(stage) is { } sr && sr["models"] is JsonObject ms)
-                foreach (var (name, dir) in ms)
-                    if (models.All(m => m.Name != name))
-                        models.Add(new(name, (string)dir!, Served(sr, name)));
+        var hybrid = Hybrid(c);
+        if (hybrid is not null) models.Add(new("teacher-hybrid", hybrid.Teacher, WeightFormat.Fp32));
+        var compression = c.Run.Result<CompressionResult>();
+        var made = new[] { hybrid?.Models, compression?.Models, c.Run.Result<DownstreamResult>()?.Models };
+        foreach (var stageModels in made)
+            foreach (var (name, dir) in stageModels ?? [])
+                if (models.All(m => m.Name != name))
+                    models.Add(new(name, dir, Served(compression?.Weights, name)));
         if (c.Settings.Compression.BaselineMethods.Contains("int8") && models.FirstOrDefault(m => m.Name == "student") is { } student)
             models.Add(new("student-int8", student.Dir, WeightFormat.Int8));
         return models;
     }
 
-    /// <summary>int8 when the stage's result lists the model under "weights" as int8 (or, for runs recorded before that key,
-    /// a teacher-int8 row of the compression stage); fp32 otherwise.</summary>
-    static WeightFormat Served(JsonObject stageResult, string name) =>
-        stageResult["weights"]?[name] is JsonValue v ? InferenceWeights.ParseFormat(v.GetValue<string>())
+    /// <summary>int8 when the compression stage lists the model under "weights" as int8 (or, for runs recorded before that key,
+    /// a teacher-int8 row); fp32 otherwise.</summary>
+    static WeightFormat Served(Dictionary<string, string>? weights, string name) =>
+        weights?.GetValueOrDefault(name) is { } w ? InferenceWeights.ParseFormat(w)
         : name.StartsWith("teacher-int8", StringComparison.Ordinal) ? WeightFormat.Int8 : WeightFormat.Fp32;
 
     /// <summary>The pairs of a corpus split ("train", "dev", "test"), capped by the recipe where it says so.</summary>

@@ -36,7 +36,7 @@ public sealed class TeacherStage : IRecipeStage
     /// prediction over windows of the text (<see cref="TokenStreamSource"/>),
     /// not GLM's blank infilling. Resumable like the training after it (checkpoints/teacher-pretrain).
     /// </summary>
-    static JsonObject? Pretrain(StageContext c, GlmModel model, ITokenizer tok, SpecialTokens sp)
+    static PretrainResult? Pretrain(StageContext c, GlmModel model, ITokenizer tok, SpecialTokens sp)
     {
         var t = c.Settings.Teacher;
         if (t.PretrainSteps == 0) return null;
@@ -50,12 +50,8 @@ public sealed class TeacherStage : IRecipeStage
         var trainer = new Trainer(model, RunArtifacts.TeacherOptions(c.Settings, t.PretrainSteps), new TokenStreamSource(stream, (ulong)c.Settings.Seed));
         var curve = StageTraining.Run(c, "teacher.pretrain", trainer, c.Run.PathOf("checkpoints", "teacher-pretrain"), t.CheckpointEvery,
             tokenizerJson: RunArtifacts.TokenizerPath(c));
-        return new JsonObject
-        {
-            ["steps"] = t.PretrainSteps, ["tokens"] = stream.Length,
-            ["final_loss"] = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
-            ["cpu_seconds"] = Math.Round(curve.CpuSeconds, 1),
-        };
+        return new PretrainResult(t.PretrainSteps, stream.Length, curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
+            Math.Round(curve.CpuSeconds, 1));
     }
 
     /// <summary>
@@ -87,14 +83,9 @@ public sealed class TeacherStage : IRecipeStage
     }
 
     /// <summary>The probe's points (every attempt of the stage), one per validation step (the last, after a rollback).</summary>
-    static JsonArray LearningCurve(TrainingCurve curve) => new(curve.Points!.Where(m => m["bleu_dev_en_zh"] is not null)
-        .GroupBy(m => (int)m["step"]!).Select(g => g.Last()).OrderBy(m => (int)m["step"]!).Select(m =>
-    {
-        var p = new JsonObject { ["step"] = m["step"]!.DeepClone() };
-        foreach (var k in new[] { "cpu_s", "real_tokens", "valid_loss", "bleu_dev_en_zh", "bleu_dev_zh_en", "bleu_unseen_en_zh" })
-            if (m[k] is { } v) p[k] = v.DeepClone();
-        return (JsonNode)p;
-    }).ToArray());
+    static List<LearningPoint> LearningCurve(TrainingCurve curve) =>
+        curve.Points!.Where(m => m["bleu_dev_en_zh"] is not null).Select(m => StageJson.Read<LearningPoint>(m, "the teacher's metrics"))
+            .GroupBy(p => p.Step).Select(g => g.Last()).OrderBy(p => p.Step).ToList();
 
     public JsonObject Run(StageContext c)
     {
@@ -136,31 +127,27 @@ public sealed class TeacherStage : IRecipeStage
             ModelDirectory.WriteFiles(model, partial, RunArtifacts.TokenizerPath(c));
             format?.Save(partial);
         });
-        return new JsonObject
+        return StageJson.ToJson(new TeacherResult
         {
-            ["model"] = outDir,
-            ["params"] = model.Layout.TotalLength,
-            ["pipeline"] = pipeline,
-            ["pretrain"] = pretrain,
-            ["examples"] = examples.Count,
-            ["fuzzy"] = format is null ? null : new JsonObject
-            {
-                ["fraction"] = t.Fuzzy, ["threshold"] = t.FuzzyThreshold,
-                ["with_match"] = batcher.Stats.WithMatch, ["matches_too_long"] = batcher.Stats.MatchesTooLong,
-            },
-            ["packed"] = packing is not null,
-            ["pad_fraction"] = Math.Round(packing?.PadFraction ?? 1 - curve.RealTokens / Math.Max(1.0, curve.Tokens), 4),
-            ["examples_per_row"] = packing is null ? 1 : Math.Round(packing.ExamplesPerRow, 2),
-            ["real_tokens"] = curve.RealTokens,
-            ["real_tokens_per_s"] = Math.Round(curve.RealTokens / Math.Max(curve.Seconds, 1e-9)),
-            ["cpu_seconds"] = Math.Round(curve.CpuSeconds, 1),
-            ["train_seconds"] = Math.Round(curve.Seconds, 1),
-            ["tokens_per_s"] = Math.Round(curve.TokensPerSecond),
-            ["final_loss"] = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
-            ["valid_loss"] = curve.Valid.Count > 0 ? Math.Round(curve.Valid[^1].Loss, 4) : null,
-            ["curve"] = RunLoop.ToJson(curve.Train.Where((_, i) => i % 10 == 0)),
-            ["valid_curve"] = RunLoop.ToJson(curve.Valid),
-            ["learning_curve"] = LearningCurve(curve),
-        };
+            Model = outDir,
+            Params = model.Layout.TotalLength,
+            Pipeline = pipeline,
+            Pretrain = pretrain,
+            Examples = examples.Count,
+            Fuzzy = format is null ? null : new FuzzyTrainingResult(t.Fuzzy, t.FuzzyThreshold, batcher.Stats.WithMatch, batcher.Stats.MatchesTooLong),
+            Packed = packing is not null,
+            PadFraction = Math.Round(packing?.PadFraction ?? 1 - curve.RealTokens / Math.Max(1.0, curve.Tokens), 4),
+            ExamplesPerRow = packing is null ? 1 : Math.Round(packing.ExamplesPerRow, 2),
+            RealTokens = curve.RealTokens,
+            RealTokensPerS = Math.Round(curve.RealTokens / Math.Max(curve.Seconds, 1e-9)),
+            CpuSeconds = Math.Round(curve.CpuSeconds, 1), // the runner writes the stage's process CPU time over it, as it always has
+            TrainSeconds = Math.Round(curve.Seconds, 1),
+            TokensPerS = Math.Round(curve.TokensPerSecond),
+            FinalLoss = curve.Train.Count > 0 ? Math.Round(curve.Train[^1].Loss, 4) : null,
+            ValidLoss = curve.Valid.Count > 0 ? Math.Round(curve.Valid[^1].Loss, 4) : null,
+            Curve = LossCurve.Of(curve.Train.Where((_, i) => i % 10 == 0)),
+            ValidCurve = LossCurve.Of(curve.Valid),
+            LearningCurve = LearningCurve(curve),
+        });
     }
 }

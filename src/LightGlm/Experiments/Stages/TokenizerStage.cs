@@ -30,10 +30,10 @@ public sealed class TokenizerStage : IRecipeStage
         LightGlm.Text.Tokenizers.SpecialTokens.From(tok); // every special token the task needs is there
         double tokensPerPair = pairs.Take(2000).Average(p => tok.EncodeText(p.English).Length + tok.EncodeText(p.Chinese).Length);
         c.Progress.Report(1, $"{tok.VocabSize} tokens in {seconds:F1}s");
-        return new JsonObject
+        return StageJson.ToJson(new TokenizerResult
         {
-            ["path"] = outPath, ["vocab_size"] = tok.VocabSize, ["train_seconds"] = Math.Round(seconds, 2),
-            ["texts"] = texts.Count, ["tokens_per_pair"] = Math.Round(tokensPerPair, 2),
-        };
+            Path = outPath, VocabSize = tok.VocabSize, TrainSeconds = Math.Round(seconds, 2),
+            Texts = texts.Count, TokensPerPair = Math.Round(tokensPerPair, 2),
+        });
     }
 }
