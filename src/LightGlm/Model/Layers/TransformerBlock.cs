@@ -1,4 +1,5 @@
 // One pre-norm transformer block (attention + SwiGLU MLP) with forward and backward, as in docs/ENGINE.md "Math of one block".
+using LightGlm.Model.Inference;
 using LightGlm.Model.Lora;
 using LightGlm.Model.Ops;
 using System.Numerics.Tensors;
@@ -35,9 +36,7 @@ public sealed class TransformerBlock(GlmModel model, int index)
         Pointwise.RmsNormForward(a.Ln1, a.Rstd1, x, model.W(_o.InputNorm, C), N, C, eps);
         using (StepProfiler.Time("gemm.qkv.fwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenForward(fb.Qkv(Index), a.Qkv, a.Ln1, N);
-            else Linear.Forward(a.Qkv, a.Ln1, model.W(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.W(_o.QkvBias, W) : default, N, C, W);
-            model.Lora?.Forward(Index, LoraTarget.Qkv, a.Qkv, a.Ln1, N);
+            Map(LoraTarget.Qkv, a.Qkv, a.Ln1, _o.Qkv, _o.QkvBias, N, C, W);
         }
         using (StepProfiler.Time("rotary.fwd"))
             model.Rotary.ApplyRows(a.Qkv, cache.Positions, N, H + KV, D, W);     // q and k heads, position in the row's example (ActivationCache.SetPositions)
@@ -46,9 +45,7 @@ public sealed class TransformerBlock(GlmModel model, int index)
                 new LightGlm.Kernels.AttentionSegments(batch.SegmentStarts, batch.SegmentPrefixEnds));
         using (StepProfiler.Time("gemm.o.fwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenForward(fb.O(Index), cache.Branch, a.Att, N);
-            else Linear.Forward(cache.Branch, a.Att, model.W(_o.O, C * HD), default, N, HD, C);
-            model.Lora?.Forward(Index, LoraTarget.O, cache.Branch, a.Att, N);
+            Map(LoraTarget.O, cache.Branch, a.Att, _o.O, -1, N, HD, C);
         }
         using (StepProfiler.Time("residual.fwd"))
         {
@@ -64,16 +61,12 @@ public sealed class TransformerBlock(GlmModel model, int index)
         Pointwise.RmsNormForward(a.Ln2, a.Rstd2, a.Mid, model.W(_o.PostNorm, C), N, C, eps);
         using (StepProfiler.Time("gemm.gate_up.fwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenForward(fb.GateUp(Index), a.GateUp, a.Ln2, N);
-            else Linear.Forward(a.GateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), default, N, C, 2 * F);
-            model.Lora?.Forward(Index, LoraTarget.GateUp, a.GateUp, a.Ln2, N);
+            Map(LoraTarget.GateUp, a.GateUp, a.Ln2, _o.GateUp, -1, N, C, 2 * F);
         }
         Pointwise.SwiGluForward(a.Act, a.GateUp, N, F);
         using (StepProfiler.Time("gemm.down.fwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenForward(fb.Down(Index), cache.Branch, a.Act, N);
-            else Linear.Forward(cache.Branch, a.Act, model.W(_o.Down, C * F), default, N, F, C);
-            model.Lora?.Forward(Index, LoraTarget.Down, cache.Branch, a.Act, N);
+            Map(LoraTarget.Down, cache.Branch, a.Act, _o.Down, -1, N, F, C);
         }
         using (StepProfiler.Time("residual.fwd"))
         {
@@ -102,16 +95,12 @@ public sealed class TransformerBlock(GlmModel model, int index)
         if (dropout) { dBranch = cache.DBranch; TensorPrimitives.Multiply(dres.Span, a.Mask2.Span, dBranch.Span); }
         using (StepProfiler.Time("gemm.down.bwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.Down(Index), cache.DAct, dBranch, N);
-            else Linear.Backward(cache.DAct, model.BaseGrad(_o.Down, C * F), default, dBranch, a.Act, model.W(_o.Down, C * F), N, F, C);
-            model.Lora?.Backward(Index, LoraTarget.Down, cache.DAct, dBranch, a.Act, N);
+            MapBackward(LoraTarget.Down, cache.DAct, dBranch, a.Act, _o.Down, -1, N, F, C);
         }
         Pointwise.SwiGluBackward(cache.DGateUp, cache.DAct, a.GateUp, N, F);
         using (StepProfiler.Time("gemm.gate_up.bwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.GateUp(Index), cache.DLn, cache.DGateUp, N);
-            else Linear.Backward(cache.DLn, model.BaseGrad(_o.GateUp, 2 * F * C), default, cache.DGateUp, a.Ln2, model.W(_o.GateUp, 2 * F * C), N, C, 2 * F);
-            model.Lora?.Backward(Index, LoraTarget.GateUp, cache.DLn, cache.DGateUp, a.Ln2, N);
+            MapBackward(LoraTarget.GateUp, cache.DLn, cache.DGateUp, a.Ln2, _o.GateUp, -1, N, C, 2 * F);
         }
         Pointwise.RmsNormBackward(dres, model.NormGrad(_o.PostNorm, C), cache.DLn, a.Mid, model.W(_o.PostNorm, C), a.Rstd2, N, C);
 
@@ -119,9 +108,7 @@ public sealed class TransformerBlock(GlmModel model, int index)
         if (dropout) TensorPrimitives.Multiply(dres.Span, a.Mask1.Span, dBranch.Span);
         using (StepProfiler.Time("gemm.o.bwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.O(Index), cache.DAtt, dBranch, N);
-            else Linear.Backward(cache.DAtt, model.BaseGrad(_o.O, C * HD), default, dBranch, a.Att, model.W(_o.O, C * HD), N, HD, C);
-            model.Lora?.Backward(Index, LoraTarget.O, cache.DAtt, dBranch, a.Att, N);
+            MapBackward(LoraTarget.O, cache.DAtt, dBranch, a.Att, _o.O, -1, N, HD, C);
         }
         using (StepProfiler.Time("attention.bwd"))
         {
@@ -132,11 +119,35 @@ public sealed class TransformerBlock(GlmModel model, int index)
             model.Rotary.ApplyRows(cache.DQkv, cache.Positions, N, H + KV, D, W, inverse: true); // a rotation's backward rotates by −angle
         using (StepProfiler.Time("gemm.qkv.bwd"))
         {
-            if (model.FrozenBase is { } fb) model.FrozenBackward(fb.Qkv(Index), cache.DLn, cache.DQkv, N);
-            else Linear.Backward(cache.DLn, model.BaseGrad(_o.Qkv, W * C), _o.QkvBias >= 0 ? model.BaseGrad(_o.QkvBias, W) : default,
-                cache.DQkv, a.Ln1, model.W(_o.Qkv, W * C), N, C, W);
-            model.Lora?.Backward(Index, LoraTarget.Qkv, cache.DLn, cache.DQkv, a.Ln1, N);
+            MapBackward(LoraTarget.Qkv, cache.DLn, cache.DQkv, a.Ln1, _o.Qkv, _o.QkvBias, N, C, W);
         }
         Pointwise.RmsNormBackward(dres, model.NormGrad(_o.InputNorm, C), cache.DLn, x, model.W(_o.InputNorm, C), a.Rstd1, N, C);
     }
+
+    /// <summary>
+    /// One linear map of the block, y (N, Out) = x (N, In)·Wᵀ + b: the arena's weight at <paramref name="w"/> (bias at
+    /// <paramref name="bias"/>, −1 = none), or the frozen source's projection of that map; then its LoRA term, if any.
+    /// </summary>
+    void Map(LoraTarget target, TensorView y, TensorView x, int w, int bias, int N, int In, int Out)
+    {
+        if (model.FrozenBase is { } fb) model.FrozenForward(Frozen(fb, target), y, x, N);
+        else Linear.Forward(y, x, model.W(w, Out * In), bias >= 0 ? model.W(bias, Out) : default, N, In, Out);
+        model.Lora?.Forward(Index, target, y, x, N);
+    }
+
+    /// <summary>The backward of <see cref="Map"/>: dx = dy·W (and dW, db unless the base is frozen), then the LoRA term's.</summary>
+    void MapBackward(LoraTarget target, TensorView dx, TensorView dy, TensorView x, int w, int bias, int N, int In, int Out)
+    {
+        if (model.FrozenBase is { } fb) model.FrozenBackward(Frozen(fb, target), dx, dy, N);
+        else Linear.Backward(dx, model.BaseGrad(w, Out * In), bias >= 0 ? model.BaseGrad(bias, Out) : default, dy, x, model.W(w, Out * In), N, In, Out);
+        model.Lora?.Backward(Index, target, dx, dy, x, N);
+    }
+
+    Projection Frozen(InferenceWeights fb, LoraTarget target) => target switch
+    {
+        LoraTarget.Qkv => fb.Qkv(Index),
+        LoraTarget.O => fb.O(Index),
+        LoraTarget.GateUp => fb.GateUp(Index),
+        _ => fb.Down(Index),
+    };
 }
