@@ -126,7 +126,10 @@ public abstract class DistillationTeacher : IDisposable
             if (seqs.Count > B) throw new ArgumentException($"{seqs.Count} sequences for a batch of {B}");
             var c = weights.Config;
             int C = c.C, V = c.V, k = topK <= 0 || topK >= V ? 0 : topK, W = k > 0 ? k : V;
-            if (_session is null || _session.Cache.MaxLength < T) _session = new InferenceSession(weights, 1, T);
+            // The LM head runs over many rows at once (its weights, the largest matrix of a big vocabulary, are read once
+            // per group of rows rather than once per sequence): up to ~256 MB of logits per group.
+            int headRows = (int)Math.Clamp((64L << 20) / V, T, 1024);
+            if (_session is null || _session.Cache.MaxLength < T) _session = new InferenceSession(weights, 1, T, maxRows: headRows);
             var logits = new float[(long)B * T * W];
             var ids = k > 0 ? new int[B * T * k] : null;
             var hidden = new float[(long)B * T * C];
@@ -141,16 +144,24 @@ public abstract class DistillationTeacher : IDisposable
             for (int l = 0; l < c.L; l++)
                 for (int i = 0; i < seqs.Count; i++)
                     _session.ForwardBlock(l, xs[i], Math.Min(seqs[i].Prefix, xs[i].Length / C));
+            // The last block's output is the hidden state; the rows of all sequences then go through the head in groups.
+            var rowOf = new List<int>(seqs.Count * T); // output row (b·T + t) of each stacked row
             for (int i = 0; i < seqs.Count; i++)
             {
-                int n = xs[i].Length / C;
                 xs[i].CopyTo(hidden.AsSpan(i * T * C));
-                if (_logits.Length < n * V) _logits = new float[T * V];
-                _session.Logits(xs[i], _logits);
-                for (int t = 0; t < n; t++)
+                for (int t = 0; t < xs[i].Length / C; t++) rowOf.Add(i * T + t);
+            }
+            if (_logits.Length < headRows * V) _logits = new float[headRows * V];
+            var group = new float[headRows * C];
+            for (int g0 = 0; g0 < rowOf.Count; g0 += headRows)
+            {
+                int rows = Math.Min(headRows, rowOf.Count - g0);
+                for (int j = 0; j < rows; j++) hidden.AsSpan(rowOf[g0 + j] * C, C).CopyTo(group.AsSpan(j * C, C));
+                _session.Logits(group.AsSpan(0, rows * C), _logits);
+                for (int j = 0; j < rows; j++)
                 {
-                    var row = _logits.AsSpan(t * V, V);
-                    int r = i * T + t;
+                    var row = _logits.AsSpan(j * V, V);
+                    int r = rowOf[g0 + j];
                     if (k > 0) TeacherOutputs.TopK(row, k, logits.AsSpan(r * k, k), ids!.AsSpan(r * k, k));
                     else row.CopyTo(logits.AsSpan(r * V));
                 }
