@@ -156,7 +156,8 @@ public class DownstreamAndCacheTests
         var (teacher, _) = Pair();
         var data = Data(9, 23, 900);
         using var inMemory = DistillationTeacher.InMemory(teacher);
-        using var streamed = DistillationTeacher.Streamed(LightGlm.Model.Inference.InferenceWeights.Fp32(teacher), "test", () => new byte[32]);
+        // Head groups of 7 rows: the stacked rows of the batch's sequences cross group boundaries mid-sequence.
+        using var streamed = DistillationTeacher.Streamed(LightGlm.Model.Inference.InferenceWeights.Fp32(teacher), "test", () => new byte[32], headRows: 7);
         int B = 4, T = 10, W = topK > 0 ? topK : 23;
         int[] ids = [3, 8, 0, 3];
         var seqs = ids.Select(i => data[i]).ToList();

@@ -44,8 +44,10 @@ public abstract class DistillationTeacher : IDisposable
     public static DistillationTeacher InMemory(GlmModel model) => new InMemoryTeacher(model);
 
     /// <summary>A teacher run from a weight source; <paramref name="identity"/> names it for the teacher cache; owner is disposed with it.</summary>
-    public static DistillationTeacher Streamed(InferenceWeights weights, string description, Func<byte[]> identity, IDisposable? owner = null) =>
-        new StreamedTeacher(weights, description, identity, owner);
+    /// <param name="headRows">Rows per LM-head group (default: ~256 MB of logits, at least a sequence); tests set it small.</param>
+    public static DistillationTeacher Streamed(InferenceWeights weights, string description, Func<byte[]> identity, IDisposable? owner = null,
+        int headRows = 0) =>
+        new StreamedTeacher(weights, description, identity, owner, headRows);
 
     /// <summary>
     /// A model directory as a teacher: loaded into memory when it is a small fp32 LightGlm model, else streamed — a
@@ -109,7 +111,8 @@ public abstract class DistillationTeacher : IDisposable
         }
     }
 
-    sealed class StreamedTeacher(InferenceWeights weights, string description, Func<byte[]> identity, IDisposable? owner) : DistillationTeacher
+    sealed class StreamedTeacher(InferenceWeights weights, string description, Func<byte[]> identity, IDisposable? owner, int headRowsWanted)
+        : DistillationTeacher
     {
         InferenceSession? _session;
         float[] _logits = [];
@@ -128,8 +131,9 @@ public abstract class DistillationTeacher : IDisposable
             int C = c.C, V = c.V, k = topK <= 0 || topK >= V ? 0 : topK, W = k > 0 ? k : V;
             // The LM head runs over many rows at once (its weights, the largest matrix of a big vocabulary, are read once
             // per group of rows rather than once per sequence): up to ~256 MB of logits per group.
-            int headRows = (int)Math.Clamp((64L << 20) / V, T, 1024);
-            if (_session is null || _session.Cache.MaxLength < T) _session = new InferenceSession(weights, 1, T, maxRows: headRows);
+            int headRows = headRowsWanted > 0 ? headRowsWanted : (int)Math.Clamp((64L << 20) / V, T, 1024);
+            if (_session is null || _session.Cache.MaxLength < T || _session.MaxRows < Math.Max(T, headRows))
+                _session = new InferenceSession(weights, 1, T, maxRows: Math.Max(T, headRows));
             var logits = new float[(long)B * T * W];
             var ids = k > 0 ? new int[B * T * k] : null;
             var hidden = new float[(long)B * T * C];
