@@ -56,7 +56,7 @@ public sealed class DistillCommand : ICliCommand
             if (kind is not ("constant" or "cosine" or "linear")) throw new CliException($"--schedule {kind}: use constant, cosine or linear");
             using var t = DistillationTeacher.Open(r.GetValue(teacher)!);
             var s = ModelDirectory.Load(r.GetValue(student)!);
-            if (t.Description != "in memory (fp32)")
+            if (t.Streams)
             {
                 Console.WriteLine($"teacher: {t.Description}");
                 if (r.GetValue(cachePath) is null)

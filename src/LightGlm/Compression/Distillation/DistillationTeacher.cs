@@ -21,6 +21,9 @@ public abstract class DistillationTeacher : IDisposable
     /// <summary>How the teacher is held, for logs ("in memory (fp32)", "streamed (…)").</summary>
     public abstract string Description { get; }
 
+    /// <summary>True when the teacher runs from a weight source block by block (then a teacher cache pays).</summary>
+    public virtual bool Streams => false;
+
     /// <summary>SHA-256 naming the teacher: a teacher cache made from another teacher is rebuilt.</summary>
     public abstract byte[] Identity();
 
@@ -119,6 +122,7 @@ public abstract class DistillationTeacher : IDisposable
 
         public override ModelConfig Config => weights.Config;
         public override string Description => description;
+        public override bool Streams => true;
         public override byte[] Identity() => identity();
 
         public override int Chunk(int batchSize, int maxLen, long rowFloats) =>
