@@ -138,49 +138,26 @@ public sealed class GlmModel
     float[] _discard = [];
 
     ProjectionScratch? _frozenScratch;
-    float[] _tile = [];
 
-    /// <summary>y (N, Out) = x (N, In)·Wᵀ + b of a frozen projection (its own biases), as inference runs it.</summary>
-    internal void FrozenForward(Projection p, TensorView y, TensorView x, int N)
-    {
-        if (_frozenScratch is null) _frozenScratch = new ProjectionScratch(Projection.SmallRows, FrozenBase!.MaxPaddedIn);
-        if (N <= Projection.SmallRows || p is Fp32Projection) p.Forward(y.Data.AsSpan(y.Offset, N * p.Out), x.Data.AsSpan(x.Offset, N * p.In), N, _frozenScratch);
-        else
-        {
-            // Many rows: one sgemm per tile of weight rows widened to fp32 (as a prefill), written into y's columns.
-            int rows = TileRows(p.In);
-            for (int r0 = 0; r0 < p.Out; r0 += rows)
-            {
-                int n = Math.Min(rows, p.Out - r0);
-                p.ReadRows(r0, n, _tile.AsSpan(0, n * p.In));
-                Kernels.Gemm.Sgemm(false, true, N, n, p.In, 1f, x.Data.AsSpan(x.Offset, N * p.In), p.In, _tile.AsSpan(0, n * p.In), p.In,
-                    0f, y.Data.AsSpan(y.Offset + r0, (N - 1) * p.Out + n), p.Out);
-            }
-            if (!p.Bias.IsEmpty)
-                for (int i = 0; i < N; i++)
-                    System.Numerics.Tensors.TensorPrimitives.Add(y.Span.Slice(i * p.Out, p.Out), p.Bias.Span, y.Span.Slice(i * p.Out, p.Out));
-        }
-    }
+    ProjectionScratch FrozenScratch => _frozenScratch ??= new ProjectionScratch(Projection.SmallRows, FrozenBase!.MaxPaddedIn);
+
+    /// <summary>y (N, Out) = x (N, In)·Wᵀ + b of a frozen projection (its own biases), as inference runs it (many rows:
+    /// one sgemm per tile of weight rows widened to fp32).</summary>
+    internal void FrozenForward(Projection p, TensorView y, TensorView x, int N) =>
+        p.Forward(y.Data.AsSpan(y.Offset, N * p.Out), x.Data.AsSpan(x.Offset, N * p.In), N, FrozenScratch);
 
     /// <summary>dx (N, In) = dy (N, Out)·W of a frozen projection: tiles of its rows widened to fp32, one sgemm each.</summary>
     internal void FrozenBackward(Projection p, TensorView dx, TensorView dy, int N)
     {
-        int rows = TileRows(p.In);
+        var tile = FrozenScratch.Tile;
+        int rows = Math.Max(1, ProjectionScratch.TileFloats / p.In);
         for (int r0 = 0; r0 < p.Out; r0 += rows)
         {
             int n = Math.Min(rows, p.Out - r0);
-            p.ReadRows(r0, n, _tile.AsSpan(0, n * p.In));
+            p.ReadRows(r0, n, tile.AsSpan(0, n * p.In));
             Kernels.Gemm.Sgemm(false, false, N, p.In, n, 1f, dy.Data.AsSpan(dy.Offset + r0, (N - 1) * p.Out + n), p.Out,
-                _tile.AsSpan(0, n * p.In), p.In, r0 == 0 ? 0f : 1f, dx.Data.AsSpan(dx.Offset, N * p.In), p.In);
+                tile.AsSpan(0, n * p.In), p.In, r0 == 0 ? 0f : 1f, dx.Data.AsSpan(dx.Offset, N * p.In), p.In);
         }
-    }
-
-    /// <summary>Weight rows per widened tile (about 4 MB of fp32), the tile buffer grown to hold them.</summary>
-    int TileRows(int inDim)
-    {
-        int rows = Math.Max(1, (1 << 20) / inDim);
-        if (_tile.Length < rows * inDim) _tile = new float[rows * inDim];
-        return rows;
     }
 
     /// <summary>A cache for micro-batches of shape (B, T) over <paramref name="range"/> (default: the whole model).</summary>
