@@ -111,7 +111,7 @@ public sealed class FinetuneCommand : ICliCommand
             catch (ArgumentException e) { throw new CliException(e.Message); }
             // A model no fp32 arena of ours should hold (16-bit, sharded, Hugging Face, quantized or > 500M parameters) is
             // fine-tuned in place: its weights stay frozen where they are and only LoRA adapters train.
-            bool frozenBase = QuantizedCheckpoint.Is(modelDir) || MappedWeights.ShouldMap(modelDir);
+            bool frozenBase = !TranslationModel.LoadsWhole(modelDir);
             if (frozenBase && lora is null)
                 throw new CliException($"{modelDir} is a 16-bit, sharded, Hugging Face, quantized or large checkpoint: full fine-tuning needs its fp32 copy " +
                                        "(lightglm import --dtype fp32); or train LoRA adapters over it in place with --lora-rank R");
@@ -119,7 +119,7 @@ public sealed class FinetuneCommand : ICliCommand
             LightGlm.Model.GlmModel m;
             if (frozenBase)
             {
-                var (frozenWeights, owner) = LightGlm.Translation.TranslationModel.OpenWeights(modelDir);
+                var (frozenWeights, owner) = TranslationModel.OpenWeights(modelDir);
                 frozenOwner = owner;
                 m = new LightGlm.Model.GlmModel(frozenWeights);
             }

@@ -54,18 +54,25 @@ public static class TranslationModel
     }
 
     /// <summary>
+    /// True when <paramref name="dir"/> is a small fp32 LightGlm model that loads whole into the engine's arena; false for a
+    /// quantized checkpoint or one to use mapped (16-bit, sharded, Hugging Face, &gt; 500M parameters: <see cref="MappedWeights.ShouldMap"/>),
+    /// which commands run from where it lies (inference, a streamed distillation teacher, a frozen LoRA base).
+    /// </summary>
+    public static bool LoadsWhole(string dir) => !QuantizedCheckpoint.Is(dir) && !MappedWeights.ShouldMap(dir);
+
+    /// <summary>
     /// The weights of a model directory, as <see cref="Open"/> reads them (without a tokenizer, for generate and the
     /// benches): a quantized checkpoint (`import|export --quantize`) as its int8/int4 projections, else the fp32 arena or
     /// the memory-mapped checkpoint. Owner (when not null) must stay open while the weights are used.
     /// </summary>
     public static (InferenceWeights Weights, IDisposable? Owner) OpenWeights(string dir)
     {
+        if (LoadsWhole(dir)) return (InferenceWeights.Fp32(ModelDirectory.Load(dir)), null);
         if (QuantizedCheckpoint.Is(dir))
         {
             var q = QuantizedCheckpointWeights.Open(dir);
             return (q, q);
         }
-        if (!MappedWeights.ShouldMap(dir)) return (InferenceWeights.Fp32(ModelDirectory.Load(dir)), null);
         var mapped = MappedWeights.Open(dir);
         try { return (MappedInferenceWeights.Create(mapped), mapped); }
         catch { mapped.Dispose(); throw; }

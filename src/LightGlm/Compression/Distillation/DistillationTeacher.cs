@@ -59,7 +59,7 @@ public abstract class DistillationTeacher : IDisposable
     /// </summary>
     public static DistillationTeacher Open(string dir)
     {
-        if (!QuantizedCheckpoint.Is(dir) && !MappedWeights.ShouldMap(dir)) return InMemory(ModelDirectory.Load(dir));
+        if (Translation.TranslationModel.LoadsWhole(dir)) return InMemory(ModelDirectory.Load(dir));
         var (weights, owner) = Translation.TranslationModel.OpenWeights(dir);
         string kind = QuantizedCheckpoint.Is(dir) ? "quantized checkpoint" : "memory-mapped";
         return Streamed(weights, $"streamed block by block ({kind}, {dir})", () => FilesHash(dir, weights.Config), owner);
